@@ -1,0 +1,73 @@
+// The engine ports the node agent drives. Each is the smallest structural slice of an engine's
+// public API that the agent needs, so the agent is tested over fakes and wired to the real
+// engines (BgpSpeaker, L2Announcer, XdpDataplane, HealthChecker, ShardManager) by the CLI.
+import type { EpSelect, LbMode, PeerSpec, PolicySpec, Protocol, ProbeSpec } from '../model/desired-state.js';
+
+/** One route the BGP speaker advertises from this node. */
+export interface Advertisement {
+  prefix: string;
+  med?: number;
+  localPref?: number;
+  communities?: string[];
+  largeCommunities?: string[];
+}
+
+export interface BgpPort {
+  setPeers(peers: PeerSpec[], policies: PolicySpec[]): void;
+  setAdvertisements(ads: Advertisement[]): void;
+  setInitialReconcileDone(): void;
+}
+
+export interface L2Port {
+  setOwned(vips: string[]): void;
+}
+
+/** One (VIP, port, protocol) of a service as the data path programs it. */
+export interface DataplaneService {
+  name: string;
+  vip: string;
+  port: number;
+  protocol: Protocol;
+  mode: LbMode;
+  backends: Array<{ address: string; port: number }>;
+  epSelect: EpSelect;
+  timeoutSec: number;
+}
+
+export interface DataplanePort {
+  setServices(list: DataplaneService[]): Promise<void>;
+  health(): { ok: boolean; reason?: string };
+}
+
+export interface HealthTarget {
+  service: string;
+  endpoints: string[];
+  probe: ProbeSpec;
+}
+
+export interface HealthPort {
+  setTargets(targets: HealthTarget[]): void;
+  isHealthy(service: string, endpoint: string): boolean;
+}
+
+export interface ShardView {
+  shard: number;
+  state: 'MASTER' | 'BACKUP';
+  master: string | null;
+  epoch: number;
+}
+
+export interface ShardPort {
+  isMaster(shard: number): boolean;
+  masterOf(shard: number): string | null;
+  view(): ShardView[];
+}
+
+/** Everything the agent may drive; a missing engine means "this node does not do that". */
+export interface Engines {
+  bgp?: BgpPort;
+  l2?: L2Port;
+  dataplane?: DataplanePort;
+  health?: HealthPort;
+  shards?: ShardPort;
+}

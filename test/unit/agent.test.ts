@@ -1,0 +1,295 @@
+// Node agent table tests over engine fakes: for a sequence of desired states and events, the
+// exact calls made on each engine (and none where nothing changed).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Agent } from '../../src/agent/agent.js';
+import { MED_BACKUP, MED_MASTER } from '../../src/agent/plan.js';
+import type { Advertisement, DataplaneService, Engines, HealthTarget, ShardView } from '../../src/agent/ports.js';
+import type { DesiredState, ServiceSpec } from '../../src/model/desired-state.js';
+import { silentLogger } from '../../src/lib/logger.js';
+
+type Call = [engine: string, method: string, arg?: unknown];
+
+class Fakes {
+  calls: Call[] = [];
+  masters = new Set<number>([0, 1, 2]);
+  unhealthy = new Set<string>(); // "svc|ep"
+  dp = { ok: true as boolean, reason: undefined as string | undefined };
+  engines(): Engines {
+    return {
+      bgp: {
+        setPeers: (peers) => this.calls.push(['bgp', 'setPeers', peers.map((p) => p.address)]),
+        setAdvertisements: (ads: Advertisement[]) => this.calls.push(['bgp', 'setAdvertisements', ads.map((a) => (a.med !== undefined ? `${a.prefix} med ${a.med}` : a.prefix))]),
+        setInitialReconcileDone: () => this.calls.push(['bgp', 'setInitialReconcileDone']),
+      },
+      l2: { setOwned: (v) => this.calls.push(['l2', 'setOwned', v]) },
+      dataplane: {
+        setServices: async (list: DataplaneService[]) => {
+          this.calls.push(['dataplane', 'setServices', list.map((s) => `${s.name} ${s.vip}:${s.port}/${s.protocol} ${s.mode} -> ${s.backends.map((b) => `${b.address}:${b.port}`).join(',')}`)]);
+        },
+        health: () => (this.dp.ok ? { ok: true } : { ok: false, reason: this.dp.reason ?? 'detached' }),
+      },
+      health: {
+        setTargets: (t: HealthTarget[]) => this.calls.push(['health', 'setTargets', t.map((x) => `${x.service}:${x.endpoints.join(',')}`)]),
+        isHealthy: (s, e) => !this.unhealthy.has(`${s}|${e}`),
+      },
+      shards: {
+        isMaster: (s) => this.masters.has(s),
+        masterOf: (s) => (this.masters.has(s) ? 'edge-1' : 'edge-2'),
+        view: (): ShardView[] => [0, 1, 2].map((shard) => ({ shard, state: this.masters.has(shard) ? 'MASTER' : 'BACKUP', master: this.masters.has(shard) ? 'edge-1' : 'edge-2', epoch: 1 })),
+      },
+    };
+  }
+  take(): Call[] {
+    const c = this.calls;
+    this.calls = [];
+    return c;
+  }
+}
+
+function svc(name: string, vip: string, over: Partial<ServiceSpec> = {}): ServiceSpec {
+  return {
+    name,
+    vips: [vip],
+    pool: 'bgp-pool',
+    shard: 0,
+    mode: 'onearm',
+    ports: [{ port: 80, protocol: 'tcp', targetPort: 8080 }],
+    endpoints: [
+      { address: '10.0.1.2', ready: true },
+      { address: '10.0.1.3', ready: true },
+    ],
+    probe: { type: 'http', port: 8080, path: '/healthz', intervalMs: 1000, timeoutMs: 500, retries: 2 },
+    epSelect: 'maglev',
+    timeoutSec: 300,
+    withdrawWhenUnhealthy: true,
+    localOnly: false,
+    ...over,
+  };
+}
+
+function state(services: ServiceSpec[], over: Partial<DesiredState> = {}): DesiredState {
+  return {
+    node: { name: 'edge-1', routerId: '10.0.0.11', interface: 'eth0' },
+    api: { listen: '127.0.0.1:11111' },
+    cluster: { listen: '10.0.0.11:11112', members: ['10.0.0.11', '10.0.0.12'], shards: 3, heartbeatIntervalMs: 30, deadAfterMs: 150, holdDownMs: 5000 },
+    bgp: {
+      asn: 64513,
+      routerId: '10.0.0.11',
+      listenPort: 179,
+      communities: [],
+      largeCommunities: [],
+      peers: [{ address: '10.0.0.1', asn: 64512, port: 179, holdTime: 9, passive: false, connectRetry: 5, idleHold: 1, gracefulRestart: true, restartTime: 30, families: ['ipv4'], exportPolicies: [], maxPrefixes: 1000 }],
+    },
+    pools: [
+      { name: 'bgp-pool', cidrs: ['192.168.80.240/28'], ranges: [], announce: 'bgp', bgpMode: 'ecmp', avoidBuggyIPs: true, autoAssign: true },
+      { name: 'ab-pool', cidrs: ['192.168.81.0/28'], ranges: [], announce: 'bgp', bgpMode: 'activeBackup', avoidBuggyIPs: true, autoAssign: true },
+      { name: 'l2-pool', cidrs: ['192.168.82.0/28'], ranges: [], announce: 'l2', bgpMode: 'ecmp', avoidBuggyIPs: true, autoAssign: true },
+    ],
+    services,
+    policies: [],
+    dataplane: { attachMode: 'auto', maglevSize: 65537, conntrackSize: 65536, enabled: true },
+    l2: { garpCount: 3, garpIntervalMs: 200, refreshIntervalMs: 10000 },
+    ...over,
+  };
+}
+
+function newAgent(f: Fakes): Agent {
+  return new Agent({ nodeName: 'edge-1', engines: f.engines(), logger: silentLogger(), dataplaneHealthIntervalMs: 0 });
+}
+
+const WEB = 'web 192.168.80.241:80/tcp onearm -> 10.0.1.2:8080,10.0.1.3:8080';
+
+test('first apply programs every engine once, then End-of-RIB', async () => {
+  const f = new Fakes();
+  const a = newAgent(f);
+  await a.apply(state([svc('web', '192.168.80.241')]));
+  assert.deepEqual(f.take(), [
+    ['health', 'setTargets', ['web:10.0.1.2,10.0.1.3']],
+    ['dataplane', 'setServices', [WEB]],
+    ['bgp', 'setPeers', ['10.0.0.1']],
+    ['bgp', 'setAdvertisements', ['192.168.80.241/32']],
+    ['bgp', 'setInitialReconcileDone'],
+    ['l2', 'setOwned', []],
+  ]);
+});
+
+test('a reload that adds one service touches only what changed (no peer reset, no L2 change)', async () => {
+  const f = new Fakes();
+  const a = newAgent(f);
+  await a.apply(state([svc('web', '192.168.80.241')]));
+  f.take();
+  await a.apply(state([svc('web', '192.168.80.241'), svc('api', '192.168.80.242', { probe: { type: 'none', intervalMs: 1000, timeoutMs: 500, retries: 1 } })]));
+  assert.deepEqual(f.take(), [
+    ['dataplane', 'setServices', [WEB, 'api 192.168.80.242:80/tcp onearm -> 10.0.1.2:8080,10.0.1.3:8080']],
+    ['bgp', 'setAdvertisements', ['192.168.80.241/32', '192.168.80.242/32']],
+  ]);
+  // the same state again: no call at all
+  await a.apply(state([svc('web', '192.168.80.241'), svc('api', '192.168.80.242', { probe: { type: 'none', intervalMs: 1000, timeoutMs: 500, retries: 1 } })]));
+  assert.deepEqual(f.take(), []);
+});
+
+test('endpoint unhealthy: removed from the data path; all unhealthy: VIP withdrawn; healthy again: back', async () => {
+  const f = new Fakes();
+  const a = newAgent(f);
+  await a.apply(state([svc('web', '192.168.80.241')]));
+  f.take();
+  f.unhealthy.add('web|10.0.1.2');
+  await a.notify('health');
+  assert.deepEqual(f.take(), [['dataplane', 'setServices', ['web 192.168.80.241:80/tcp onearm -> 10.0.1.3:8080']]]);
+  f.unhealthy.add('web|10.0.1.3');
+  await a.notify('health');
+  assert.deepEqual(f.take(), [
+    ['dataplane', 'setServices', ['web 192.168.80.241:80/tcp onearm -> ']],
+    ['bgp', 'setAdvertisements', []],
+  ]);
+  assert.equal(a.vips()[0]!.bgp.reason, 'no-healthy-endpoint');
+  f.unhealthy.clear();
+  await a.notify('health');
+  assert.deepEqual(f.take(), [
+    ['dataplane', 'setServices', [WEB]],
+    ['bgp', 'setAdvertisements', ['192.168.80.241/32']],
+  ]);
+});
+
+test('withdrawWhenUnhealthy false keeps the VIP announced with no healthy endpoint', async () => {
+  const f = new Fakes();
+  const a = newAgent(f);
+  f.unhealthy.add('web|10.0.1.2').add('web|10.0.1.3');
+  await a.apply(state([svc('web', '192.168.80.241', { withdrawWhenUnhealthy: false })]));
+  assert.equal(a.vips()[0]!.bgp.announced, true);
+});
+
+test('data path unhealthy withdraws every VIP and says why; healthy again re-announces', async () => {
+  const f = new Fakes();
+  const a = newAgent(f);
+  await a.apply(state([svc('web', '192.168.80.241'), svc('l2web', '192.168.82.1', { pool: 'l2-pool' })]));
+  f.take();
+  f.dp = { ok: false, reason: 'XDP program detached from eth0' };
+  await a.notify('dataplane');
+  assert.deepEqual(f.take(), [
+    ['bgp', 'setAdvertisements', []],
+    ['l2', 'setOwned', []],
+  ]);
+  const v = a.vips().find((x) => x.vip === '192.168.80.241')!;
+  assert.deepEqual(v.bgp, { announced: false, reason: 'dataplane-unhealthy', detail: 'XDP program detached from eth0' });
+  assert.deepEqual(a.readiness(), { ready: false, reasons: ['data path: XDP program detached from eth0'] });
+  f.dp = { ok: true, reason: undefined };
+  await a.notify('dataplane');
+  assert.deepEqual(f.take(), [
+    ['bgp', 'setAdvertisements', ['192.168.80.241/32']],
+    ['l2', 'setOwned', ['192.168.82.1']],
+  ]);
+});
+
+test('L2: only the shard master owns the VIP; losing mastership gives it up', async () => {
+  const f = new Fakes();
+  const a = newAgent(f);
+  await a.apply(state([svc('a', '192.168.82.1', { pool: 'l2-pool', shard: 0 }), svc('b', '192.168.82.2', { pool: 'l2-pool', shard: 1 })]));
+  assert.deepEqual(f.take().filter((c) => c[0] === 'l2'), [['l2', 'setOwned', ['192.168.82.1', '192.168.82.2']]]);
+  f.masters.delete(1); // member lost/shard moved away
+  await a.notify('shards');
+  assert.deepEqual(f.take(), [['l2', 'setOwned', ['192.168.82.1']]]);
+  const b = a.vips().find((v) => v.vip === '192.168.82.2')!;
+  assert.equal(b.l2.reason, 'not-shard-master');
+  assert.equal(b.master, 'edge-2');
+});
+
+test('activeBackup: master advertises the low MED, a standby the high MED', async () => {
+  const f = new Fakes();
+  const a = newAgent(f);
+  f.masters = new Set([0]);
+  await a.apply(state([svc('m', '192.168.81.1', { pool: 'ab-pool', shard: 0 }), svc('s', '192.168.81.2', { pool: 'ab-pool', shard: 1 })]));
+  const ads = f.take().find((c) => c[1] === 'setAdvertisements');
+  assert.deepEqual(ads, ['bgp', 'setAdvertisements', [`192.168.81.1/32 med ${MED_MASTER}`, `192.168.81.2/32 med ${MED_BACKUP}`]]);
+  f.masters = new Set([0, 1]); // took over shard 1
+  await a.notify('shards');
+  assert.deepEqual(f.take(), [['bgp', 'setAdvertisements', [`192.168.81.1/32 med ${MED_MASTER}`, `192.168.81.2/32 med ${MED_MASTER}`]]]);
+});
+
+test('drain withdraws everything and keeps it withdrawn across reloads; undrain restores', async () => {
+  const f = new Fakes();
+  const a = newAgent(f);
+  const s = state([svc('web', '192.168.80.241'), svc('l2web', '192.168.82.1', { pool: 'l2-pool' })]);
+  await a.apply(s);
+  f.take();
+  await a.drain();
+  assert.deepEqual(f.take(), [
+    ['bgp', 'setAdvertisements', []],
+    ['l2', 'setOwned', []],
+  ]);
+  await a.apply(state([svc('web', '192.168.80.241'), svc('l2web', '192.168.82.1', { pool: 'l2-pool' }), svc('x', '192.168.80.243')]));
+  assert.deepEqual(f.take().filter((c) => c[0] !== 'dataplane' && c[0] !== 'health'), []);
+  assert.ok(a.vips().every((v) => v.bgp.reason === 'drained' || v.l2.reason === 'drained'));
+  await a.undrain();
+  assert.deepEqual(f.take(), [
+    ['bgp', 'setAdvertisements', ['192.168.80.241/32', '192.168.80.243/32']],
+    ['l2', 'setOwned', ['192.168.82.1']],
+  ]);
+});
+
+test('externalTrafficPolicy Local: announce only with a ready local endpoint', async () => {
+  const f = new Fakes();
+  const a = newAgent(f);
+  const remote = svc('loc', '192.168.80.244', { localOnly: true, endpoints: [{ address: '10.0.1.2', ready: true, nodeName: 'edge-2' }] });
+  await a.apply(state([remote]));
+  assert.equal(a.vips()[0]!.bgp.reason, 'no-local-endpoint');
+  f.take();
+  await a.apply(state([{ ...remote, endpoints: [...remote.endpoints, { address: '10.0.1.9', ready: true, nodeName: 'edge-1' }] }]));
+  assert.deepEqual(f.take().find((c) => c[1] === 'setAdvertisements'), ['bgp', 'setAdvertisements', ['192.168.80.244/32']]);
+});
+
+test('a shared VIP stays announced while any of its services may be', async () => {
+  const f = new Fakes();
+  const a = newAgent(f);
+  f.unhealthy.add('a|10.0.1.2').add('a|10.0.1.3');
+  await a.apply(state([svc('a', '192.168.80.245'), svc('b', '192.168.80.245', { ports: [{ port: 443, protocol: 'tcp', targetPort: 8443 }] })]));
+  const v = a.vips();
+  assert.equal(v.length, 1);
+  assert.deepEqual(v[0]!.services, ['a', 'b']);
+  assert.equal(v[0]!.bgp.announced, true);
+});
+
+test('IPv6 VIPs advertise a /128 and take only IPv6 backends', async () => {
+  const f = new Fakes();
+  const a = newAgent(f);
+  await a.apply(state([svc('v6', '2001:db8::10', { endpoints: [{ address: '10.0.1.2', ready: true }, { address: 'fd00::2', ready: true }], probe: { type: 'none', intervalMs: 1000, timeoutMs: 500, retries: 1 } })]));
+  const calls = f.take();
+  assert.deepEqual(calls.find((c) => c[1] === 'setAdvertisements'), ['bgp', 'setAdvertisements', ['2001:db8::10/128']]);
+  assert.deepEqual(calls.find((c) => c[1] === 'setServices'), ['dataplane', 'setServices', ['v6 2001:db8::10:80/tcp onearm -> fd00::2:8080']]);
+});
+
+test('a failing engine call is logged, counted, and retried on the next change', async () => {
+  const f = new Fakes();
+  const engines = f.engines();
+  let fail = true;
+  const orig = engines.dataplane!.setServices;
+  engines.dataplane!.setServices = async (l) => {
+    if (fail) throw new Error('map update failed: ENOSPC');
+    return orig(l);
+  };
+  const a = new Agent({ nodeName: 'edge-1', engines, logger: silentLogger(), dataplaneHealthIntervalMs: 0 });
+  const errors: unknown[] = [];
+  a.on('error-reconcile', (e) => errors.push(e));
+  await a.apply(state([svc('web', '192.168.80.241')]));
+  assert.equal(errors.length, 1);
+  fail = false;
+  f.take();
+  await a.notify('retry');
+  assert.deepEqual(f.take().find((c) => c[0] === 'dataplane'), ['dataplane', 'setServices', [WEB]]);
+});
+
+test('views: services with endpoint health, ha per shard', async () => {
+  const f = new Fakes();
+  const a = newAgent(f);
+  f.unhealthy.add('web|10.0.1.3');
+  await a.apply(state([svc('web', '192.168.80.241')]));
+  const s = a.services()[0]!;
+  assert.deepEqual(s.endpoints, [
+    { address: '10.0.1.2', ready: true, healthy: true },
+    { address: '10.0.1.3', ready: true, healthy: false },
+  ]);
+  assert.equal(s.healthyEndpoints, 1);
+  assert.equal(a.ha().shards.length, 3);
+  assert.deepEqual(a.readiness(), { ready: true, reasons: [] });
+});
