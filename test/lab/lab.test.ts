@@ -1,0 +1,84 @@
+// Lab library: the edge topology is built, works (ping over v4/v6, spawn, link down), and leaves nothing behind.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { Lab, edgeTopology, edgePlan, run } from './lib/index.js';
+
+async function netnsList(): Promise<string[]> {
+  const r = await run(['ip', '-j', 'netns', 'list']);
+  const rows = r.stdout.trim() ? (JSON.parse(r.stdout) as { name: string }[]) : [];
+  return rows.map((x) => x.name);
+}
+
+test('edge topology: addresses, routes, ping v4/v6 through the router, spawn, linkDown, teardown', async () => {
+  const lab = await Lab.create(edgeTopology({ prefix: 'labt', nodes: 2, backends: 1 }));
+  const names = lab.nodes.map((n) => n.netns);
+  let pid = 0;
+  let logPath = '';
+  try {
+    assert.deepEqual(lab.nodes.map((n) => n.name).sort(), ['be1', 'client', 'node1', 'node2', 'router']);
+    for (const n of names) assert.ok(n.startsWith(`${lab.tag}-`), n);
+    const listed = await netnsList();
+    for (const n of names) assert.ok(listed.includes(n), `${n} listed`);
+    assert.equal(lab.addr('node1'), '10.0.0.11');
+    assert.equal(lab.addr('node2', 6), 'fd00::12');
+
+    // client -> node1 crosses the router (forwarding), both families
+    await lab.exec('client', ['ping', '-c1', '-W2', edgePlan.node(1).v4]);
+    await lab.exec('client', ['ping', '-6', '-c1', '-W2', edgePlan.node(1).v6]);
+    await lab.exec('node2', ['ping', '-c1', '-W2', edgePlan.backend(1).v4]);
+
+    const sysctl = await lab.exec('router', ['sysctl', '-n', 'net.ipv4.ip_forward', 'net.ipv4.fib_multipath_hash_policy', 'net.ipv6.conf.all.forwarding']);
+    assert.deepEqual(sysctl.stdout.trim().split('\n'), ['1', '1', '1']);
+    const fwdNode = await lab.exec('node1', ['sysctl', '-n', 'net.ipv4.ip_forward']);
+    assert.equal(fwdNode.stdout.trim(), '0');
+
+    const eth = await lab.exec('client', ['ethtool', '-k', 'eth0']);
+    assert.match(eth.stdout, /tx-checksumming: off/);
+
+    const def = await lab.fibRoutes('client', 'default');
+    assert.deepEqual(def.map((r) => [r.prefix, r.nexthops]).sort(), [['0.0.0.0/0', ['10.100.0.1']]]);
+    const def6 = await lab.fibRoutes('client', '::/0');
+    assert.deepEqual(def6.map((r) => r.nexthops), [['fd00:100::1']]);
+
+    // a spawned process runs in the node's namespace and is logged
+    const p = await lab.spawn('node1', ['sh', '-c', 'ip -br addr show eth0; exec sleep 600'], { name: 'sleeper' });
+    pid = p.pid;
+    logPath = p.logPath;
+    await new Promise((r) => setTimeout(r, 300));
+    assert.match(p.output(), /10\.0\.0\.11\/24/);
+    assert.ok(p.running);
+    const inNs = await run(['ip', 'netns', 'pids', lab.netns('node1')]);
+    assert.ok(inNs.stdout.split(/\s+/).includes(String(pid)));
+    assert.match(lab.logs(), /sleeper/);
+
+    await lab.linkDown('node1', 'eth0');
+    const down = await lab.exec('client', ['ping', '-c1', '-W1', edgePlan.node(1).v4], { check: false });
+    assert.notEqual(down.code, 0);
+    await lab.linkUp('node1', 'eth0');
+    await lab.exec('client', ['ping', '-c1', '-W2', edgePlan.node(1).v4]);
+  } finally {
+    await lab.teardown();
+    await lab.teardown(); // idempotent
+  }
+  const after = await netnsList();
+  for (const n of names) assert.ok(!after.includes(n), `${n} removed`);
+  assert.ok(!existsSync(`/proc/${pid}`), 'spawned process killed');
+  assert.ok(!existsSync(logPath), 'scratch dir removed');
+  assert.ok(!existsSync(lab.dir));
+});
+
+test('interface names longer than 15 chars and bad prefixes are refused, and nothing is left', async () => {
+  await assert.rejects(Lab.create({ prefix: 'Bad_Prefix', nodes: [] }), /prefix must match/);
+  let tag = '';
+  await assert.rejects(async () => {
+    const p = Lab.create({
+      prefix: 'labt',
+      nodes: [{ name: 'a' }, { name: 'b' }],
+      links: [{ a: { node: 'a', ifname: 'averyveryverylongname' }, b: { node: 'b', ifname: 'eth0' } }],
+    });
+    await p;
+  }, /interface name must be 1\.\.15/);
+  const after = await netnsList();
+  assert.ok(!after.some((n) => n.startsWith(`labt-${process.pid.toString(36)}`) && n.endsWith('-a')), `no leftover ${tag}`);
+});

@@ -1,0 +1,34 @@
+// edgelb network lab: namespaces, veths, bridges, real routers (BIRD 2, FRR, GoBGP) and guaranteed teardown.
+//
+// Usage (root; no test-runner imports here, so src/ may use it too):
+//   import { Lab, edgeTopology, edgePlan } from '../lab/lib/index.js';
+//   const lab = await Lab.create(edgeTopology({ prefix: 'bgp', nodes: 2, backends: 1 }));
+//   try {
+//     await lab.exec('client', ['ping', '-c1', '-W1', edgePlan.node(1).v4]);        // {stdout, stderr, code}
+//     const d = await lab.spawn('node1', ['node', 'dist/cli/main.js', 'daemon', '--config', cfg]);  // nsenter'd, logged
+//     const routes = await lab.fibRoutes('router', '10.9.9.9/32');                  // [{prefix, nexthops: [...]}]
+//     await lab.linkDown('node1', 'eth0');
+//   } catch (e) { console.error(lab.logs()); throw e; }
+//   finally { await lab.teardown(); }        // also runs on exit/SIGINT; leftovers of dead runs are removed on create
+// Namespaces are `<prefix>-<run>-<node>` (lab.netns('node1')); interface names are per namespace (≤ 15 chars).
+// Ownership records live in /run/edgelb-lab/<prefix>-<pid>-<seq>.json; only dead owners' leftovers are removed.
+export { Lab, type LabNode, type LabResource, type LabCreateOptions } from './lab.js';
+export { run, runSync, inNetns, LabExecError, type ExecOptions, type ExecResult } from './exec.js';
+export { LabProcess, type SpawnOptions } from './process.js';
+export { waitUntil, LabTimeoutError, type WaitOptions } from './wait.js';
+export { parseIpRouteJson, normalizePrefix, type FibRoute, type FibNexthop } from './fib.js';
+export { cleanupStale, RECORD_DIR, isAlive, procStartTime, type OwnershipData } from './ownership.js';
+export {
+  edgeTopology,
+  edgePlan,
+  hostOf,
+  isV6,
+  type LabSpec,
+  type NodeSpec,
+  type LinkSpec,
+  type LinkEnd,
+  type BridgeSpec,
+  type RouteSpec,
+  type NodeRole,
+  type EdgeTopologyOptions,
+} from './topology.js';
