@@ -1,0 +1,199 @@
+/* edgelb_shared.h: the ONE definition of the XDP data path's map keys, values, flags and counter
+ * codes, included by the BPF program (native/bpf/edgelb_xdp.bpf.c) and by the addon
+ * (native/dataplane*.cc). TypeScript never keeps a copy of these layouts: it asks the addon to
+ * encode and decode them.
+ *
+ * Rules: counter codes (EDGELB_CNT_*) and mode/selection codes are permanent — append, never
+ * renumber or reuse. Any change to a struct below bumps EDGELB_LAYOUT_VERSION; the daemon then
+ * re-creates the pinned maps (and says so in its log) instead of reusing them.
+ */
+#ifndef EDGELB_SHARED_H
+#define EDGELB_SHARED_H
+
+#include <linux/types.h>
+
+#ifdef __cplusplus
+#define EDGELB_STATIC_ASSERT(c, m) static_assert(c, m)
+#else
+#define EDGELB_STATIC_ASSERT(c, m) _Static_assert(c, m)
+#endif
+
+/* Bumped on any incompatible change of a map key/value layout or map set. */
+#define EDGELB_LAYOUT_VERSION 1
+
+/* Map names (also the pin file names under /sys/fs/bpf/edgelb/<node>/). */
+#define EDGELB_MAP_CFG "edgelb_cfg"
+#define EDGELB_MAP_SVC "edgelb_svc"
+#define EDGELB_MAP_VIPS "edgelb_vips"
+#define EDGELB_MAP_BACKENDS "edgelb_be"
+#define EDGELB_MAP_SVC_LIST "edgelb_svc_list"
+#define EDGELB_MAP_MAGLEV "edgelb_maglev"
+#define EDGELB_MAP_CT "edgelb_ct"
+#define EDGELB_MAP_COUNTERS "edgelb_cnt"
+#define EDGELB_MAP_SVC_STATS "edgelb_svc_st"
+#define EDGELB_MAP_BE_STATS "edgelb_be_st"
+#define EDGELB_MAP_RR "edgelb_rr"
+#define EDGELB_PROG_XDP "edgelb_xdp"
+
+/* Compile-time defaults; the addon resizes the maps before load (bpf_map__set_max_entries). */
+#define EDGELB_DEFAULT_MAX_SERVICES 64
+#define EDGELB_DEFAULT_MAX_BACKENDS 4096
+#define EDGELB_DEFAULT_MAGLEV_SIZE 65537
+#define EDGELB_DEFAULT_CT_SIZE 65536
+/* Backends listed per service for the `hash` and `rr` selections (Maglev has no such limit). */
+#define EDGELB_SVC_LIST_MAX 256
+#define EDGELB_MAGLEV_EMPTY 0xffffffffu
+#define EDGELB_CNT_MAX 64
+
+/* Load-balancing modes (edgelb_svc.mode). Permanent. */
+#define EDGELB_MODE_DNAT 0    /* destination only; replies translated back (src -> VIP) */
+#define EDGELB_MODE_ONEARM 1  /* + source -> node address and allocated port */
+#define EDGELB_MODE_FULLNAT 2 /* + source -> VIP and allocated port */
+#define EDGELB_MODE_DSR 3     /* MAC rewrite only; the backend answers the client directly */
+
+/* Endpoint selection (edgelb_svc.sel). Permanent. `lc` is not implemented in XDP (see docs). */
+#define EDGELB_SEL_MAGLEV 0  /* 5-tuple hash into the service's Maglev table */
+#define EDGELB_SEL_HASH 1    /* 5-tuple hash modulo the backend list (not consistent) */
+#define EDGELB_SEL_RR 2      /* per-CPU round robin over the backend list */
+#define EDGELB_SEL_PERSIST 3 /* client-address hash into the Maglev table (client affinity) */
+
+/* Address: IPv4 in a[0] (network order) with a[1..3] zero; IPv6 in a[0..3]. */
+struct edgelb_addr {
+	__u32 a[4];
+};
+EDGELB_STATIC_ASSERT(sizeof(struct edgelb_addr) == 16, "edgelb_addr");
+
+/* edgelb_cfg[0]: node-wide settings written by the addon. */
+struct edgelb_cfg {
+	__u32 layout_version;   /* EDGELB_LAYOUT_VERSION of the maps */
+	__u32 maglev_size;      /* entries per service in edgelb_maglev (prime) */
+	__u32 max_services;     /* slots in edgelb_svc_st / edgelb_maglev */
+	__u32 flags;            /* reserved, 0 */
+	struct edgelb_addr node4; /* onearm source address, IPv4 (a[0]) */
+	struct edgelb_addr node6; /* onearm source address, IPv6 */
+	__u16 port_min;         /* SNAT port range, host order, inclusive */
+	__u16 port_max;
+	__u32 pad;
+};
+EDGELB_STATIC_ASSERT(sizeof(struct edgelb_cfg) == 56, "edgelb_cfg");
+
+/* edgelb_svc key: (VIP, port, protocol). */
+struct edgelb_svc_key {
+	struct edgelb_addr vip;
+	__u16 port;  /* network order */
+	__u8 proto;  /* IPPROTO_TCP / IPPROTO_UDP */
+	__u8 family; /* 4 or 6 */
+};
+EDGELB_STATIC_ASSERT(sizeof(struct edgelb_svc_key) == 20, "edgelb_svc_key");
+
+struct edgelb_svc {
+	__u32 index;       /* slot in edgelb_maglev / edgelb_svc_list / edgelb_svc_st */
+	__u8 mode;         /* EDGELB_MODE_* */
+	__u8 sel;          /* EDGELB_SEL_* */
+	__u16 flags;       /* reserved, 0 */
+	__u32 timeout_sec; /* idle timeout of a tracked flow */
+	__u32 count;       /* backends in edgelb_svc_list (<= EDGELB_SVC_LIST_MAX) */
+};
+EDGELB_STATIC_ASSERT(sizeof(struct edgelb_svc) == 16, "edgelb_svc");
+
+/* edgelb_vips key: every VIP address (marks traffic that must never reach the stack malformed). */
+struct edgelb_vip_key {
+	struct edgelb_addr vip;
+	__u32 family;
+};
+EDGELB_STATIC_ASSERT(sizeof(struct edgelb_vip_key) == 20, "edgelb_vip_key");
+
+/* edgelb_be[index]: a backend (real). gen changes whenever the slot is freed or reused, so a
+ * tracked flow whose backend went away is re-balanced instead of black-holed. */
+struct edgelb_backend {
+	struct edgelb_addr addr;
+	__u16 port;      /* network order */
+	__u8 family;     /* 4 or 6; 0 = slot unused */
+	__u8 flags;      /* reserved, 0 */
+	__u32 gen;
+};
+EDGELB_STATIC_ASSERT(sizeof(struct edgelb_backend) == 24, "edgelb_backend");
+
+/* edgelb_ct key: a packet's tuple as it arrives (client->VIP for forward entries,
+ * backend->translated source for reply entries). */
+struct edgelb_ct_key {
+	struct edgelb_addr src;
+	struct edgelb_addr dst;
+	__u16 sport; /* network order */
+	__u16 dport;
+	__u8 proto;
+	__u8 family;
+	__u16 pad;
+};
+EDGELB_STATIC_ASSERT(sizeof(struct edgelb_ct_key) == 40, "edgelb_ct_key");
+
+#define EDGELB_CT_F_REPLY 0x01 /* entry translates backend -> client replies */
+#define EDGELB_CT_F_SNAT 0x02  /* the source is rewritten (onearm, fullnat, every reply) */
+#define EDGELB_CT_F_DNAT 0x04  /* the destination is rewritten (all but dsr forward) */
+#define EDGELB_CT_F_L2 0x08    /* smac/dmac/ifindex hold a cached next hop */
+
+/* edgelb_ct value: how to rewrite a packet with that key, and where to send it. */
+struct edgelb_ct {
+	struct edgelb_addr new_src;
+	struct edgelb_addr new_dst;
+	struct edgelb_addr nh;  /* address to look the next hop up for (backend or client) */
+	__u16 new_sport;        /* network order */
+	__u16 new_dport;
+	__u8 mode;
+	__u8 flags;             /* EDGELB_CT_F_* */
+	__u16 pad;
+	__u64 last_ns;          /* bpf_ktime_get_ns of the last refresh (about once a second) */
+	__u32 timeout_sec;
+	__u32 svc_index;
+	__u32 be_index;
+	__u32 be_gen;
+	__u32 ifindex;          /* cached egress */
+	__u8 smac[6];
+	__u8 dmac[6];
+};
+EDGELB_STATIC_ASSERT(sizeof(struct edgelb_ct) == 96, "edgelb_ct");
+
+/* Per service / per backend traffic, per CPU. */
+struct edgelb_stats {
+	__u64 packets;
+	__u64 bytes;
+};
+EDGELB_STATIC_ASSERT(sizeof(struct edgelb_stats) == 16, "edgelb_stats");
+
+/* Counter codes: index into the per-CPU edgelb_cnt array. PERMANENT: append only.
+ * Every packet increments EDGELB_CNT_RX and exactly one verdict code (PASS_*, TX, DROP_*);
+ * CT_* and ICMP_* are events counted on the way. */
+#define EDGELB_CNT_RX 0              /* packets seen */
+#define EDGELB_CNT_PASS_NOT_IP 1     /* not IPv4/IPv6 (ARP, VLAN, ...) */
+#define EDGELB_CNT_PASS_NOT_VIP 2    /* IP, but no service and no tracked flow */
+#define EDGELB_CNT_PASS_FRAGMENT 3   /* IPv4 fragment or IPv6 fragment header */
+#define EDGELB_CNT_PASS_IP_OPTIONS 4 /* IPv4 options or IPv6 extension headers */
+#define EDGELB_CNT_PASS_NO_NEIGH 5   /* translated, no neighbour yet: the kernel resolves */
+#define EDGELB_CNT_PASS_ROUTE 6      /* translated, next hop on another interface: kernel routes */
+#define EDGELB_CNT_PASS_TTL 7        /* TTL/hop limit expiring: the kernel answers */
+#define EDGELB_CNT_PASS_MALFORMED 8  /* unparsable, not to a VIP: the kernel decides */
+#define EDGELB_CNT_TX 9              /* translated and sent back out of the uplink */
+#define EDGELB_CNT_REDIRECT 10       /* reserved */
+#define EDGELB_CNT_DROP_MALFORMED 11 /* truncated or malformed packet to a VIP */
+#define EDGELB_CNT_DROP_NO_BACKEND 12 /* service without a usable backend */
+#define EDGELB_CNT_DROP_NAT_PORTS 13 /* no free SNAT port for the flow */
+#define EDGELB_CNT_DROP_FIB 14       /* route lookup: blackhole, unreachable or prohibited */
+#define EDGELB_CNT_DROP_DSR_OFFLINK 15 /* dsr backend not on the uplink's segment */
+#define EDGELB_CNT_CT_NEW 16         /* flows created (conntrack inserts) */
+#define EDGELB_CNT_CT_HIT 17         /* packets of tracked flows (forward) */
+#define EDGELB_CNT_CT_EXPIRED 18     /* tracked flow idle past its timeout, re-balanced */
+#define EDGELB_CNT_CT_INSERT_FAIL 19 /* conntrack insert failed */
+#define EDGELB_CNT_ICMP_TRANSLATED 20 /* ICMP error of a tracked flow, translated */
+#define EDGELB_CNT_PASS_ICMP 21      /* ICMP not about a tracked flow */
+#define EDGELB_CNT_CT_REPLY_HIT 22   /* packets of tracked flows (reply) */
+#define EDGELB_CNT_PASS_VIP_NO_SVC 23 /* to a VIP, but no service on that port/protocol */
+#define EDGELB_CNT_CT_NEW_NON_SYN 24 /* flow created from a TCP packet without SYN (e.g. moved) */
+#define EDGELB_CNT_CT_BACKEND_GONE 25 /* tracked flow's backend removed, re-balanced */
+#define EDGELB_CNT_PASS_FWD_DISABLED 26 /* forwarding disabled on the uplink */
+#define EDGELB_CNT_PASS_FRAG_NEEDED 27 /* larger than the egress MTU: the kernel answers */
+#define EDGELB_CNT_PASS_NOT_FWDED 28 /* route lookup says local/not forwarded */
+#define EDGELB_CNT_LAST 28
+
+EDGELB_STATIC_ASSERT(EDGELB_CNT_LAST < EDGELB_CNT_MAX, "counter codes fit edgelb_cnt");
+
+#endif /* EDGELB_SHARED_H */
