@@ -42,7 +42,7 @@ build/bpf/%.bpf.o: native/bpf/%.bpf.c $(BPF_HDR)
 	@mkdir -p build/bpf
 	clang $(BPF_CFLAGS) -c $< -o $@
 
-test: build
+test: build kube-apiserver
 	scripts/test.sh all
 
 test-unit: build
@@ -51,8 +51,13 @@ test-unit: build
 test-lab: build
 	scripts/test.sh lab
 
-test-k8s: build
+test-k8s: build kube-apiserver
 	scripts/test.sh k8s
+
+# a real kube-apiserver for test/k8s (k8s.io/kubernetes built from tools/kube-apiserver/, cached
+# outside the repo in ~/.cache/edgelb; etcd is Debian's)
+kube-apiserver:
+	@scripts/kube-apiserver.sh >/dev/null
 
 demo: build
 	node dist/cli/main.js lab demo $(DEMO_ARGS)

@@ -15,6 +15,9 @@ export interface NodeSpec {
   routerId: string;
   /** The uplink: XDP attaches here, ARP/NDP are answered here. */
   interface: string;
+  /** Set: this node announces no VIP, and why (Kubernetes: node excluded from external load
+   * balancers, or NetworkUnavailable). It still forwards what reaches it. */
+  noAnnounceReason?: string;
 }
 
 export interface ApiSpec {
