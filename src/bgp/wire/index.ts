@@ -4,5 +4,30 @@ export * from './constants.js';
 export { BgpDecodeError, strongerHandling, errorName } from './errors.js';
 export { encodeMessage, decodeMessage, describeMessage } from './message.js';
 export { Framer } from './framer.js';
+export { checkHeader, type Header } from './header.js';
 export { buildEndOfRib, isEndOfRib } from './eor.js';
 export { packUpdates } from './pack.js';
+export {
+  openMessage,
+  peerAsn,
+  findCapability,
+  openFamilies,
+  negotiate,
+  checkOpen,
+  type OpenOptions,
+  type Negotiated,
+  type OpenExpectations,
+} from './open.js';
+export { mpCapability, as4Capability, gracefulRestartCapability, describeCapability } from './capabilities.js';
+export { updateMessage } from './update.js';
+export { describeAttributes, ATTRIBUTE_TABLE } from './attributes.js';
+export { asSequence, asSet, asPathLength, describeAsPath, mergeAs4Path } from './attr-aspath.js';
+export { communityValue, communityString, largeCommunityValues, twoOctetAsExtendedCommunity, describeExtendedCommunity } from './attr-communities.js';
+export {
+  notificationMessage,
+  shutdownNotification,
+  parseShutdownCommunication,
+  keepaliveMessage,
+  routeRefreshMessage,
+} from './notification.js';
+export { prefixBytes } from './prefix.js';

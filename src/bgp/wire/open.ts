@@ -1,0 +1,198 @@
+// OPEN message (RFC 4271 §4.2, RFC 9072 extended parameters): decode with §6.2 checks, encode, describe, construct.
+import { EdgelbError } from '../../lib/errors.js';
+import { AS_TRANS, BGP_VERSION, ErrorCode, HeaderSubcode, MAX_EXTENDED_MESSAGE_LENGTH, MAX_MESSAGE_LENGTH, OpenSubcode, OptionalParameterType } from './constants.js';
+import { BgpDecodeError } from './errors.js';
+import { BgpReader } from './reader.js';
+import { decodeCapabilities, describeCapability, encodeCapability } from './capabilities.js';
+import { BgpWriter, BgpWriter as Writer } from './writer.js';
+import type { AfiSafi, Capability, CodecContext, OpenMessage } from './types.js';
+
+const openError = (subcode: number, detail: string, data: Uint8Array = Buffer.alloc(0)) =>
+  new BgpDecodeError(ErrorCode.OPEN_MESSAGE, subcode, data, 'session-reset', detail);
+
+/** Decode an OPEN body (after the header); `lengthField` is the header's length, for Bad Message Length data. */
+export function decodeOpen(body: Buffer, lengthField: number): OpenMessage {
+  const badLength = (detail: string) => {
+    const data = Buffer.alloc(2);
+    data.writeUInt16BE(lengthField);
+    return new BgpDecodeError(ErrorCode.MESSAGE_HEADER, HeaderSubcode.BAD_MESSAGE_LENGTH, data, 'session-reset', `OPEN ${detail}`);
+  };
+  const r = new BgpReader(body, badLength);
+  const version = r.u8('version');
+  // §6.2: the data is the largest locally supported version number
+  if (version !== BGP_VERSION) throw openError(OpenSubcode.UNSUPPORTED_VERSION, `version ${version}`, Buffer.from([0, BGP_VERSION]));
+  const myAsn = r.u16('my AS');
+  const holdTime = r.u16('hold time');
+  const id = r.u32('BGP identifier');
+  let optLen = r.u8('optional parameters length');
+  let extended = false;
+  // RFC 9072: a non-extended length of 255 followed by parameter type 255 announces 2-byte lengths
+  if (optLen === 255 && r.remaining >= 3 && body[r.offset] === 255) {
+    r.u8();
+    optLen = r.u16('extended optional parameters length');
+    extended = true;
+  }
+  if (optLen !== r.remaining) throw badLength(`optional parameters length ${optLen} but ${r.remaining} bytes follow`);
+  const malformed = (detail: string) => openError(OpenSubcode.UNSPECIFIC, detail);
+  const params = r.sub(optLen, 'optional parameters', malformed);
+  const capabilities: Capability[] = [];
+  while (!params.atEnd) {
+    const type = params.u8('parameter type');
+    const len = extended ? params.u16('parameter length') : params.u8('parameter length');
+    const value = params.sub(len, 'parameter value');
+    if (type !== OptionalParameterType.CAPABILITIES) throw openError(OpenSubcode.UNSUPPORTED_OPTIONAL_PARAMETER, `optional parameter type ${type}`);
+    capabilities.push(...decodeCapabilities(value));
+  }
+  // RFC 7607: AS 0 is never acceptable
+  if (myAsn === 0) throw openError(OpenSubcode.BAD_PEER_AS, 'my AS is 0', Buffer.from([0, 0]));
+  if (holdTime === 1 || holdTime === 2) throw openError(OpenSubcode.UNACCEPTABLE_HOLD_TIME, `hold time ${holdTime}`);
+  // RFC 6286: any non-zero 32-bit value is a valid identifier
+  if (id === 0) throw openError(OpenSubcode.BAD_BGP_IDENTIFIER, 'BGP identifier 0.0.0.0', body.subarray(5, 9));
+  return { type: 'open', version, myAsn, holdTime, bgpId: ipv4String(id), capabilities };
+}
+
+export function ipv4String(v: number): string {
+  return `${v >>> 24}.${(v >>> 16) & 0xff}.${(v >>> 8) & 0xff}.${v & 0xff}`;
+}
+
+export function ipv4Number(s: string): number {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
+  if (!m || m.slice(1).some((x) => Number(x) > 255)) throw new EdgelbError('EDGELB_ERR_INVALID_ARGUMENT', `not an IPv4 address: ${JSON.stringify(s)}`);
+  return ((Number(m[1]) << 24) | (Number(m[2]) << 16) | (Number(m[3]) << 8) | Number(m[4])) >>> 0;
+}
+
+export function encodeOpen(w: BgpWriter, m: OpenMessage): void {
+  if (!Number.isInteger(m.myAsn) || m.myAsn < 0 || m.myAsn > 0xffff) throw new EdgelbError('EDGELB_ERR_INVALID_ARGUMENT', `OPEN myAsn ${m.myAsn} must fit 2 bytes (use AS_TRANS)`);
+  w.u8(m.version).u16(m.myAsn).u16(m.holdTime).u32(ipv4Number(m.bgpId));
+  // one capabilities parameter per run of capabilities that fits 255 bytes
+  const chunks: Buffer[] = [];
+  let cur = new Writer(64);
+  for (const c of m.capabilities) {
+    const one = new Writer(16);
+    encodeCapability(one, c);
+    if (cur.length + one.length > 255) {
+      chunks.push(cur.toBuffer());
+      cur = new Writer(64);
+    }
+    cur.bytes(one.toBuffer());
+  }
+  if (cur.length > 0) chunks.push(cur.toBuffer());
+  const total = chunks.reduce((n, c) => n + 2 + c.length, 0);
+  if (total > 255) throw new EdgelbError('EDGELB_ERR_INVALID_ARGUMENT', `OPEN optional parameters are ${total} bytes (max 255)`);
+  w.u8(total);
+  for (const c of chunks) w.u8(OptionalParameterType.CAPABILITIES).u8(c.length).bytes(c);
+}
+
+export function describeOpen(m: OpenMessage): string {
+  return `OPEN v${m.version} as ${peerAsn(m)} hold ${m.holdTime} id ${m.bgpId} caps [${m.capabilities.map(describeCapability).join(' ')}]`;
+}
+
+// ---- constructor and session helpers ----
+
+export interface OpenOptions {
+  asn: number;
+  holdTime: number;
+  bgpId: string;
+  /** Capabilities besides 4-octet AS (added from `asn` unless present). */
+  capabilities?: Capability[];
+}
+
+/** A typed OPEN: myAsn is AS_TRANS for a 4-byte ASN, and the 4-octet AS capability is always sent. */
+export function openMessage(o: OpenOptions): OpenMessage {
+  const caps = [...(o.capabilities ?? [])];
+  if (!caps.some((c) => c.type === 'as4')) caps.push({ type: 'as4', asn: o.asn });
+  return { type: 'open', version: BGP_VERSION, myAsn: o.asn > 0xffff ? AS_TRANS : o.asn, holdTime: o.holdTime, bgpId: o.bgpId, capabilities: caps };
+}
+
+/** The peer's real AS: the 4-octet AS capability if sent, else the 2-byte field. */
+export function peerAsn(open: OpenMessage): number {
+  const c = open.capabilities.find((x) => x.type === 'as4');
+  return c && c.type === 'as4' ? c.asn : open.myAsn;
+}
+
+export function findCapability<T extends Capability['type']>(open: OpenMessage, type: T): Extract<Capability, { type: T }> | undefined {
+  return open.capabilities.find((c) => c.type === type) as Extract<Capability, { type: T }> | undefined;
+}
+
+/** Address families the OPEN announces (RFC 4760: none announced means IPv4 unicast only). */
+export function openFamilies(open: OpenMessage): AfiSafi[] {
+  const mp = open.capabilities.filter((c) => c.type === 'mp') as AfiSafi[];
+  return mp.length > 0 ? mp.map((c) => ({ afi: c.afi, safi: c.safi })) : [{ afi: 1, safi: 1 }];
+}
+
+export interface Negotiated {
+  ctx: CodecContext;
+  /** min of both hold times (0 disables keepalives). */
+  holdTime: number;
+  /** Families both sides announced. */
+  families: AfiSafi[];
+  routeRefresh: boolean;
+  /** The peer's graceful restart capability, if it sent one. */
+  peerGracefulRestart: Extract<Capability, { type: 'graceful-restart' }> | undefined;
+}
+
+/** What two OPENs agree on. */
+export function negotiate(local: OpenMessage, peer: OpenMessage): Negotiated {
+  const both = (t: Capability['type']) => local.capabilities.some((c) => c.type === t) && peer.capabilities.some((c) => c.type === t);
+  const extendedMessage = both('extended-message');
+  const peerFams = openFamilies(peer);
+  return {
+    ctx: { as4: both('as4'), extendedMessage, maxLength: extendedMessage ? MAX_EXTENDED_MESSAGE_LENGTH : MAX_MESSAGE_LENGTH },
+    holdTime: Math.min(local.holdTime, peer.holdTime),
+    families: openFamilies(local).filter((f) => peerFams.some((p) => p.afi === f.afi && p.safi === f.safi)),
+    routeRefresh: both('route-refresh'),
+    peerGracefulRestart: findCapability(peer, 'graceful-restart'),
+  };
+}
+
+export interface OpenExpectations {
+  /** The configured peer AS; a different one is Bad Peer AS (data: the 2-byte My AS field). */
+  peerAsn?: number;
+  /** Our identifier: an internal peer using it is Bad BGP Identifier (RFC 6286 §2.2). */
+  localBgpId?: string;
+  /** Our AS, to tell an internal peer (same AS) from an external one. */
+  localAsn?: number;
+  /** Smallest non-zero hold time we accept (default 3). */
+  minHoldTime?: number;
+  /** Families we insist on (missing one is Unsupported Capability with the MP capability as data). */
+  requiredFamilies?: AfiSafi[];
+}
+
+/** Session-level OPEN checks (RFC 4271 §6.2): undefined if acceptable, else the error to notify. */
+export function checkOpen(open: OpenMessage, want: OpenExpectations): BgpDecodeError | undefined {
+  const asn = peerAsn(open);
+  if (want.peerAsn !== undefined && asn !== want.peerAsn) {
+    const data = Buffer.alloc(2);
+    data.writeUInt16BE(open.myAsn);
+    return openError(OpenSubcode.BAD_PEER_AS, `peer AS ${asn}, expected ${want.peerAsn}`, data);
+  }
+  const asCap = findCapability(open, 'as4');
+  if (asCap && asCap.asn <= 0xffff && open.myAsn !== asCap.asn) {
+    const data = Buffer.alloc(2);
+    data.writeUInt16BE(open.myAsn);
+    return openError(OpenSubcode.BAD_PEER_AS, `my AS ${open.myAsn} differs from 4-octet AS ${asCap.asn}`, data);
+  }
+  if (asCap && asCap.asn > 0xffff && open.myAsn !== AS_TRANS) {
+    const data = Buffer.alloc(2);
+    data.writeUInt16BE(open.myAsn);
+    return openError(OpenSubcode.BAD_PEER_AS, `my AS ${open.myAsn} should be AS_TRANS for 4-octet AS ${asCap.asn}`, data);
+  }
+  if (want.localBgpId !== undefined && open.bgpId === want.localBgpId) {
+    if (want.localAsn === asn) return openError(OpenSubcode.BAD_BGP_IDENTIFIER, `peer uses our identifier ${open.bgpId}`, Buffer.from(ipv4Bytes(open.bgpId)));
+  }
+  const min = want.minHoldTime ?? 3;
+  if (open.holdTime !== 0 && open.holdTime < min) return openError(OpenSubcode.UNACCEPTABLE_HOLD_TIME, `hold time ${open.holdTime} < ${min}`);
+  for (const f of want.requiredFamilies ?? []) {
+    if (!openFamilies(open).some((p) => p.afi === f.afi && p.safi === f.safi)) {
+      const data = Buffer.from([1, 4, f.afi >> 8, f.afi & 0xff, 0, f.safi]);
+      return openError(OpenSubcode.UNSUPPORTED_CAPABILITY, `peer lacks family ${f.afi}/${f.safi}`, data);
+    }
+  }
+  return undefined;
+}
+
+function ipv4Bytes(s: string): number[] {
+  const v = ipv4Number(s);
+  return [v >>> 24, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff];
+}
+
