@@ -1,0 +1,394 @@
+// XDP data path: encode and decode the map keys and values of native/bpf/edgelb_shared.h from and
+// to plain JS objects, and export the layout (version, sizes, counter/mode/selection codes), so
+// TypeScript never keeps a second copy of the structs.
+#include <arpa/inet.h>
+#include <string.h>
+
+#include <string>
+
+#include "bpf/edgelb_shared.h"
+#include "registry.h"
+#include "util.h"
+
+namespace edgelb {
+
+namespace {
+
+// ---- property helpers (throw TypeError and return false) ----
+
+bool ReqInt(Napi::Object o, const char* key, int64_t lo, int64_t hi, int64_t* out) {
+  bool present = false;
+  if (!OptInt(o, key, lo, hi, out, &present)) return false;
+  if (!present) {
+    ThrowType(o.Env(), std::string("property ") + key + " is required");
+    return false;
+  }
+  return true;
+}
+
+int64_t IntOr(Napi::Object o, const char* key, int64_t lo, int64_t hi, int64_t dflt, bool* ok) {
+  int64_t v = dflt;
+  bool present = false;
+  *ok = OptInt(o, key, lo, hi, &v, &present);
+  return present ? v : dflt;
+}
+
+// Parse an address property into edgelb_addr; returns the family (4/6), 0 after throwing.
+int ReqAddr(Napi::Object o, const char* key, edgelb_addr* out, bool optional = false) {
+  memset(out, 0, sizeof(*out));
+  Napi::Value v = o.Get(key);
+  if ((v.IsUndefined() || v.IsNull()) && optional) return -1;
+  if (!v.IsString()) {
+    ThrowType(o.Env(), std::string("property ") + key + " must be an IP address string");
+    return 0;
+  }
+  std::string s = v.As<Napi::String>().Utf8Value();
+  if (inet_pton(AF_INET, s.c_str(), &out->a[0]) == 1) return 4;
+  if (inet_pton(AF_INET6, s.c_str(), out->a) == 1) return 6;
+  ThrowType(o.Env(), std::string("property ") + key + ": not an IP address: " + s);
+  return 0;
+}
+
+Napi::String AddrString(Napi::Env env, const edgelb_addr& a, int family) {
+  char buf[INET6_ADDRSTRLEN] = {0};
+  inet_ntop(family == 4 ? AF_INET : AF_INET6, family == 4 ? (const void*)&a.a[0] : (const void*)a.a, buf, sizeof(buf));
+  return Napi::String::New(env, buf);
+}
+
+bool ReqProto(Napi::Object o, const char* key, uint8_t* out) {
+  Napi::Value v = o.Get(key);
+  std::string s = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
+  if (s == "tcp") *out = IPPROTO_TCP;
+  else if (s == "udp") *out = IPPROTO_UDP;
+  else {
+    ThrowType(o.Env(), std::string("property ") + key + " must be 'tcp' or 'udp'");
+    return false;
+  }
+  return true;
+}
+
+const char* ProtoName(uint8_t p) { return p == IPPROTO_TCP ? "tcp" : p == IPPROTO_UDP ? "udp" : "other"; }
+
+template <typename T>
+Napi::Buffer<uint8_t> Bytes(Napi::Env env, const T& v) {
+  return Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(&v), sizeof(T));
+}
+
+template <typename T>
+bool FromBytes(const Napi::CallbackInfo& info, size_t i, T* out) {
+  if (info.Length() <= i || !info[i].IsBuffer()) {
+    ThrowType(info.Env(), "argument 1 (bytes) must be a Buffer");
+    return false;
+  }
+  auto b = info[i].As<Napi::Buffer<uint8_t>>();
+  if (b.Length() < sizeof(T)) {
+    ThrowRange(info.Env(), "buffer is " + std::to_string(b.Length()) + " bytes, the struct needs " + std::to_string(sizeof(T)));
+    return false;
+  }
+  memcpy(out, b.Data(), sizeof(T));
+  return true;
+}
+
+// ---- encoders: xdpEncode(kind, object) -> Buffer ----
+
+Napi::Value EncodeCfg(Napi::Env env, Napi::Object o) {
+  edgelb_cfg c;
+  memset(&c, 0, sizeof(c));
+  int64_t v;
+  c.layout_version = EDGELB_LAYOUT_VERSION;
+  if (!ReqInt(o, "maglevSize", 1, 0x7fffffff, &v)) return env.Undefined();
+  c.maglev_size = (uint32_t)v;
+  if (!ReqInt(o, "maxServices", 1, 65535, &v)) return env.Undefined();
+  c.max_services = (uint32_t)v;
+  if (!ReqInt(o, "portMin", 1, 65535, &v)) return env.Undefined();
+  c.port_min = (uint16_t)v;
+  if (!ReqInt(o, "portMax", 1, 65535, &v)) return env.Undefined();
+  c.port_max = (uint16_t)v;
+  int f = ReqAddr(o, "node4", &c.node4, true);
+  if (f == 0) return env.Undefined();
+  if (f == 6) return ThrowType(env, "node4 must be IPv4"), env.Undefined();
+  f = ReqAddr(o, "node6", &c.node6, true);
+  if (f == 0) return env.Undefined();
+  if (f == 4) return ThrowType(env, "node6 must be IPv6"), env.Undefined();
+  return Bytes(env, c);
+}
+
+Napi::Value EncodeSvcKey(Napi::Env env, Napi::Object o) {
+  edgelb_svc_key k;
+  memset(&k, 0, sizeof(k));
+  int f = ReqAddr(o, "vip", &k.vip);
+  if (f == 0) return env.Undefined();
+  k.family = (uint8_t)f;
+  int64_t port;
+  if (!ReqInt(o, "port", 1, 65535, &port)) return env.Undefined();
+  k.port = htons((uint16_t)port);
+  if (!ReqProto(o, "protocol", &k.proto)) return env.Undefined();
+  return Bytes(env, k);
+}
+
+Napi::Value EncodeSvc(Napi::Env env, Napi::Object o) {
+  edgelb_svc s;
+  memset(&s, 0, sizeof(s));
+  int64_t v;
+  if (!ReqInt(o, "index", 0, 0xfffffffe, &v)) return env.Undefined();
+  s.index = (uint32_t)v;
+  if (!ReqInt(o, "mode", 0, 255, &v)) return env.Undefined();
+  s.mode = (uint8_t)v;
+  if (!ReqInt(o, "sel", 0, 255, &v)) return env.Undefined();
+  s.sel = (uint8_t)v;
+  if (!ReqInt(o, "timeoutSec", 0, 0xffffffff, &v)) return env.Undefined();
+  s.timeout_sec = (uint32_t)v;
+  if (!ReqInt(o, "count", 0, EDGELB_SVC_LIST_MAX, &v)) return env.Undefined();
+  s.count = (uint32_t)v;
+  return Bytes(env, s);
+}
+
+Napi::Value EncodeVipKey(Napi::Env env, Napi::Object o) {
+  edgelb_vip_key k;
+  memset(&k, 0, sizeof(k));
+  int f = ReqAddr(o, "vip", &k.vip);
+  if (f == 0) return env.Undefined();
+  k.family = (uint32_t)f;
+  return Bytes(env, k);
+}
+
+// { address?: string, port?: number, gen: number } (no address: an unused slot)
+Napi::Value EncodeBackend(Napi::Env env, Napi::Object o) {
+  edgelb_backend b;
+  memset(&b, 0, sizeof(b));
+  int f = ReqAddr(o, "address", &b.addr, true);
+  if (f == 0) return env.Undefined();
+  int64_t v;
+  if (f > 0) {
+    b.family = (uint8_t)f;
+    if (!ReqInt(o, "port", 1, 65535, &v)) return env.Undefined();
+    b.port = htons((uint16_t)v);
+  }
+  if (!ReqInt(o, "gen", 0, 0xffffffff, &v)) return env.Undefined();
+  b.gen = (uint32_t)v;
+  return Bytes(env, b);
+}
+
+Napi::Value EncodeCtKey(Napi::Env env, Napi::Object o) {
+  edgelb_ct_key k;
+  memset(&k, 0, sizeof(k));
+  int f1 = ReqAddr(o, "src", &k.src);
+  if (f1 == 0) return env.Undefined();
+  int f2 = ReqAddr(o, "dst", &k.dst);
+  if (f2 == 0) return env.Undefined();
+  if (f1 != f2) return ThrowType(env, "src and dst families differ"), env.Undefined();
+  k.family = (uint8_t)f1;
+  int64_t v;
+  if (!ReqInt(o, "sport", 0, 65535, &v)) return env.Undefined();
+  k.sport = htons((uint16_t)v);
+  if (!ReqInt(o, "dport", 0, 65535, &v)) return env.Undefined();
+  k.dport = htons((uint16_t)v);
+  if (!ReqProto(o, "protocol", &k.proto)) return env.Undefined();
+  return Bytes(env, k);
+}
+
+Napi::Value EncodeU32(Napi::Env env, Napi::Object o) {
+  int64_t v;
+  if (!ReqInt(o, "value", 0, 0xffffffff, &v)) return env.Undefined();
+  uint32_t u = (uint32_t)v;
+  return Bytes(env, u);
+}
+
+Napi::Value Encode(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EDGELB_ARG_STRING(info, 0, "kind", env.Undefined());
+  EDGELB_ARG_OBJECT(info, 1, "object", env.Undefined());
+  std::string kind = info[0].As<Napi::String>().Utf8Value();
+  Napi::Object o = info[1].As<Napi::Object>();
+  if (kind == "cfg") return EncodeCfg(env, o);
+  if (kind == "svcKey") return EncodeSvcKey(env, o);
+  if (kind == "svc") return EncodeSvc(env, o);
+  if (kind == "vipKey") return EncodeVipKey(env, o);
+  if (kind == "backend") return EncodeBackend(env, o);
+  if (kind == "ctKey") return EncodeCtKey(env, o);
+  if (kind == "u32") return EncodeU32(env, o);
+  ThrowType(env, "unknown struct kind: " + kind);
+  return env.Undefined();
+}
+
+// ---- decoders: xdpDecode(kind, Buffer) -> object ----
+
+Napi::Value Decode(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EDGELB_ARG_STRING(info, 0, "kind", env.Undefined());
+  std::string kind = info[0].As<Napi::String>().Utf8Value();
+  Napi::Object o = Napi::Object::New(env);
+  if (kind == "cfg") {
+    edgelb_cfg c;
+    if (!FromBytes(info, 1, &c)) return env.Undefined();
+    o.Set("layoutVersion", c.layout_version);
+    o.Set("maglevSize", c.maglev_size);
+    o.Set("maxServices", c.max_services);
+    o.Set("portMin", c.port_min);
+    o.Set("portMax", c.port_max);
+    o.Set("node4", AddrString(env, c.node4, 4));
+    o.Set("node6", AddrString(env, c.node6, 6));
+  } else if (kind == "svcKey") {
+    edgelb_svc_key k;
+    if (!FromBytes(info, 1, &k)) return env.Undefined();
+    o.Set("vip", AddrString(env, k.vip, k.family));
+    o.Set("port", ntohs(k.port));
+    o.Set("protocol", ProtoName(k.proto));
+  } else if (kind == "svc") {
+    edgelb_svc s;
+    if (!FromBytes(info, 1, &s)) return env.Undefined();
+    o.Set("index", s.index);
+    o.Set("mode", s.mode);
+    o.Set("sel", s.sel);
+    o.Set("timeoutSec", s.timeout_sec);
+    o.Set("count", s.count);
+  } else if (kind == "backend") {
+    edgelb_backend b;
+    if (!FromBytes(info, 1, &b)) return env.Undefined();
+    if (b.family != 0) {
+      o.Set("address", AddrString(env, b.addr, b.family));
+      o.Set("port", ntohs(b.port));
+    }
+    o.Set("gen", b.gen);
+  } else if (kind == "ctKey") {
+    edgelb_ct_key k;
+    if (!FromBytes(info, 1, &k)) return env.Undefined();
+    o.Set("src", AddrString(env, k.src, k.family));
+    o.Set("dst", AddrString(env, k.dst, k.family));
+    o.Set("sport", ntohs(k.sport));
+    o.Set("dport", ntohs(k.dport));
+    o.Set("protocol", ProtoName(k.proto));
+  } else if (kind == "ct") {
+    edgelb_ct c;
+    if (!FromBytes(info, 1, &c)) return env.Undefined();
+    // the family is not in the value: IPv4 when only a[0] of nh is set
+    int fam = (c.nh.a[1] | c.nh.a[2] | c.nh.a[3]) == 0 ? 4 : 6;
+    if (info.Length() > 2 && info[2].IsNumber()) fam = info[2].As<Napi::Number>().Int32Value();
+    o.Set("newSrc", AddrString(env, c.new_src, fam));
+    o.Set("newDst", AddrString(env, c.new_dst, fam));
+    o.Set("nextHop", AddrString(env, c.nh, fam));
+    o.Set("newSport", ntohs(c.new_sport));
+    o.Set("newDport", ntohs(c.new_dport));
+    o.Set("mode", c.mode);
+    o.Set("reply", (c.flags & EDGELB_CT_F_REPLY) != 0);
+    o.Set("snat", (c.flags & EDGELB_CT_F_SNAT) != 0);
+    o.Set("dnat", (c.flags & EDGELB_CT_F_DNAT) != 0);
+    o.Set("l2Cached", (c.flags & EDGELB_CT_F_L2) != 0);
+    o.Set("lastNs", Napi::BigInt::New(env, (uint64_t)c.last_ns));
+    o.Set("timeoutSec", c.timeout_sec);
+    o.Set("svcIndex", c.svc_index);
+    o.Set("backendIndex", c.be_index);
+    o.Set("backendGen", c.be_gen);
+    o.Set("ifindex", c.ifindex);
+  } else if (kind == "stats") {
+    edgelb_stats s;
+    if (!FromBytes(info, 1, &s)) return env.Undefined();
+    o.Set("packets", Napi::BigInt::New(env, (uint64_t)s.packets));
+    o.Set("bytes", Napi::BigInt::New(env, (uint64_t)s.bytes));
+  } else {
+    ThrowType(env, "unknown struct kind: " + kind);
+    return env.Undefined();
+  }
+  return o;
+}
+
+// ---- layout ----
+
+#define CNT(name) counters.Set(#name, EDGELB_CNT_##name)
+
+Napi::Value Layout(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("version", EDGELB_LAYOUT_VERSION);
+  o.Set("program", EDGELB_PROG_XDP);
+  Napi::Object maps = Napi::Object::New(env);
+  maps.Set("cfg", EDGELB_MAP_CFG);
+  maps.Set("svc", EDGELB_MAP_SVC);
+  maps.Set("vips", EDGELB_MAP_VIPS);
+  maps.Set("backends", EDGELB_MAP_BACKENDS);
+  maps.Set("svcList", EDGELB_MAP_SVC_LIST);
+  maps.Set("maglev", EDGELB_MAP_MAGLEV);
+  maps.Set("ct", EDGELB_MAP_CT);
+  maps.Set("counters", EDGELB_MAP_COUNTERS);
+  maps.Set("svcStats", EDGELB_MAP_SVC_STATS);
+  maps.Set("backendStats", EDGELB_MAP_BE_STATS);
+  maps.Set("rr", EDGELB_MAP_RR);
+  o.Set("maps", maps);
+  Napi::Object sizes = Napi::Object::New(env);
+  sizes.Set("addr", (uint32_t)sizeof(edgelb_addr));
+  sizes.Set("cfg", (uint32_t)sizeof(edgelb_cfg));
+  sizes.Set("svcKey", (uint32_t)sizeof(edgelb_svc_key));
+  sizes.Set("svc", (uint32_t)sizeof(edgelb_svc));
+  sizes.Set("vipKey", (uint32_t)sizeof(edgelb_vip_key));
+  sizes.Set("backend", (uint32_t)sizeof(edgelb_backend));
+  sizes.Set("ctKey", (uint32_t)sizeof(edgelb_ct_key));
+  sizes.Set("ct", (uint32_t)sizeof(edgelb_ct));
+  sizes.Set("stats", (uint32_t)sizeof(edgelb_stats));
+  o.Set("sizes", sizes);
+  Napi::Object modes = Napi::Object::New(env);
+  modes.Set("dnat", EDGELB_MODE_DNAT);
+  modes.Set("onearm", EDGELB_MODE_ONEARM);
+  modes.Set("fullnat", EDGELB_MODE_FULLNAT);
+  modes.Set("dsr", EDGELB_MODE_DSR);
+  o.Set("modes", modes);
+  Napi::Object sels = Napi::Object::New(env);
+  sels.Set("maglev", EDGELB_SEL_MAGLEV);
+  sels.Set("hash", EDGELB_SEL_HASH);
+  sels.Set("rr", EDGELB_SEL_RR);
+  sels.Set("persist", EDGELB_SEL_PERSIST);
+  o.Set("selections", sels);
+  Napi::Object counters = Napi::Object::New(env);
+  CNT(RX);
+  CNT(PASS_NOT_IP);
+  CNT(PASS_NOT_VIP);
+  CNT(PASS_FRAGMENT);
+  CNT(PASS_IP_OPTIONS);
+  CNT(PASS_NO_NEIGH);
+  CNT(PASS_ROUTE);
+  CNT(PASS_TTL);
+  CNT(PASS_MALFORMED);
+  CNT(TX);
+  CNT(REDIRECT);
+  CNT(DROP_MALFORMED);
+  CNT(DROP_NO_BACKEND);
+  CNT(DROP_NAT_PORTS);
+  CNT(DROP_FIB);
+  CNT(DROP_DSR_OFFLINK);
+  CNT(CT_NEW);
+  CNT(CT_HIT);
+  CNT(CT_EXPIRED);
+  CNT(CT_INSERT_FAIL);
+  CNT(ICMP_TRANSLATED);
+  CNT(PASS_ICMP);
+  CNT(CT_REPLY_HIT);
+  CNT(PASS_VIP_NO_SVC);
+  CNT(CT_NEW_NON_SYN);
+  CNT(CT_BACKEND_GONE);
+  CNT(PASS_FWD_DISABLED);
+  CNT(PASS_FRAG_NEEDED);
+  CNT(PASS_NOT_FWDED);
+  static_assert(EDGELB_CNT_LAST == 28, "list every counter code above");
+  o.Set("counters", counters);
+  o.Set("counterSlots", EDGELB_CNT_MAX);
+  o.Set("svcListMax", EDGELB_SVC_LIST_MAX);
+  o.Set("maglevEmpty", (double)EDGELB_MAGLEV_EMPTY);
+  Napi::Object defaults = Napi::Object::New(env);
+  defaults.Set("maxServices", EDGELB_DEFAULT_MAX_SERVICES);
+  defaults.Set("maxBackends", EDGELB_DEFAULT_MAX_BACKENDS);
+  defaults.Set("maglevSize", EDGELB_DEFAULT_MAGLEV_SIZE);
+  defaults.Set("conntrackSize", EDGELB_DEFAULT_CT_SIZE);
+  o.Set("defaults", defaults);
+  return o;
+}
+
+}  // namespace
+
+static void InitDataplane(Napi::Env env, Napi::Object exports) {
+  exports.Set("xdpEncode", Napi::Function::New(env, Encode, "xdpEncode"));
+  exports.Set("xdpDecode", Napi::Function::New(env, Decode, "xdpDecode"));
+  exports.Set("xdpLayout", Napi::Function::New(env, Layout, "xdpLayout"));
+}
+
+EDGELB_REGISTER(dataplane, InitDataplane);
+
+}  // namespace edgelb
