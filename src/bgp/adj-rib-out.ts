@@ -1,0 +1,120 @@
+// Per-peer adj-RIB-out: what we want the peer to have (desired) against what it has (sent).
+// setDesired() only marks the difference dirty; take() builds UPDATEs lazily, when the socket can
+// take more, from the dirty prefixes as they are *now* — so a route withdrawn before it was sent
+// never goes out at all, and a flapping route costs nothing while the socket is busy.
+import type { CodecContext, PathAttributes } from './wire/index.js';
+import { packUpdates } from './wire/index.js';
+
+export interface OutRoute {
+  prefix: string;
+  family: 4 | 6;
+  /** Attributes without NLRI (MP_REACH next hops included for IPv6). */
+  attrs: PathAttributes;
+  /** Stable text of attrs: equal keys pack into the same UPDATE. */
+  key: string;
+}
+
+/** A stable key for attributes (JSON with sorted object keys). */
+export function attrKey(family: 4 | 6, attrs: PathAttributes): string {
+  return `${family}|${JSON.stringify(attrs, (_k, v: unknown) => {
+    if (v && typeof v === 'object' && !Array.isArray(v) && !Buffer.isBuffer(v)) {
+      return Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    }
+    return v;
+  })}`;
+}
+
+export class AdjRibOut {
+  private desired = new Map<string, OutRoute>();
+  /** prefix → key of the attributes the peer has */
+  private sent = new Map<string, string>();
+  private dirty = new Set<string>();
+
+  /** Replace the desired routes; returns how many prefixes changed. */
+  setDesired(routes: Map<string, OutRoute>): number {
+    let changed = 0;
+    for (const [p, r] of routes) {
+      const old = this.desired.get(p);
+      if (!old || old.key !== r.key) {
+        this.dirty.add(p);
+        changed++;
+      }
+    }
+    for (const p of this.desired.keys()) {
+      if (!routes.has(p)) {
+        this.dirty.add(p);
+        changed++;
+      }
+    }
+    this.desired = routes;
+    return changed;
+  }
+
+  /** Route refresh: send every desired route again. */
+  resendAll(): void {
+    for (const p of this.desired.keys()) {
+      this.sent.delete(p);
+      this.dirty.add(p);
+    }
+  }
+
+  /** Session went down: the peer has nothing of ours any more; desired routes wait for the next session. */
+  clear(): void {
+    this.sent.clear();
+    this.desired = new Map();
+    this.dirty.clear();
+  }
+
+  /** Prefixes waiting to be sent or withdrawn. */
+  get pending(): number {
+    return this.dirty.size;
+  }
+
+  /** Prefixes the peer has from us. */
+  get sentCount(): number {
+    return this.sent.size;
+  }
+
+  get desiredCount(): number {
+    return this.desired.size;
+  }
+
+  /** Whether the peer has this prefix from us. */
+  has(prefix: string): boolean {
+    return this.sent.has(prefix);
+  }
+
+  /**
+   * Build UPDATEs for up to `maxPrefixes` dirty prefixes (withdrawals first), and record them as sent.
+   * Returns the messages (each a whole BGP message) in the order to send them.
+   */
+  take(ctx: CodecContext, maxPrefixes = 4000): Buffer[] {
+    const withdraw: Record<4 | 6, string[]> = { 4: [], 6: [] };
+    const announce = new Map<string, { route: OutRoute; nlri: string[] }>();
+    let n = 0;
+    for (const p of this.dirty) {
+      if (n >= maxPrefixes) break;
+      this.dirty.delete(p);
+      const want = this.desired.get(p);
+      const has = this.sent.get(p);
+      if (want) {
+        if (has === want.key) continue;
+        let g = announce.get(want.key);
+        if (!g) announce.set(want.key, (g = { route: want, nlri: [] }));
+        g.nlri.push(p);
+        this.sent.set(p, want.key);
+        n++;
+      } else if (has !== undefined) {
+        withdraw[p.includes(':') ? 6 : 4].push(p);
+        this.sent.delete(p);
+        n++;
+      }
+    }
+    const out: Buffer[] = [];
+    for (const f of [4, 6] as const) {
+      if (withdraw[f].length > 0) out.push(...packUpdates({}, [], withdraw[f], ctx, f));
+    }
+    for (const { route, nlri } of announce.values()) out.push(...packUpdates(route.attrs, nlri, [], ctx, route.family));
+    return out;
+  }
+}

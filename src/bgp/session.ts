@@ -1,0 +1,782 @@
+// One BGP session to one peer: node:net sockets and timers around the pure FSM (fsm.ts).
+// Active and passive; incoming connections handed over by the speaker's listener; collision
+// detection; one failure path (fail) that logs, records lastError, sends the NOTIFICATION, closes
+// and backs off; transmit priority NOTIFICATION > OPEN > KEEPALIVE > UPDATE/End-of-RIB with
+// back-pressure (UPDATEs are built from the adj-RIB-out only when the socket drains).
+import net from 'node:net';
+import type { Logger } from '../lib/logger.js';
+import { errorMessage } from '../lib/errors.js';
+import { familyOf } from '../lib/addr.js';
+import type { PeerSpec } from '../model/desired-state.js';
+import {
+  BgpState,
+  FsmEvent,
+  StateReason,
+  transition,
+  negotiateHoldTime,
+  connectRetryDelayMs,
+  idleHoldDelayMs,
+  resolveCollision,
+  LARGE_HOLD_TIME_S,
+  ERR_OPEN,
+  ERR_CEASE,
+  OPEN_BAD_PEER_AS,
+  OPEN_BAD_BGP_ID,
+  OPEN_UNSUPPORTED_VERSION,
+  CEASE_MAX_PREFIXES,
+  CEASE_COLLISION,
+  type ErrorClass,
+  type EventInput,
+  type FsmAction,
+  type Notify,
+  type TimerName,
+} from './fsm.js';
+import {
+  AS_TRANS,
+  Afi,
+  Safi,
+  BgpDecodeError,
+  DEFAULT_CONTEXT,
+  Framer,
+  MAX_EXTENDED_MESSAGE_LENGTH,
+  MAX_MESSAGE_LENGTH,
+  buildEndOfRib,
+  decodeMessage,
+  encodeMessage,
+  errorName,
+  familyName,
+  isEndOfRib,
+  type BgpMessage,
+  type Capability,
+  type CodecContext,
+  type GracefulRestartCapability,
+  type OpenMessage,
+  type UpdateMessage,
+} from './wire/index.js';
+import { AdjRibOut, type OutRoute } from './adj-rib-out.js';
+import { AdjRibIn } from './adj-rib-in.js';
+import type { BgpSocketFactory } from './sockets.js';
+
+export type Family = 'ipv4' | 'ipv6';
+
+export interface LastError {
+  at: string; // ISO time
+  class: ErrorClass;
+  reason: StateReason | 'connect-failed';
+  /** NOTIFICATION sent or received, when there was one. */
+  code?: number;
+  subcode?: number;
+  /** "hold-timer-expired/subcode0", "cease/administrative-shutdown"... */
+  name?: string;
+  /** whether the NOTIFICATION came from the peer */
+  received?: boolean;
+  message: string;
+}
+
+export interface Negotiated {
+  families: Family[];
+  as4: boolean;
+  routeRefresh: boolean;
+  extendedMessage: boolean;
+  holdTime: number;
+  keepalive: number;
+  /** The peer's graceful-restart capability, when it sent one. */
+  peerGracefulRestart?: { restartTime: number; restarting: boolean; families: Family[] };
+  /** Whether we advertised graceful restart on this session. */
+  gracefulRestart: boolean;
+  remoteId: string;
+}
+
+export interface SessionHooks {
+  onState(s: Session, from: BgpState, to: BgpState, reason: StateReason): void;
+  /** Entered Established: the speaker fills the adj-RIB-out. */
+  onEstablished(s: Session): void;
+  /** Left Established. */
+  onDown(s: Session): void;
+  onMessage(s: Session, dir: 'sent' | 'received', kind: BgpMessage['type'] | 'eor'): void;
+}
+
+export interface SessionOptions {
+  peer: PeerSpec;
+  localAsn: number;
+  routerId: string;
+  logger: Logger;
+  hooks: SessionHooks;
+  sockets?: BgpSocketFactory;
+  /** Graceful restart: R bit (we restarted) and F bit (forwarding state preserved). */
+  restarting: boolean;
+  forwardingPreserved: boolean;
+}
+
+const PRIORITY: Record<string, number> = { notification: 0, open: 1, keepalive: 2 };
+
+/** One TCP connection of a session (a session has at most two, during a collision). */
+class Conn {
+  readonly framer = new Framer(MAX_MESSAGE_LENGTH);
+  ctx: CodecContext = { ...DEFAULT_CONTEXT };
+  open?: OpenMessage; // the peer's OPEN on this connection
+  connected = false;
+  closed = false;
+  constructor(
+    readonly socket: net.Socket,
+    readonly dir: 'in' | 'out',
+  ) {}
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.removeAllListeners('data');
+    this.socket.end();
+    const t = setTimeout(() => this.socket.destroy(), 1000);
+    t.unref();
+    this.socket.once('close', () => clearTimeout(t));
+  }
+}
+
+export class Session {
+  readonly peer: PeerSpec;
+  private readonly log: Logger;
+  private fsm: BgpState = BgpState.Idle;
+  private conn: Conn | null = null;
+  /** An incoming connection waiting for its OPEN while `conn` is in OpenSent/OpenConfirm. */
+  private spare: Conn | null = null;
+  private timers: Partial<Record<TimerName, NodeJS.Timeout>> = {};
+  private control: Array<{ prio: number; buf: Buffer; kind: BgpMessage['type'] }> = [];
+  private pumpScheduled = false;
+  private connectAttempts = 0;
+  private consecutiveErrors = 0;
+  private lastEstablishedAt = 0;
+  private stopped = true;
+  private pendingUpdate: UpdateMessage | null = null;
+  private pendingRefresh: { afi: number; safi: number } | null = null;
+  private rxNotification: { code: number; subcode: number; data: Buffer } | null = null;
+  private eorAllowed = false;
+  private eorSent = false;
+  private firstSessionDone = false;
+  readonly ribOut = new AdjRibOut();
+  readonly ribIn = new AdjRibIn();
+  /** Families the peer sent End-of-RIB for on the current session. */
+  readonly endOfRibReceived = new Set<Family>();
+  negotiated: Negotiated | null = null;
+  lastError: LastError | null = null;
+  establishedAt: number | null = null;
+  lastStateChange = { at: Date.now(), reason: StateReason.AdminStop as StateReason };
+  /** Local address of the current connection (next-hop self). */
+  localAddress: string | null = null;
+
+  constructor(private readonly o: SessionOptions) {
+    this.peer = o.peer;
+    this.log = o.logger.child({ peer: o.peer.address });
+  }
+
+  get state(): BgpState {
+    return this.fsm;
+  }
+
+  get ibgp(): boolean {
+    return this.peer.asn === this.o.localAsn;
+  }
+
+  // ---- control ----
+
+  start(): void {
+    this.stopped = false;
+    this.feed({ type: this.peer.passive ? FsmEvent.ManualStartPassive : FsmEvent.ManualStart });
+  }
+
+  /** Stop: 'shutdown' sends Cease/Administrative Shutdown (or `notify`), 'graceful' closes silently. */
+  stop(mode: 'graceful' | 'shutdown', notify?: Notify): Promise<void> {
+    this.stopped = true;
+    const sock = this.conn?.socket;
+    if (notify && this.conn && this.fsm !== BgpState.Idle && this.fsm !== BgpState.Connect && this.fsm !== BgpState.Active) {
+      this.writeNow(this.conn, { type: 'notification', code: notify.code, subcode: notify.subcode, data: Buffer.from(notify.data ?? []) });
+      this.feed({ type: FsmEvent.ManualStopGraceful }, 'admin');
+    } else {
+      this.feed({ type: mode === 'graceful' ? FsmEvent.ManualStopGraceful : FsmEvent.ManualStop });
+    }
+    this.dropSpare();
+    this.clearTimers();
+    if (!sock || sock.destroyed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        sock.destroy();
+        resolve();
+      }, 1500);
+      sock.once('close', () => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+
+  /** Allow End-of-RIB once the adj-RIB-out has drained (after the first full reconcile). */
+  allowEndOfRib(): void {
+    this.eorAllowed = true;
+    this.kick();
+  }
+
+  /** New desired routes for this peer (only while Established). */
+  setRoutes(routes: Map<string, OutRoute>): void {
+    if (this.fsm !== BgpState.Established) return;
+    if (this.ribOut.setDesired(routes) > 0) this.kick();
+  }
+
+  /** The speaker's listener accepted a connection from this peer's address. */
+  acceptIncoming(socket: net.Socket): void {
+    const st = this.fsm;
+    if (this.stopped || st === BgpState.Idle) {
+      this.log.debug({ state: st }, 'refusing incoming connection in Idle');
+      socket.destroy();
+      return;
+    }
+    const c = new Conn(socket, 'in');
+    c.connected = true;
+    if (st === BgpState.Connect || st === BgpState.Active) {
+      if (this.conn) this.conn.close();
+      this.attach(c);
+      this.feed({ type: FsmEvent.TcpConnectionConfirmed });
+      return;
+    }
+    if ((st === BgpState.OpenSent || st === BgpState.OpenConfirm) && !this.spare) {
+      // collision candidate: send our OPEN on it and decide when its OPEN arrives
+      this.spare = c;
+      this.wireSocket(c);
+      this.writeNow(c, this.buildOpen());
+      return;
+    }
+    // Established (or a second candidate): RFC 4271 §6.8, the new connection is closed
+    this.log.info({ state: st }, 'closing incoming connection: session exists');
+    this.wireSocket(c);
+    this.writeNow(c, { type: 'notification', code: ERR_CEASE, subcode: CEASE_COLLISION, data: Buffer.alloc(0) });
+    c.close();
+  }
+
+  // ---- FSM plumbing ----
+
+  private feed(e: EventInput, errClassOverride?: ErrorClass): void {
+    const from = this.fsm;
+    const t = transition({ state: from, passive: this.peer.passive }, e);
+    this.fsm = t.next;
+    if (t.next !== from) {
+      this.lastStateChange = { at: Date.now(), reason: t.reason };
+      this.log.info({ from, to: t.next, reason: t.reason, event: e.type }, `bgp ${this.peer.address}: ${from} → ${t.next} (${t.reason})`);
+      this.o.hooks.onState(this, from, t.next, t.reason);
+    } else if (t.reason !== StateReason.Message && t.reason !== StateReason.Timer) {
+      this.log.debug({ state: from, event: e.type, reason: t.reason }, 'bgp event');
+    }
+    for (const a of t.actions) this.act(a, errClassOverride);
+  }
+
+  private act(a: FsmAction, errClassOverride?: ErrorClass): void {
+    switch (a.type) {
+      case 'connect':
+        return this.connect();
+      case 'drop':
+        return this.drop();
+      case 'sendOpen':
+        if (this.conn) this.enqueue(this.buildOpen());
+        return;
+      case 'sendKeepalive':
+        if (this.conn) this.enqueue({ type: 'keepalive' });
+        return;
+      case 'sendNotification':
+        if (this.conn && this.conn.connected) this.writeNow(this.conn, { type: 'notification', code: a.notify.code, subcode: a.notify.subcode, data: Buffer.from(a.notify.data ?? []) });
+        return;
+      case 'startTimer':
+        return this.startTimer(a.timer, a.kind);
+      case 'stopTimer':
+        return this.stopTimer(a.timer);
+      case 'fail':
+        return this.fail(a.notify, errClassOverride ?? a.errClass, a.reason);
+      case 'established':
+        return this.onEstablished();
+      case 'sessionDown':
+        return this.onSessionDown();
+      case 'processUpdate':
+        if (this.pendingUpdate) this.processUpdate(this.pendingUpdate);
+        this.pendingUpdate = null;
+        return;
+      case 'processRouteRefresh':
+        if (this.pendingRefresh) this.processRouteRefresh(this.pendingRefresh);
+        this.pendingRefresh = null;
+        return;
+    }
+  }
+
+  /**
+   * The one failure path: log, record lastError, send the NOTIFICATION (when there is one and a
+   * connection to send it on), close, and count the error for the idle-hold back-off.
+   */
+  private fail(notify: Notify | undefined, cls: ErrorClass, reason: StateReason, message?: string): void {
+    const rx = this.rxNotification;
+    this.rxNotification = null;
+    const err: LastError = { at: new Date().toISOString(), class: cls, reason, message: message ?? reason };
+    if (notify) {
+      err.code = notify.code;
+      err.subcode = notify.subcode;
+      err.name = errorName(notify.code, notify.subcode);
+      err.message = message ?? `sent NOTIFICATION ${err.name}`;
+    } else if (rx) {
+      err.code = rx.code;
+      err.subcode = rx.subcode;
+      err.name = errorName(rx.code, rx.subcode);
+      err.received = true;
+      err.message = `received NOTIFICATION ${err.name}`;
+    } else if (this.socketError) {
+      err.message = this.socketError;
+    }
+    this.socketError = null;
+    this.lastError = err;
+    // errors within 5 minutes of the last session double the idle hold; a long-lived session resets it
+    const longLived = this.lastEstablishedAt > 0 && Date.now() - this.lastEstablishedAt > 300_000;
+    this.consecutiveErrors = longLived ? 1 : this.consecutiveErrors + 1;
+    this.log.warn({ class: cls, reason, code: err.code, subcode: err.subcode, error: err.name, errors: this.consecutiveErrors }, `bgp ${this.peer.address}: ${err.message}`);
+    if (notify && this.conn && this.conn.connected && !this.conn.closed) {
+      this.writeNow(this.conn, { type: 'notification', code: notify.code, subcode: notify.subcode, data: Buffer.from(notify.data ?? []) });
+    }
+    this.drop();
+  }
+
+  private socketError: string | null = null;
+
+  // ---- timers ----
+
+  private startTimer(name: TimerName, kind?: 'large' | 'negotiated'): void {
+    this.stopTimer(name);
+    let ms: number;
+    switch (name) {
+      case 'connectRetry':
+        ms = connectRetryDelayMs(this.peer.connectRetry, this.connectAttempts++);
+        break;
+      case 'idleHold':
+        if (this.stopped) return;
+        ms = idleHoldDelayMs(this.peer.idleHold, Math.max(1, this.consecutiveErrors));
+        break;
+      case 'hold': {
+        const s = kind === 'large' ? LARGE_HOLD_TIME_S : (this.negotiated?.holdTime ?? 0);
+        if (s === 0) return;
+        ms = s * 1000;
+        break;
+      }
+      case 'keepalive': {
+        const s = this.negotiated?.keepalive ?? 0;
+        if (s === 0) return;
+        ms = s * 1000;
+        break;
+      }
+    }
+    const ev: Record<TimerName, FsmEvent> = {
+      connectRetry: FsmEvent.ConnectRetryTimerExpires,
+      idleHold: FsmEvent.IdleHoldTimerExpires,
+      hold: FsmEvent.HoldTimerExpires,
+      keepalive: FsmEvent.KeepaliveTimerExpires,
+    };
+    this.timers[name] = setTimeout(() => {
+      delete this.timers[name];
+      this.feed({ type: ev[name] });
+    }, ms);
+  }
+
+  private stopTimer(name: TimerName): void {
+    const t = this.timers[name];
+    if (t) clearTimeout(t);
+    delete this.timers[name];
+  }
+
+  private clearTimers(): void {
+    for (const n of Object.keys(this.timers) as TimerName[]) this.stopTimer(n);
+  }
+
+  // ---- connections ----
+
+  private connect(): void {
+    if (this.conn) this.drop();
+    const p = this.peer;
+    let socket: net.Socket;
+    try {
+      const needsNative = !!p.password || !!p.gtsm || (p.ebgpMultihop !== undefined && p.ebgpMultihop > 1);
+      if (needsNative && this.o.sockets) {
+        socket = this.o.sockets.connect({
+          address: p.address,
+          port: p.port,
+          ...(p.localAddress ? { localAddress: p.localAddress } : {}),
+          ...(p.password ? { password: p.password } : {}),
+          ttl: p.gtsm ? 255 : this.ibgp ? 64 : (p.ebgpMultihop ?? 1),
+          ...(p.gtsm ? { minTtl: 255 - Math.max(0, (p.ebgpMultihop ?? 1) - 1) } : {}),
+        });
+      } else if (p.password) {
+        // no silent fall-back to an unauthenticated session
+        this.socketError = 'TCP MD5 needs the native addon, which is not loaded';
+        this.lastError = { at: new Date().toISOString(), class: 'socket', reason: 'connect-failed', message: this.socketError };
+        queueMicrotask(() => this.feed({ type: FsmEvent.TcpConnectionFails }));
+        return;
+      } else {
+        socket = net.connect({ host: p.address, port: p.port, ...(p.localAddress ? { localAddress: p.localAddress } : {}) });
+      }
+    } catch (e) {
+      this.socketError = errorMessage(e);
+      this.lastError = { at: new Date().toISOString(), class: 'socket', reason: 'connect-failed', message: this.socketError };
+      queueMicrotask(() => this.feed({ type: FsmEvent.TcpConnectionFails }));
+      return;
+    }
+    const c = new Conn(socket, 'out');
+    this.attach(c);
+    socket.once('connect', () => {
+      if (this.conn !== c) return;
+      c.connected = true;
+      this.feed({ type: FsmEvent.TcpCRAcked });
+    });
+  }
+
+  private attach(c: Conn): void {
+    this.conn = c;
+    this.wireSocket(c);
+  }
+
+  private wireSocket(c: Conn): void {
+    const s = c.socket;
+    s.setNoDelay(true);
+    s.on('data', (chunk: Buffer) => this.onData(c, chunk));
+    s.on('drain', () => {
+      if (c === this.conn) this.kick();
+    });
+    s.on('error', (e: NodeJS.ErrnoException) => {
+      if (c === this.conn) this.socketError = `${e.code ?? 'socket error'}: ${e.message}`;
+    });
+    s.on('close', () => {
+      const wasOpen = !c.closed;
+      c.closed = true;
+      if (c === this.spare) {
+        this.spare = null;
+        return;
+      }
+      if (c !== this.conn || !wasOpen) return;
+      this.conn = null;
+      if (!c.connected) {
+        this.lastError = { at: new Date().toISOString(), class: 'socket', reason: 'connect-failed', message: this.socketError ?? 'connection failed' };
+        this.log.debug({ error: this.socketError }, 'connect failed');
+      }
+      this.feed({ type: FsmEvent.TcpConnectionFails });
+    });
+  }
+
+  private drop(): void {
+    const c = this.conn;
+    this.conn = null;
+    this.control = [];
+    this.localAddress = null;
+    if (c) c.close();
+  }
+
+  private dropSpare(): void {
+    if (this.spare) this.spare.close();
+    this.spare = null;
+  }
+
+  // ---- receive ----
+
+  private onData(c: Conn, chunk: Buffer): void {
+    let msgs: Buffer[];
+    try {
+      msgs = c.framer.push(chunk);
+    } catch (e) {
+      return this.onDecodeError(c, e, FsmEvent.BGPHeaderErr);
+    }
+    for (const raw of msgs) {
+      if (c.closed) return;
+      let m: BgpMessage;
+      try {
+        m = decodeMessage(raw, c.ctx);
+      } catch (e) {
+        const t = raw.length > 18 ? raw[18] : 0;
+        return this.onDecodeError(c, e, t === 1 ? FsmEvent.BGPOpenMsgErr : t === 2 ? FsmEvent.UpdateMsgErr : FsmEvent.BGPHeaderErr);
+      }
+      if (c === this.spare) {
+        this.onSpareMessage(c, m);
+        continue;
+      }
+      if (c !== this.conn) return;
+      this.o.hooks.onMessage(this, 'received', m.type);
+      this.onMessage(c, m);
+    }
+  }
+
+  private onDecodeError(c: Conn, e: unknown, ev: FsmEvent): void {
+    if (!(e instanceof BgpDecodeError)) {
+      this.log.error({ err: errorMessage(e) }, 'unexpected decoder failure');
+      e = new BgpDecodeError(1, 0, Buffer.alloc(0), 'session-reset', errorMessage(e));
+    }
+    const d = e as BgpDecodeError;
+    if (c === this.spare) {
+      this.writeNow(c, d.toNotification());
+      this.dropSpare();
+      return;
+    }
+    if (c !== this.conn) return;
+    if (d.bgpCode === 1) ev = FsmEvent.BGPHeaderErr;
+    this.feed({ type: ev, notify: { code: d.bgpCode, subcode: d.subcode, data: d.data } });
+  }
+
+  private onMessage(c: Conn, m: BgpMessage): void {
+    switch (m.type) {
+      case 'open': {
+        const bad = this.checkOpen(m);
+        if (bad) return this.feed({ type: FsmEvent.BGPOpenMsgErr, notify: bad });
+        if (this.fsm !== BgpState.OpenSent) return this.feed({ type: FsmEvent.BGPOpen });
+        c.open = m;
+        this.negotiate(c, m);
+        // a waiting incoming connection from the same peer: resolve the collision now
+        if (this.spare?.open) return this.resolveCollisionWith(this.spare);
+        return this.feed({ type: FsmEvent.BGPOpen });
+      }
+      case 'keepalive':
+        return this.feed({ type: FsmEvent.KeepAliveMsg });
+      case 'update':
+        this.pendingUpdate = m;
+        return this.feed({ type: FsmEvent.UpdateMsg });
+      case 'route-refresh':
+        this.pendingRefresh = { afi: m.afi, safi: m.safi };
+        return this.feed({ type: FsmEvent.RouteRefreshMsg });
+      case 'notification':
+        this.rxNotification = { code: m.code, subcode: m.subcode, data: m.data };
+        return this.feed({ type: m.code === 2 && m.subcode === OPEN_UNSUPPORTED_VERSION ? FsmEvent.NotifMsgVerErr : FsmEvent.NotifMsg });
+    }
+  }
+
+  private onSpareMessage(c: Conn, m: BgpMessage): void {
+    if (m.type !== 'open') {
+      // anything before the OPEN on a collision candidate: drop it
+      this.dropSpare();
+      return;
+    }
+    const bad = this.checkOpen(m);
+    if (bad) {
+      this.writeNow(c, { type: 'notification', code: bad.code, subcode: bad.subcode, data: Buffer.from(bad.data ?? []) });
+      this.dropSpare();
+      return;
+    }
+    c.open = m;
+    // primary still waiting for its OPEN: decide once it has one (its remote id is the same router)
+    this.resolveCollisionWith(c);
+  }
+
+  /** RFC 4271 §6.8 between the primary connection and the incoming candidate. */
+  private resolveCollisionWith(spare: Conn): void {
+    const keep = resolveCollision(this.o.routerId, spare.open!.bgpId);
+    const primary = this.conn!;
+    const keepSpare = (keep === 'keep-incoming') === (spare.dir === 'in') && primary.dir !== spare.dir;
+    this.log.info({ keep: keepSpare ? spare.dir : primary.dir, remoteId: spare.open!.bgpId }, 'connection collision');
+    if (!keepSpare) {
+      this.writeNow(spare, { type: 'notification', code: ERR_CEASE, subcode: CEASE_COLLISION, data: Buffer.alloc(0) });
+      this.dropSpare();
+      if (primary.open && this.fsm === BgpState.OpenSent) this.feed({ type: FsmEvent.BGPOpen });
+      return;
+    }
+    // the candidate wins: dump the primary (Cease/Collision), adopt the candidate in OpenSent
+    this.spare = null;
+    this.feed({ type: FsmEvent.OpenCollisionDump });
+    this.fsm = BgpState.OpenSent;
+    this.attach(spare);
+    this.startTimer('hold', 'large');
+    this.negotiate(spare, spare.open!);
+    this.feed({ type: FsmEvent.BGPOpen });
+  }
+
+  private checkOpen(m: OpenMessage): Notify | null {
+    if (m.version !== 4) return { code: ERR_OPEN, subcode: OPEN_UNSUPPORTED_VERSION, data: Uint8Array.of(0, 4) };
+    const as4 = m.capabilities.find((c) => c.type === 'as4');
+    const asn = as4 && as4.type === 'as4' ? as4.asn : m.myAsn;
+    if (asn !== this.peer.asn || (as4 && this.peer.asn > 0xffff && m.myAsn !== AS_TRANS)) {
+      return { code: ERR_OPEN, subcode: OPEN_BAD_PEER_AS };
+    }
+    if (m.bgpId === '0.0.0.0' || (this.ibgp && m.bgpId === this.o.routerId)) return { code: ERR_OPEN, subcode: OPEN_BAD_BGP_ID };
+    const h = negotiateHoldTime(this.peer.holdTime, m.holdTime, this.peer.keepalive);
+    if (!h.ok) return h.notify;
+    return null;
+  }
+
+  private negotiate(c: Conn, m: OpenMessage): void {
+    const caps = m.capabilities;
+    const theirMp = caps.filter((x) => x.type === 'mp').map((x) => (x.type === 'mp' ? famOf(x.afi, x.safi) : null));
+    const theirFamilies = theirMp.length > 0 ? theirMp : ['ipv4'];
+    const families = this.peer.families.filter((f) => theirFamilies.includes(f));
+    const as4 = caps.some((x) => x.type === 'as4');
+    const extendedMessage = caps.some((x) => x.type === 'extended-message');
+    const gr = caps.find((x) => x.type === 'graceful-restart') as GracefulRestartCapability | undefined;
+    const h = negotiateHoldTime(this.peer.holdTime, m.holdTime, this.peer.keepalive);
+    this.negotiated = {
+      families,
+      as4,
+      routeRefresh: caps.some((x) => x.type === 'route-refresh' || x.type === 'enhanced-route-refresh'),
+      extendedMessage,
+      holdTime: h.ok ? h.holdTime : 0,
+      keepalive: h.ok ? h.keepalive : 0,
+      gracefulRestart: this.peer.gracefulRestart,
+      remoteId: m.bgpId,
+      ...(gr
+        ? {
+            peerGracefulRestart: {
+              restartTime: gr.restartTime,
+              restarting: gr.restartState,
+              families: gr.families.map((f) => famOf(f.afi, f.safi)).filter((f): f is Family => f !== null),
+            },
+          }
+        : {}),
+    };
+    c.ctx = { as4, extendedMessage, maxLength: extendedMessage ? MAX_EXTENDED_MESSAGE_LENGTH : MAX_MESSAGE_LENGTH };
+    c.framer.maxLength = c.ctx.maxLength;
+    this.localAddress = c.socket.localAddress ? c.socket.localAddress.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1') : null;
+  }
+
+  private buildOpen(): OpenMessage {
+    const caps: Capability[] = [];
+    for (const f of this.peer.families) caps.push({ type: 'mp', afi: f === 'ipv4' ? Afi.IPV4 : Afi.IPV6, safi: Safi.UNICAST });
+    caps.push({ type: 'route-refresh' });
+    caps.push({ type: 'as4', asn: this.o.localAsn });
+    caps.push({ type: 'extended-message' });
+    if (this.peer.gracefulRestart) {
+      // R bit only on the first session after a process restart; F bit only when the data path
+      // was taken over intact; never the N bit (a hard failure must flush our routes)
+      caps.push({
+        type: 'graceful-restart',
+        restartTime: Math.min(4095, this.peer.restartTime),
+        restartState: this.o.restarting && !this.firstSessionDone,
+        families: this.peer.families.map((f) => ({ afi: f === 'ipv4' ? Afi.IPV4 : Afi.IPV6, safi: Safi.UNICAST, forwarding: this.o.forwardingPreserved })),
+      });
+    }
+    return {
+      type: 'open',
+      version: 4,
+      myAsn: this.o.localAsn > 0xffff ? AS_TRANS : this.o.localAsn,
+      holdTime: this.peer.holdTime,
+      bgpId: this.o.routerId,
+      capabilities: caps,
+    };
+  }
+
+  private processUpdate(u: UpdateMessage): void {
+    const eor = isEndOfRib(u);
+    if (eor) {
+      const f = famOf(eor.afi, eor.safi);
+      if (f) this.endOfRibReceived.add(f);
+      return;
+    }
+    this.ribIn.apply(u);
+    if (u.errors?.length) this.log.warn({ errors: u.errors.map((e) => e.message) }, 'UPDATE errors recovered (RFC 7606)');
+    if (this.peer.maxPrefixes > 0 && this.ribIn.size > this.peer.maxPrefixes) {
+      const data = Buffer.alloc(7);
+      data.writeUInt16BE(Afi.IPV4, 0);
+      data.writeUInt8(Safi.UNICAST, 2);
+      data.writeUInt32BE(Math.min(this.peer.maxPrefixes, 0xffffffff), 3);
+      this.feed({ type: FsmEvent.AutomaticStop, notify: { code: ERR_CEASE, subcode: CEASE_MAX_PREFIXES, data } }, 'rx');
+    }
+  }
+
+  private processRouteRefresh(r: { afi: number; safi: number }): void {
+    this.log.info({ family: familyName(r.afi, r.safi) }, 'route refresh: sending adj-RIB-out again');
+    this.ribOut.resendAll();
+    this.kick();
+  }
+
+  private onEstablished(): void {
+    this.establishedAt = Date.now();
+    this.lastEstablishedAt = this.establishedAt;
+    this.connectAttempts = 0;
+    this.eorSent = false;
+    this.o.hooks.onEstablished(this);
+    this.firstSessionDone = true;
+    this.kick();
+  }
+
+  private onSessionDown(): void {
+    this.establishedAt = null;
+    this.ribOut.clear();
+    this.ribIn.clear();
+    this.endOfRibReceived.clear();
+    this.o.hooks.onDown(this);
+  }
+
+  // ---- transmit ----
+
+  private enqueue(m: BgpMessage): void {
+    if (!this.conn) return;
+    const buf = encodeMessage(m, this.conn.ctx);
+    const prio = PRIORITY[m.type] ?? 3;
+    let i = this.control.length;
+    while (i > 0 && this.control[i - 1]!.prio > prio) i--;
+    this.control.splice(i, 0, { prio, buf, kind: m.type });
+    this.kick();
+  }
+
+  /** Write at once, ahead of anything queued (NOTIFICATION, OPEN on a candidate). */
+  private writeNow(c: Conn, m: BgpMessage): void {
+    if (c.closed || c.socket.destroyed) return;
+    try {
+      c.socket.write(encodeMessage(m, c.ctx));
+      if (c === this.conn || m.type === 'notification') this.o.hooks.onMessage(this, 'sent', m.type);
+    } catch (e) {
+      this.log.error({ err: errorMessage(e) }, 'could not encode message');
+    }
+  }
+
+  private kick(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
+  }
+
+  /** Send what the socket takes now: control messages by priority, then UPDATEs, then End-of-RIB. */
+  private pump(): void {
+    const c = this.conn;
+    if (!c || c.closed || !c.connected) return;
+    const s = c.socket;
+    while (!s.writableNeedDrain) {
+      const ctl = this.control.shift();
+      if (ctl) {
+        s.write(ctl.buf);
+        this.o.hooks.onMessage(this, 'sent', ctl.kind);
+        continue;
+      }
+      if (this.fsm !== BgpState.Established) return;
+      if (this.ribOut.pending > 0) {
+        let bufs: Buffer[];
+        try {
+          bufs = this.ribOut.take(c.ctx);
+        } catch (e) {
+          this.log.error({ err: errorMessage(e) }, 'could not build UPDATE');
+          return;
+        }
+        if (bufs.length === 0) continue;
+        s.write(bufs.length === 1 ? bufs[0]! : Buffer.concat(bufs));
+        for (let i = 0; i < bufs.length; i++) this.o.hooks.onMessage(this, 'sent', 'update');
+        continue;
+      }
+      if (this.eorAllowed && !this.eorSent && this.negotiated) {
+        this.eorSent = true;
+        for (const f of this.negotiated.families) {
+          s.write(buildEndOfRib(f === 'ipv4' ? Afi.IPV4 : Afi.IPV6, Safi.UNICAST));
+          this.o.hooks.onMessage(this, 'sent', 'eor');
+        }
+        this.log.info({ families: this.negotiated.families, prefixes: this.ribOut.sentCount }, 'End-of-RIB sent');
+      }
+      return;
+    }
+  }
+
+  /** Whether End-of-RIB went out on the current session. */
+  get endOfRibSent(): boolean {
+    return this.eorSent;
+  }
+
+  /** Address family of the session's transport. */
+  get transportFamily(): 4 | 6 {
+    return familyOf(this.peer.address) === 6 ? 6 : 4;
+  }
+}
+
+function famOf(afi: number, safi: number): Family | null {
+  if (safi !== Safi.UNICAST) return null;
+  return afi === Afi.IPV4 ? 'ipv4' : afi === Afi.IPV6 ? 'ipv6' : null;
+}

@@ -1,0 +1,418 @@
+// BgpSpeaker: the BGP side of an edgelb node. Holds the sessions (one per configured peer), the
+// listener, and the declarative advertisement set; computes each peer's adj-RIB-out through its
+// export policies with next-hop self per address family. Callers say what should be advertised
+// (setAdvertisements), never "add route".
+import { EventEmitter } from 'node:events';
+import net from 'node:net';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Logger } from '../lib/logger.js';
+import { EdgelbError, errorMessage } from '../lib/errors.js';
+import { canonicalIp, familyOf, formatPrefix, parsePrefix } from '../lib/addr.js';
+import type { PeerSpec, PolicySpec } from '../model/desired-state.js';
+import { BgpState, CEASE_PEER_DECONFIGURED, ERR_CEASE, validHoldTime, type StateReason } from './fsm.js';
+import { Session, type Family, type LastError, type Negotiated } from './session.js';
+import { attrKey, type OutRoute } from './adj-rib-out.js';
+import { evaluateExport, normalizeCommunity, normalizeLargeCommunity, type ExportRoute } from './policy.js';
+import type { BgpSocketFactory } from './sockets.js';
+import { Afi, Safi, type AsPathSegment, type PathAttributes } from './wire/index.js';
+
+export interface Advertisement {
+  prefix: string;
+  med?: number;
+  localPref?: number;
+  communities?: string[];
+  largeCommunities?: string[];
+}
+
+export interface BgpSpeakerOptions {
+  asn: number;
+  routerId: string;
+  /** 179 by default in the config; 0 = no listener (connect only). */
+  listenPort: number;
+  /** Address to listen on (default all: "::" which also takes IPv4). */
+  listenAddress?: string;
+  /** Next hops per family when the session's own local address is of the other family. */
+  localAddresses?: { ipv4?: string; ipv6?: string };
+  logger: Logger;
+  registry: Registry;
+  /** Sockets with MD5 / TTL / GTSM (the native addon); plain node:net without it. */
+  native?: BgpSocketFactory;
+  /** This process is a restart (sets the graceful-restart R bit on the first session). */
+  restarting?: boolean;
+  /** The data path was taken over intact (sets the graceful-restart F bit). */
+  forwardingPreserved?: boolean;
+}
+
+export interface NeighborView {
+  address: string;
+  port: number;
+  asn: number;
+  localAsn: number;
+  state: BgpState;
+  /** Seconds since Established (0 when not Established). */
+  uptime: number;
+  establishedAt: string | null;
+  lastStateChange: { at: string; reason: StateReason };
+  lastError: LastError | null;
+  prefixesSent: number;
+  prefixesReceived: number;
+  /** Prefixes waiting to be sent or withdrawn. */
+  pending: number;
+  endOfRibSent: boolean;
+  endOfRibReceived: Family[];
+  passive: boolean;
+  capabilities: {
+    families: Family[];
+    as4: boolean;
+    routeRefresh: boolean;
+    extendedMessage: boolean;
+    gracefulRestart: boolean;
+    peerGracefulRestart: Negotiated['peerGracefulRestart'] | null;
+    holdTime: number;
+    keepalive: number;
+    remoteId: string;
+  } | null;
+}
+
+interface PeerEntry {
+  spec: PeerSpec;
+  key: string; // identity of the spec: a change resets the session
+  session: Session;
+}
+
+/** Identity of a peer spec for diffing (the password's value counts, but is never shown). */
+function specKey(p: PeerSpec): string {
+  const { exportPolicies: _e, ...rest } = p;
+  void _e;
+  return JSON.stringify(Object.entries(rest).sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+export class BgpSpeaker extends EventEmitter {
+  private readonly o: BgpSpeakerOptions;
+  private readonly log: Logger;
+  private peers = new Map<string, PeerEntry>();
+  private policies = new Map<string, PolicySpec>();
+  private ads = new Map<string, Advertisement>();
+  private server: net.Server | null = null;
+  private listenKeys: ((keys: { address: string; password: string }[]) => void) | null = null;
+  private reconcileDone = false;
+  private stopped = false;
+  private running = false;
+  private readonly m: {
+    up: Gauge<'peer'>;
+    updatesSent: Counter<'peer'>;
+    updatesReceived: Counter<'peer'>;
+    notificationsSent: Counter<'peer'>;
+    notificationsReceived: Counter<'peer'>;
+    prefixesAdvertised: Gauge<'peer'>;
+    prefixesReceived: Gauge<'peer'>;
+    transitions: Counter<'peer' | 'to'>;
+  };
+
+  constructor(o: BgpSpeakerOptions) {
+    super();
+    if (!Number.isInteger(o.asn) || o.asn < 1 || o.asn > 0xffffffff) throw new EdgelbError('EDGELB_ERR_INVALID_ARGUMENT', `asn must be 1..4294967295, got ${o.asn}`);
+    if (familyOf(o.routerId) !== 4) throw new EdgelbError('EDGELB_ERR_INVALID_ARGUMENT', `routerId must be an IPv4 address, got ${o.routerId}`);
+    this.o = o;
+    this.log = o.logger.child({ subsystem: 'bgp' });
+    const r = [o.registry];
+    this.m = {
+      up: new Gauge({ name: 'edgelb_bgp_session_up', help: '1 when the BGP session to the peer is Established, else 0', labelNames: ['peer'], registers: r }),
+      updatesSent: new Counter({ name: 'edgelb_bgp_updates_sent_total', help: 'UPDATE messages sent (End-of-RIB included)', labelNames: ['peer'], registers: r }),
+      updatesReceived: new Counter({ name: 'edgelb_bgp_updates_received_total', help: 'UPDATE messages received', labelNames: ['peer'], registers: r }),
+      notificationsSent: new Counter({ name: 'edgelb_bgp_notifications_sent_total', help: 'NOTIFICATION messages sent', labelNames: ['peer'], registers: r }),
+      notificationsReceived: new Counter({ name: 'edgelb_bgp_notifications_received_total', help: 'NOTIFICATION messages received', labelNames: ['peer'], registers: r }),
+      prefixesAdvertised: new Gauge({ name: 'edgelb_bgp_prefixes_advertised', help: 'Prefixes the peer has from us (0 unless Established)', labelNames: ['peer'], registers: r }),
+      prefixesReceived: new Gauge({ name: 'edgelb_bgp_prefixes_received', help: 'Prefixes in the adj-RIB-in of the peer', labelNames: ['peer'], registers: r }),
+      transitions: new Counter({ name: 'edgelb_bgp_state_transitions_total', help: 'BGP FSM state changes, by new state', labelNames: ['peer', 'to'], registers: r }),
+    };
+  }
+
+  /** Start the listener (when listenPort > 0) and the sessions configured so far. */
+  async start(): Promise<void> {
+    this.stopped = false;
+    if (this.o.listenPort > 0 && !this.server) {
+      const onConn = (s: net.Socket) => this.onIncoming(s);
+      const keys = this.md5Keys();
+      if (this.o.native?.listen && keys.length > 0) {
+        const l = this.o.native.listen({ port: this.o.listenPort, ...(this.o.listenAddress ? { host: this.o.listenAddress } : {}), keys });
+        this.server = l.server;
+        this.listenKeys = l.setKeys;
+        this.server.on('connection', onConn);
+      } else {
+        this.server = net.createServer(onConn);
+        const server = this.server;
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen({ port: this.o.listenPort, host: this.o.listenAddress ?? '::', ipv6Only: false }, () => {
+            server.off('error', reject);
+            resolve();
+          });
+        });
+      }
+      this.server.on('error', (e) => this.log.error({ err: errorMessage(e) }, 'BGP listener error'));
+      this.log.info({ port: this.o.listenPort }, 'BGP listener started');
+    }
+    this.running = true;
+    for (const p of this.peers.values()) if (p.session.state === BgpState.Idle) p.session.start();
+  }
+
+  /** Port the listener is bound to (useful with listenPort chosen by the OS in tests). */
+  get listenPort(): number {
+    const a = this.server?.address();
+    return a && typeof a === 'object' ? a.port : 0;
+  }
+
+  private md5Keys(): { address: string; password: string }[] {
+    return [...this.peers.values()].filter((p) => p.spec.password).map((p) => ({ address: p.spec.address, password: p.spec.password! }));
+  }
+
+  private onIncoming(s: net.Socket): void {
+    const remote = s.remoteAddress ? canonicalIp(s.remoteAddress.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1')) : '';
+    const p = this.peers.get(remote);
+    if (!p || this.stopped) {
+      this.log.info({ remote }, 'refusing BGP connection from an address that is not a configured peer');
+      s.destroy();
+      return;
+    }
+    if (p.spec.password && !this.listenKeys) {
+      // without the addon's keyed listener the connection is unauthenticated: refuse it
+      this.log.warn({ remote }, 'refusing unauthenticated connection from an MD5 peer');
+      s.destroy();
+      return;
+    }
+    p.session.acceptIncoming(s);
+  }
+
+  /**
+   * Set the configured peers and policies. Unchanged peers are untouched; a changed peer is reset
+   * (only that one); a removed peer gets Cease/Peer De-configured; a policy change re-evaluates the
+   * export of the peers that use it, without a reset.
+   */
+  setPeers(peers: PeerSpec[], policies: PolicySpec[]): void {
+    const oldPolicies = this.policies;
+    this.policies = new Map(policies.map((p) => [p.name, p]));
+    const want = new Map<string, PeerSpec>();
+    for (const p of peers) {
+      if (!validHoldTime(p.holdTime)) throw new EdgelbError('EDGELB_ERR_INVALID_ARGUMENT', `peer ${p.address}: holdTime must be 0 or 3..65535`);
+      want.set(canonicalIp(p.address), { ...p, address: canonicalIp(p.address) });
+    }
+    for (const [addr, e] of this.peers) {
+      const w = want.get(addr);
+      if (!w || specKey(w) !== e.key) {
+        this.log.info({ peer: addr, why: w ? 'changed' : 'removed' }, w ? 'peer changed: resetting its session' : 'peer removed');
+        void e.session.stop('shutdown', { code: ERR_CEASE, subcode: w ? 6 : CEASE_PEER_DECONFIGURED });
+        this.peers.delete(addr);
+        this.removeMetrics(addr);
+      }
+    }
+    for (const [addr, spec] of want) {
+      const e = this.peers.get(addr);
+      if (e) {
+        const policyChanged =
+          e.spec.exportPolicies.join('\0') !== spec.exportPolicies.join('\0') ||
+          spec.exportPolicies.some((n) => JSON.stringify(oldPolicies.get(n)) !== JSON.stringify(this.policies.get(n)));
+        e.spec = spec;
+        if (policyChanged) this.refreshPeer(e);
+        continue;
+      }
+      const session = new Session({
+        peer: spec,
+        localAsn: this.o.asn,
+        routerId: this.o.routerId,
+        logger: this.log,
+        hooks: this.hooks,
+        ...(this.o.native ? { sockets: this.o.native } : {}),
+        restarting: this.o.restarting ?? false,
+        forwardingPreserved: this.o.forwardingPreserved ?? false,
+      });
+      const entry: PeerEntry = { spec, key: specKey(spec), session };
+      this.peers.set(addr, entry);
+      this.m.up.set({ peer: addr }, 0);
+      this.m.prefixesAdvertised.set({ peer: addr }, 0);
+      if (this.reconcileDone) session.allowEndOfRib();
+      if (this.running) session.start();
+    }
+    this.listenKeys?.(this.md5Keys());
+  }
+
+  /** The full set of advertisements; only the difference reaches each peer. */
+  setAdvertisements(ads: Advertisement[]): void {
+    const next = new Map<string, Advertisement>();
+    for (const a of ads) {
+      const pf = parsePrefix(a.prefix);
+      const key = formatPrefix(pf);
+      next.set(key, {
+        ...a,
+        prefix: key,
+        ...(a.communities ? { communities: a.communities.map(normalizeCommunity) } : {}),
+        ...(a.largeCommunities ? { largeCommunities: a.largeCommunities.map(normalizeLargeCommunity) } : {}),
+      });
+    }
+    this.ads = next;
+    for (const e of this.peers.values()) this.refreshPeer(e);
+  }
+
+  /** The first full reconcile is done: End-of-RIB may go out once each adj-RIB-out has drained. */
+  setInitialReconcileDone(): void {
+    this.reconcileDone = true;
+    for (const e of this.peers.values()) e.session.allowEndOfRib();
+  }
+
+  /** Recompute one peer's desired routes (only matters while Established). */
+  private refreshPeer(e: PeerEntry): void {
+    const s = e.session;
+    if (s.state !== BgpState.Established || !s.negotiated) return;
+    s.setRoutes(this.routesFor(e));
+    this.m.prefixesAdvertised.set({ peer: e.spec.address }, s.ribOut.desiredCount);
+  }
+
+  private nextHopFor(s: Session, family: 4 | 6): string | undefined {
+    const local = s.localAddress;
+    if (local && familyOf(local) === family && !local.startsWith('fe80')) return local;
+    return family === 4 ? this.o.localAddresses?.ipv4 : this.o.localAddresses?.ipv6;
+  }
+
+  private routesFor(e: PeerEntry): Map<string, OutRoute> {
+    const s = e.session;
+    const neg = s.negotiated!;
+    const policies = e.spec.exportPolicies.map((n) => this.policies.get(n)).filter((p): p is PolicySpec => !!p);
+    const ibgp = e.spec.asn === this.o.asn;
+    const nh: Record<4 | 6, string | undefined> = {
+      4: neg.families.includes('ipv4') ? this.nextHopFor(s, 4) : undefined,
+      6: neg.families.includes('ipv6') ? this.nextHopFor(s, 6) : undefined,
+    };
+    const out = new Map<string, OutRoute>();
+    const attrCache = new Map<string, { attrs: PathAttributes; key: string }>();
+    for (const ad of this.ads.values()) {
+      const family: 4 | 6 = ad.prefix.includes(':') ? 6 : 4;
+      if (!nh[family]) continue;
+      let r: ExportRoute = {
+        prefix: ad.prefix,
+        communities: ad.communities ?? [],
+        largeCommunities: ad.largeCommunities ?? [],
+        prepend: [],
+        ...(ad.med !== undefined ? { med: ad.med } : {}),
+        ...(ad.localPref !== undefined && ibgp ? { localPref: ad.localPref } : {}),
+      };
+      if (policies.length > 0) {
+        const v = evaluateExport(r, { address: e.spec.address, asn: e.spec.asn, localAsn: this.o.asn }, policies);
+        if (!v.accepted) continue;
+        r = v.route;
+      }
+      const nextHop = r.nextHop ?? nh[family]!;
+      const asns = ibgp ? r.prepend : [this.o.asn, ...r.prepend];
+      const asPath: AsPathSegment[] = asns.length > 0 ? [{ type: 'sequence', asns }] : [];
+      const attrs: PathAttributes = { origin: 'igp', asPath };
+      if (family === 4) attrs.nextHop = nextHop;
+      else attrs.mpReach = { afi: Afi.IPV6, safi: Safi.UNICAST, nextHops: [nextHop], nlri: [] };
+      if (r.med !== undefined) attrs.med = r.med;
+      if (ibgp) attrs.localPref = r.localPref ?? 100;
+      if (r.communities.length > 0) attrs.communities = [...r.communities];
+      if (r.largeCommunities.length > 0) attrs.largeCommunities = [...r.largeCommunities];
+      const key = attrKey(family, attrs);
+      let shared = attrCache.get(key);
+      if (!shared) attrCache.set(key, (shared = { attrs, key }));
+      out.set(ad.prefix, { prefix: ad.prefix, family, attrs: shared.attrs, key });
+    }
+    return out;
+  }
+
+  private readonly hooks = {
+    onState: (s: Session, from: BgpState, to: BgpState, reason: StateReason) => {
+      const peer = s.peer.address;
+      if (!this.peers.has(peer) || this.peers.get(peer)!.session !== s) return;
+      this.m.transitions.inc({ peer, to });
+      this.m.up.set({ peer }, to === BgpState.Established ? 1 : 0);
+      if (to !== BgpState.Established) this.m.prefixesAdvertised.set({ peer }, 0);
+      this.emit('state', { peer, from, to, reason });
+    },
+    onEstablished: (s: Session) => {
+      const e = this.peers.get(s.peer.address);
+      if (!e || e.session !== s) return;
+      this.refreshPeer(e);
+      this.emit('established', { peer: s.peer.address });
+    },
+    onDown: (s: Session) => {
+      if (this.peers.get(s.peer.address)?.session === s) {
+        this.m.prefixesAdvertised.set({ peer: s.peer.address }, 0);
+        this.m.prefixesReceived.set({ peer: s.peer.address }, 0);
+      }
+      this.emit('down', { peer: s.peer.address });
+    },
+    onMessage: (s: Session, dir: 'sent' | 'received', kind: string) => {
+      const peer = s.peer.address;
+      if (this.peers.get(peer)?.session !== s) return;
+      if (kind === 'update' || kind === 'eor') (dir === 'sent' ? this.m.updatesSent : this.m.updatesReceived).inc({ peer });
+      else if (kind === 'notification') (dir === 'sent' ? this.m.notificationsSent : this.m.notificationsReceived).inc({ peer });
+      if (dir === 'received' && kind === 'update') this.m.prefixesReceived.set({ peer }, s.ribIn.size);
+    },
+  };
+
+  private removeMetrics(peer: string): void {
+    for (const g of [this.m.up, this.m.updatesSent, this.m.updatesReceived, this.m.notificationsSent, this.m.notificationsReceived, this.m.prefixesAdvertised, this.m.prefixesReceived]) {
+      (g as Gauge<'peer'>).remove({ peer });
+    }
+    for (const to of Object.values(BgpState)) this.m.transitions.remove({ peer, to });
+  }
+
+  neighbors(): NeighborView[] {
+    const now = Date.now();
+    return [...this.peers.values()].map(({ spec, session: s }) => {
+      const n = s.negotiated;
+      const up = s.state === BgpState.Established && s.establishedAt !== null;
+      return {
+        address: spec.address,
+        port: spec.port,
+        asn: spec.asn,
+        localAsn: this.o.asn,
+        state: s.state,
+        uptime: up ? Math.floor((now - s.establishedAt!) / 1000) : 0,
+        establishedAt: up ? new Date(s.establishedAt!).toISOString() : null,
+        lastStateChange: { at: new Date(s.lastStateChange.at).toISOString(), reason: s.lastStateChange.reason },
+        lastError: s.lastError,
+        prefixesSent: up ? s.ribOut.sentCount : 0,
+        prefixesReceived: s.ribIn.size,
+        pending: s.ribOut.pending,
+        endOfRibSent: s.endOfRibSent,
+        endOfRibReceived: [...s.endOfRibReceived],
+        passive: spec.passive,
+        capabilities:
+          up && n
+            ? {
+                families: n.families,
+                as4: n.as4,
+                routeRefresh: n.routeRefresh,
+                extendedMessage: n.extendedMessage,
+                gracefulRestart: n.gracefulRestart,
+                peerGracefulRestart: n.peerGracefulRestart ?? null,
+                holdTime: n.holdTime,
+                keepalive: n.keepalive,
+                remoteId: n.remoteId,
+              }
+            : null,
+      };
+    });
+  }
+
+  /** Sessions' routes received from a peer (visibility only). */
+  receivedRoutes(peer: string): ReturnType<Session['ribIn']['list']> {
+    return this.peers.get(canonicalIp(peer))?.session.ribIn.list() ?? [];
+  }
+
+  /**
+   * Stop every session and the listener. 'graceful': close the sockets WITHOUT a NOTIFICATION so
+   * routers keep our routes (graceful restart; peers without it get Cease as in 'shutdown').
+   * 'shutdown': Cease / Administrative Shutdown.
+   */
+  async stop(mode: 'graceful' | 'shutdown'): Promise<void> {
+    this.stopped = true;
+    this.running = false;
+    const server = this.server;
+    this.server = null;
+    const closing = [...this.peers.values()].map((e) => e.session.stop(mode === 'graceful' && e.spec.gracefulRestart ? 'graceful' : 'shutdown'));
+    if (server) closing.push(new Promise<void>((r) => server.close(() => r())));
+    await Promise.all(closing);
+    this.log.info({ mode }, 'BGP speaker stopped');
+  }
+}
