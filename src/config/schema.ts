@@ -101,11 +101,7 @@ export const poolSchema = z
     avoidBuggyIPs: bool.default(false),
     autoAssign: bool.default(true),
   })
-  .strict()
-  .superRefine((p, ctx) => {
-    if (p.cidrs.length === 0 && p.ranges.length === 0)
-      ctx.addIssue({ code: 'custom', path: ['cidrs'], message: 'a pool needs at least one CIDR (or range)' });
-  });
+  .strict(); // "at least one CIDR or range" is checked in validate-services.ts, also when other fields fail
 
 const portSchema = z.preprocess(
   (v) => (typeof v === 'number' ? { port: v } : v),

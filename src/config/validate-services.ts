@@ -39,10 +39,19 @@ export function checkPoolsAndServices(
 
 function checkPools(ctx: Ctx, raw: unknown, o: PoolServiceOptions): PoolInfo[] {
   const parsed = ctx.parseList(poolSchema, raw, ['pools']);
+  const empty = (v: unknown) => v === undefined || v === null || (Array.isArray(v) && v.length === 0);
+  if (Array.isArray(raw))
+    raw.forEach((item: unknown, i) => {
+      if (item && typeof item === 'object' && !Array.isArray(item)) {
+        const it = item as { cidrs?: unknown; ranges?: unknown };
+        if (empty(it.cidrs) && empty(it.ranges)) ctx.error(['pools', i, 'cidrs'], 'a pool needs at least one CIDR (or range)');
+      }
+    });
+  const emptyPools = new Set(parsed.filter(([, p]) => p.cidrs.length === 0 && p.ranges.length === 0).map(([i]) => i));
   const out: PoolInfo[] = [];
   const seen = new Map<string, number>();
   for (const [i, p] of parsed) {
-    let ok = true;
+    let ok = !emptyPools.has(i);
     if (seen.has(p.name)) {
       ctx.error(['pools', i, 'name'], `duplicate of pools[${seen.get(p.name)}] ("${p.name}")`);
       ok = false;

@@ -192,7 +192,7 @@ function checkCluster(ctx: Ctx, raw: unknown): ClusterSpec | undefined {
       ctx.error(['cluster', 'keyFile'], `cannot read ${keyFile} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
       ok = false;
     }
-  } else if (c.members.length > 1) {
+  } else if (new Set(members).size > 1) {
     ctx.error(['cluster', 'keyFile'], 'required when cluster.members has more than one node (heartbeats are authenticated)');
     ok = false;
   }

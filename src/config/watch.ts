@@ -158,6 +158,5 @@ export class ConfigSource extends EventEmitter<ConfigSourceEvents> {
       this.timer = undefined;
       void this.enqueue(() => this.doReload('file changed', true));
     }, this.opts.debounceMs ?? 200);
-    this.timer.unref();
   }
 }
