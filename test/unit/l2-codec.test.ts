@@ -261,7 +261,7 @@ test('property: NS round trip; any single-bit flip is rejected or decodes withou
       assert.equal(r.value.target, target);
       assert.equal(r.value.src, src);
       const flipped = Uint8Array.from(frame);
-      flipped[bit >> 3] ^= 0x80 >> (bit & 7);
+      flipped[bit >> 3] = flipped[bit >> 3]! ^ (0x80 >> (bit & 7));
       const eth = decodeEthernet(flipped)!;
       decodeNeighbourSolicitation(eth.payload); // must not throw
       // a flip inside the ICMPv6 message (after the checksum-covered addresses) never passes
