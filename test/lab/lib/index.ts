@@ -15,7 +15,7 @@
 export { Lab, type LabNode, type LabResource, type LabCreateOptions } from './lab.js';
 export { run, runSync, inNetns, LabExecError, type ExecOptions, type ExecResult } from './exec.js';
 export { LabProcess, type SpawnOptions } from './process.js';
-export { waitUntil, LabTimeoutError, type WaitOptions } from './wait.js';
+export { waitUntil, LabTimeoutError, LabFatalError, type WaitOptions } from './wait.js';
 export { parseIpRouteJson, normalizePrefix, type FibRoute, type FibNexthop } from './fib.js';
 export { cleanupStale, RECORD_DIR, isAlive, procStartTime, type OwnershipData } from './ownership.js';
 export {
@@ -32,3 +32,23 @@ export {
   type NodeRole,
   type EdgeTopologyOptions,
 } from './topology.js';
+export { BirdRouter } from './routers/bird.js';
+export { FrrRouter, FRR_DAEMON_DIR } from './routers/frr.js';
+export { GobgpRouter, ribArgs, type GobgpStartOptions, type Announcement } from './routers/gobgp.js';
+export { RouterBase } from './routers/base.js';
+export { birdConfig, birdProtocolName, type BirdOptions } from './routers/bird-config.js';
+export { frrBgpdConfig, frrZebraConfig, type FrrOptions } from './routers/frr-config.js';
+export { gobgpConfig, type GobgpOptions } from './routers/gobgp-config.js';
+export { parseBirdProtocols, parseBirdRoutes } from './routers/bird-parse.js';
+export { parseFrrNeighbors, parseFrrRoutes } from './routers/frr-parse.js';
+export { parseGobgpNeighbors, parseGobgpRib } from './routers/gobgp-parse.js';
+export {
+  normalizeState,
+  type BgpRouter,
+  type BgpState,
+  type Neighbor,
+  type NeighborConfig,
+  type RibPath,
+  type RibRoute,
+  type RouterOptions,
+} from './routers/types.js';

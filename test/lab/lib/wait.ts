@@ -27,9 +27,14 @@ function show(v: unknown): string {
   }
 }
 
+/** Thrown by a probe to stop waiting at once (e.g. the daemon being waited for has exited). */
+export class LabFatalError extends Error {
+  override name = 'LabFatalError';
+}
+
 /**
  * Call `probe` until `accept(value)` is true (default: value is truthy); resolve with that value.
- * Errors thrown by `probe` count as "not yet"; the last value or error is in the timeout message.
+ * Errors thrown by `probe` count as "not yet" (except LabFatalError, which ends the wait); the last value or error is in the timeout message.
  */
 export async function waitUntil<T>(
   probe: () => T | Promise<T>,
@@ -47,6 +52,7 @@ export async function waitUntil<T>(
       lastErr = undefined;
       if (accept(v)) return v;
     } catch (e) {
+      if (e instanceof LabFatalError) throw e;
       lastErr = e;
     }
     if (Date.now() >= deadline) {

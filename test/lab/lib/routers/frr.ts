@@ -1,0 +1,91 @@
+// Lab routers: FRR (zebra + bgpd) in a lab namespace, every path of its own (config, pid, zserv, vty sockets), read through vtysh.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Lab } from '../lab.js';
+import { waitUntil } from '../wait.js';
+import { normalizePrefix } from '../fib.js';
+import { RouterBase } from './base.js';
+import { frrBgpdConfig, frrZebraConfig, type FrrOptions } from './frr-config.js';
+import { parseFrrNeighbors, parseFrrRoutes } from './frr-parse.js';
+import type { Neighbor, RibRoute } from './types.js';
+
+export const FRR_DAEMON_DIR = '/usr/lib/frr';
+
+export class FrrRouter extends RouterBase {
+  readonly kind = 'frr' as const;
+  readonly configPath: string;
+  readonly zebraConfigPath: string;
+  /** directory holding zebra.vty and bgpd.vty (vtysh --vty_socket) */
+  readonly vtyDir: string;
+  readonly zservPath: string;
+
+  private constructor(lab: Lab, node: string, readonly frrOptions: FrrOptions) {
+    super(lab, node, frrOptions, 'frr');
+    this.configPath = join(this.dir, 'bgpd.conf');
+    this.zebraConfigPath = join(this.dir, 'zebra.conf');
+    this.vtyDir = this.dir;
+    this.zservPath = join(this.dir, 'zserv.api');
+  }
+
+  /** Write configs, start zebra then bgpd in `node` (user root, group frrvty so FRR's vty-group check passes; TCP vty off), wait until vtysh answers. */
+  static async start(lab: Lab, node: string, opts: FrrOptions): Promise<FrrRouter> {
+    const r = new FrrRouter(lab, node, opts);
+    mkdirSync(r.dir, { recursive: true });
+    writeFileSync(r.configPath, frrBgpdConfig(opts), { mode: 0o600 });
+    writeFileSync(r.zebraConfigPath, frrZebraConfig(opts), { mode: 0o600 });
+    const common = ['--vty_socket', r.vtyDir, '-z', r.zservPath, '-u', 'root', '-g', 'frrvty', '-P', '0'];
+    lab.own(r);
+    const zebra = await lab.spawn(
+      node,
+      [join(FRR_DAEMON_DIR, 'zebra'), '-f', r.zebraConfigPath, '-i', join(r.dir, 'zebra.pid'), ...common],
+      { name: `zebra-${node}` },
+    );
+    r.processes.push(zebra);
+    await waitUntil(
+      async () => {
+        r.ensureRunning();
+        await r.vtysh('show version', 'zebra');
+        return true;
+      },
+      (ok) => ok,
+      { what: `zebra vty in ${node}`, timeoutMs: 15_000, intervalMs: 100 },
+    );
+    const bgpd = await lab.spawn(
+      node,
+      [join(FRR_DAEMON_DIR, 'bgpd'), '-f', r.configPath, '-i', join(r.dir, 'bgpd.pid'), '-p', String(opts.listenPort ?? 179), ...common],
+      { name: `bgpd-${node}` },
+    );
+    r.processes.push(bgpd);
+    await waitUntil(
+      async () => {
+        r.ensureRunning();
+        await r.vtysh('show bgp summary json', 'bgpd');
+        return true;
+      },
+      (ok) => ok,
+      { what: `bgpd vty in ${node}`, timeoutMs: 15_000, intervalMs: 100 },
+    );
+    return r;
+  }
+
+  /** Run one vtysh command (optionally against one daemon) and return its stdout. */
+  async vtysh(cmd: string, daemon?: 'zebra' | 'bgpd'): Promise<string> {
+    const args = ['vtysh', '--vty_socket', this.vtyDir, ...(daemon ? ['-d', daemon] : []), '-c', cmd];
+    return (await this.lab.exec(this.node, args)).stdout;
+  }
+
+  async neighbors(): Promise<Neighbor[]> {
+    return parseFrrNeighbors(await this.vtysh('show bgp neighbors json', 'bgpd'));
+  }
+
+  /** Routes of the BGP RIB (`show bgp ipv4|ipv6 unicast [PREFIX] json`). */
+  async routes(prefix?: string): Promise<RibRoute[]> {
+    const fams = prefix ? [prefix.includes(':') ? 'ipv6' : 'ipv4'] : ['ipv4', 'ipv6'];
+    const out: RibRoute[] = [];
+    for (const f of fams) {
+      const p = prefix ? ` ${normalizePrefix(prefix, f === 'ipv6' ? 6 : 4)}` : '';
+      out.push(...parseFrrRoutes(await this.vtysh(`show bgp ${f} unicast${p} json`, 'bgpd')));
+    }
+    return out;
+  }
+}
