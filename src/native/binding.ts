@@ -1,0 +1,291 @@
+// The typed interface of the native addon (native/*.cc): what every other module codes against.
+// The real binding comes from loadNative() (./load.ts); tests may inject a fake with
+// setNativeBinding(). Keys and values of BPF maps are raw bytes: callers encode their structs.
+
+/** Kernel view of an interface address (getifaddrs). */
+export interface InterfaceAddress {
+  name: string;
+  ifindex: number;
+  family: 4 | 6;
+  address: string;
+  prefixLen: number;
+  up: boolean;
+  /** IPv6 only: the scope id (the ifindex for link-local addresses). */
+  scopeId?: number;
+}
+
+export interface BpfProgramInfo {
+  name: string;
+  /** ELF section, e.g. "xdp". */
+  section: string;
+  /** libbpf's program type name, e.g. "xdp". */
+  type: string;
+  fd: number;
+}
+
+export interface BpfMapSummary {
+  name: string;
+  fd: number;
+  /** libbpf's map type name: "array", "hash", "lru_hash", "percpu_array", ... */
+  type: string;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  /** Where the map is pinned (only when a pinDir was given; internal .data/.bss maps never are). */
+  pinPath?: string;
+  /** The map is the one that was already pinned (a previous daemon's): its contents survive. */
+  reused?: boolean;
+  /** The pinned map was incompatible and was replaced by a fresh one (replaceIncompatible). */
+  replaced?: boolean;
+}
+
+export interface BpfObjectOptions {
+  /**
+   * Pin directory for the object's maps (created if missing). A map already pinned at
+   * DIR/<name> is reused (bpf_map__reuse_fd), every other map is pinned there after load.
+   */
+  pinDir?: string;
+  /** A pinned map whose type/key/value/max_entries/flags differ is unpinned and re-created
+   *  (otherwise the open fails with errno EEXIST). */
+  replaceIncompatible?: boolean;
+}
+
+/** A loaded BPF object file. close() releases the fds; pins and XDP attachments stay. */
+export interface BpfObjectHandle {
+  programs(): BpfProgramInfo[];
+  maps(): BpfMapSummary[];
+  /** Program fd by function name; throws (ENOENT) if there is none. */
+  progFd(name: string): number;
+  /** Map fd by map name; throws (ENOENT) if there is none. */
+  mapFd(name: string): number;
+  close(): void;
+  readonly closed: boolean;
+}
+
+export interface BpfMapInfo {
+  id: number;
+  name: string;
+  type: string;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  flags: number;
+  perCpu: boolean;
+}
+
+export interface BpfProgInfo {
+  id: number;
+  name: string;
+  type: string;
+  /** The program tag (hex), equal for the same instructions. */
+  tag: string;
+  mapIds: number[];
+}
+
+export type XdpMode = 'native' | 'generic' | 'offload';
+
+export interface XdpAttachOptions {
+  /** native = XDP_FLAGS_DRV_MODE, generic = XDP_FLAGS_SKB_MODE; absent/auto = the kernel's choice. */
+  mode?: XdpMode | 'auto';
+  /** Replace exactly this attached program, atomically (XDP_FLAGS_REPLACE); EEXIST if another is attached. */
+  replaceFd?: number;
+  /** Fail with EBUSY if any program is attached (XDP_FLAGS_UPDATE_IF_NOEXIST). */
+  noReplace?: boolean;
+}
+
+export interface XdpQueryResult {
+  /** How the (first) program is attached: none | native | generic | offload | multi. */
+  mode: 'none' | XdpMode | 'multi';
+  /** The attached program's id (0 = none); use progFdById to take it over. */
+  progId: number;
+  nativeProgId: number;
+  genericProgId: number;
+  offloadProgId: number;
+}
+
+export interface TestRunOptions {
+  /** struct xdp_md to pass as context (e.g. to set ingress_ifindex); its output comes back as `ctx`. */
+  ctx?: Buffer;
+  /** Room for the output packet (default input length + 512). */
+  dataOutSize?: number;
+}
+
+export interface TestRunResult {
+  /** The program's return value (XDP verdict). */
+  retval: number;
+  /** The packet after the program (rewritten, grown or shrunk). */
+  data: Buffer;
+  /** Average run time per repetition, ns. */
+  durationNs: number;
+  ctx?: Buffer;
+}
+
+export type PacketType = 'host' | 'broadcast' | 'multicast' | 'otherhost' | 'outgoing' | 'other';
+
+export interface FrameMeta {
+  pktType: PacketType;
+  /** EtherType (host order). */
+  protocol: number;
+  ifindex: number;
+}
+
+export interface PacketSocketOptions {
+  /** Do not deliver frames this host sends (PACKET_IGNORE_OUTGOING). */
+  ignoreOutgoing?: boolean;
+  /** Put the interface in promiscuous mode while the socket is open. */
+  promiscuous?: boolean;
+}
+
+/** An AF_PACKET socket bound to one interface and one EtherType. */
+export interface PacketSocketHandle {
+  readonly fd: number;
+  readonly ifindex: number;
+  /** The interface's MAC address. */
+  readonly mac: Buffer;
+  /** Send a whole Ethernet frame (destination MAC first); returns the bytes sent. */
+  send(frame: Buffer): number;
+  /** Join a link-layer multicast group: a 6-byte MAC, or an IPv6 group address (→ 33:33:xx:xx:xx:xx). */
+  addMembership(group: Buffer | string): void;
+  dropMembership(group: Buffer | string): void;
+  /** Deliver each received frame; keeps the process alive until stop() or close(). */
+  start(onFrame: (frame: Buffer, meta: FrameMeta) => void): void;
+  stop(): void;
+  close(): void;
+}
+
+/** An ICMP (4) or ICMPv6 (6) socket for echo: raw if allowed, else an unprivileged ping socket. */
+export interface IcmpSocketHandle {
+  readonly fd: number;
+  /** raw: every echo reply to this host is delivered (match id/sequence/payload);
+   *  dgram: the kernel replaces the identifier with the socket's own. */
+  readonly kind: 'raw' | 'dgram';
+  readonly family: 4 | 6;
+  /** Send an ICMP message (type, code, checksum, rest); IPv4 checksums are computed for you. */
+  send(address: string, message: Buffer): number;
+  /** Deliver each echo reply (ICMP header onwards, no IP header) and its source address. */
+  start(onMessage: (message: Buffer, from: string) => void): void;
+  stop(): void;
+  close(): void;
+}
+
+export interface Md5Key {
+  /** Peer address (an IPv4 address on an IPv6 socket is v4-mapped). */
+  address: string;
+  /** The key (at most 80 bytes): a Buffer, or a string taken as UTF-8. */
+  key: Buffer | string;
+  /** Apply to a whole prefix of peers (TCP_MD5SIG_EXT). */
+  prefixLen?: number;
+}
+
+export interface TcpSocketOptions {
+  family: 4 | 6;
+  reuseAddr?: boolean;
+  v6Only?: boolean;
+  /** Outgoing TTL / hop limit (eBGP multihop; 255 for GTSM). */
+  ttl?: number;
+  /** Minimum incoming TTL (GTSM, RFC 5082): IP_MINTTL / IPV6_MINHOPCOUNT. */
+  minTtl?: number;
+  /** TCP MD5 signature keys (RFC 2385), one per peer; also on a listening socket. */
+  md5?: Md5Key[];
+  bindAddress?: string;
+  bindPort?: number;
+}
+
+export interface SocketName {
+  address: string;
+  port: number;
+  family: 4 | 6;
+}
+
+export interface NativeVersion {
+  napi: number;
+  libbpf: string;
+  /** The native modules registered in the addon (one per native/*.cc that registers one). */
+  modules: string[];
+}
+
+/**
+ * The whole native binding. Functions throw NativeError (errno, and the errno name in `sysCode`)
+ * when the kernel refuses, TypeError/RangeError when called with bad arguments.
+ * Other engineers' modules (e.g. the XDP data path's xdp* encoders) add their own keys; they are
+ * typed where those modules declare them and reachable through `extra`.
+ */
+export interface NativeBinding {
+  version(): NativeVersion;
+  /** Sockets and BPF objects the addon holds open (released by close() or at environment teardown). */
+  trackedResources(): number;
+
+  // ---- interfaces ----
+  ifNameToIndex(name: string): number;
+  ifIndexToName(ifindex: number): string;
+  ifHwAddr(name: string): Buffer;
+  ifMtu(name: string): number;
+  interfaceAddresses(): InterfaceAddress[];
+
+  // ---- BPF objects, maps, programs ----
+  openBpfObject(path: string, options?: BpfObjectOptions): BpfObjectHandle;
+  /** fd of a pinned object (map, program or link). */
+  objGet(path: string): number;
+  /** Pin an fd (map, program or link) at path; parent folders are created. */
+  objPin(fd: number, path: string): void;
+  /** Remove a pin; false if it did not exist. */
+  unpin(path: string): boolean;
+  closeFd(fd: number): void;
+
+  mapInfo(fd: number): BpfMapInfo;
+  /** The value, or null if the key is absent. Per-CPU maps: every CPU's value, 8-byte aligned. */
+  mapLookup(fd: number, key: Buffer): Buffer | null;
+  /** One value per possible CPU, or null if the key is absent. */
+  mapLookupPerCpu(fd: number, key: Buffer): Buffer[] | null;
+  /** flags: BPF_ANY (0), BPF_NOEXIST (1), BPF_EXIST (2). Per-CPU maps accept one value for all CPUs. */
+  mapUpdate(fd: number, key: Buffer, value: Buffer, flags?: number): void;
+  /** true if deleted, false if absent. */
+  mapDelete(fd: number, key: Buffer): boolean;
+  /** The key after `key` (null: the first key); null after the last one. */
+  mapGetNextKey(fd: number, key: Buffer | null): Buffer | null;
+  /** Every entry (at most `max`), values as mapLookup returns them. */
+  mapDump(fd: number, max?: number): Array<{ key: Buffer; value: Buffer }>;
+  possibleCpus(): number;
+
+  xdpAttach(ifindex: number, progFd: number, options?: XdpAttachOptions): void;
+  /** expectedFd: detach only if that program is the attached one. */
+  xdpDetach(ifindex: number, options?: { mode?: XdpMode | 'auto'; expectedFd?: number }): void;
+  xdpQuery(ifindex: number): XdpQueryResult;
+  /** An XDP bpf_link (returns the link fd; pin it to outlive the process). */
+  xdpLinkAttach(progFd: number, ifindex: number, options?: { mode?: XdpMode | 'auto' }): number;
+  linkUpdate(linkFd: number, progFd: number, options?: { oldProgFd?: number }): void;
+  linkDetach(linkFd: number): void;
+  progFdById(id: number): number;
+  mapFdById(id: number): number;
+  progInfo(fd: number): BpfProgInfo;
+  /** BPF_PROG_TEST_RUN on the calling thread. */
+  progTestRun(progFd: number, packet: Buffer, repeat?: number, options?: TestRunOptions): TestRunResult;
+  /** BPF_PROG_TEST_RUN on the libuv thread pool (long repeats). */
+  progTestRunAsync(progFd: number, packet: Buffer, repeat?: number, options?: TestRunOptions): Promise<TestRunResult>;
+
+  // ---- packet and ICMP sockets ----
+  /** protocol: an EtherType (ETH_P_ARP 0x0806, ETH_P_IPV6 0x86dd, ETH_P_ALL 0x0003). */
+  openPacketSocket(ifname: string, protocol: number, options?: PacketSocketOptions): PacketSocketHandle;
+  openIcmpSocket(family: 4 | 6, options?: { kind?: 'raw' | 'dgram' }): IcmpSocketHandle;
+
+  // ---- TCP sockets for BGP (the fd goes to node:net, which then owns it) ----
+  /** A non-blocking TCP socket with options set before connect/listen; returns the fd. */
+  tcpSocket(options: TcpSocketOptions): number;
+  /** Set (or with key null/empty remove) the MD5 key for a peer on a socket. */
+  tcpSetMd5(fd: number, address: string, key: Buffer | string | null, prefixLen?: number): void;
+  tcpSetTtl(fd: number, ttl: number): void;
+  tcpSetMinTtl(fd: number, minTtl: number): void;
+  tcpBind(fd: number, address: string, port: number): void;
+  /** Start a non-blocking connect: true if connected at once, false while in progress. */
+  tcpConnect(fd: number, address: string, port: number): boolean;
+  /** Resolves when the connect completes; rejects with its error (ECONNREFUSED, ETIMEDOUT after timeoutMs). */
+  tcpConnectWait(fd: number, timeoutMs?: number): Promise<void>;
+  tcpListen(fd: number, backlog?: number): void;
+  /** SO_ERROR (0 = none). */
+  socketError(fd: number): number;
+  sockName(fd: number): SocketName;
+  peerName(fd: number): SocketName;
+
+  /** The raw addon exports (for modules that add their own native functions). */
+  readonly extra: Readonly<Record<string, unknown>>;
+}
