@@ -231,7 +231,12 @@ export class Session {
     const c = new Conn(socket, 'in');
     c.connected = true;
     if (st === BgpState.Connect || st === BgpState.Active) {
-      if (this.conn) this.conn.close();
+      // our own attempt may still complete: keep it as the collision candidate (both sides may
+      // be connecting at once; closing it would make both sides close each other's connection)
+      const mine = this.conn;
+      this.conn = null;
+      if (mine && !mine.closed && !this.spare) this.spare = mine;
+      else if (mine) mine.close();
       this.attach(c);
       this.feed({ type: FsmEvent.TcpConnectionConfirmed });
       return;
@@ -421,8 +426,12 @@ export class Session {
     const c = new Conn(socket, 'out');
     this.attach(c);
     socket.once('connect', () => {
-      if (this.conn !== c) return;
       c.connected = true;
+      if (c === this.spare) {
+        this.writeNow(c, this.buildOpen());
+        return;
+      }
+      if (this.conn !== c) return;
       this.feed({ type: FsmEvent.TcpCRAcked });
     });
   }
@@ -563,7 +572,7 @@ export class Session {
   private resolveCollisionWith(spare: Conn): void {
     const keep = resolveCollision(this.o.routerId, spare.open!.bgpId);
     const primary = this.conn!;
-    const keepSpare = (keep === 'keep-incoming') === (spare.dir === 'in') && primary.dir !== spare.dir;
+    const keepSpare = primary.dir !== spare.dir && (keep === 'keep-outgoing' ? spare.dir === 'out' : spare.dir === 'in');
     this.log.info({ keep: keepSpare ? spare.dir : primary.dir, remoteId: spare.open!.bgpId }, 'connection collision');
     if (!keepSpare) {
       this.writeNow(spare, { type: 'notification', code: ERR_CEASE, subcode: CEASE_COLLISION, data: Buffer.alloc(0) });
@@ -574,7 +583,11 @@ export class Session {
     // the candidate wins: dump the primary (Cease/Collision), adopt the candidate in OpenSent
     this.spare = null;
     this.feed({ type: FsmEvent.OpenCollisionDump });
+    // adopt the surviving connection: it has sent and received OPEN, so it resumes in OpenSent
     this.fsm = BgpState.OpenSent;
+    this.lastStateChange = { at: Date.now(), reason: StateReason.Collision };
+    this.log.info({ from: BgpState.Idle, to: BgpState.OpenSent, reason: StateReason.Collision }, `bgp ${this.peer.address}: Idle → OpenSent (collision: adopted the ${spare.dir === 'in' ? 'incoming' : 'outgoing'} connection)`);
+    this.o.hooks.onState(this, BgpState.Idle, BgpState.OpenSent, StateReason.Collision);
     this.attach(spare);
     this.startTimer('hold', 'large');
     this.negotiate(spare, spare.open!);
