@@ -206,9 +206,12 @@ export class ShardManager extends EventEmitter {
       const ch: ShardChange = { shard: s, action: 'take', epoch, reason };
       if (prev && prev.name !== this.self) {
         ch.from = prev.name;
-        this.mFailovers.inc();
-        const died = this.deaths.get(prev.name);
-        if (died !== undefined && !peers.some((p) => p.name === prev.name)) this.mFailoverSeconds.observe(Math.max(0, now - died) / 1000);
+        // a failover: the previous master is gone (a hand-over from a live node is not one)
+        if (!peers.some((p) => p.name === prev.name)) {
+          this.mFailovers.inc();
+          const died = this.deaths.get(prev.name);
+          if (died !== undefined) this.mFailoverSeconds.observe(Math.max(0, now - died) / 1000);
+        }
       }
       this.lastMaster[s] = { name: this.self, seenMs: now };
       changes.push(ch);
