@@ -7,6 +7,7 @@ export const ERROR_CODES = {
   EDGELB_ERR_CONFIG_READ: 'the configuration file could not be read or parsed as YAML',
   EDGELB_ERR_API_UNREACHABLE: 'no edgelb daemon answered at the API address',
   EDGELB_ERR_API_RESPONSE: 'the daemon API answered with an error status or an unreadable body',
+  EDGELB_ERR_API_UNAUTHORIZED: 'the API refused the request: missing or wrong bearer token',
   EDGELB_ERR_NATIVE_LOAD: 'the native addon could not be loaded',
   EDGELB_ERR_NATIVE_CALL: 'a call into the native addon failed (errno in `cause`)',
   EDGELB_ERR_BPF_LOAD: 'a BPF object could not be opened, loaded or attached',
