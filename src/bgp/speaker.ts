@@ -9,7 +9,7 @@ import type { Logger } from '../lib/logger.js';
 import { EdgelbError, errorMessage } from '../lib/errors.js';
 import { canonicalIp, familyOf, formatPrefix, parsePrefix } from '../lib/addr.js';
 import type { PeerSpec, PolicySpec } from '../model/desired-state.js';
-import { BgpState, CEASE_PEER_DECONFIGURED, ERR_CEASE, validHoldTime, type StateReason } from './fsm.js';
+import { BgpState, CEASE_OTHER_CONFIG_CHANGE, CEASE_PEER_DECONFIGURED, ERR_CEASE, validHoldTime, type StateReason } from './fsm.js';
 import { Session, type Family, type LastError, type Negotiated } from './session.js';
 import { attrKey, type OutRoute } from './adj-rib-out.js';
 import { evaluateExport, normalizeCommunity, normalizeLargeCommunity, type ExportRoute } from './policy.js';
@@ -193,6 +193,7 @@ export class BgpSpeaker extends EventEmitter {
     const oldPolicies = this.policies;
     this.policies = new Map(policies.map((p) => [p.name, p]));
     const want = new Map<string, PeerSpec>();
+    const replaced = new Set<string>();
     for (const p of peers) {
       if (!validHoldTime(p.holdTime)) throw new EdgelbError('EDGELB_ERR_INVALID_ARGUMENT', `peer ${p.address}: holdTime must be 0 or 3..65535`);
       want.set(canonicalIp(p.address), { ...p, address: canonicalIp(p.address) });
@@ -201,14 +202,18 @@ export class BgpSpeaker extends EventEmitter {
       const w = want.get(addr);
       if (!w || specKey(w) !== e.key) {
         this.log.info({ peer: addr, why: w ? 'changed' : 'removed' }, w ? 'peer changed: resetting its session' : 'peer removed');
-        void e.session.stop('shutdown', { code: ERR_CEASE, subcode: w ? 6 : CEASE_PEER_DECONFIGURED });
-        this.peers.delete(addr);
-        this.removeMetrics(addr);
+        void e.session.stop('shutdown', { code: ERR_CEASE, subcode: w ? CEASE_OTHER_CONFIG_CHANGE : CEASE_PEER_DECONFIGURED });
+        if (w) {
+          replaced.add(addr); // keeps its place in the map (and in neighbors())
+        } else {
+          this.peers.delete(addr);
+          this.removeMetrics(addr);
+        }
       }
     }
     for (const [addr, spec] of want) {
       const e = this.peers.get(addr);
-      if (e) {
+      if (e && !replaced.has(addr)) {
         const policyChanged =
           e.spec.exportPolicies.join('\0') !== spec.exportPolicies.join('\0') ||
           spec.exportPolicies.some((n) => JSON.stringify(oldPolicies.get(n)) !== JSON.stringify(this.policies.get(n)));
