@@ -34,13 +34,18 @@ export class LabFatalError extends Error {
 
 /**
  * Call `probe` until `accept(value)` is true (default: value is truthy); resolve with that value.
- * Errors thrown by `probe` count as "not yet" (except LabFatalError, which ends the wait); the last value or error is in the timeout message.
+ * Errors thrown by `probe` count as "not yet" (except LabFatalError, which ends the wait);
+ * the last value or error is in the timeout message. Also callable as waitUntil(probe, opts).
  */
+export async function waitUntil<T>(probe: () => T | Promise<T>, opts?: WaitOptions): Promise<T>;
+export async function waitUntil<T>(probe: () => T | Promise<T>, accept?: (v: T) => boolean, opts?: WaitOptions): Promise<T>;
 export async function waitUntil<T>(
   probe: () => T | Promise<T>,
-  accept: (v: T) => boolean = (v) => Boolean(v),
-  opts: WaitOptions = {},
+  acceptOrOpts?: ((v: T) => boolean) | WaitOptions,
+  maybeOpts?: WaitOptions,
 ): Promise<T> {
+  const accept = typeof acceptOrOpts === 'function' ? acceptOrOpts : (v: T) => Boolean(v);
+  const opts = (typeof acceptOrOpts === 'function' ? maybeOpts : acceptOrOpts) ?? {};
   const timeoutMs = opts.timeoutMs ?? 30_000;
   const deadline = Date.now() + timeoutMs;
   let last: unknown = undefined;

@@ -13,8 +13,10 @@ export function birdProtocolName(n: NeighborConfig): string {
   return n.name ?? `n_${n.address.replace(/[.:]/g, '_')}`;
 }
 
+/** BIRD strings have no escapes: a password with '"' or a line break cannot be written. */
 function quote(s: string): string {
-  return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+  if (/["\n\r]/.test(s)) throw new Error('BIRD password must not contain \'"\' or line breaks');
+  return `"${s}"`;
 }
 
 export function birdConfig(o: BirdOptions): string {

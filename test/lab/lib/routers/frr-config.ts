@@ -46,9 +46,12 @@ function neighbor(n: NeighborConfig): string[] {
   if (n.passive) l.push(` neighbor ${a} passive`);
   l.push(` neighbor ${a} timers ${Math.max(1, Math.floor(hold / 3))} ${hold}`);
   l.push(` neighbor ${a} timers connect ${n.connectRetry ?? 1}`);
-  if (n.password !== undefined) l.push(` neighbor ${a} password ${n.password}`);
+  if (n.password !== undefined) {
+    if (!/^\S+$/.test(n.password)) throw new Error('FRR password must be one word (no spaces)');
+    l.push(` neighbor ${a} password ${n.password}`);
+  }
+  // GR on is inherited from `bgp graceful-restart` (FRR 8.4 refuses to set the same mode again per neighbour)
   if (n.gracefulRestart === false) l.push(` neighbor ${a} graceful-restart-disable`);
-  else l.push(` neighbor ${a} graceful-restart`);
   return l;
 }
 
