@@ -106,3 +106,36 @@ export function rawNames(value: unknown): Set<string> {
       if (item && typeof item === 'object' && typeof (item as { name?: unknown }).name === 'string') out.add((item as { name: string }).name);
   return out;
 }
+
+/**
+ * Duplicates in a raw list, found on the raw items so an item that fails other checks still
+ * counts: `key` gives an item's identity (undefined: skip it). Each repeat gets an error at
+ * `path[i].field` naming the first one. Returns the indices of the repeats.
+ */
+export function checkDuplicates(
+  ctx: Ctx,
+  raw: unknown,
+  path: readonly PathPart[],
+  field: string,
+  key: (item: Record<string, unknown>) => string | undefined,
+  show: (item: Record<string, unknown>) => string,
+): Set<number> {
+  const dups = new Set<number>();
+  if (!Array.isArray(raw)) return dups;
+  const seen = new Map<string, number>();
+  raw.forEach((item: unknown, i) => {
+    if (!item || typeof item !== 'object' || Array.isArray(item)) return;
+    const k = key(item as Record<string, unknown>);
+    if (k === undefined) return;
+    const first = seen.get(k);
+    if (first === undefined) seen.set(k, i);
+    else {
+      ctx.error([...path, i, field], `duplicate of ${formatPath([...path, first])} (${show(item as Record<string, unknown>)})`);
+      dups.add(i);
+    }
+  });
+  return dups;
+}
+
+/** `name` of a raw item when it is a string. */
+export const rawName = (item: Record<string, unknown>): string | undefined => (typeof item.name === 'string' ? item.name : undefined);

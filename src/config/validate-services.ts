@@ -4,7 +4,7 @@
 import { familyOf } from '../lib/addr.js';
 import type { LbMode, PoolSpec, ProbeSpec, ServiceSpec } from '../model/desired-state.js';
 import { blockContains, blocksOverlap, firstFree, poolBlocks, type Block } from './allocate.js';
-import { Ctx, rawNames } from './context.js';
+import { Ctx, checkDuplicates, rawName, rawNames } from './context.js';
 import { defaultShard } from './hash.js';
 import { poolSchema, serviceSchema, type ServiceRaw } from './schema.js';
 
@@ -49,13 +49,9 @@ function checkPools(ctx: Ctx, raw: unknown, o: PoolServiceOptions): PoolInfo[] {
     });
   const emptyPools = new Set(parsed.filter(([, p]) => p.cidrs.length === 0 && p.ranges.length === 0).map(([i]) => i));
   const out: PoolInfo[] = [];
-  const seen = new Map<string, number>();
+  const dups = checkDuplicates(ctx, raw, ['pools'], 'name', rawName, (it) => `"${String(it.name)}"`);
   for (const [i, p] of parsed) {
-    let ok = !emptyPools.has(i);
-    if (seen.has(p.name)) {
-      ctx.error(['pools', i, 'name'], `duplicate of pools[${seen.get(p.name)}] ("${p.name}")`);
-      ok = false;
-    } else seen.set(p.name, i);
+    let ok = !emptyPools.has(i) && !dups.has(i);
     const announce = p.announce ?? (o.hasBgp ? 'bgp' : 'l2');
     if (announce !== 'l2' && !o.hasBgp) {
       ctx.error(['pools', i, 'announce'], `"${announce}" needs a bgp section (or use announce: l2)`);
@@ -116,7 +112,7 @@ function checkServices(
 ): ServiceSpec[] {
   const parsed = ctx.parseList(serviceSchema, raw, ['services']);
   const pending: Pending[] = [];
-  const seen = new Map<string, number>();
+  const dups = checkDuplicates(ctx, raw, ['services'], 'name', rawName, (it) => `"${String(it.name)}"`);
   const poolOf = (ip: string) => pools.find((p) => p.blocks.some((b) => blockContains(b, ip)));
 
   for (const [i, s] of parsed) {
@@ -126,8 +122,7 @@ function checkServices(
       ctx.error(path, msg);
       ok = false;
     };
-    if (seen.has(s.name)) fail(at('name'), `duplicate of services[${seen.get(s.name)}] ("${s.name}")`);
-    else seen.set(s.name, i);
+    if (dups.has(i)) ok = false;
 
     // ---- addresses and pool
     if (s.vip !== undefined && s.vips !== undefined) fail(at('vips'), 'give either vip or vips, not both');

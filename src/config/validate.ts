@@ -13,7 +13,8 @@ import type {
   PeerSpec,
   PolicySpec,
 } from '../model/desired-state.js';
-import { Ctx, defaultInterfaceAddress, rawNames, type ValidateOptions } from './context.js';
+import { Ctx, checkDuplicates, defaultInterfaceAddress, rawName, rawNames, type ValidateOptions } from './context.js';
+import { canonicalIp } from '../lib/addr.js';
 import { formatHostPort, parseHostPort } from './fields.js';
 import { suggestKey } from './issues.js';
 import {
@@ -221,14 +222,13 @@ function checkBgp(ctx: Ctx, raw: unknown, nodeRouterId: string | undefined, poli
   if (!b) return undefined;
   let ok = parsed.length === (Array.isArray(rawPeers) && !kube ? rawPeers.length : 0);
   const peers: PeerSpec[] = [];
-  const seen = new Map<string, number>();
+  const peerKey = (item: Record<string, unknown>) =>
+    typeof item.address === 'string' && familyOf(item.address.trim())
+      ? `${canonicalIp(item.address.trim())}|${typeof item.port === 'number' ? item.port : 179}`
+      : undefined;
+  if (!kube && checkDuplicates(ctx, rawPeers, ['bgp', 'peers'], 'address', peerKey, (it) => String(it.address)).size > 0) ok = false;
   for (const [i, p] of parsed) {
     const at = (k: string) => ['bgp', 'peers', i, k];
-    const key = `${p.address}|${p.port}`;
-    if (seen.has(key)) {
-      ctx.error(at('address'), `duplicate of bgp.peers[${seen.get(key)}] (${p.address})`);
-      ok = false;
-    } else seen.set(key, i);
     if (p.keepalive !== undefined && (p.holdTime === 0 ? p.keepalive !== 0 : p.keepalive >= p.holdTime)) {
       ctx.error(at('keepalive'), p.holdTime === 0 ? 'must be 0 when holdTime is 0' : `must be less than holdTime (${p.holdTime})`);
       ok = false;
@@ -299,13 +299,9 @@ function checkBgp(ctx: Ctx, raw: unknown, nodeRouterId: string | undefined, poli
 function checkPolicies(ctx: Ctx, raw: unknown): PolicySpec[] {
   const parsed = ctx.parseList(policySchema, raw, ['policies']);
   const out: PolicySpec[] = [];
-  const seen = new Map<string, number>();
+  const dups = checkDuplicates(ctx, raw, ['policies'], 'name', rawName, (it) => `"${String(it.name)}"`);
   for (const [i, p] of parsed) {
-    let ok = true;
-    if (seen.has(p.name)) {
-      ctx.error(['policies', i, 'name'], `duplicate of policies[${seen.get(p.name)}] ("${p.name}")`);
-      ok = false;
-    } else seen.set(p.name, i);
+    let ok = !dups.has(i);
     for (const [setName, entries] of Object.entries(p.prefixSets)) {
       entries.forEach((e, j) => {
         const plen = Number(e.prefix.split('/')[1]);

@@ -1,0 +1,309 @@
+// The daemon process (`edgelb daemon`): one foreground process, never forking. Loads the config
+// (a bad one is printed with every path and the process exits 78), builds the logger, the metrics
+// registry and the API server, hands each good desired state to a StateConsumer (the node agent,
+// plugged in by the lead through `createConsumer`), reloads on SIGHUP and when the file changes
+// (a bad reload is logged and the last good state kept), and stops on SIGTERM/SIGINT with exit 0.
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import type { LevelWithSilent } from 'pino';
+import { ConfigSource } from '../config/watch.js';
+import { parseConfig } from '../config/load.js';
+import { createApiServer, listenApi, type ApiApp, type ListeningAddress } from '../api/server.js';
+import { desiredStateViews, type ApiViews } from '../api/views.js';
+import { ConfigError, EdgelbError, errorMessage, isEdgelbError, type Issue } from '../lib/errors.js';
+import { createLogger, type Logger } from '../lib/logger.js';
+import type { DesiredState, LbMode } from '../model/desired-state.js';
+
+/** What receives each good desired state: the node agent (or, by default, nothing). */
+export interface StateConsumer {
+  /** Reconcile to this state. A rejection is logged; the daemon keeps running. */
+  apply(state: DesiredState): Promise<void>;
+  /** Views the consumer serves; missing ones fall back to views of the desired state itself. */
+  views(): Partial<ApiViews>;
+  /** 'restart' (SIGTERM/SIGINT): keep routes and data path for a hitless restart (graceful
+   *  restart); 'shutdown': withdraw and let go (a drained node, or a programmatic stop). */
+  stop(mode: 'restart' | 'shutdown'): Promise<void>;
+}
+
+export interface ConsumerContext {
+  logger: Logger;
+  registry: Registry;
+  /** The first good desired state (apply() is still called with it). */
+  initial: DesiredState;
+  kubernetes: boolean;
+}
+
+/** A source of desired states other than the file (the Kubernetes watchers). */
+export interface StateSource {
+  /** The first desired state; throws when none can be built. */
+  start(): Promise<DesiredState>;
+  on(event: 'state', listener: (state: DesiredState) => void): unknown;
+  close(): void | Promise<void>;
+}
+
+export interface DaemonOptions {
+  /** The YAML file (required unless `kubernetes`, where it gives node-level settings only). */
+  config?: string;
+  kubernetes?: boolean;
+  logLevel?: LevelWithSilent;
+  /** Mode of services that give none (`--default-lbmode`). */
+  defaultLbMode?: LbMode;
+  /** A logger to use instead of a new one on stdout (tests). */
+  logger?: Logger;
+  /** Build the consumer of desired states (the node agent). Default: none; views come from the
+   *  desired state itself and /v1/services lists the configured services. */
+  createConsumer?: (ctx: ConsumerContext) => StateConsumer | Promise<StateConsumer>;
+  /** Kubernetes mode: the source of services, pools, peers and policies. */
+  createKubernetesSource?: (ctx: { base: DesiredState; logger: Logger; registry: Registry }) => StateSource | Promise<StateSource>;
+  /** Where human-readable startup errors go (default stderr). */
+  errorOut?: (text: string) => void;
+}
+
+export interface Daemon {
+  readonly api: ListeningAddress;
+  readonly registry: Registry;
+  readonly logger: Logger;
+  /** The desired state last applied. */
+  current(): DesiredState;
+  /** Re-read the file now (what SIGHUP does); true when a new state was applied. */
+  reload(reason?: string): Promise<boolean>;
+  /** Stop: consumer first, then the API and the watcher. Idempotent. */
+  stop(mode?: 'restart' | 'shutdown'): Promise<void>;
+}
+
+/** A consumer that only remembers the state: views come from the desired state. */
+export function nullConsumer(): StateConsumer {
+  return { apply: async () => undefined, views: () => ({}), stop: async () => undefined };
+}
+
+/** Exit codes (docs/errors.md). */
+export const EXIT = { OK: 0, ERROR: 1, USAGE: 2, UNAVAILABLE: 69, CONFIG: 78 } as const;
+
+function issueLines(issues: readonly Issue[]): string[] {
+  return issues.map((i) => `${i.path || '(root)'}: ${i.message}`);
+}
+
+/**
+ * Start the daemon and return a handle (no signal handling: see runDaemon). Throws ConfigError /
+ * EdgelbError when the first config is bad or the API cannot listen.
+ */
+export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
+  const logger = opts.logger ?? createLogger({ level: opts.logLevel ?? 'info' });
+  const kubernetes = opts.kubernetes === true;
+  if (!opts.config && !kubernetes) throw new EdgelbError('EDGELB_ERR_INVALID_ARGUMENT', 'edgelb daemon needs --config FILE (or --kubernetes)');
+  const loadOpts = { kubernetes, ...(opts.defaultLbMode ? { defaultLbMode: opts.defaultLbMode } : {}) };
+
+  // ---- the first desired state
+  let fileSource: ConfigSource | undefined;
+  let base: DesiredState;
+  let warnings: Issue[] = [];
+  if (opts.config) {
+    fileSource = new ConfigSource(opts.config, { ...loadOpts, logger, watch: !kubernetes });
+    const loaded = await fileSource.start();
+    base = loaded.state;
+    warnings = loaded.warnings;
+  } else {
+    const loaded = parseConfig('', { ...loadOpts, source: '(no --config)' });
+    base = loaded.state;
+    warnings = loaded.warnings;
+  }
+  for (const w of warnings) logger.warn({ path: w.path }, `config warning: ${w.path}: ${w.message}`);
+
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const reloads = new Counter({
+    name: 'edgelb_config_reloads_total',
+    help: 'Configuration loads after the first, by result (applied, invalid, failed)',
+    labelNames: ['result'],
+    registers: [registry],
+  });
+  const lastOk = new Gauge({
+    name: 'edgelb_config_last_reload_successful',
+    help: '1 when the last configuration load was applied, 0 when it was rejected',
+    registers: [registry],
+  });
+  const lastOkTime = new Gauge({
+    name: 'edgelb_config_last_reload_success_timestamp_seconds',
+    help: 'When a configuration was last applied (Unix time)',
+    registers: [registry],
+  });
+
+  let kubeSource: StateSource | undefined;
+  if (kubernetes) {
+    if (!opts.createKubernetesSource) {
+      fileSource?.close();
+      throw new EdgelbError('EDGELB_ERR_K8S', 'Kubernetes mode is not wired into this build of the daemon yet');
+    }
+    kubeSource = await opts.createKubernetesSource({ base, logger, registry });
+    base = await kubeSource.start();
+  }
+
+  let current = base;
+  const consumer = await (opts.createConsumer ?? nullConsumer)({ logger, registry, initial: base, kubernetes });
+  try {
+    await consumer.apply(base);
+  } catch (e) {
+    logger.error({ err: errorMessage(e) }, 'the first desired state could not be applied; serving it anyway, retrying on the next change');
+  }
+  lastOk.set(1);
+  lastOkTime.set(Date.now() / 1000);
+
+  // ---- API: consumer views first, desired-state views for the rest
+  const fallback = desiredStateViews(() => current);
+  const views: ApiViews = { ...fallback, ...consumer.views() };
+  let app: ApiApp;
+  let api: ListeningAddress;
+  try {
+    app = createApiServer({ listen: base.api.listen, token: base.api.token, registry, views, logger });
+    api = await listenApi(app, base.api.listen);
+  } catch (e) {
+    fileSource?.close();
+    await kubeSource?.close();
+    await consumer.stop('restart').catch(() => undefined);
+    throw isEdgelbError(e) ? e : new EdgelbError('EDGELB_ERR_INVALID_ARGUMENT', `API cannot listen on ${base.api.listen}: ${errorMessage(e)}`, { cause: e });
+  }
+  logger.info({ url: api.url, port: api.port, node: base.node.name, services: base.services.length }, `API listening on ${api.url}`);
+
+  // ---- later states: one at a time, in order
+  let chain: Promise<unknown> = Promise.resolve();
+  const apply = (state: DesiredState, reason: string, warns: Issue[]): Promise<boolean> => {
+    const run = async (): Promise<boolean> => {
+      if (state.api.listen !== current.api.listen || state.api.token !== current.api.token)
+        logger.warn({ listen: state.api.listen }, 'api settings changed: they take effect at the next restart');
+      if (state.node.name !== current.node.name) logger.warn({ from: current.node.name, to: state.node.name }, 'node.name changed: restart the daemon');
+      for (const w of warns) logger.warn({ path: w.path }, `config warning: ${w.path}: ${w.message}`);
+      try {
+        await consumer.apply(state);
+      } catch (e) {
+        reloads.inc({ result: 'failed' });
+        lastOk.set(0);
+        logger.error({ reason, err: errorMessage(e) }, 'new desired state could not be applied; keeping the previous one');
+        return false;
+      }
+      current = state;
+      reloads.inc({ result: 'applied' });
+      lastOk.set(1);
+      lastOkTime.set(Date.now() / 1000);
+      logger.info({ reason, services: state.services.length, pools: state.pools.length, peers: state.bgp?.peers.length ?? 0 }, 'config applied');
+      return true;
+    };
+    const p = chain.then(run, run);
+    chain = p.catch(() => undefined);
+    return p;
+  };
+
+  fileSource?.on('state', (state, info) => {
+    if (!kubernetes) void apply(state, info.reason, info.warnings);
+  });
+  fileSource?.on('invalid', (err, info) => {
+    reloads.inc({ result: 'invalid' });
+    lastOk.set(0);
+    const issues = err instanceof ConfigError ? err.issues : [];
+    logger.error(
+      { reason: info.reason, code: err.code, issues: issueLines(issues), source: info.source },
+      issues.length ? `config rejected, keeping the last good one: ${issueLines(issues).join('; ')}` : `config rejected, keeping the last good one: ${err.message}`,
+    );
+  });
+  kubeSource?.on('state', (state) => void apply(state, 'kubernetes', []));
+
+  let stopping: Promise<void> | undefined;
+  const stop = (mode: 'restart' | 'shutdown' = 'shutdown'): Promise<void> => {
+    stopping ??= (async () => {
+      logger.info({ mode }, 'stopping');
+      fileSource?.close();
+      try {
+        await kubeSource?.close();
+      } catch (e) {
+        logger.warn({ err: errorMessage(e) }, 'Kubernetes source did not close cleanly');
+      }
+      await chain.catch(() => undefined);
+      try {
+        await consumer.stop(mode);
+      } catch (e) {
+        logger.error({ err: errorMessage(e) }, 'the node agent did not stop cleanly');
+      }
+      await app.close();
+      logger.info('stopped');
+    })();
+    return stopping;
+  };
+
+  return {
+    api,
+    registry,
+    logger,
+    current: () => current,
+    reload: async (reason = 'reload') => {
+      if (!fileSource || kubernetes) return false;
+      const loaded = await fileSource.reload(reason);
+      if (!loaded) return false;
+      // the 'state' event queued the apply; wait for it
+      await chain;
+      return current === loaded.state;
+    },
+    stop,
+  };
+}
+
+/**
+ * Run the daemon in the foreground until SIGTERM/SIGINT; resolves with the process exit code.
+ * SIGHUP reloads the file. A bad first config prints every issue with its path and returns 78.
+ */
+export async function runDaemon(opts: DaemonOptions): Promise<number> {
+  const errorOut = opts.errorOut ?? ((t: string) => process.stderr.write(t));
+  const logger = opts.logger ?? createLogger({ level: opts.logLevel ?? 'info' });
+  let daemon: Daemon;
+  try {
+    daemon = await startDaemon({ ...opts, logger });
+  } catch (e) {
+    const code = isEdgelbError(e) ? e.code : 'EDGELB_ERR_INTERNAL';
+    if (e instanceof ConfigError) logger.error({ code, issues: issueLines(e.issues) }, 'config rejected; not starting');
+    else logger.error({ code, err: errorMessage(e) }, 'daemon could not start');
+    errorOut(`edgelb: ${code}: ${errorMessage(e)}\n`);
+    await flush(logger);
+    return code === 'EDGELB_ERR_CONFIG_INVALID' || code === 'EDGELB_ERR_CONFIG_READ' ? EXIT.CONFIG : EXIT.ERROR;
+  }
+
+  return new Promise<number>((resolve) => {
+    let signalled = 0;
+    const onHup = () => {
+      logger.info('SIGHUP: reloading the configuration');
+      void daemon.reload('SIGHUP');
+    };
+    const onStop = (sig: NodeJS.Signals) => {
+      signalled++;
+      if (signalled > 1) {
+        logger.warn({ signal: sig }, 'second stop signal: exiting now');
+        void flush(logger).then(() => process.exit(EXIT.ERROR));
+        return;
+      }
+      logger.info({ signal: sig }, 'stop signal: closing sockets, keeping routes and data path for a restart');
+      daemon.stop('restart').then(
+        async () => {
+          process.off('SIGHUP', onHup);
+          process.off('SIGTERM', onStop);
+          process.off('SIGINT', onStop);
+          await flush(logger);
+          resolve(EXIT.OK);
+        },
+        async (e: unknown) => {
+          logger.error({ err: errorMessage(e) }, 'stop failed');
+          await flush(logger);
+          resolve(EXIT.ERROR);
+        },
+      );
+    };
+    process.on('SIGHUP', onHup);
+    process.on('SIGTERM', onStop);
+    process.on('SIGINT', onStop);
+  });
+}
+
+function flush(logger: Logger): Promise<void> {
+  return new Promise((resolve) => {
+    try {
+      logger.flush(() => resolve());
+    } catch {
+      resolve();
+    }
+  });
+}

@@ -1,0 +1,185 @@
+// The `edgelb` command line (commander): daemon, get, drain, cleanup, lab demo. Each action
+// returns an exit code; errors print as "edgelb: CODE: message" (codes in docs/errors.md).
+import { readFileSync } from 'node:fs';
+import { Command, Option, CommanderError } from 'commander';
+import { EdgelbError, errorMessage, isEdgelbError } from '../lib/errors.js';
+import { createLogger } from '../lib/logger.js';
+import { loadConfig } from '../config/load.js';
+import type { LbMode } from '../model/desired-state.js';
+import { apiRequest, DEFAULT_API } from './client.js';
+import { EXIT, runDaemon } from './daemon.js';
+import { importOptional } from './optional.js';
+import { bgpTable, haTable, servicesTable, vipsTable } from './tables.js';
+
+export interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
+const stdio: Io = { out: (s) => void process.stdout.write(s), err: (s) => void process.stderr.write(s) };
+
+function version(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return '0.0.0';
+  }
+}
+
+/** The exit code of an error (docs/errors.md), after printing it. */
+export function reportError(e: unknown, io: Io): number {
+  const code = isEdgelbError(e) ? e.code : 'EDGELB_ERR_INTERNAL';
+  io.err(`edgelb: ${code}: ${errorMessage(e)}\n`);
+  if (code === 'EDGELB_ERR_API_UNREACHABLE') return EXIT.UNAVAILABLE;
+  if (code === 'EDGELB_ERR_CONFIG_INVALID' || code === 'EDGELB_ERR_CONFIG_READ') return EXIT.CONFIG;
+  return EXIT.ERROR;
+}
+
+const GETS = {
+  services: { path: '/v1/services', table: servicesTable },
+  vips: { path: '/v1/vips', table: vipsTable },
+  bgp: { path: '/v1/bgp/neighbors', table: bgpTable },
+  ha: { path: '/v1/ha', table: haTable },
+} as const;
+
+const apiOption = () => new Option('--api <url>', 'daemon API base URL').env('EDGELB_API').default(DEFAULT_API);
+const tokenOption = () => new Option('--token <token>', 'API bearer token').env('EDGELB_API_TOKEN');
+
+/** Build the program; `setCode` receives each action's exit code. */
+export function buildProgram(io: Io = stdio, setCode: (code: number) => void = (c) => void (process.exitCode = c)): Command {
+  const program = new Command('edgelb')
+    .description('edge load balancer: BGP/ECMP and L2 announcements, an XDP L4 data path, a Kubernetes LoadBalancer controller')
+    .version(version())
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .showHelpAfterError()
+    .exitOverride();
+  const wrap =
+    <A extends unknown[]>(fn: (...args: A) => Promise<number>) =>
+    async (...args: A) => {
+      try {
+        setCode(await fn(...args));
+      } catch (e) {
+        setCode(reportError(e, io));
+      }
+    };
+
+  program
+    .command('daemon')
+    .description('run the edgelb daemon in the foreground (SIGHUP reloads, SIGTERM stops)')
+    .option('--config <file>', 'YAML configuration file')
+    .option('--kubernetes', 'take services, pools, peers and policies from the Kubernetes API', false)
+    .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'))
+    .addOption(new Option('--default-lbmode <mode>', 'mode of services that name none').choices(['dnat', 'onearm', 'fullnat', 'dsr']))
+    .option('--check', 'validate the configuration, print problems and warnings, and exit', false)
+    .action(
+      wrap(async (o: { config?: string; kubernetes: boolean; logLevel: string; defaultLbMode?: LbMode; check: boolean }) => {
+        if (!o.config && !o.kubernetes) throw new EdgelbError('EDGELB_ERR_INVALID_ARGUMENT', 'edgelb daemon needs --config FILE (or --kubernetes)');
+        if (o.check) {
+          if (!o.config) throw new EdgelbError('EDGELB_ERR_INVALID_ARGUMENT', '--check needs --config FILE');
+          const r = await loadConfig(o.config, { kubernetes: o.kubernetes, ...(o.defaultLbMode ? { defaultLbMode: o.defaultLbMode } : {}) });
+          for (const w of r.warnings) io.err(`warning: ${w.path}: ${w.message}\n`);
+          io.out(`${r.source}: valid (${r.state.services.length} services, ${r.state.pools.length} pools, ${r.state.bgp?.peers.length ?? 0} peers)\n`);
+          return EXIT.OK;
+        }
+        const code = await runDaemon({
+          ...(o.config ? { config: o.config } : {}),
+          kubernetes: o.kubernetes,
+          logLevel: o.logLevel as 'info',
+          ...(o.defaultLbMode ? { defaultLbMode: o.defaultLbMode } : {}),
+          errorOut: io.err,
+        });
+        return code;
+      }),
+    );
+
+  program
+    .command('get')
+    .description('show what a running daemon does: services, vips, bgp (neighbours) or ha (shards)')
+    .addArgument(program.createArgument('<what>', 'services | vips | bgp | ha').choices(Object.keys(GETS)))
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
+    .addOption(apiOption())
+    .addOption(tokenOption())
+    .action(
+      wrap(async (what: keyof typeof GETS, o: { output: string; api: string; token?: string }) => {
+        const g = GETS[what];
+        const body = await apiRequest(o.api, g.path, { ...(o.token ? { token: o.token } : {}) });
+        io.out(o.output === 'json' ? JSON.stringify(body, null, 2) + '\n' : g.table(body));
+        return EXIT.OK;
+      }),
+    );
+
+  program
+    .command('drain')
+    .description("withdraw every VIP of this node through the API and keep them withdrawn (--undo ends it)")
+    .option('--undo', 'end the drain: announce again', false)
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
+    .addOption(apiOption())
+    .addOption(tokenOption())
+    .action(
+      wrap(async (o: { undo: boolean; output: string; api: string; token?: string }) => {
+        const body = await apiRequest(o.api, o.undo ? '/v1/undrain' : '/v1/drain', { method: 'POST', ...(o.token ? { token: o.token } : {}) });
+        if (o.output === 'json') io.out(JSON.stringify(body, null, 2) + '\n');
+        else io.out(o.undo ? 'undrained: this node announces its VIPs again\n' : 'drained: every VIP of this node is withdrawn until `edgelb drain --undo`\n');
+        return EXIT.OK;
+      }),
+    );
+
+  program
+    .command('cleanup')
+    .description('remove every BPF pin, XDP/TC attachment, address and route edgelb left on this node')
+    .option('--config <file>', 'read node.name, node.interface and dataplane.pinRoot from this file')
+    .option('--node <name>', 'node name (pins live under /sys/fs/bpf/edgelb/<name>/)')
+    .option('--interface <ifname>', 'uplink interface to detach from')
+    .addOption(new Option('--log-level <level>', 'log level').default('info'))
+    .action(
+      wrap(async (o: { config?: string; node?: string; interface?: string; logLevel: string }) => {
+        type CleanupFn = (opts: Record<string, unknown>) => Promise<unknown>;
+        const cleanupNode = await importOptional<CleanupFn>('../dataplane/cleanup.js', 'cleanupNode', 'cleanup');
+        const opts: Record<string, unknown> = { logger: createLogger({ level: o.logLevel as 'info' }) };
+        if (o.config) {
+          const { state } = await loadConfig(o.config);
+          Object.assign(opts, { nodeName: state.node.name, iface: state.node.interface });
+          if (state.dataplane.pinRoot) opts.pinRoot = state.dataplane.pinRoot;
+        }
+        if (o.node) opts.nodeName = o.node;
+        if (o.interface) opts.iface = o.interface;
+        if (!opts.nodeName) throw new EdgelbError('EDGELB_ERR_INVALID_ARGUMENT', 'edgelb cleanup needs --node NAME or --config FILE');
+        const result = await cleanupNode(opts);
+        if (result !== undefined) io.out(JSON.stringify(result, null, 2) + '\n');
+        return EXIT.OK;
+      }),
+    );
+
+  const lab = program.command('lab').description('local showcase in network namespaces');
+  lab
+    .command('demo')
+    .description('build a router + edge nodes + backends + client topology, show it working, tear it down')
+    .option('--keep', 'leave the topology up after the demo', false)
+    .action(
+      wrap(async (o: { keep: boolean }) => {
+        type DemoFn = (opts: { keep: boolean }) => Promise<unknown>;
+        const runDemo = await importOptional<DemoFn>('../lab/demo.js', 'runDemo', 'lab demo');
+        const r = await runDemo({ keep: o.keep });
+        // runDemo prints its own progress; it resolves with { ok } (or an exit code)
+        if (typeof r === 'number') return r;
+        return (r as { ok?: boolean } | undefined)?.ok === false ? EXIT.ERROR : EXIT.OK;
+      }),
+    );
+
+  return program;
+}
+
+/** Parse argv and run; resolves with the exit code. */
+export async function main(argv: string[], io: Io = stdio): Promise<number> {
+  let code: number = EXIT.OK;
+  const program = buildProgram(io, (c) => (code = c));
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help' ? EXIT.OK : EXIT.USAGE;
+    }
+    return reportError(e, io);
+  }
+  return code;
+}
