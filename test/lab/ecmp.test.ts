@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { Lab, edgeTopology, edgePlan, run, BirdRouter, FrrRouter, GobgpRouter, RECORD_DIR, type BgpRouter, type NeighborConfig } from './lib/index.js';
+import { Lab, edgeTopology, edgePlan, run, BirdRouter, FrrRouter, GobgpRouter, RECORD_DIR, isRunning, type BgpRouter, type NeighborConfig } from './lib/index.js';
 
 const VIP4 = '10.9.9.9/32';
 const VIP6 = 'fd00:9::9/128';
@@ -97,7 +97,7 @@ async function ecmpProof(kind: 'bird' | 'frr'): Promise<void> {
   for (const n of netns) assert.ok(!after.netns.includes(n), `namespace ${n} removed`);
   assert.ok(!after.netns.some((n) => n.startsWith(`${lab.tag}-`)));
   assert.deepEqual(after.bridges.sort(), before.bridges.sort(), 'no bridge added to the host');
-  for (const p of pids) assert.ok(!existsSync(`/proc/${p}`), `process ${p} gone`);
+  for (const p of pids) assert.ok(!isRunning(p), `process ${p} gone`);
   assert.ok(!existsSync(lab.dir), 'scratch dir removed');
   const recs = await run(['sh', '-c', `ls ${RECORD_DIR} 2>/dev/null || true`]);
   assert.ok(!recs.stdout.split('\n').some((f) => f.startsWith(`ecmp-${process.pid}-`)), 'ownership record removed');

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { Lab, edgeTopology, edgePlan, run } from './lib/index.js';
+import { Lab, edgeTopology, edgePlan, run, isRunning } from './lib/index.js';
 
 async function netnsList(): Promise<string[]> {
   const r = await run(['ip', '-j', 'netns', 'list']);
@@ -63,7 +63,7 @@ test('edge topology: addresses, routes, ping v4/v6 through the router, spawn, li
   }
   const after = await netnsList();
   for (const n of names) assert.ok(!after.includes(n), `${n} removed`);
-  assert.ok(!existsSync(`/proc/${pid}`), 'spawned process killed');
+  assert.ok(!isRunning(pid), 'spawned process killed');
   assert.ok(!existsSync(logPath), 'scratch dir removed');
   assert.ok(!existsSync(lab.dir));
 });

@@ -17,7 +17,7 @@ export { run, runSync, inNetns, LabExecError, type ExecOptions, type ExecResult 
 export { LabProcess, type SpawnOptions } from './process.js';
 export { waitUntil, LabTimeoutError, LabFatalError, type WaitOptions } from './wait.js';
 export { parseIpRouteJson, normalizePrefix, type FibRoute, type FibNexthop } from './fib.js';
-export { cleanupStale, RECORD_DIR, isAlive, procStartTime, type OwnershipData } from './ownership.js';
+export { cleanupStale, RECORD_DIR, isAlive, isRunning, procStartTime, type OwnershipData, type StaleCleanup } from './ownership.js';
 export {
   edgeTopology,
   edgePlan,

@@ -166,13 +166,13 @@ export class Lab {
       ...(spec.sysctls ?? {}),
     };
     await this.sysctl(spec.name, sysctls);
-    await this.ip(spec.name, ['link', 'set', 'lo', 'up']);
+    await this.ip(spec.name, ['link', 'set', 'dev', 'lo', 'up']);
     for (const b of spec.bridges ?? []) {
       checkIfname(b.name);
       await this.ip(spec.name, ['link', 'add', b.name, 'type', 'bridge', 'stp_state', '0', 'forward_delay', '0']);
       // no DAD, no router solicitation delay: the bridge carries addresses as soon as it is up
       for (const a of b.addrs ?? []) await this.addAddress(spec.name, b.name, a);
-      await this.ip(spec.name, ['link', 'set', b.name, 'up']);
+      await this.ip(spec.name, ['link', 'set', 'dev', b.name, 'up']);
     }
     for (const a of spec.loopback ?? []) await this.addAddress(spec.name, 'lo', a);
     return node;
@@ -187,11 +187,11 @@ export class Lab {
     const nb = this.netns(l.b.node);
     await run(['ip', 'link', 'add', 'name', l.a.ifname, 'netns', na, 'type', 'veth', 'peer', 'name', l.b.ifname, 'netns', nb]);
     for (const end of [l.a, l.b]) {
-      if (l.mtu) await this.ip(end.node, ['link', 'set', end.ifname, 'mtu', String(l.mtu)]);
-      if (end.mac) await this.ip(end.node, ['link', 'set', end.ifname, 'address', end.mac]);
-      if (end.bridge) await this.ip(end.node, ['link', 'set', end.ifname, 'master', end.bridge]);
+      if (l.mtu) await this.ip(end.node, ['link', 'set', 'dev', end.ifname, 'mtu', String(l.mtu)]);
+      if (end.mac) await this.ip(end.node, ['link', 'set', 'dev', end.ifname, 'address', end.mac]);
+      if (end.bridge) await this.ip(end.node, ['link', 'set', 'dev', end.ifname, 'master', end.bridge]);
       for (const a of end.addrs ?? []) await this.addAddress(end.node, end.ifname, a);
-      await this.ip(end.node, ['link', 'set', end.ifname, 'up']);
+      await this.ip(end.node, ['link', 'set', 'dev', end.ifname, 'up']);
       if (end.txOffloadOff) await this.txOffloadOff(end.node, end.ifname);
     }
   }
@@ -238,12 +238,12 @@ export class Lab {
   }
 
   async linkDown(node: string, ifname: string): Promise<void> {
-    await this.ip(node, ['link', 'set', ifname, 'down']);
+    await this.ip(node, ['link', 'set', 'dev', ifname, 'down']);
   }
 
   /** Set the link up and re-add the node's routes (the kernel removed those through it on link down). */
   async linkUp(node: string, ifname: string): Promise<void> {
-    await this.ip(node, ['link', 'set', ifname, 'up']);
+    await this.ip(node, ['link', 'set', 'dev', ifname, 'up']);
     for (const r of this.routeMap.get(node) ?? []) await this.addRoute(node, r);
   }
 

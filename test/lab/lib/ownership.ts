@@ -126,6 +126,11 @@ export function killPidsSync(pids: number[], graceMs = 1000): void {
   }
 }
 
+/** True when `pid` exists and is not a zombie (an orphan's zombie may linger when PID 1 does not reap). */
+export function isRunning(pid: number): boolean {
+  return procStartTime(pid) !== undefined && !isZombie(pid);
+}
+
 function isZombie(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
