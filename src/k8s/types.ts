@@ -128,7 +128,7 @@ export interface BGPPeerObj {
     exportPolicies?: string[];
     maxPrefixes?: number;
   };
-  status?: { nodes?: BGPPeerNodeStatus[]; summary?: string; established?: number; conditions?: K8sCondition[] };
+  status?: { nodes?: BGPPeerNodeStatus[]; summary?: string; established?: string; conditions?: K8sCondition[] };
 }
 
 export interface BGPPeerNodeStatus {

@@ -1,0 +1,175 @@
+// The only file that talks to the API server (@kubernetes/client-node v1.x): informers that keep
+// their last cache when the API server goes away and restart with back-off, patches, server-side
+// apply, events and Leases. Glue only: the logic lives in ipam.ts, translate.ts and status.ts.
+import {
+  ApiException,
+  CoordinationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  DiscoveryV1Api,
+  KubeConfig,
+  PatchStrategy,
+  makeInformer,
+  setHeaderOptions,
+  type Informer,
+  type KubernetesObject,
+  type ObjectCache,
+  type V1Lease,
+} from '@kubernetes/client-node';
+import type { Logger } from '../lib/logger.js';
+import { Backoff } from '../lib/backoff.js';
+import { EdgelbError, errorMessage } from '../lib/errors.js';
+
+export const GROUP = 'edgelb.io';
+export const VERSION = 'v1alpha1';
+
+export function loadKubeConfig(path?: string): KubeConfig {
+  const kc = new KubeConfig();
+  if (path) kc.loadFromFile(path);
+  else kc.loadFromDefault(); // KUBECONFIG, ~/.kube/config, or in-cluster
+  return kc;
+}
+
+/** HTTP status of an API error (0 when the server was not reached). */
+export function statusOf(e: unknown): number {
+  if (e instanceof ApiException) return e.code;
+  const c = (e as { code?: unknown; statusCode?: unknown })?.statusCode ?? (e as { code?: unknown })?.code;
+  return typeof c === 'number' ? c : 0;
+}
+
+export function k8sError(what: string, e: unknown): EdgelbError {
+  const body = e instanceof ApiException ? (e.body as { message?: string } | string) : undefined;
+  const msg = typeof body === 'object' && body?.message ? body.message : errorMessage(e);
+  return new EdgelbError('EDGELB_ERR_K8S', `${what}: ${statusOf(e) || 'unreachable'} ${msg}`, { cause: e });
+}
+
+/**
+ * A list+watch cache. On an error it keeps what it has (so the node keeps serving its last known
+ * state) and restarts with back-off; `synced` turns true after the first complete list.
+ */
+export class Reflector<T extends KubernetesObject> {
+  private readonly informer: Informer<T> & ObjectCache<T>;
+  private readonly backoff = new Backoff(500, 30_000);
+  private stopped = false;
+  private timer: NodeJS.Timeout | undefined;
+  private lastError: unknown;
+  synced = false;
+  connected = false;
+
+  constructor(
+    readonly name: string,
+    kc: KubeConfig,
+    path: string,
+    list: () => Promise<{ items: T[]; metadata?: { resourceVersion?: string } }>,
+    private readonly onChange: () => void,
+    private readonly log: Logger,
+    labelSelector?: string,
+    /** An absent resource (404, e.g. an optional CRD) is an empty, synced list, retried slowly. */
+    private readonly optional = false,
+  ) {
+    this.informer = makeInformer<T>(kc, path, list as never, labelSelector);
+    this.informer.on('add', () => this.onChange());
+    this.informer.on('update', () => this.onChange());
+    this.informer.on('delete', () => this.onChange());
+    this.informer.on('connect', () => {
+      this.connected = true;
+    });
+    this.informer.on('error', (err: unknown) => {
+      this.lastError = err;
+      this.connected = false;
+      if (this.stopped) return;
+      const absent = this.optional && statusOf(err) === 404;
+      if (absent) this.synced = true;
+      const delay = absent ? 30_000 : this.backoff.next();
+      if (!absent) this.log.warn({ resource: this.name, err: errorMessage(err), retryMs: delay }, 'watch failed; serving the last known state');
+      this.timer = setTimeout(() => void this.run(), delay);
+    });
+  }
+
+  /** Start; resolves after the first list succeeded (or failed: then it keeps retrying). */
+  async start(): Promise<void> {
+    this.stopped = false;
+    await this.run();
+  }
+
+  private async run(): Promise<void> {
+    if (this.stopped) return;
+    this.lastError = undefined;
+    await this.informer.start();
+    if (this.lastError === undefined && !this.stopped) {
+      if (!this.synced) this.log.debug({ resource: this.name }, 'synced');
+      this.synced = true;
+      this.backoff.reset();
+      this.onChange();
+    }
+  }
+
+  list(): T[] {
+    return [...this.informer.list()];
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.informer.stop();
+  }
+}
+
+/** The writes edgelb makes, each one call. */
+export class KubeWriter {
+  readonly core: CoreV1Api;
+  readonly discovery: DiscoveryV1Api;
+  readonly custom: CustomObjectsApi;
+  readonly coordination: CoordinationV1Api;
+
+  constructor(readonly kc: KubeConfig) {
+    this.core = kc.makeApiClient(CoreV1Api);
+    this.discovery = kc.makeApiClient(DiscoveryV1Api);
+    this.custom = kc.makeApiClient(CustomObjectsApi);
+    this.coordination = kc.makeApiClient(CoordinationV1Api);
+  }
+
+  async patchServiceAnnotations(namespace: string, name: string, annotations: Record<string, string | null>): Promise<void> {
+    await this.core.patchNamespacedService(
+      { namespace, name, body: { metadata: { annotations } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+  }
+
+  /** Strategic merge: our condition merges by type with others'; ingress is replaced. */
+  async patchServiceStatus(namespace: string, name: string, status: object): Promise<void> {
+    await this.core.patchNamespacedServiceStatus(
+      { namespace, name, body: { status } },
+      setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
+    );
+  }
+
+  async createEvent(namespace: string, body: object): Promise<void> {
+    await this.core.createNamespacedEvent({ namespace, body: body as never });
+  }
+
+  /** Server-side apply of a cluster-scoped edgelb.io object's status, as `fieldManager`. */
+  async applyClusterStatus(plural: string, kind: string, name: string, status: object, fieldManager: string): Promise<void> {
+    await this.custom.patchClusterCustomObjectStatus(
+      { group: GROUP, version: VERSION, plural, name, body: { apiVersion: `${GROUP}/${VERSION}`, kind, metadata: { name }, status }, fieldManager, force: true },
+      setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
+    );
+  }
+
+  async readLease(namespace: string, name: string): Promise<V1Lease | undefined> {
+    try {
+      return await this.coordination.readNamespacedLease({ namespace, name });
+    } catch (e) {
+      if (statusOf(e) === 404) return undefined;
+      throw e;
+    }
+  }
+
+  async createLease(namespace: string, body: V1Lease): Promise<V1Lease> {
+    return this.coordination.createNamespacedLease({ namespace, body });
+  }
+
+  async replaceLease(namespace: string, name: string, body: V1Lease): Promise<V1Lease> {
+    return this.coordination.replaceNamespacedLease({ namespace, name, body });
+  }
+}

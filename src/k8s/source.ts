@@ -1,0 +1,319 @@
+// KubernetesSource: the DesiredState from the API server. Every pod watches Services,
+// EndpointSlices, Nodes, Namespaces, IPPools, BGPPeers, BGPPolicies, kube-loxilb BGPPeerServices,
+// and its own namespace's Secrets and Pods, and emits 'state' for its own node; the pod holding
+// the Lease also does IPAM and writes status. When the API server is unreachable, the caches and
+// the last emitted state stay as they were: the node keeps serving.
+import { EventEmitter } from 'node:events';
+import { hostname } from 'node:os';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { Registry } from 'prom-client';
+import type { Logger } from '../lib/logger.js';
+import { errorMessage } from '../lib/errors.js';
+import type { DesiredState, LbMode } from '../model/desired-state.js';
+import { selectorMatches } from './annotations.js';
+import { GROUP, KubeWriter, Reflector, VERSION, loadKubeConfig, statusOf } from './client.js';
+import { LeaderController } from './controller.js';
+import { LeaderElector } from './leader.js';
+import { K8sMetrics } from './metrics.js';
+import { peerEntryChanged, peerNodeEntry, type NodeStatusSource } from './status.js';
+import { nodeInternalIp, translate, type ClusterView, type MemberPod, type Problem, type ServicePlan } from './translate.js';
+import type {
+  BGPPeerNodeStatus,
+  BGPPeerObj,
+  BGPPolicyObj,
+  EndpointSliceObj,
+  IPPoolObj,
+  LoxiBGPPeerServiceObj,
+  NamespaceObj,
+  NodeObj,
+  SecretObj,
+  ServiceObj,
+} from './types.js';
+
+export type { NodeStatusSource, NeighborStatus } from './status.js';
+
+export interface KubernetesSourceOptions {
+  /** kubeconfig file; default: KUBECONFIG, ~/.kube/config, or in-cluster credentials. */
+  kubeconfig?: string;
+  nodeName: string;
+  /** Node-level settings from the ConfigMap file (node, api, cluster, bgp.asn, dataplane, l2). */
+  settings: DesiredState;
+  logger: Logger;
+  registry: Registry;
+  /** The node agent's BGP sessions, for BGPPeer status. */
+  statusSource?: NodeStatusSource;
+  /** edgelb's namespace (Secrets, Pods, Lease). Default: POD_NAMESPACE or edgelb-system. */
+  namespace?: string;
+  /** Label selector of edgelb's pods. Default app.kubernetes.io/name=edgelb. */
+  podSelector?: string;
+  /** Leader identity. Default: POD_NAME, else the node name. */
+  identity?: string;
+  leaseName?: string;
+  leaseDurationSec?: number;
+  leaderRetryMs?: number;
+  /** Serve LoadBalancer Services that have no loadBalancerClass. */
+  defaultClass?: boolean;
+  defaultLbMode?: LbMode;
+  /** Batch watch events this long before recomputing (default 50 ms). */
+  debounceMs?: number;
+  /** BGPPeer status refresh period (default 10 s). */
+  statusIntervalMs?: number;
+}
+
+const CORE = (res: string) => `/api/v1/${res}`;
+
+export class KubernetesSource extends EventEmitter {
+  private readonly o: KubernetesSourceOptions;
+  private readonly log: Logger;
+  private readonly metrics: K8sMetrics;
+  private readonly namespace: string;
+  private readonly identity: string;
+  private writer: KubeWriter | undefined;
+  private reflectors: Array<Reflector<KubernetesObject>> = [];
+  private r!: {
+    services: Reflector<KubernetesObject>;
+    slices: Reflector<KubernetesObject>;
+    nodes: Reflector<KubernetesObject>;
+    namespaces: Reflector<KubernetesObject>;
+    pools: Reflector<KubernetesObject>;
+    peers: Reflector<KubernetesObject>;
+    policies: Reflector<KubernetesObject>;
+    loxiPeers: Reflector<KubernetesObject>;
+    secrets: Reflector<KubernetesObject>;
+    pods: Reflector<KubernetesObject>;
+  };
+  private elector: LeaderElector | undefined;
+  private leaderCtl: LeaderController | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private statusTimer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private dirty = false;
+  private stopped = true;
+  private retryDelay = 500;
+  private lastJson = '';
+  private last: DesiredState | undefined;
+  private lastProblems: Problem[] = [];
+  private lastPlans: ServicePlan[] = [];
+  private readonly written = new Map<string, BGPPeerNodeStatus>();
+
+  constructor(o: KubernetesSourceOptions) {
+    super();
+    this.o = o;
+    this.log = o.logger.child({ subsystem: 'k8s' });
+    this.metrics = new K8sMetrics(o.registry);
+    this.namespace = o.namespace ?? process.env.POD_NAMESPACE ?? 'edgelb-system';
+    this.identity = o.identity ?? process.env.POD_NAME ?? `${o.nodeName}@${hostname()}`;
+  }
+
+  /** True once every watched resource has been listed (for /readyz). */
+  get synced(): boolean {
+    return this.reflectors.length > 0 && this.reflectors.every((r) => r.synced);
+  }
+
+  get isLeader(): boolean {
+    return this.elector?.isLeader ?? false;
+  }
+
+  /** The last DesiredState emitted. */
+  current(): DesiredState | undefined {
+    return this.last;
+  }
+
+  /** What could not be used, from the last computation. */
+  problems(): Problem[] {
+    return this.lastProblems;
+  }
+
+  /** Per-Service plans (served or why not, which nodes announce), from the last computation. */
+  plans(): ServicePlan[] {
+    return this.lastPlans;
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    const kc = loadKubeConfig(this.o.kubeconfig);
+    const w = (this.writer = new KubeWriter(kc));
+    const onChange = () => this.schedule();
+    const ns = this.namespace;
+    const cr = (plural: string, group = GROUP, version = VERSION) => async () =>
+      (await w.custom.listClusterCustomObject({ group, version, plural })) as { items: KubernetesObject[]; metadata?: { resourceVersion?: string } };
+    const mk = (name: string, path: string, list: () => Promise<unknown>, selector?: string, optional = false) =>
+      new Reflector<KubernetesObject>(name, kc, path, list as never, onChange, this.log, selector, optional);
+    const podSelector = this.o.podSelector ?? 'app.kubernetes.io/name=edgelb';
+    this.r = {
+      services: mk('services', CORE('services'), () => w.core.listServiceForAllNamespaces()),
+      slices: mk('endpointslices', '/apis/discovery.k8s.io/v1/endpointslices', () => w.discovery.listEndpointSliceForAllNamespaces()),
+      nodes: mk('nodes', CORE('nodes'), () => w.core.listNode()),
+      namespaces: mk('namespaces', CORE('namespaces'), () => w.core.listNamespace()),
+      pools: mk('ippools', `/apis/${GROUP}/${VERSION}/ippools`, cr('ippools')),
+      peers: mk('bgppeers', `/apis/${GROUP}/${VERSION}/bgppeers`, cr('bgppeers')),
+      policies: mk('bgppolicies', `/apis/${GROUP}/${VERSION}/bgppolicies`, cr('bgppolicies')),
+      loxiPeers: mk('bgppeerservices', '/apis/bgppeer.loxilb.io/v1/bgppeerservices', cr('bgppeerservices', 'bgppeer.loxilb.io', 'v1'), undefined, true),
+      secrets: mk('secrets', `/api/v1/namespaces/${ns}/secrets`, () => w.core.listNamespacedSecret({ namespace: ns })),
+      pods: mk('pods', `/api/v1/namespaces/${ns}/pods`, () => w.core.listNamespacedPod({ namespace: ns, labelSelector: podSelector }), podSelector),
+    };
+    this.reflectors = Object.values(this.r);
+    await Promise.all(this.reflectors.map((r) => r.start()));
+    this.metrics.synced(this.synced);
+
+    this.leaderCtl = new LeaderController({
+      writer: w,
+      log: this.log,
+      identity: this.identity,
+      metrics: this.metrics,
+      namespaceLabels: (name) => (this.r.namespaces.list() as NamespaceObj[]).find((n) => n.metadata.name === name)?.metadata.labels,
+    });
+    this.elector = new LeaderElector({
+      writer: w,
+      namespace: ns,
+      name: this.o.leaseName ?? 'edgelb-leader',
+      identity: this.identity,
+      log: this.log,
+      ...(this.o.leaseDurationSec !== undefined ? { leaseDurationSec: this.o.leaseDurationSec } : {}),
+      ...(this.o.leaderRetryMs !== undefined ? { retryMs: this.o.leaderRetryMs } : {}),
+    });
+    this.elector.on('change', (v: boolean) => {
+      this.metrics.leader(v);
+      if (v) this.leaderCtl!.reset();
+      this.emit('leader', v);
+      this.schedule();
+    });
+    this.elector.start();
+    this.schedule();
+    this.scheduleStatus();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    clearTimeout(this.statusTimer);
+    await this.running?.catch(() => undefined);
+    await this.elector?.stop();
+    await Promise.all(this.reflectors.map((r) => r.stop()));
+  }
+
+  /** Recompute soon (watch events are batched). */
+  private schedule(delay = this.o.debounceMs ?? 50): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.dirty = true;
+      return;
+    }
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.running = this.recompute().finally(() => {
+        this.running = undefined;
+        if (this.dirty) {
+          this.dirty = false;
+          this.schedule();
+        }
+      });
+    }, delay);
+  }
+
+  private view(): ClusterView {
+    const pods = this.r.pods.list() as Array<KubernetesObject & { spec?: { nodeName?: string }; status?: { podIP?: string; conditions?: Array<{ type: string; status: string }> } }>;
+    const members: MemberPod[] = pods
+      .filter((p) => p.spec?.nodeName && p.status?.podIP)
+      .map((p) => ({ nodeName: p.spec!.nodeName!, ip: p.status!.podIP!, ready: p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false }));
+    const nodes = this.r.nodes.list() as NodeObj[];
+    if (!members.some((m) => m.nodeName === this.o.nodeName)) {
+      // this daemon runs, whether or not its pod is visible (e.g. outside the cluster)
+      const ip = this.o.settings.node.routerId || nodeInternalIp(nodes.find((n) => n.metadata.name === this.o.nodeName)) || '';
+      members.push({ nodeName: this.o.nodeName, ip, ready: true });
+    }
+    return {
+      services: this.r.services.list() as ServiceObj[],
+      slices: this.r.slices.list() as EndpointSliceObj[],
+      nodes,
+      pools: this.r.pools.list() as IPPoolObj[],
+      peers: this.r.peers.list() as BGPPeerObj[],
+      policies: this.r.policies.list() as BGPPolicyObj[],
+      loxiPeers: this.r.loxiPeers.list() as LoxiBGPPeerServiceObj[],
+      secrets: this.r.secrets.list() as SecretObj[],
+      members,
+    };
+  }
+
+  private async recompute(): Promise<void> {
+    const synced = this.synced;
+    this.metrics.synced(synced);
+    if (!synced) return; // never act on a partial picture (IPAM must see every Service and pool)
+    const view = this.view();
+    const opts = {
+      nodeName: this.o.nodeName,
+      settings: this.o.settings,
+      ...(this.o.defaultClass !== undefined ? { defaultClass: this.o.defaultClass } : {}),
+      ...(this.o.defaultLbMode !== undefined ? { defaultLbMode: this.o.defaultLbMode } : {}),
+    };
+    const t = translate(view, opts);
+    this.lastProblems = t.problems;
+    this.lastPlans = t.plans;
+    const json = JSON.stringify(t.state);
+    if (json !== this.lastJson) {
+      this.lastJson = json;
+      this.last = t.state;
+      this.metrics.stateUpdate();
+      this.emit('state', t.state);
+    }
+    if (this.elector?.isLeader && this.leaderCtl) {
+      this.metrics.reconcile();
+      let failed = false;
+      try {
+        failed = await this.leaderCtl.reconcile(view, opts);
+      } catch (e) {
+        failed = true;
+        this.log.warn({ err: errorMessage(e) }, 'leader reconcile failed');
+      }
+      if (failed) {
+        this.retryDelay = Math.min(this.retryDelay * 2, 30_000);
+        setTimeout(() => this.schedule(0), this.retryDelay).unref();
+      } else this.retryDelay = 500;
+    }
+  }
+
+  private scheduleStatus(): void {
+    if (this.stopped || !this.o.statusSource) return;
+    this.statusTimer = setTimeout(() => {
+      void this.writePeerStatus().finally(() => this.scheduleStatus());
+    }, this.o.statusIntervalMs ?? 10_000);
+  }
+
+  /** Write this node's session entry into each BGPPeer that selects it (server-side apply, one field manager per node). */
+  async writePeerStatus(): Promise<void> {
+    if (!this.o.statusSource || !this.writer || !this.synced) return;
+    let neighbors;
+    try {
+      neighbors = this.o.statusSource.bgpNeighbors();
+    } catch (e) {
+      this.log.debug({ err: errorMessage(e) }, 'status source failed');
+      return;
+    }
+    const myNode = (this.r.nodes.list() as NodeObj[]).find((n) => n.metadata.name === this.o.nodeName);
+    const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const manager = `edgelb-node-${this.o.nodeName}`;
+    const seen = new Set<string>();
+    for (const p of this.r.peers.list() as BGPPeerObj[]) {
+      const name = p.metadata.name;
+      if (!selectorMatches(p.spec.nodeSelector, myNode?.metadata.labels ?? {})) continue;
+      seen.add(name);
+      const n = neighbors.find((x) => x.address === p.spec.address);
+      const entry = peerNodeEntry(this.o.nodeName, n, now);
+      if (!peerEntryChanged(this.written.get(name), entry)) continue;
+      try {
+        await this.writer.applyClusterStatus('bgppeers', 'BGPPeer', name, { nodes: [entry] }, manager);
+        this.written.set(name, entry);
+        this.metrics.write('bgppeer-node-status', 'ok');
+      } catch (e) {
+        this.metrics.write('bgppeer-node-status', 'error');
+        if (statusOf(e) !== 404) this.log.debug({ peer: name, err: errorMessage(e) }, 'BGPPeer status not written');
+      }
+    }
+    for (const name of [...this.written.keys()]) {
+      if (seen.has(name)) continue;
+      this.written.delete(name);
+      await this.writer.applyClusterStatus('bgppeers', 'BGPPeer', name, { nodes: [] }, manager).catch(() => undefined);
+    }
+  }
+}
