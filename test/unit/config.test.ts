@@ -7,6 +7,7 @@ import { ConfigError, EdgelbError } from '../../src/lib/errors.js';
 import { parseConfig, validateConfig, type ValidateOptions, type LoadedConfig } from '../../src/config/index.js';
 import { defaultShard, fnv1a32 } from '../../src/config/hash.js';
 import type { DesiredState } from '../../src/model/desired-state.js';
+import { KNOWN_KEYS } from '../../src/config/schema.js';
 
 type Cfg = Record<string, any>;
 
@@ -675,4 +676,10 @@ test('config: examples/edge.yaml (the DESIGN example) is valid', async () => {
   assert.equal(r.state.bgp!.peers[0]!.password, readFileSync(new URL('../../examples/peer.key', import.meta.url), 'utf8').trim());
   // only a possible key-mode warning (git checks files out 0644)
   assert.ok(r.warnings.every((w) => w.path === 'cluster.keyFile'), JSON.stringify(r.warnings));
+});
+
+test('config: every key of the schema is documented in docs/config.md', () => {
+  const doc = readFileSync(new URL('../../docs/config.md', import.meta.url), 'utf8');
+  const missing = KNOWN_KEYS.filter((k) => !new RegExp(`\\b${k}\\b`).test(doc));
+  assert.deepEqual(missing, []);
 });
