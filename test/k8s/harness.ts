@@ -25,7 +25,11 @@ export interface TestCluster {
   adminToken: string;
   edgelbToken: string;
   etcdPid: number;
-  apiserverPid: number;
+  apiserverPid(): number;
+  /** Stop only the kube-apiserver (the API becomes unreachable; etcd keeps the data). */
+  stopApiserver(): Promise<void>;
+  /** Start it again on the same port and wait until it is ready. */
+  startApiserver(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -91,11 +95,11 @@ async function stopProcess(c: ChildProcess): Promise<void> {
   clearTimeout(t);
 }
 
-function httpsGet(url: string, token: string, ca: string | undefined): Promise<{ status: number; body: string }> {
+function httpsGet(url: string, token: string, ca: string | undefined, accept = 'application/json'): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request(
       url,
-      { headers: { authorization: `Bearer ${token}` }, agent: new Agent(ca ? { ca } : { rejectUnauthorized: false }), timeout: 2000 },
+      { headers: { authorization: `Bearer ${token}`, accept }, agent: new Agent(ca ? { ca } : { rejectUnauthorized: false }), timeout: 2000 },
       (res) => {
         let body = '';
         res.on('data', (d) => (body += d));
@@ -168,9 +172,7 @@ export async function startTestCluster(): Promise<TestCluster> {
       { mode: 0o600 },
     );
     mkdirSync(join(dir, 'certs'));
-    const api = startProcess(
-      bin,
-      [
+    const apiArgs = [
         `--etcd-servers=http://127.0.0.1:${etcdClient}`,
         '--bind-address=127.0.0.1',
         '--advertise-address=127.0.0.1',
@@ -189,36 +191,48 @@ export async function startTestCluster(): Promise<TestCluster> {
         '--max-mutating-requests-inflight=500',
         '--event-ttl=1h',
         '--v=0',
-      ],
-      join(dir, 'apiserver.log'),
-    );
-    procs.push(api);
+    ];
     const server = `https://127.0.0.1:${apiPort}`;
-    // wait for readiness (the serving cert is generated at start)
-    const deadline = Date.now() + 90_000;
+    let api!: ChildProcess;
     let ca: string | undefined;
-    for (;;) {
-      if (api.exitCode !== null) throw new Error(`kube-apiserver exited with ${api.exitCode}:\n${tail(join(dir, 'apiserver.log'))}`);
-      if (etcd.exitCode !== null) throw new Error(`etcd exited with ${etcd.exitCode}:\n${tail(join(dir, 'etcd.log'))}`);
-      const crt = join(dir, 'certs', 'apiserver.crt');
-      if (!ca && existsSync(crt)) ca = readFileSync(crt, 'utf8');
-      if (ca) {
-        try {
-          const r = await httpsGet(`${server}/readyz`, adminToken, ca);
-          if (r.status === 200) break;
-        } catch {
-          /* not up yet */
+    const startApi = async () => {
+      api = startProcess(bin, apiArgs, join(dir, 'apiserver.log'));
+      procs.push(api);
+      // wait for readiness (the serving cert is generated at the first start, then reused)
+      const deadline = Date.now() + 90_000;
+      for (;;) {
+        if (api.exitCode !== null) throw new Error(`kube-apiserver exited with ${api.exitCode}:\n${tail(join(dir, 'apiserver.log'))}`);
+        if (etcd.exitCode !== null) throw new Error(`etcd exited with ${etcd.exitCode}:\n${tail(join(dir, 'etcd.log'))}`);
+        const crt = join(dir, 'certs', 'apiserver.crt');
+        if (!ca && existsSync(crt)) ca = readFileSync(crt, 'utf8');
+        if (ca) {
+          try {
+            const r = await httpsGet(`${server}/readyz`, adminToken, ca);
+            if (r.status === 200) break;
+          } catch {
+            /* not up yet */
+          }
         }
+        if (Date.now() > deadline) throw new Error(`kube-apiserver not ready after 90 s:\n${tail(join(dir, 'apiserver.log'))}`);
+        await new Promise((r) => setTimeout(r, 250));
       }
-      if (Date.now() > deadline) throw new Error(`kube-apiserver not ready after 90 s:\n${tail(join(dir, 'apiserver.log'))}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    };
+    await startApi();
     const caData = Buffer.from(ca!).toString('base64');
     const adminKubeconfig = join(dir, 'admin.kubeconfig');
     const edgelbKubeconfig = join(dir, 'edgelb.kubeconfig');
     writeFileSync(adminKubeconfig, kubeconfig(server, caData, 'admin', adminToken), { mode: 0o600 });
     writeFileSync(edgelbKubeconfig, kubeconfig(server, caData, 'edgelb', edgelbToken), { mode: 0o600 });
-    return { server, dir, adminKubeconfig, edgelbKubeconfig, caData, adminToken, edgelbToken, etcdPid: etcd.pid!, apiserverPid: api.pid!, stop };
+    return {
+      server, dir, adminKubeconfig, edgelbKubeconfig, caData, adminToken, edgelbToken, etcdPid: etcd.pid!,
+      apiserverPid: () => api.pid!,
+      stopApiserver: async () => {
+        await stopProcess(api);
+        procs.splice(procs.indexOf(api), 1);
+      },
+      startApiserver: startApi,
+      stop,
+    };
   } catch (e) {
     await stop();
     throw e;
@@ -231,4 +245,9 @@ function tail(file: string, n = 30): string {
   } catch {
     return '(no log)';
   }
+}
+
+/** GET a path as the admin, e.g. a server-side Table (what kubectl prints). */
+export function apiGet(c: TestCluster, path: string, accept = 'application/json'): Promise<{ status: number; body: string }> {
+  return httpsGet(`${c.server}${path}`, c.adminToken, Buffer.from(c.caData, 'base64').toString('utf8'), accept);
 }
