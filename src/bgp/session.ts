@@ -342,6 +342,7 @@ export class Session {
   }
 
   private socketError: string | null = null;
+  private connectSeq = 0;
 
   // ---- timers ----
 
@@ -396,32 +397,54 @@ export class Session {
   private connect(): void {
     if (this.conn) this.drop();
     const p = this.peer;
-    let socket: net.Socket;
-    try {
-      const needsNative = !!p.password || !!p.gtsm || (p.ebgpMultihop !== undefined && p.ebgpMultihop > 1);
-      if (needsNative && this.o.sockets) {
-        socket = this.o.sockets.connect({
+    const attempt = ++this.connectSeq;
+    const connectFailed = (msg: string) => {
+      this.socketError = msg;
+      this.lastError = { at: new Date().toISOString(), class: 'socket', reason: 'connect-failed', message: msg };
+      this.log.debug({ error: msg }, 'connect failed');
+      queueMicrotask(() => {
+        if (attempt === this.connectSeq) this.feed({ type: FsmEvent.TcpConnectionFails });
+      });
+    };
+    const needsNative = !!p.password || !!p.gtsm || (p.ebgpMultihop !== undefined && p.ebgpMultihop > 1);
+    if (needsNative && this.o.sockets) {
+      // the addon sets MD5 / TTL / min TTL before connect(), then node:net takes the descriptor
+      this.o.sockets
+        .connect({
           address: p.address,
           port: p.port,
           ...(p.localAddress ? { localAddress: p.localAddress } : {}),
           ...(p.password ? { password: p.password } : {}),
           ttl: p.gtsm ? 255 : this.ibgp ? 64 : (p.ebgpMultihop ?? 1),
           ...(p.gtsm ? { minTtl: 255 - Math.max(0, (p.ebgpMultihop ?? 1) - 1) } : {}),
-        });
-      } else if (p.password) {
-        // no silent fall-back to an unauthenticated session
-        this.socketError = 'TCP MD5 needs the native addon, which is not loaded';
-        this.lastError = { at: new Date().toISOString(), class: 'socket', reason: 'connect-failed', message: this.socketError };
-        queueMicrotask(() => this.feed({ type: FsmEvent.TcpConnectionFails }));
-        return;
-      } else {
-        socket = net.connect({ host: p.address, port: p.port, ...(p.localAddress ? { localAddress: p.localAddress } : {}) });
-      }
-    } catch (e) {
-      this.socketError = errorMessage(e);
-      this.lastError = { at: new Date().toISOString(), class: 'socket', reason: 'connect-failed', message: this.socketError };
-      queueMicrotask(() => this.feed({ type: FsmEvent.TcpConnectionFails }));
+          timeoutMs: Math.min(30_000, Math.max(1000, p.connectRetry * 1000)),
+        })
+        .then(
+          (socket) => {
+            if (attempt !== this.connectSeq || this.conn || this.fsm !== BgpState.Connect) {
+              socket.destroy(); // superseded (retry, incoming connection, stop)
+              return;
+            }
+            const c = new Conn(socket, 'out');
+            c.connected = true;
+            this.attach(c);
+            this.feed({ type: FsmEvent.TcpCRAcked });
+          },
+          (e: unknown) => {
+            if (attempt !== this.connectSeq) return;
+            const code = (e as { sysCode?: string; code?: string }).sysCode ?? (e as { code?: string }).code;
+            connectFailed(`${code ? code + ': ' : ''}${errorMessage(e)}`);
+          },
+        );
       return;
+    }
+    if (p.password) return connectFailed('TCP MD5 needs the native addon, which is not loaded'); // never unauthenticated
+    if (needsNative) this.log.warn('TTL / GTSM options need the native addon; connecting without them');
+    let socket: net.Socket;
+    try {
+      socket = net.connect({ host: p.address, port: p.port, ...(p.localAddress ? { localAddress: p.localAddress } : {}) });
+    } catch (e) {
+      return connectFailed(errorMessage(e));
     }
     const c = new Conn(socket, 'out');
     this.attach(c);
@@ -469,6 +492,7 @@ export class Session {
   }
 
   private drop(): void {
+    this.connectSeq++; // a native connect still in progress is discarded when it completes
     const c = this.conn;
     this.conn = null;
     this.control = [];

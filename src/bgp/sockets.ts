@@ -1,8 +1,9 @@
 // BGP sockets that need options Node cannot set (TCP MD5 RFC 2385, TTL / GTSM RFC 5082): the
 // interface the session and speaker use, and its adapter over the native addon, which creates the
-// socket, sets the options, binds and connects (or listens), and hands back a descriptor that
-// becomes a node:net Socket / Server.
+// socket, sets the options, binds and connects (or listens), and hands the descriptor to node:net.
 import net from 'node:net';
+import { familyOf } from '../lib/addr.js';
+import type { NativeBinding } from '../native/index.js';
 
 export interface BgpConnectOptions {
   address: string;
@@ -14,6 +15,7 @@ export interface BgpConnectOptions {
   ttl?: number;
   /** GTSM: drop packets that arrive with a lower TTL. */
   minTtl?: number;
+  timeoutMs: number;
 }
 
 export interface BgpListenPeerKey {
@@ -21,56 +23,70 @@ export interface BgpListenPeerKey {
   password: string;
 }
 
+export interface BgpListener {
+  server: net.Server;
+  /** Replace the per-peer MD5 keys of the listening socket. */
+  setKeys(keys: BgpListenPeerKey[]): void;
+}
+
 export interface BgpSocketFactory {
-  /** A connecting socket (emits 'connect' or 'error'/'close' as node:net does). */
-  connect(o: BgpConnectOptions): net.Socket;
-  /** A listening server with an MD5 key per peer (keys can be changed later with setKeys). */
-  listen?(o: { port: number; host?: string; keys: BgpListenPeerKey[] }): { server: net.Server; setKeys(keys: BgpListenPeerKey[]): void };
+  /** Resolves with a connected socket; rejects with the connect error. */
+  connect(o: BgpConnectOptions): Promise<net.Socket>;
+  /** A listening server with an MD5 key per peer. */
+  listen(o: { port: number; host: string; keys: BgpListenPeerKey[] }): Promise<BgpListener>;
 }
 
-/**
- * The subset of the native binding used here. The native engineer's binding is adapted to it;
- * each call returns a file descriptor of a non-blocking socket.
- */
-export interface BgpNativeSockets {
-  /** Create, set options (MD5 key, TTL, min TTL), bind and start a non-blocking connect. */
-  bgpConnect(o: BgpConnectOptions): number;
-  /** Create a listening socket with per-peer MD5 keys. */
-  bgpListen?(o: { port: number; host?: string; keys: BgpListenPeerKey[] }): number;
-  /** Set (or, with an empty password, remove) the MD5 key of one peer on a socket. */
-  setMd5Key?(fd: number, address: string, password: string): void;
-}
+/** The part of the native binding BGP uses. */
+export type BgpNative = Pick<NativeBinding, 'tcpSocket' | 'tcpSetMd5' | 'tcpConnect' | 'tcpConnectWait' | 'tcpListen' | 'closeFd'>;
 
-/** Adapt the native binding: descriptors become node:net sockets. */
-export function nativeSocketFactory(n: BgpNativeSockets): BgpSocketFactory {
-  const f: BgpSocketFactory = {
-    connect(o) {
-      const fd = n.bgpConnect(o);
-      // the connect is in progress: node reports 'connect' once the descriptor is writable
-      const s = new net.Socket({ fd, readable: true, writable: true });
-      // a socket created from a descriptor is treated as connected by node; we emit 'connect'
-      // ourselves once the kernel says the handshake finished (first writable with no error)
-      setImmediate(() => s.emit('connect'));
-      return s;
+/** Adapt the native binding: descriptors become node:net sockets and servers. */
+export function nativeSocketFactory(n: BgpNative): BgpSocketFactory {
+  return {
+    async connect(o) {
+      const family = familyOf(o.address) === 6 ? 6 : 4;
+      const fd = n.tcpSocket({
+        family,
+        ...(o.ttl !== undefined ? { ttl: o.ttl } : {}),
+        ...(o.minTtl !== undefined ? { minTtl: o.minTtl } : {}),
+        ...(o.password ? { md5: [{ address: o.address, key: o.password }] } : {}),
+        ...(o.localAddress ? { bindAddress: o.localAddress, bindPort: 0 } : {}),
+      });
+      try {
+        if (!n.tcpConnect(fd, o.address, o.port)) await n.tcpConnectWait(fd, o.timeoutMs);
+      } catch (e) {
+        n.closeFd(fd);
+        throw e;
+      }
+      return new net.Socket({ fd, readable: true, writable: true });
     },
-  };
-  if (n.bgpListen) {
-    const bgpListen = n.bgpListen.bind(n);
-    f.listen = (o) => {
-      const fd = bgpListen(o);
-      const server = net.createServer({ pauseOnConnect: false });
-      server.listen({ fd });
+    async listen(o) {
+      const family = familyOf(o.host) === 4 ? 4 : 6;
+      const fd = n.tcpSocket({
+        family,
+        reuseAddr: true,
+        ...(family === 6 ? { v6Only: false } : {}),
+        bindAddress: o.host,
+        bindPort: o.port,
+        md5: o.keys.map((k) => ({ address: k.address, key: k.password })),
+      });
+      try {
+        n.tcpListen(fd, 64);
+      } catch (e) {
+        n.closeFd(fd);
+        throw e;
+      }
+      const server = net.createServer();
+      await new Promise<void>((resolve) => server.listen({ fd }, resolve));
       let current = new Map(o.keys.map((k) => [k.address, k.password]));
       return {
         server,
         setKeys(keys) {
           const next = new Map(keys.map((k) => [k.address, k.password]));
-          for (const [a] of current) if (!next.has(a)) n.setMd5Key?.(fd, a, '');
-          for (const [a, p] of next) if (current.get(a) !== p) n.setMd5Key?.(fd, a, p);
+          for (const a of current.keys()) if (!next.has(a)) n.tcpSetMd5(fd, a, null);
+          for (const [a, p] of next) if (current.get(a) !== p) n.tcpSetMd5(fd, a, p);
           current = next;
         },
       };
-    };
-  }
-  return f;
+    },
+  };
 }

@@ -13,7 +13,7 @@ import { BgpState, CEASE_OTHER_CONFIG_CHANGE, CEASE_PEER_DECONFIGURED, ERR_CEASE
 import { Session, type Family, type LastError, type Negotiated } from './session.js';
 import { attrKey, type OutRoute } from './adj-rib-out.js';
 import { evaluateExport, normalizeCommunity, normalizeLargeCommunity, type ExportRoute } from './policy.js';
-import type { BgpSocketFactory } from './sockets.js';
+import { nativeSocketFactory, type BgpNative, type BgpSocketFactory } from './sockets.js';
 import { Afi, Safi, type AsPathSegment, type PathAttributes } from './wire/index.js';
 
 export interface Advertisement {
@@ -35,8 +35,10 @@ export interface BgpSpeakerOptions {
   localAddresses?: { ipv4?: string; ipv6?: string };
   logger: Logger;
   registry: Registry;
-  /** Sockets with MD5 / TTL / GTSM (the native addon); plain node:net without it. */
-  native?: BgpSocketFactory;
+  /** The native addon: sockets with TCP MD5 / TTL / GTSM; plain node:net without it. */
+  native?: BgpNative;
+  /** Or a socket factory directly (tests). */
+  sockets?: BgpSocketFactory;
   /** This process is a restart (sets the graceful-restart R bit on the first session). */
   restarting?: boolean;
   /** The data path was taken over intact (sets the graceful-restart F bit). */
@@ -96,6 +98,7 @@ export class BgpSpeaker extends EventEmitter {
   private server: net.Server | null = null;
   private listenKeys: ((keys: { address: string; password: string }[]) => void) | null = null;
   private reconcileDone = false;
+  private readonly sockets: BgpSocketFactory | undefined;
   private stopped = false;
   private running = false;
   private readonly m: {
@@ -115,6 +118,7 @@ export class BgpSpeaker extends EventEmitter {
     if (familyOf(o.routerId) !== 4) throw new EdgelbError('EDGELB_ERR_INVALID_ARGUMENT', `routerId must be an IPv4 address, got ${o.routerId}`);
     this.o = o;
     this.log = o.logger.child({ subsystem: 'bgp' });
+    this.sockets = o.sockets ?? (o.native ? nativeSocketFactory(o.native) : undefined);
     const r = [o.registry];
     this.m = {
       up: new Gauge({ name: 'edgelb_bgp_session_up', help: '1 when the BGP session to the peer is Established, else 0', labelNames: ['peer'], registers: r }),
@@ -133,9 +137,10 @@ export class BgpSpeaker extends EventEmitter {
     this.stopped = false;
     if (this.o.listenPort > 0 && !this.server) {
       const onConn = (s: net.Socket) => this.onIncoming(s);
-      const keys = this.md5Keys();
-      if (this.o.native?.listen && keys.length > 0) {
-        const l = this.o.native.listen({ port: this.o.listenPort, ...(this.o.listenAddress ? { host: this.o.listenAddress } : {}), keys });
+      const host = this.o.listenAddress ?? '::';
+      if (this.sockets) {
+        // the addon's listener carries a TCP MD5 key per peer (keys follow setPeers)
+        const l = await this.sockets.listen({ port: this.o.listenPort, host, keys: this.md5Keys() });
         this.server = l.server;
         this.listenKeys = l.setKeys;
         this.server.on('connection', onConn);
@@ -144,7 +149,7 @@ export class BgpSpeaker extends EventEmitter {
         const server = this.server;
         await new Promise<void>((resolve, reject) => {
           server.once('error', reject);
-          server.listen({ port: this.o.listenPort, host: this.o.listenAddress ?? '::', ipv6Only: false }, () => {
+          server.listen({ port: this.o.listenPort, host, ...(host === '::' ? { ipv6Only: false } : {}) }, () => {
             server.off('error', reject);
             resolve();
           });
@@ -227,7 +232,7 @@ export class BgpSpeaker extends EventEmitter {
         routerId: this.o.routerId,
         logger: this.log,
         hooks: this.hooks,
-        ...(this.o.native ? { sockets: this.o.native } : {}),
+        ...(this.sockets ? { sockets: this.sockets } : {}),
         restarting: this.o.restarting ?? false,
         forwardingPreserved: this.o.forwardingPreserved ?? false,
       });

@@ -16,6 +16,8 @@ export interface EdgeNodeConfig {
   reconciled?: boolean;
   restarting?: boolean;
   forwardingPreserved?: boolean;
+  /** load the native addon in the runner (MD5 / TTL / GTSM) */
+  native?: boolean;
 }
 
 /** A peer spec with the DESIGN.md defaults and lab-friendly timers. */

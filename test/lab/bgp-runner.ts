@@ -3,13 +3,14 @@
 // GET /neighbors, GET /metrics, POST /stop?mode=graceful|shutdown. SIGTERM = stop('graceful').
 //   node --import tsx test/lab/bgp-runner.ts CONFIG.json
 // CONFIG: { asn, routerId, listenPort, localAddresses?, peers: PeerSpec[], policies?, ads?,
-//           reconciled?, restarting?, forwardingPreserved?, control: "/path/to.sock" }
+//           reconciled?, restarting?, forwardingPreserved?, native?, control: "/path/to.sock" }
 import http from 'node:http';
 import { readFileSync, rmSync } from 'node:fs';
 import { Registry } from 'prom-client';
 import { BgpSpeaker, type Advertisement } from '../../src/bgp/speaker.js';
 import { createLogger } from '../../src/lib/logger.js';
 import type { PeerSpec, PolicySpec } from '../../src/model/desired-state.js';
+import { loadNative } from '../../src/native/index.js';
 
 interface RunnerConfig {
   asn: number;
@@ -24,6 +25,8 @@ interface RunnerConfig {
   forwardingPreserved?: boolean;
   control: string;
   logLevel?: 'debug' | 'info';
+  /** load the native addon (TCP MD5, TTL, GTSM sockets) */
+  native?: boolean;
 }
 
 const cfg = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as RunnerConfig;
@@ -38,6 +41,7 @@ const speaker = new BgpSpeaker({
   registry,
   restarting: cfg.restarting ?? false,
   forwardingPreserved: cfg.forwardingPreserved ?? false,
+  ...(cfg.native ? { native: loadNative() } : {}),
 });
 speaker.setPeers(cfg.peers, cfg.policies ?? []);
 if (cfg.ads) speaker.setAdvertisements(cfg.ads);
