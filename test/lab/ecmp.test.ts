@@ -110,3 +110,44 @@ test('ECMP at BIRD: one FIB route with two next hops from two GoBGP speakers, no
 test('ECMP at FRR: one FIB route with two next hops from two GoBGP speakers, nothing left after', async () => {
   await ecmpProof('frr');
 });
+
+test('GoBGP as the router: its RIB (GoBGP installs no FIB routes) holds both speakers\' paths; withdraw leaves one', async () => {
+  const lab = await Lab.create(edgeTopology({ prefix: 'ecmp', nodes: 2, client: false, ipv6: false }));
+  try {
+    const router = await GobgpRouter.start(lab, 'router', {
+      role: 'router',
+      asn: 64512,
+      routerId: R.lan4,
+      neighbors: [
+        { address: N1.v4, asn: 64513, passive: true },
+        { address: N2.v4, asn: 64514, passive: true },
+      ],
+    });
+    const speakers = [];
+    for (const [i, n] of [N1, N2].entries()) {
+      speakers.push(await GobgpRouter.start(lab, n.name, { asn: 64513 + i, routerId: n.v4, neighbors: [{ address: R.lan4, asn: 64512, localAddress: n.v4 }] }));
+    }
+    await speakers[0]!.announce(VIP4, { med: 7, largeCommunities: ['64512:1:2'] });
+    await speakers[1]!.announce(VIP4, { med: 7 });
+    await router.waitEstablished();
+    const rib = await router.waitRoute(VIP4, (r) => r.paths.length === 2);
+    assert.deepEqual([...rib.nexthops].sort(), [N1.v4, N2.v4]);
+    assert.deepEqual(rib.paths.map((p) => p.from).sort(), [N1.v4, N2.v4]);
+    assert.equal(rib.paths.filter((p) => p.best).length, 1);
+    assert.ok(rib.paths.every((p) => p.med === 7));
+    assert.deepEqual(rib.paths.find((p) => p.from === N1.v4)?.largeCommunities, ['64512:1:2']);
+    // the router exports nothing back (role 'router': default export policy reject)
+    assert.deepEqual(await speakers[0]!.neighbors().then((ns) => ns.map((n) => n.prefixesReceived)), [0]);
+    assert.deepEqual(await lab.fibRoutes('router', VIP4), [], 'GoBGP does not program the kernel');
+    await speakers[1]!.withdraw(VIP4);
+    const left = await router.waitRoute(VIP4, (r) => r.paths.length === 1);
+    assert.deepEqual(left.nexthops, [N1.v4]);
+    await speakers[0]!.withdraw(VIP4);
+    await router.waitNoRoute(VIP4);
+  } catch (e) {
+    console.error(lab.logs(60));
+    throw e;
+  } finally {
+    await lab.teardown();
+  }
+});

@@ -16,7 +16,7 @@ interface Made {
   pid: number;
 }
 
-async function crashedRun(prefix: string): Promise<{ made: Made; childPid: number }> {
+async function crashedRun(prefix: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<{ made: Made; childPid: number }> {
   const child = spawn(process.execPath, ['--import', 'tsx', CHILD, prefix], { stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve, reject) => {
     let buf = '';
@@ -28,8 +28,9 @@ async function crashedRun(prefix: string): Promise<{ made: Made; childPid: numbe
     child.once('exit', (code) => reject(new Error(`child exited early (${code})`)));
   });
   const made = JSON.parse(line) as Made;
-  child.kill('SIGKILL'); // no exit handler runs: everything it made is left behind
-  await new Promise((r) => child.once('exit', r));
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill(signal); // SIGKILL: no exit handler runs, everything it made is left behind
+  await exited;
   return { made, childPid: child.pid! };
 }
 
@@ -90,5 +91,16 @@ test('Lab.create runs the stale cleanup itself', async () => {
     for (const n of made.netns) assert.ok(!names.includes(n), `${n} removed by Lab.create`);
   } finally {
     await lab.teardown();
+  }
+});
+
+test('SIGINT and SIGTERM run the teardown before the process dies', async () => {
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    const { made, childPid } = await crashedRun('labc', sig);
+    const names = await netnsNames();
+    for (const n of made.netns) assert.ok(!names.includes(n), `${sig}: ${n} removed by the exit hook`);
+    assert.ok(!isRunning(made.pid), `${sig}: spawned process killed`);
+    assert.ok(!existsSync(made.dir), `${sig}: scratch dir removed`);
+    assert.ok(!readdirSync(RECORD_DIR).some((f) => f.startsWith(`labc-${childPid}-`)), `${sig}: record removed`);
   }
 });

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { Lab, edgeTopology, edgePlan, run, isRunning } from './lib/index.js';
+import { Lab, edgeTopology, edgePlan, run, isRunning, BirdRouter } from './lib/index.js';
 
 async function netnsList(): Promise<string[]> {
   const r = await run(['ip', '-j', 'netns', 'list']);
@@ -81,4 +81,30 @@ test('interface names longer than 15 chars and bad prefixes are refused, and not
   }, /interface name must be 1\.\.15/);
   const after = await netnsList();
   assert.ok(!after.some((n) => n.startsWith(`labt-${process.pid.toString(36)}`) && n.endsWith('-a')), `no leftover ${tag}`);
+});
+
+test('two labs with the same prefix run side by side, each with its own BIRD, and tear down independently', async () => {
+  const [a, b] = await Promise.all([
+    Lab.create(edgeTopology({ prefix: 'labt', nodes: 1, client: false })),
+    Lab.create(edgeTopology({ prefix: 'labt', nodes: 1, client: false })),
+  ]);
+  try {
+    assert.notEqual(a.tag, b.tag);
+    const opts = { asn: 64512, routerId: edgePlan.router.lan4, neighbors: [{ address: edgePlan.node(1).v4, asn: 64513 }] };
+    const [ba, bb] = await Promise.all([BirdRouter.start(a, 'router', opts), BirdRouter.start(b, 'router', opts)]);
+    assert.notEqual(ba.socketPath, bb.socketPath);
+    assert.equal((await ba.neighbors()).length, 1);
+    assert.equal((await bb.neighbors()).length, 1);
+    // same addresses in both labs, no clash: each lab's namespaces are its own
+    await a.exec('node1', ['ping', '-c1', '-W2', edgePlan.router.lan4]);
+    await b.exec('node1', ['ping', '-c1', '-W2', edgePlan.router.lan4]);
+    await a.teardown();
+    assert.equal((await bb.neighbors()).length, 1, 'b still runs after a is gone');
+    await b.exec('node1', ['ping', '-c1', '-W2', edgePlan.router.lan4]);
+  } finally {
+    await a.teardown();
+    await b.teardown();
+  }
+  const left = await run(['ip', 'netns', 'list']);
+  assert.ok(!left.stdout.includes(a.tag) && !left.stdout.includes(b.tag));
 });

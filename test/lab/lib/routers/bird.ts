@@ -2,6 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Lab } from '../lab.js';
+import { LabExecError } from '../exec.js';
 import { waitUntil } from '../wait.js';
 import { normalizePrefix } from '../fib.js';
 import { RouterBase } from './base.js';
@@ -42,9 +43,11 @@ export class BirdRouter extends RouterBase {
     return r;
   }
 
-  /** Run one birdc command and return its text (throws when birdc fails). */
+  /** Run one birdc command and return its text (throws when birdc fails; "Network not found" is an empty answer, not a failure). */
   async birdc(cmd: string): Promise<string> {
-    const res = await this.lab.exec(this.node, ['birdc', '-s', this.socketPath, ...cmd.split(' ')]);
+    const argv = ['birdc', '-s', this.socketPath, ...cmd.split(' ').filter(Boolean)];
+    const res = await this.lab.exec(this.node, argv, { check: false });
+    if (res.code !== 0 && !/^Network not found$/m.test(res.stdout)) throw new LabExecError(argv, res);
     return res.stdout;
   }
 

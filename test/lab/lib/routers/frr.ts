@@ -74,6 +74,14 @@ export class FrrRouter extends RouterBase {
     return (await this.lab.exec(this.node, args)).stdout;
   }
 
+  /** Apply configuration lines in `configure terminal` (e.g. ['router bgp 64512', ' neighbor 10.0.0.13 remote-as 64515']). */
+  async configure(lines: string[]): Promise<void> {
+    const args = ['vtysh', '--vty_socket', this.vtyDir, '-d', 'bgpd', '-c', 'configure terminal', ...lines.flatMap((l) => ['-c', l.trim()])];
+    const res = await this.lab.exec(this.node, args, { check: false });
+    const out = res.stdout + res.stderr;
+    if (res.code !== 0 || /% |Unknown command|Invalid/.test(out)) throw new Error(`vtysh configure failed (code ${res.code}): ${out.trim()}`);
+  }
+
   async neighbors(): Promise<Neighbor[]> {
     return parseFrrNeighbors(await this.vtysh('show bgp neighbors json', 'bgpd'));
   }
