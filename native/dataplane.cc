@@ -367,7 +367,8 @@ Napi::Value Layout(const Napi::CallbackInfo& info) {
   CNT(PASS_FWD_DISABLED);
   CNT(PASS_FRAG_NEEDED);
   CNT(PASS_NOT_FWDED);
-  static_assert(EDGELB_CNT_LAST == 28, "list every counter code above");
+  CNT(DROP_DSR_NO_NEIGH);
+  static_assert(EDGELB_CNT_LAST == 29, "list every counter code above");
   o.Set("counters", counters);
   o.Set("counterSlots", EDGELB_CNT_MAX);
   o.Set("svcListMax", EDGELB_SVC_LIST_MAX);

@@ -212,10 +212,64 @@ Napi::Value SetNetns(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// xdpArrayWrite(fd, start, values: Buffer of u32) -> writes values[i] at key start + i of an
+// ARRAY map whose values are u32 (a Maglev table: 65537 slots in one batch call).
+Napi::Value ArrayWrite(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EDGELB_ARG_INT(info, 0, "fd", 0, 0x7fffffff, fd, env.Undefined());
+  EDGELB_ARG_INT(info, 1, "start", 0, 0xffffffff, start, env.Undefined());
+  EDGELB_ARG_BUFFER(info, 2, "values", env.Undefined());
+  auto vals = info[2].As<Napi::Buffer<uint8_t>>();
+  if (vals.Length() % 4 != 0) {
+    ThrowRange(env, "values must be a whole number of u32");
+    return env.Undefined();
+  }
+  uint32_t n = (uint32_t)(vals.Length() / 4);
+  if (n == 0) return env.Undefined();
+  std::vector<uint32_t> keys(n), values(n);
+  memcpy(values.data(), vals.Data(), vals.Length());
+  for (uint32_t i = 0; i < n; i++) keys[i] = (uint32_t)start + i;
+  uint32_t count = n;
+  LIBBPF_OPTS(bpf_map_batch_opts, opts);
+  if (bpf_map_update_batch((int)fd, keys.data(), values.data(), &count, &opts) == 0) return env.Undefined();
+  // kernels without batch ops: one by one
+  for (uint32_t i = 0; i < n; i++) {
+    if (bpf_map_update_elem((int)fd, &keys[i], &values[i], BPF_ANY) != 0) {
+      ThrowErrno(env, "bpf_map_update_elem", errno);
+      return env.Undefined();
+    }
+  }
+  return env.Undefined();
+}
+
+// xdpCountEntries(fd, max = 1<<24) -> number of keys in a hash map (walks get_next_key)
+Napi::Value CountEntries(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EDGELB_ARG_INT(info, 0, "fd", 0, 0x7fffffff, fd, env.Undefined());
+  bpf_map_info mi;
+  memset(&mi, 0, sizeof(mi));
+  __u32 len = sizeof(mi);
+  if (bpf_obj_get_info_by_fd((int)fd, &mi, &len) != 0) {
+    ThrowErrno(env, "bpf_obj_get_info_by_fd", errno);
+    return env.Undefined();
+  }
+  std::vector<uint8_t> a(mi.key_size), b(mi.key_size);
+  uint64_t n = 0;
+  void* prev = nullptr;
+  while (n < (1u << 24) && bpf_map_get_next_key((int)fd, prev, b.data()) == 0) {
+    n++;
+    a.swap(b);
+    prev = a.data();
+  }
+  return Napi::Number::New(env, (double)n);
+}
+
 }  // namespace
 
 static void InitDataplaneLoad(Napi::Env env, Napi::Object exports) {
   exports.Set("xdpLoad", Napi::Function::New(env, Load, "xdpLoad"));
+  exports.Set("xdpArrayWrite", Napi::Function::New(env, ArrayWrite, "xdpArrayWrite"));
+  exports.Set("xdpCountEntries", Napi::Function::New(env, CountEntries, "xdpCountEntries"));
   exports.Set("xdpSetNetns", Napi::Function::New(env, SetNetns, "xdpSetNetns"));
 }
 

@@ -192,7 +192,8 @@ EDGELB_STATIC_ASSERT(sizeof(struct edgelb_stats) == 16, "edgelb_stats");
 #define EDGELB_CNT_PASS_FWD_DISABLED 26 /* forwarding disabled on the uplink */
 #define EDGELB_CNT_PASS_FRAG_NEEDED 27 /* larger than the egress MTU: the kernel answers */
 #define EDGELB_CNT_PASS_NOT_FWDED 28 /* route lookup says local/not forwarded */
-#define EDGELB_CNT_LAST 28
+#define EDGELB_CNT_DROP_DSR_NO_NEIGH 29 /* dsr backend not resolved yet (its managed entry will be) */
+#define EDGELB_CNT_LAST 29
 
 EDGELB_STATIC_ASSERT(EDGELB_CNT_LAST < EDGELB_CNT_MAX, "counter codes fit edgelb_cnt");
 

@@ -95,12 +95,28 @@ static __always_inline int send(struct xdp_md *ctx, struct pkt *p, struct edgelb
 			__builtin_memcpy(f.ipv6_dst, &ct->nh, 16);
 		}
 		long rc = bpf_fib_lookup(ctx, &f, sizeof(f), 0);
+		if (dsr && (rc == BPF_FIB_LKUP_RET_SUCCESS || rc == BPF_FIB_LKUP_RET_NO_NEIGH)) {
+			/* dsr only works on the uplink's segment: no gateway, same interface */
+			struct edgelb_addr gw = {};
+			if (p->family == 4)
+				gw.a[0] = f.ipv4_dst;
+			else
+				__builtin_memcpy(&gw, f.ipv6_dst, 16);
+			if (f.ifindex != ctx->ingress_ifindex || !addr_eq(&gw, &ct->nh))
+				return verdict(EDGELB_CNT_DROP_DSR_OFFLINK, XDP_DROP);
+			/* the kernel cannot forward a packet still addressed to the VIP: drop this one;
+			 * the managed neighbour entry of the backend resolves it for the next */
+			if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
+				return verdict(EDGELB_CNT_DROP_DSR_NO_NEIGH, XDP_DROP);
+		}
+		/* next hop on another interface (an overlay, another NIC): the kernel routes it */
+		if ((rc == BPF_FIB_LKUP_RET_SUCCESS || rc == BPF_FIB_LKUP_RET_NO_NEIGH) &&
+		    f.ifindex != ctx->ingress_ifindex)
+			return verdict(EDGELB_CNT_PASS_ROUTE, XDP_PASS);
 		switch (rc) {
 		case BPF_FIB_LKUP_RET_SUCCESS:
 			break;
 		case BPF_FIB_LKUP_RET_NO_NEIGH:
-			if (dsr)
-				return verdict(EDGELB_CNT_PASS_NO_NEIGH, XDP_DROP);
 			return verdict(EDGELB_CNT_PASS_NO_NEIGH, XDP_PASS);
 		case BPF_FIB_LKUP_RET_FWD_DISABLED:
 			return verdict(EDGELB_CNT_PASS_FWD_DISABLED, XDP_PASS);
@@ -113,18 +129,6 @@ static __always_inline int send(struct xdp_md *ctx, struct pkt *p, struct edgelb
 		default:
 			return verdict(EDGELB_CNT_PASS_NOT_FWDED, XDP_PASS);
 		}
-		if (dsr) {
-			/* dsr only works on the uplink's segment: no gateway, same interface */
-			struct edgelb_addr gw = {};
-			if (p->family == 4)
-				gw.a[0] = f.ipv4_dst;
-			else
-				__builtin_memcpy(&gw, f.ipv6_dst, 16);
-			if (f.ifindex != ctx->ingress_ifindex || !addr_eq(&gw, &ct->nh))
-				return verdict(EDGELB_CNT_DROP_DSR_OFFLINK, XDP_DROP);
-		}
-		if (f.ifindex != ctx->ingress_ifindex)
-			return verdict(EDGELB_CNT_PASS_ROUTE, XDP_PASS);
 		__builtin_memcpy(ct->smac, f.smac, 6);
 		__builtin_memcpy(ct->dmac, f.dmac, 6);
 		ct->ifindex = f.ifindex;
@@ -170,7 +174,6 @@ static __always_inline int nat_claim(struct edgelb_ct_key *rkey, struct edgelb_c
 	for (int i = 0; i < NAT_PORT_TRIES; i++) {
 		__u16 port = lo + (h + i * 40503u) % range;
 		rkey->dport = bpf_htons(port);
-		rval->new_sport = 0;
 		if (bpf_map_update_elem(&edgelb_ct, rkey, rval, BPF_NOEXIST) == 0)
 			return port;
 		struct edgelb_ct *old = bpf_map_lookup_elem(&edgelb_ct, rkey);
@@ -238,6 +241,7 @@ static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p, const str
 			if (bpf_map_update_elem(&edgelb_ct, &rkey, &rval, BPF_ANY) != 0)
 				cnt_inc(EDGELB_CNT_CT_INSERT_FAIL);
 		} else {
+			rval.flags |= EDGELB_CT_F_DNAT;
 			if (svc->mode == EDGELB_MODE_ONEARM)
 				rkey.dst = p->family == 4 ? cfg->node4 : cfg->node6;
 			else
@@ -249,6 +253,7 @@ static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p, const str
 				return verdict(EDGELB_CNT_DROP_NAT_PORTS, XDP_DROP);
 			fwd.flags |= EDGELB_CT_F_SNAT;
 			fwd.new_src = rkey.dst;
+			/* (the reply entry, already inserted, also rewrites node|VIP:port -> client) */
 			fwd.new_sport = bpf_htons((__u16)port);
 		}
 	}
