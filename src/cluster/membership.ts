@@ -73,12 +73,13 @@ export class Membership extends EventEmitter {
   private readonly key: Uint8Array;
   private worker: Worker | undefined;
   private livePeers = new Map<string, PeerInfo>(); // by address key
-  private lastStats = { sent: 0, received: 0, dropped: {} as Record<string, number> };
+  private lastStats = { sent: 0, received: 0, stalls: 0, dropped: {} as Record<string, number> };
   private readonly mSent: Counter;
   private readonly mReceived: Counter;
   private readonly mDropped: Counter<'reason'>;
   private readonly mLive: Gauge;
   private readonly mDeaths: Counter;
+  private readonly mStalls: Counter;
 
   constructor(opts: MembershipOptions) {
     super();
@@ -116,6 +117,7 @@ export class Membership extends EventEmitter {
     this.mDropped = new Counter({ name: 'edgelb_cluster_heartbeats_dropped_total', help: 'Heartbeats dropped, by reason (unauthenticated, replayed, malformed, unknown-sender)', labelNames: ['reason'], registers });
     this.mLive = new Gauge({ name: 'edgelb_cluster_members_live', help: 'Live cluster members, this node included', registers });
     this.mDeaths = new Counter({ name: 'edgelb_cluster_member_deaths_total', help: 'Peers declared dead after deadAfterMs without a heartbeat', registers });
+    this.mStalls = new Counter({ name: 'edgelb_cluster_worker_stalls_total', help: 'Liveness checks skipped because the heartbeat thread itself was not scheduled in time', registers });
     this.mLive.set(1);
   }
 
@@ -236,7 +238,8 @@ export class Membership extends EventEmitter {
         const d = n - (this.lastStats.dropped[reason] ?? 0);
         if (d > 0) this.mDropped.inc({ reason }, d);
       }
-      this.lastStats = { sent: m.sent, received: m.received, dropped: { ...m.dropped } };
+      if (m.stalls > this.lastStats.stalls) this.mStalls.inc(m.stalls - this.lastStats.stalls);
+      this.lastStats = { sent: m.sent, received: m.received, stalls: m.stalls, dropped: { ...m.dropped } };
     } else if (m.type === 'error') {
       this.log.error({ err: m.message }, 'heartbeat socket error');
     }

@@ -4,7 +4,7 @@
 import type { Registry } from 'prom-client';
 import { Counter, Gauge } from 'prom-client';
 import { canonicalIp, familyOf } from '../lib/addr.js';
-import { EdgelbError } from '../lib/errors.js';
+import { EdgelbError, errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { ARP_REQUEST, arpReplyFrame, decodeArp, gratuitousArpFrame } from './arp.js';
 import { ETHERTYPE_ARP, ETHERTYPE_IPV6, decodeEthernet, formatMac, macEqual } from './ethernet.js';
@@ -126,8 +126,12 @@ export class L2Announcer {
   receive(frame: Uint8Array): FrameResult {
     const r = this.handle(frame);
     if (r.action === 'reply') {
-      this.io.send(r.frame);
-      this.mReplies.inc({ proto: r.proto });
+      try {
+        this.io.send(r.frame);
+        this.mReplies.inc({ proto: r.proto });
+      } catch (e) {
+        this.log.warn({ vip: r.vip, err: errorMessage(e) }, 'reply failed');
+      }
     } else {
       this.mIgnored.inc({ reason: r.reason });
     }
@@ -164,7 +168,7 @@ export class L2Announcer {
       this.io.send(o.family === 4 ? gratuitousArpFrame(o.vip, this.io.mac) : unsolicitedAdvertisementFrame(o.vip, this.io.mac));
       this.mGratuitous.inc({ proto: o.family === 4 ? 'arp' : 'ndp' });
     } catch (e) {
-      this.log.warn({ vip: o.vip, err: e }, 'gratuitous announcement failed');
+      this.log.warn({ vip: o.vip, err: errorMessage(e) }, 'gratuitous announcement failed');
     }
   }
 
