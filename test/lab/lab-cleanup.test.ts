@@ -104,3 +104,19 @@ test('SIGINT and SIGTERM run the teardown before the process dies', async () => 
     assert.ok(!readdirSync(RECORD_DIR).some((f) => f.startsWith(`labc-${childPid}-`)), `${sig}: record removed`);
   }
 });
+
+test('a detached lab outlives its process and is removed by the next run', async () => {
+  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, 'labc', 'detach'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  const code = await new Promise((r) => child.once('exit', r));
+  assert.equal(code, 0);
+  const made = JSON.parse(out.trim()) as Made;
+  const names = await netnsNames();
+  for (const n of made.netns) assert.ok(names.includes(n), `${n} kept after exit`);
+  assert.ok(isRunning(made.pid), 'its process kept running');
+  cleanupStale();
+  const after = await netnsNames();
+  for (const n of made.netns) assert.ok(!after.includes(n), `${n} removed by the next run`);
+  assert.ok(!isRunning(made.pid));
+});

@@ -355,6 +355,15 @@ export class Lab {
     this.finishSync();
   }
 
+  /**
+   * Leave the lab up when this process exits (e.g. `edgelb lab demo --keep`): no teardown on exit or
+   * signal. Its ownership record stays, so once this process is gone the next Lab.create (or
+   * cleanupStale()) removes the kept lab. teardown() still works while this process runs.
+   */
+  detach(): void {
+    liveLabs.delete(this);
+  }
+
   get isTornDown(): boolean {
     return this.tornDown;
   }

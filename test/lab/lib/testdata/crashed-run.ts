@@ -1,4 +1,4 @@
-// Lab test helper: builds a small lab, starts a process in it, prints what it made, then waits to be SIGKILLed (a "crashed run").
+// Lab test helper: builds a small lab, starts a process in it, prints what it made, then waits to be killed (a "crashed run"), or detaches and exits ('detach').
 import { Lab } from '../index.js';
 
 const lab = await Lab.create({
@@ -8,4 +8,8 @@ const lab = await Lab.create({
 });
 const p = await lab.spawn('a', ['sleep', '600']);
 console.log(JSON.stringify({ tag: lab.tag, dir: lab.dir, netns: lab.nodes.map((n) => n.netns), pid: p.pid }));
+if (process.argv[3] === 'detach') {
+  lab.detach(); // keep the lab after exit, like `edgelb lab demo --keep`
+  process.exit(0);
+}
 setInterval(() => {}, 1 << 30);
