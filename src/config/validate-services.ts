@@ -147,12 +147,15 @@ function checkServices(
         if (!holder) {
           if (poolsFailed) poolUnknown = true;
           else fail(e.path, `${e.ip} is inside no pool: edgelb never announces an address outside its pools`);
-        } else if (pool && holder !== pool) {
-          fail(e.path, `${e.ip} is not inside pool "${pool.spec.name}" (it is inside pool "${holder.spec.name}")`);
         } else if (!pool) {
-          pool = holder;
+          pool = holder; // the pool of the first VIP; the others must share it
         } else if (holder !== pool) {
-          fail(e.path, `${e.ip} is inside pool "${holder.spec.name}", the other VIPs of this service in pool "${pool.spec.name}"`);
+          fail(
+            e.path,
+            s.pool !== undefined
+              ? `${e.ip} is not inside pool "${pool.spec.name}" (it is inside pool "${holder.spec.name}")`
+              : `${e.ip} is inside pool "${holder.spec.name}", but vips[0] is inside pool "${pool.spec.name}" (one pool per service)`,
+          );
         }
       }
     }

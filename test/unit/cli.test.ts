@@ -29,7 +29,7 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
     let stderr = '';
     p.stdout.on('data', (d: Buffer) => (stdout += d));
     p.stderr.on('data', (d: Buffer) => (stderr += d));
-    const t = setTimeout(() => p.kill('SIGKILL'), 30_000);
+    const t = setTimeout(() => p.kill('SIGKILL'), 60_000);
     p.on('error', reject);
     p.on('close', (code) => {
       clearTimeout(t);

@@ -457,6 +457,16 @@ services:
     errors: ['services[0].vip'],
     message: 'not inside pool "b"',
   },
+  {
+    desc: 'vips in two pools',
+    edit: (c) => {
+      c.pools.push({ name: 'b', cidrs: ['10.9.0.0/24'] });
+      delete svc(c).vip;
+      svc(c).vips = ['192.168.80.241', '10.9.0.1'];
+    },
+    errors: ['services[0].vips[1]'],
+    message: 'but vips[0] is inside pool "default" (one pool per service)',
+  },
   { desc: 'neither vip nor pool', edit: (c) => void delete svc(c).vip, errors: ['services[0].pool'], message: 'give vip, vips or pool' },
   { desc: 'both vip and vips', edit: (c) => void (svc(c).vips = ['192.168.80.242']), errors: ['services[0].vips'] },
   { desc: 'duplicate vips', edit: (c) => void (delete svc(c).vip, (svc(c).vips = ['192.168.80.242', '192.168.80.242'])), errors: ['services[0].vips[1]'] },
