@@ -14,6 +14,7 @@ export type VipReason =
   | 'announced'
   | 'announced-backup' // activeBackup standby: advertised with the high MED
   | 'drained'
+  | 'node-excluded' // Kubernetes: the Node is excluded from load balancers or its network is unavailable
   | 'dataplane-unhealthy'
   | 'no-healthy-endpoint'
   | 'no-local-endpoint'
@@ -81,12 +82,14 @@ export function computePlan(state: DesiredState, facts: Facts): Plan {
     const healthy = healthyEndpointsOf(svc, facts);
     healthyEndpoints.set(svc.name, healthy);
     if (svc.probe.type !== 'none') {
-      healthTargets.push({ service: svc.name, endpoints: svc.endpoints.filter((e) => e.ready).map((e) => e.address), probe: svc.probe });
+      const target: HealthTarget = { service: svc.name, endpoints: svc.endpoints.filter((e) => e.ready).map((e) => e.address), probe: svc.probe };
+      if (svc.ports[0]) target.port = svc.ports[0].targetPort;
+      healthTargets.push(target);
     }
     for (const vip of svc.vips) {
       for (const p of svc.ports) {
         dataplane.push({
-          name: svc.name,
+          name: `${svc.name}/${canonicalIp(vip)}:${p.port}/${p.protocol}`,
           vip: canonicalIp(vip),
           port: p.port,
           protocol: p.protocol,
@@ -99,6 +102,7 @@ export function computePlan(state: DesiredState, facts: Facts): Plan {
     }
     let elig: Eligibility = { ok: true, reason: 'announced' };
     if (facts.drained) elig = { ok: false, reason: 'drained' };
+    else if (state.node.noAnnounceReason) elig = { ok: false, reason: 'node-excluded', detail: state.node.noAnnounceReason };
     else if (facts.dataplane && !facts.dataplane.ok) elig = { ok: false, reason: 'dataplane-unhealthy', detail: facts.dataplane.reason };
     else if (svc.localOnly && !svc.endpoints.some((e) => e.ready && e.nodeName === state.node.name && healthy.includes(e.address)))
       elig = { ok: false, reason: 'no-local-endpoint' };

@@ -43,6 +43,8 @@ export interface HealthTarget {
   service: string;
   endpoints: string[];
   probe: ProbeSpec;
+  /** Port probed when probe.port is not set: the service's first target port. */
+  port?: number;
 }
 
 export interface HealthPort {

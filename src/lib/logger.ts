@@ -1,5 +1,5 @@
 // Logger factory: pino JSON lines on stdout; child loggers per subsystem.
-import { pino, type Logger, type LevelWithSilent } from 'pino';
+import { pino, destination, type Logger, type LevelWithSilent } from 'pino';
 
 export type { Logger };
 
@@ -17,7 +17,7 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
       // never log secrets, whatever object a caller passes
       redact: { paths: ['password', '*.password', '*.*.password', 'key', '*.key', 'secret', '*.secret'], censor: '[redacted]' },
     },
-    opts.destination ?? pino.destination({ dest: 1, sync: false }),
+    opts.destination ?? destination({ dest: 1, sync: false }),
   );
 }
 

@@ -25,7 +25,7 @@ class Fakes {
       l2: { setOwned: (v) => this.calls.push(['l2', 'setOwned', v]) },
       dataplane: {
         setServices: async (list: DataplaneService[]) => {
-          this.calls.push(['dataplane', 'setServices', list.map((s) => `${s.name} ${s.vip}:${s.port}/${s.protocol} ${s.mode} -> ${s.backends.map((b) => `${b.address}:${b.port}`).join(',')}`)]);
+          this.calls.push(['dataplane', 'setServices', list.map((s) => `${s.name} ${s.mode} -> ${s.backends.map((b) => `${b.address}:${b.port}`).join(',')}`)]);
         },
         health: () => (this.dp.ok ? { ok: true } : { ok: false, reason: this.dp.reason ?? 'detached' }),
       },
@@ -98,7 +98,7 @@ function newAgent(f: Fakes): Agent {
   return new Agent({ nodeName: 'edge-1', engines: f.engines(), logger: silentLogger(), dataplaneHealthIntervalMs: 0 });
 }
 
-const WEB = 'web 192.168.80.241:80/tcp onearm -> 10.0.1.2:8080,10.0.1.3:8080';
+const WEB = 'web/192.168.80.241:80/tcp onearm -> 10.0.1.2:8080,10.0.1.3:8080';
 
 test('first apply programs every engine once, then End-of-RIB', async () => {
   const f = new Fakes();
@@ -121,7 +121,7 @@ test('a reload that adds one service touches only what changed (no peer reset, n
   f.take();
   await a.apply(state([svc('web', '192.168.80.241'), svc('api', '192.168.80.242', { probe: { type: 'none', intervalMs: 1000, timeoutMs: 500, retries: 1 } })]));
   assert.deepEqual(f.take(), [
-    ['dataplane', 'setServices', [WEB, 'api 192.168.80.242:80/tcp onearm -> 10.0.1.2:8080,10.0.1.3:8080']],
+    ['dataplane', 'setServices', [WEB, 'api/192.168.80.242:80/tcp onearm -> 10.0.1.2:8080,10.0.1.3:8080']],
     ['bgp', 'setAdvertisements', ['192.168.80.241/32', '192.168.80.242/32']],
   ]);
   // the same state again: no call at all
@@ -136,11 +136,11 @@ test('endpoint unhealthy: removed from the data path; all unhealthy: VIP withdra
   f.take();
   f.unhealthy.add('web|10.0.1.2');
   await a.notify('health');
-  assert.deepEqual(f.take(), [['dataplane', 'setServices', ['web 192.168.80.241:80/tcp onearm -> 10.0.1.3:8080']]]);
+  assert.deepEqual(f.take(), [['dataplane', 'setServices', ['web/192.168.80.241:80/tcp onearm -> 10.0.1.3:8080']]]);
   f.unhealthy.add('web|10.0.1.3');
   await a.notify('health');
   assert.deepEqual(f.take(), [
-    ['dataplane', 'setServices', ['web 192.168.80.241:80/tcp onearm -> ']],
+    ['dataplane', 'setServices', ['web/192.168.80.241:80/tcp onearm -> ']],
     ['bgp', 'setAdvertisements', []],
   ]);
   assert.equal(a.vips()[0]!.bgp.reason, 'no-healthy-endpoint');
@@ -256,7 +256,7 @@ test('IPv6 VIPs advertise a /128 and take only IPv6 backends', async () => {
   await a.apply(state([svc('v6', '2001:db8::10', { endpoints: [{ address: '10.0.1.2', ready: true }, { address: 'fd00::2', ready: true }], probe: { type: 'none', intervalMs: 1000, timeoutMs: 500, retries: 1 } })]));
   const calls = f.take();
   assert.deepEqual(calls.find((c) => c[1] === 'setAdvertisements'), ['bgp', 'setAdvertisements', ['2001:db8::10/128']]);
-  assert.deepEqual(calls.find((c) => c[1] === 'setServices'), ['dataplane', 'setServices', ['v6 2001:db8::10:80/tcp onearm -> fd00::2:8080']]);
+  assert.deepEqual(calls.find((c) => c[1] === 'setServices'), ['dataplane', 'setServices', ['v6/2001:db8::10:80/tcp onearm -> fd00::2:8080']]);
 });
 
 test('a failing engine call is logged, counted, and retried on the next change', async () => {
@@ -292,4 +292,15 @@ test('views: services with endpoint health, ha per shard', async () => {
   assert.equal(s.healthyEndpoints, 1);
   assert.equal(a.ha().shards.length, 3);
   assert.deepEqual(a.readiness(), { ready: true, reasons: [] });
+});
+
+test('a node excluded from load balancers (Kubernetes) announces nothing and says why', async () => {
+  const f = new Fakes();
+  const a = newAgent(f);
+  const s = state([svc('web', '192.168.80.241'), svc('l2web', '192.168.82.1', { pool: 'l2-pool' })]);
+  await a.apply({ ...s, node: { ...s.node, noAnnounceReason: 'node.kubernetes.io/exclude-from-external-load-balancers' } });
+  const calls = f.take();
+  assert.deepEqual(calls.find((c) => c[1] === 'setAdvertisements'), ['bgp', 'setAdvertisements', []]);
+  assert.deepEqual(calls.find((c) => c[1] === 'setOwned'), ['l2', 'setOwned', []]);
+  assert.deepEqual(a.vips()[0]!.bgp, { announced: false, reason: 'node-excluded', detail: 'node.kubernetes.io/exclude-from-external-load-balancers' });
 });

@@ -1,0 +1,181 @@
+// The node runtime: builds the engines a DesiredState asks for (XDP data path, BGP speaker,
+// cluster membership and shard ownership, L2 announcer, health probes), wires their events into
+// the node agent, and serves the agent's views to the API. This is the only place that knows the
+// concrete engine classes; the agent sees them through its ports.
+import { readFileSync } from 'node:fs';
+import type { Registry } from 'prom-client';
+import type { Logger } from 'pino';
+import { Agent } from '../agent/agent.js';
+import type { Engines, DataplanePort } from '../agent/ports.js';
+import type { ApiViews } from '../api/views.js';
+import { BgpSpeaker } from '../bgp/speaker.js';
+import { Membership } from '../cluster/membership.js';
+import { ShardManager } from '../cluster/shard-manager.js';
+import { XdpDataplane } from '../dataplane/xdp.js';
+import type { Dataplane } from '../dataplane/types.js';
+import { HealthChecker } from '../health/checker.js';
+import { L2Announcer } from '../l2/announcer.js';
+import { openNativePacketIo } from '../l2/native-packet-io.js';
+import { errorMessage } from '../lib/errors.js';
+import type { DesiredState } from '../model/desired-state.js';
+import { loadNative } from '../native/index.js';
+import type { StateConsumer } from './daemon.js';
+
+export interface RuntimeContext {
+  logger: Logger;
+  registry: Registry;
+  initial: DesiredState;
+}
+
+/** Node-level settings a reload cannot change without a restart. */
+function nodeLevelKey(s: DesiredState): string {
+  return JSON.stringify([s.node, s.cluster, s.bgp?.asn, s.bgp?.routerId, s.bgp?.listenPort, s.dataplane]);
+}
+
+function needsL2(s: DesiredState): boolean {
+  return s.pools.some((p) => p.announce === 'l2' || p.announce === 'both');
+}
+
+export async function createNodeRuntime(ctx: RuntimeContext): Promise<StateConsumer> {
+  const { logger, registry, initial } = ctx;
+  const log = logger.child({ subsystem: 'runtime' });
+  const engines: Engines = {};
+  const closers: Array<(mode: 'restart' | 'shutdown') => Promise<void>> = [];
+  let agent: Agent | undefined;
+  const notify = (why: string) => void agent?.notify(why);
+
+  // ---- data path first: whether it was taken over intact sets the graceful-restart F bit
+  let dataplane: Dataplane | undefined;
+  let takenOver = false;
+  if (initial.dataplane.enabled) {
+    const native = loadNative();
+    const dp = new XdpDataplane({ node: initial.node, spec: initial.dataplane, logger, registry, native });
+    const opened = await dp.open();
+    takenOver = opened.takenOver;
+    log.info({ attachMode: opened.attachMode, takenOver, iface: initial.node.interface }, takenOver ? 'data path taken over from the previous daemon, nothing detached' : 'data path attached');
+    dataplane = dp;
+    const port: DataplanePort = { setServices: (l) => dp.setServices(l), health: () => dp.health() };
+    engines.dataplane = port;
+    // the data path stays attached and pinned on every stop: `edgelb cleanup` removes it
+    closers.push(async () => dp.close({ detach: false }));
+  }
+
+  // ---- health probes
+  const health = new HealthChecker({ logger, registry });
+  health.on('change', (service: string, endpoint: string, healthy: boolean) => {
+    log.info({ service, endpoint, healthy }, `endpoint ${endpoint} of ${service} is ${healthy ? 'healthy' : 'unhealthy'}`);
+    notify('endpoint health');
+  });
+  engines.health = health;
+  closers.push(async () => health.stop());
+
+  // ---- cluster membership and shards
+  if (initial.cluster && initial.cluster.members.length > 1) {
+    const c = initial.cluster;
+    const key = c.keyFile ? readFileSync(c.keyFile) : undefined;
+    const membership = new Membership({
+      self: initial.node.name,
+      listen: c.listen,
+      members: c.members,
+      key,
+      intervalMs: c.heartbeatIntervalMs,
+      deadAfterMs: c.deadAfterMs,
+      logger,
+      registry,
+    });
+    const shards = new ShardManager({ self: initial.node.name, shards: c.shards, membership, holdDownMs: c.holdDownMs, logger, registry });
+    shards.on('change', () => notify('shard ownership'));
+    await membership.start();
+    shards.start();
+    engines.shards = { isMaster: (s) => shards.isMaster(s), masterOf: (s) => shards.masterOf(s) || null, view: () => shards.view().map((v) => ({ ...v, master: v.master || null })) };
+    closers.push(async () => {
+      shards.stop();
+      await membership.stop();
+    });
+  }
+
+  // ---- L2 announcer (only when a pool announces by L2)
+  if (needsL2(initial)) {
+    const io = openNativePacketIo(initial.node.interface);
+    const l2 = new L2Announcer({
+      iface: initial.node.interface,
+      logger,
+      registry,
+      io,
+      garpCount: initial.l2.garpCount,
+      garpIntervalMs: initial.l2.garpIntervalMs,
+      refreshIntervalMs: initial.l2.refreshIntervalMs,
+    });
+    l2.start();
+    engines.l2 = l2;
+    closers.push(async () => l2.stop());
+  }
+
+  // ---- BGP speaker
+  let speaker: BgpSpeaker | undefined;
+  if (initial.bgp) {
+    const b = initial.bgp;
+    speaker = new BgpSpeaker({
+      asn: b.asn,
+      routerId: b.routerId,
+      listenPort: b.listenPort,
+      logger,
+      registry,
+      native: initial.dataplane.enabled || b.peers.some((p) => p.password || p.gtsm || p.ebgpMultihop) ? loadNative() : undefined,
+      restarting: takenOver,
+      forwardingPreserved: takenOver,
+    });
+    engines.bgp = speaker;
+    const sp = speaker;
+    closers.unshift(async (mode) => sp.stop(mode === 'restart' ? 'graceful' : 'shutdown'));
+  }
+
+  agent = new Agent({ nodeName: initial.node.name, engines, logger, registry });
+  const a = agent;
+  if (speaker) await speaker.start();
+  const nodeKey = nodeLevelKey(initial);
+
+  const views = (): Partial<ApiViews> => ({
+    services: () => {
+      const stats = dataplane?.stats();
+      return a.services().map((s) => {
+        const rows = stats?.services.filter((x) => x.name.startsWith(`${s.name}/`)) ?? [];
+        return {
+          ...s,
+          packets: rows.reduce((n, r) => n + r.packets, 0),
+          bytes: rows.reduce((n, r) => n + r.bytes, 0),
+        };
+      });
+    },
+    vips: () => a.vips(),
+    ha: () => a.ha(),
+    bgpNeighbors: () => speaker?.neighbors() ?? [],
+    readiness: () => a.readiness(),
+    drain: async () => {
+      await a.drain();
+      return { drained: true };
+    },
+    undrain: async () => {
+      await a.undrain();
+      return { drained: false };
+    },
+  });
+
+  return {
+    async apply(state: DesiredState) {
+      if (nodeLevelKey(state) !== nodeKey) log.warn('node-level settings (node, cluster, bgp asn/routerId/listenPort, dataplane) changed: they take effect at the next restart');
+      await a.apply(state);
+    },
+    views,
+    async stop(mode) {
+      a.stop();
+      for (const close of closers) {
+        try {
+          await close(mode);
+        } catch (e) {
+          log.warn({ err: errorMessage(e) }, 'error while stopping an engine');
+        }
+      }
+    },
+  };
+}
