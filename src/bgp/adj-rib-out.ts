@@ -5,8 +5,9 @@
 import type { CodecContext, PathAttributes } from './wire/index.js';
 import { packUpdates } from './wire/index.js';
 
+/** The attributes a prefix goes out with; one object is shared by every prefix with equal attributes. */
 export interface OutRoute {
-  prefix: string;
+  prefix?: string;
   family: 4 | 6;
   /** Attributes without NLRI (MP_REACH next hops included for IPv6). */
   attrs: PathAttributes;

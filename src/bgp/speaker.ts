@@ -16,6 +16,24 @@ import { evaluateExport, normalizeCommunity, normalizeLargeCommunity, type Expor
 import { nativeSocketFactory, type BgpNative, type BgpSocketFactory } from './sockets.js';
 import { Afi, Safi, type AsPathSegment, type PathAttributes } from './wire/index.js';
 
+const NONE: readonly string[] = Object.freeze([]);
+const NONE_N: readonly number[] = Object.freeze([]);
+
+/** Canonical text of a prefix: a fast path for the common canonical IPv4 form, else via lib/addr. */
+export function canonicalPrefix(p: string): string {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(p);
+  if (m) {
+    const o = [m[1]!, m[2]!, m[3]!, m[4]!];
+    const len = Number(m[5]);
+    if (len <= 32 && o.every((x) => x.length === 1 || (x[0] !== '0' && Number(x) <= 255))) {
+      const v = ((Number(o[0]) << 24) | (Number(o[1]) << 16) | (Number(o[2]) << 8) | Number(o[3])) >>> 0;
+      const host = len === 32 ? 0 : len === 0 ? 0xffffffff : 0xffffffff >>> len;
+      if ((v & host) === 0) return p;
+    }
+  }
+  return formatPrefix(parsePrefix(p));
+}
+
 export interface Advertisement {
   prefix: string;
   med?: number;
@@ -250,8 +268,11 @@ export class BgpSpeaker extends EventEmitter {
   setAdvertisements(ads: Advertisement[]): void {
     const next = new Map<string, Advertisement>();
     for (const a of ads) {
-      const pf = parsePrefix(a.prefix);
-      const key = formatPrefix(pf);
+      const key = canonicalPrefix(a.prefix);
+      if (!a.communities && !a.largeCommunities && a.prefix === key) {
+        next.set(key, a);
+        continue;
+      }
       next.set(key, {
         ...a,
         prefix: key,
@@ -293,37 +314,48 @@ export class BgpSpeaker extends EventEmitter {
       6: neg.families.includes('ipv6') ? this.nextHopFor(s, 6) : undefined,
     };
     const out = new Map<string, OutRoute>();
-    const attrCache = new Map<string, { attrs: PathAttributes; key: string }>();
+    // one OutRoute per distinct attribute set, shared by its prefixes (100k VIPs, a few objects)
+    const shared = new Map<string, OutRoute>();
+    const peerInfo = { address: e.spec.address, asn: e.spec.asn, localAsn: this.o.asn };
     for (const ad of this.ads.values()) {
       const family: 4 | 6 = ad.prefix.includes(':') ? 6 : 4;
       if (!nh[family]) continue;
-      let r: ExportRoute = {
-        prefix: ad.prefix,
-        communities: ad.communities ?? [],
-        largeCommunities: ad.largeCommunities ?? [],
-        prepend: [],
-        ...(ad.med !== undefined ? { med: ad.med } : {}),
-        ...(ad.localPref !== undefined && ibgp ? { localPref: ad.localPref } : {}),
-      };
+      let med = ad.med;
+      let localPref = ibgp ? ad.localPref : undefined;
+      let communities = ad.communities ?? NONE;
+      let largeCommunities = ad.largeCommunities ?? NONE;
+      let prepend: readonly number[] = NONE_N;
+      let nextHop = nh[family]!;
       if (policies.length > 0) {
-        const v = evaluateExport(r, { address: e.spec.address, asn: e.spec.asn, localAsn: this.o.asn }, policies);
+        const r: ExportRoute = {
+          prefix: ad.prefix,
+          communities: [...communities],
+          largeCommunities: [...largeCommunities],
+          prepend: [],
+          ...(med !== undefined ? { med } : {}),
+          ...(localPref !== undefined ? { localPref } : {}),
+        };
+        const v = evaluateExport(r, peerInfo, policies);
         if (!v.accepted) continue;
-        r = v.route;
+        ({ med, localPref, communities, largeCommunities, prepend } = v.route);
+        if (v.route.nextHop) nextHop = v.route.nextHop;
       }
-      const nextHop = r.nextHop ?? nh[family]!;
-      const asns = ibgp ? r.prepend : [this.o.asn, ...r.prepend];
-      const asPath: AsPathSegment[] = asns.length > 0 ? [{ type: 'sequence', asns }] : [];
-      const attrs: PathAttributes = { origin: 'igp', asPath };
-      if (family === 4) attrs.nextHop = nextHop;
-      else attrs.mpReach = { afi: Afi.IPV6, safi: Safi.UNICAST, nextHops: [nextHop], nlri: [] };
-      if (r.med !== undefined) attrs.med = r.med;
-      if (ibgp) attrs.localPref = r.localPref ?? 100;
-      if (r.communities.length > 0) attrs.communities = [...r.communities];
-      if (r.largeCommunities.length > 0) attrs.largeCommunities = [...r.largeCommunities];
-      const key = attrKey(family, attrs);
-      let shared = attrCache.get(key);
-      if (!shared) attrCache.set(key, (shared = { attrs, key }));
-      out.set(ad.prefix, { prefix: ad.prefix, family, attrs: shared.attrs, key });
+      const ck = `${family}|${nextHop}|${med ?? ''}|${localPref ?? ''}|${communities.join(',')}|${largeCommunities.join(',')}|${prepend.join(',')}`;
+      let route = shared.get(ck);
+      if (!route) {
+        const asns = ibgp ? [...prepend] : [this.o.asn, ...prepend];
+        const asPath: AsPathSegment[] = asns.length > 0 ? [{ type: 'sequence', asns }] : [];
+        const attrs: PathAttributes = { origin: 'igp', asPath };
+        if (family === 4) attrs.nextHop = nextHop;
+        else attrs.mpReach = { afi: Afi.IPV6, safi: Safi.UNICAST, nextHops: [nextHop], nlri: [] };
+        if (med !== undefined) attrs.med = med;
+        if (ibgp) attrs.localPref = localPref ?? 100;
+        if (communities.length > 0) attrs.communities = [...communities];
+        if (largeCommunities.length > 0) attrs.largeCommunities = [...largeCommunities];
+        route = { family, attrs, key: attrKey(family, attrs) };
+        shared.set(ck, route);
+      }
+      out.set(ad.prefix, route);
     }
     return out;
   }
