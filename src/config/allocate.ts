@@ -39,21 +39,30 @@ export function blocksOverlap(a: Block, b: Block): boolean {
   return a.family === b.family && a.first <= b.last && b.first <= a.last;
 }
 
+/** Where the next search of a pool starts: addresses before it are all used or skipped. */
+export interface Cursor {
+  block: number;
+  next: bigint | undefined;
+}
+
 /**
  * The first address of the blocks, in order, that is not in `used`. IPv4 CIDRs of /30 or wider
  * skip their network and broadcast addresses; with `avoidBuggyIPs`, IPv4 addresses ending in .0
- * or .255 are skipped too. Returns undefined when the pool is full.
+ * or .255 are skipped too. Returns undefined when the pool is full. With a `cursor` (allocations
+ * in order while `used` only grows) the search resumes where the last one ended, so n
+ * allocations cost O(n) instead of O(n²).
  */
-export function firstFree(blocks: readonly Block[], used: ReadonlySet<string>, avoidBuggyIPs = false): string | undefined {
-  for (const b of blocks) {
+export function firstFree(blocks: readonly Block[], used: ReadonlySet<string>, avoidBuggyIPs = false, cursor?: Cursor): string | undefined {
+  for (let bi = cursor?.block ?? 0; bi < blocks.length; bi++) {
+    const b = blocks[bi]!;
     let first = b.first;
     let last = b.last;
     if (b.cidr && b.family === 4 && last - first >= 3n) {
       first += 1n;
       last -= 1n;
     }
-    // bounded walk: at most used.size + 512 candidates per block before giving up on it (a
-    // block can only have as many used addresses as `used` holds; 512 covers skipped .0/.255)
+    if (cursor && cursor.block === bi && cursor.next !== undefined && cursor.next > first) first = cursor.next;
+    // bounded walk: a block can hold at most used.size used addresses; 512 covers .0/.255 skips
     let tries = 0;
     const limit = used.size + 512;
     for (let v = first; v <= last && tries <= limit; v++, tries++) {
@@ -62,7 +71,17 @@ export function firstFree(blocks: readonly Block[], used: ReadonlySet<string>, a
         if (low === 0 || low === 255) continue;
       }
       const ip = bigIntToIp(v, b.family);
-      if (!used.has(ip)) return ip;
+      if (!used.has(ip)) {
+        if (cursor) {
+          cursor.block = bi;
+          cursor.next = v + 1n;
+        }
+        return ip;
+      }
+    }
+    if (cursor) {
+      cursor.block = bi + 1;
+      cursor.next = undefined;
     }
   }
   return undefined;

@@ -3,7 +3,7 @@
 // deterministic allocation of an address for a service that names only a pool.
 import { familyOf } from '../lib/addr.js';
 import type { LbMode, PoolSpec, ProbeSpec, ServiceSpec } from '../model/desired-state.js';
-import { blockContains, blocksOverlap, firstFree, poolBlocks, type Block } from './allocate.js';
+import { blockContains, blocksOverlap, firstFree, poolBlocks, type Block, type Cursor } from './allocate.js';
 import { Ctx, checkDuplicates, rawName, rawNames } from './context.js';
 import { defaultShard } from './hash.js';
 import { poolSchema, serviceSchema, type ServiceRaw } from './schema.js';
@@ -242,9 +242,12 @@ function checkServices(
   // ---- allocation: explicit VIPs first (every service), then pool-only services in file order
   const used = new Set<string>();
   for (const p of pending) for (const v of p.spec.vips) used.add(v);
+  const cursors = new Map<PoolInfo, Cursor>();
   for (const p of pending) {
     if (!p.allocate) continue;
-    const ip = firstFree(p.pool!.blocks, used, p.pool!.spec.avoidBuggyIPs);
+    let cursor = cursors.get(p.pool!);
+    if (!cursor) cursors.set(p.pool!, (cursor = { block: 0, next: undefined }));
+    const ip = firstFree(p.pool!.blocks, used, p.pool!.spec.avoidBuggyIPs, cursor);
     if (!ip) {
       ctx.error(['services', p.index, 'pool'], `pool "${p.pool!.spec.name}" has no free address left`);
       continue;
