@@ -181,6 +181,23 @@ const rows: Row[] = [
     check: (s) => assert.deepEqual(s.services.map((x) => x.vips[0]), ['192.168.80.242', '192.168.80.241', '192.168.80.243']),
   },
   {
+    desc: 'many pool-only services get consecutive free addresses across CIDRs, around explicit ones',
+    edit: (c) => {
+      c.pools = [{ name: 'p', cidrs: ['10.8.0.0/29', '10.8.1.0/24'] }];
+      c.services = [];
+      for (let i = 0; i < 40; i++) c.services.push({ name: `s${i}`, pool: 'p', ports: [80], endpoints: ['10.0.1.2'] });
+      c.services.push({ name: 'x1', vip: '10.8.0.3', ports: [80], endpoints: ['10.0.1.2'] });
+      c.services.push({ name: 'x2', vip: '10.8.1.5', ports: [80], endpoints: ['10.0.1.2'] });
+    },
+    check: (s) => {
+      const got = s.services.slice(0, 40).map((x) => x.vips[0]);
+      // /29: .1 .2 (.3 taken) .4 .5 .6 (not .0, not .7); then the /24 from .1, skipping .5
+      const want = ['10.8.0.1', '10.8.0.2', '10.8.0.4', '10.8.0.5', '10.8.0.6'];
+      for (let h = 1; want.length < 40; h++) if (h !== 5) want.push(`10.8.1.${h}`);
+      assert.deepEqual(got, want);
+    },
+  },
+  {
     desc: 'a /32 pool allocates its single address',
     edit: (c) => {
       c.pools = [{ name: 'one', cidrs: ['192.168.80.7/32'] }];
