@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { Lab, edgeTopology, edgePlan, run, isRunning, BirdRouter } from './lib/index.js';
+import { Lab, edgeTopology, edgePlan, run, isRunning, waitUntil, BirdRouter } from './lib/index.js';
 
 async function netnsList(): Promise<string[]> {
   const r = await run(['ip', '-j', 'netns', 'list']);
@@ -42,11 +42,14 @@ test('edge topology: addresses, routes, ping v4/v6 through the router, spawn, li
     assert.deepEqual(def6.map((r) => r.nexthops), [['fd00:100::1']]);
 
     // a spawned process runs in the node's namespace and is logged
-    const p = await lab.spawn('node1', ['sh', '-c', 'ip -br addr show eth0; exec sleep 600'], { name: 'sleeper' });
+    const p = await lab.spawn('node1', ['sh', '-c', 'echo "x=$LAB_X"; ip -br addr show eth0; exec sleep 600'], { name: 'sleeper', env: { LAB_X: 'y' } });
     pid = p.pid;
     logPath = p.logPath;
-    await new Promise((r) => setTimeout(r, 300));
+    await waitUntil(() => p.output().includes('10.0.0.11/24'), { timeoutMs: 10_000, what: 'sleeper output' });
     assert.match(p.output(), /10\.0\.0\.11\/24/);
+    assert.match(p.output(), /^x=y$/m, 'env is added to the inherited one');
+    const cat = await lab.exec('node1', ['sh', '-c', 'cat; echo "$LAB_Z"; exit 3'], { input: 'in\n', env: { LAB_Z: 'z' }, check: false });
+    assert.deepEqual(cat, { stdout: 'in\nz\n', stderr: '', code: 3 });
     assert.ok(p.running);
     const inNs = await run(['ip', 'netns', 'pids', lab.netns('node1')]);
     assert.ok(inNs.stdout.split(/\s+/).includes(String(pid)));

@@ -15,6 +15,7 @@ export interface ExecOptions {
   timeoutMs?: number;
   /** text written to stdin */
   input?: string;
+  /** added to (and overriding) this process' environment */
   env?: NodeJS.ProcessEnv;
   cwd?: string;
 }
@@ -42,7 +43,7 @@ export function run(cmd: readonly string[], opts: ExecOptions = {}): Promise<Exe
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, {
       stdio: ['pipe', 'pipe', 'pipe'],
-      env: opts.env ?? process.env,
+      env: opts.env ? { ...process.env, ...opts.env } : process.env,
       cwd: opts.cwd,
     });
     const out: Buffer[] = [];

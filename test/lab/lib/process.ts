@@ -5,6 +5,7 @@ import { openSync, closeSync, readFileSync } from 'node:fs';
 export interface SpawnOptions {
   /** short name for the log file and messages (default: the command's base name) */
   name?: string;
+  /** added to (and overriding) this process' environment */
   env?: NodeJS.ProcessEnv;
   cwd?: string;
 }
@@ -40,7 +41,7 @@ export class LabProcess {
     if (!file) throw new Error('empty command');
     const fd = openSync(logPath, 'a');
     try {
-      const child = spawn(file, args, { stdio: ['ignore', fd, fd], env: opts.env ?? process.env, cwd: opts.cwd });
+      const child = spawn(file, args, { stdio: ['ignore', fd, fd], env: opts.env ? { ...process.env, ...opts.env } : process.env, cwd: opts.cwd });
       await new Promise<void>((resolve, reject) => {
         child.once('spawn', () => resolve());
         child.once('error', reject);
