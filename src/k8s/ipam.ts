@@ -69,6 +69,8 @@ interface Range {
 
 interface CompiledPool extends IpamPool {
   rangesParsed: Range[];
+  /** Usable addresses per family (avoidBuggyIPs applied). */
+  size: { 4: bigint; 6: bigint };
 }
 
 /** Turn an IPPool object into an IpamPool, or the reasons it is invalid (cross-field rules). */
@@ -173,6 +175,11 @@ export class Ipam {
   private readonly byKey = new Map<string, Allocation>();
   /** ip → keys holding it (more than one only when they share). */
   private readonly byIp = new Map<string, Set<string>>();
+  /** The same addresses as numbers, per family, for fast free-address scans. */
+  private readonly usedVals = { 4: new Set<bigint>(), 6: new Set<bigint>() };
+  /** ip → the pool it was taken from; and the count of addresses taken per pool and family. */
+  private readonly ipPool = new Map<string, string>();
+  private readonly taken = new Map<string, number>();
 
   constructor(
     pools: IpamPool[] = [],
@@ -183,7 +190,14 @@ export class Ipam {
 
   /** Replace the pool set. Existing allocations stay (assign() re-checks them). */
   setPools(pools: IpamPool[]): void {
-    this.pools = new Map(pools.map((p) => [p.name, { ...p, rangesParsed: compileRanges(p) }]));
+    this.pools = new Map(
+      pools.map((p) => {
+        const rangesParsed = compileRanges(p);
+        const size = { 4: 0n, 6: 0n };
+        for (const r of rangesParsed) size[r.family] += rangeSize(r, p.avoidBuggyIPs);
+        return [p.name, { ...p, rangesParsed, size }];
+      }),
+    );
   }
 
   poolNames(): string[] {
@@ -221,9 +235,8 @@ export class Ipam {
   usage(pool: string): { assigned: number; size: bigint } {
     const p = this.pools.get(pool);
     if (!p) return { assigned: 0, size: 0n };
-    let assigned = 0;
-    for (const ip of this.byIp.keys()) if (this.poolOf(ip, pool) === pool) assigned++;
-    return { assigned, size: p.rangesParsed.reduce((n, r) => n + rangeSize(r, p.avoidBuggyIPs), 0n) };
+    const assigned = (this.taken.get(`${pool}|4`) ?? 0) + (this.taken.get(`${pool}|6`) ?? 0);
+    return { assigned, size: p.size[4] + p.size[6] };
   }
 
   /**
@@ -233,6 +246,10 @@ export class Ipam {
   rebuild(services: ServiceObj[]): RebuildProblem[] {
     this.byKey.clear();
     this.byIp.clear();
+    this.usedVals[4].clear();
+    this.usedVals[6].clear();
+    this.ipPool.clear();
+    this.taken.clear();
     const problems: RebuildProblem[] = [];
     const sorted = [...services].sort((a, b) => {
       const ta = new Date(a.metadata.creationTimestamp ?? 0).getTime();
@@ -359,7 +376,14 @@ export class Ipam {
     for (const ip of a.ips) {
       const s = this.byIp.get(ip);
       s?.delete(key);
-      if (s && s.size === 0) this.byIp.delete(ip);
+      if (s && s.size === 0) {
+        this.byIp.delete(ip);
+        const f = familyOf(ip) as Family;
+        this.usedVals[f].delete(ipToBigInt(ip));
+        const pool = this.ipPool.get(ip);
+        this.ipPool.delete(ip);
+        if (pool !== undefined) this.taken.set(`${pool}|${f}`, (this.taken.get(`${pool}|${f}`) ?? 1) - 1);
+      }
     }
   }
 
@@ -429,12 +453,14 @@ export class Ipam {
         if (!this.clashWith(ip, svc)) return ip;
       }
     }
+    // every address of the pool taken from it: full, without a scan
+    if (BigInt(this.taken.get(`${p.name}|${f}`) ?? 0) >= p.size[f]) return undefined;
+    const used = this.usedVals[f];
     for (const r of p.rangesParsed) {
       if (r.family !== f) continue;
       for (let v = r.start; v <= r.end; v++) {
         if (p.avoidBuggyIPs && isBuggy(v, f)) continue;
-        const ip = bigIntToIp(v, f);
-        if (!this.byIp.has(ip)) return ip;
+        if (!used.has(v)) return bigIntToIp(v, f);
       }
     }
     return undefined;
@@ -460,7 +486,13 @@ export class Ipam {
     this.byKey.set(key, { key, pool, ips: [...ips], ports: portKeys(svc), ...(sk !== undefined ? { sharingKey: sk } : {}) });
     for (const ip of ips) {
       let s = this.byIp.get(ip);
-      if (!s) this.byIp.set(ip, (s = new Set()));
+      if (!s) {
+        this.byIp.set(ip, (s = new Set()));
+        const f = familyOf(ip) as Family;
+        this.usedVals[f].add(ipToBigInt(ip));
+        this.ipPool.set(ip, pool);
+        this.taken.set(`${pool}|${f}`, (this.taken.get(`${pool}|${f}`) ?? 0) + 1);
+      }
       s.add(key);
     }
   }

@@ -90,6 +90,9 @@ export class KubernetesSource extends EventEmitter {
   private dirty = false;
   private stopped = true;
   private retryDelay = 500;
+  /** How long the last recompute took: the next waits at least as long, so a flood of watch
+   * events never starves the event loop (API I/O, BGP timers) of a large cluster. */
+  private lastDurationMs = 0;
   private lastJson = '';
   private last: DesiredState | undefined;
   private lastProblems: Problem[] = [];
@@ -193,7 +196,7 @@ export class KubernetesSource extends EventEmitter {
   }
 
   /** Recompute soon (watch events are batched). */
-  private schedule(delay = this.o.debounceMs ?? 50): void {
+  private schedule(delay = Math.max(this.o.debounceMs ?? 50, this.lastDurationMs)): void {
     if (this.stopped) return;
     if (this.running) {
       this.dirty = true;
@@ -202,7 +205,9 @@ export class KubernetesSource extends EventEmitter {
     if (this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
+      const t0 = performance.now();
       this.running = this.recompute().finally(() => {
+        this.lastDurationMs = Math.min(2000, performance.now() - t0);
         this.running = undefined;
         if (this.dirty) {
           this.dirty = false;
