@@ -35,7 +35,7 @@ dist/.stamp: $(TS_SRC) tsconfig.json node_modules/.stamp
 # the addon: node-gyp with node-addon-api, linked against libbpf (built here, never by an npm
 # install script, so npm's install-script approval does not matter)
 build/Release/edgelb.node: binding.gyp $(NATIVE_SRC) node_modules/.stamp
-	npx node-gyp rebuild $(NODE_GYP_FLAGS) --loglevel=warn
+	npx node-gyp configure build $(NODE_GYP_FLAGS) --loglevel=warn   # not `rebuild`: that wipes build/bpf
 	@test -f $@ || { echo "native addon was not built"; exit 1; }
 
 build/bpf/%.bpf.o: native/bpf/%.bpf.c $(BPF_HDR)

@@ -200,6 +200,7 @@ class IcmpSocket : public Napi::ObjectWrap<IcmpSocket> {
         len -= ihl;
       }
       Napi::Buffer<uint8_t> msg = Napi::Buffer<uint8_t>::Copy(env, p, len);
+      if (msg.IsEmpty()) break;  // the environment is shutting down: no JavaScript runs any more
       callback_.MakeCallback(Value(), {msg, Napi::String::New(env, FormatAddress(reinterpret_cast<sockaddr*>(&from)))});
       ReportPendingException(env);
     }

@@ -255,6 +255,7 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
       meta.Set("protocol", Napi::Number::New(env, ntohs(from.sll_protocol)));
       meta.Set("ifindex", Napi::Number::New(env, from.sll_ifindex));
       Napi::Buffer<uint8_t> frame = Napi::Buffer<uint8_t>::Copy(env, buf, (size_t)n);
+      if (frame.IsEmpty()) break;  // the environment is shutting down: no JavaScript runs any more
       callback_.MakeCallback(Value(), {frame, meta});
       ReportPendingException(env);
     }

@@ -1,15 +1,19 @@
-// FdPoller: uv_poll on a descriptor; the handle is freed in its close callback, so the poller may
-// be destroyed at any time (the fd must be closed only after Stop() or destruction).
+// FdPoller: uv_poll on a descriptor; the handle is freed in its close callback (CloseUvHandle), so
+// the poller may be destroyed at any time (the fd must be closed only after destruction).
 #include "poll_fd.h"
+
+#include <stdlib.h>
+
+#include "util.h"
 
 namespace edgelb {
 
-FdPoller::FdPoller(Napi::Env env, int fd, std::function<void(int, int)> cb) : cb_(std::move(cb)) {
+FdPoller::FdPoller(Napi::Env env, int fd, std::function<void(int, int)> cb) : env_(env), cb_(std::move(cb)) {
   uv_loop_t* loop = nullptr;
   napi_get_uv_event_loop(env, &loop);
-  handle_ = new uv_poll_t;
+  handle_ = static_cast<uv_poll_t*>(malloc(sizeof(uv_poll_t)));
   if (uv_poll_init(loop, handle_, fd) != 0) {
-    delete handle_;
+    free(handle_);
     handle_ = nullptr;
     return;
   }
@@ -19,9 +23,7 @@ FdPoller::FdPoller(Napi::Env env, int fd, std::function<void(int, int)> cb) : cb
 FdPoller::~FdPoller() {
   if (handle_ == nullptr) return;
   uv_poll_stop(handle_);
-  handle_->data = nullptr;
-  uv_close(reinterpret_cast<uv_handle_t*>(handle_),
-           [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+  CloseUvHandle(env_, reinterpret_cast<uv_handle_t*>(handle_));  // its data now belongs to the closer
   handle_ = nullptr;
 }
 

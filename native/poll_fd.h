@@ -24,6 +24,7 @@ class FdPoller {
 
  private:
   static void OnPoll(uv_poll_t* h, int status, int events);
+  napi_env env_;
   uv_poll_t* handle_ = nullptr;
   std::function<void(int, int)> cb_;
   bool active_ = false;

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -254,7 +255,7 @@ class ConnectWait {
     poller_ = std::make_unique<FdPoller>(env, fd, [this](int status, int) { Finish(status < 0 ? -status : SoError(), true); });
     uv_loop_t* loop = nullptr;
     napi_get_uv_event_loop(env, &loop);
-    timer_ = new uv_timer_t;
+    timer_ = static_cast<uv_timer_t*>(malloc(sizeof(uv_timer_t)));
     uv_timer_init(loop, timer_);
     timer_->data = this;
     id_ = TrackResource(env, [this]() { Finish(ECANCELED, false); });
@@ -277,8 +278,7 @@ class ConnectWait {
     done_ = true;
     poller_.reset();
     uv_timer_stop(timer_);
-    timer_->data = nullptr;
-    uv_close(reinterpret_cast<uv_handle_t*>(timer_), [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
+    CloseUvHandle(env_, reinterpret_cast<uv_handle_t*>(timer_));
     if (id_ != 0) UntrackResource(env_, id_);
     if (settle) {
       Napi::HandleScope hs(env_);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <map>
+#include <mutex>
 
 namespace edgelb {
 
@@ -146,26 +147,65 @@ int AddressPort(const sockaddr* sa) {
 }
 
 // ---- resource table ----
+//
+// One table per Node environment (the main thread and each worker), found through a global map.
+// At teardown an async cleanup hook releases every tracked resource and then waits until every
+// libuv handle the addon closed has finished closing: their close callbacks live in this shared
+// object, which Node may unload right after a worker's environment is gone.
 
 struct ResourceTable {
   uint64_t next = 1;
   std::map<uint64_t, std::function<void()>> items;
+  int closing = 0;  // uv handles whose close callback has not run yet
+  bool tearing_down = false;
+  napi_async_cleanup_hook_handle hook = nullptr;
 };
 
-static void ReleaseAll(ResourceTable* t) {
-  // release in reverse order of creation; a release function must not call back into the table
+static std::mutex g_tables_mu;
+static std::map<napi_env, ResourceTable*> g_tables;
+
+static void MaybeFinish(napi_env env, ResourceTable* t) {
+  if (!t->tearing_down || t->closing > 0) return;
+  {
+    std::lock_guard<std::mutex> lock(g_tables_mu);
+    g_tables.erase(env);
+  }
+  napi_async_cleanup_hook_handle hook = t->hook;
+  delete t;
+  napi_remove_async_cleanup_hook(hook);
+}
+
+struct HookArg {
+  napi_env env;
+  ResourceTable* table;
+};
+
+static void OnEnvCleanup(napi_async_cleanup_hook_handle handle, void* arg) {
+  auto* a = static_cast<HookArg*>(arg);
+  napi_env env = a->env;
+  ResourceTable* t = a->table;
+  delete a;
+  t->hook = handle;
+  t->tearing_down = true;
+  // release in reverse order of creation
   auto items = std::move(t->items);
   t->items.clear();
   for (auto it = items.rbegin(); it != items.rend(); ++it) it->second();
+  MaybeFinish(env, t);
 }
 
-static ResourceTable* Table(Napi::Env env) {
-  ResourceTable* t = env.GetInstanceData<ResourceTable>();
-  if (t == nullptr) {
-    t = new ResourceTable();
-    env.SetInstanceData<ResourceTable>(t);  // deleted by node-addon-api's default finalizer
-    env.AddCleanupHook([t]() { ReleaseAll(t); });
+static ResourceTable* Table(napi_env env) {
+  {
+    std::lock_guard<std::mutex> lock(g_tables_mu);
+    auto it = g_tables.find(env);
+    if (it != g_tables.end()) return it->second;
   }
+  auto* t = new ResourceTable();
+  {
+    std::lock_guard<std::mutex> lock(g_tables_mu);
+    g_tables[env] = t;
+  }
+  napi_add_async_cleanup_hook(env, OnEnvCleanup, new HookArg{env, t}, &t->hook);
   return t;
 }
 
@@ -178,10 +218,34 @@ uint64_t TrackResource(Napi::Env env, std::function<void()> release) {
 
 void UntrackResource(Napi::Env env, uint64_t id) {
   if (id == 0) return;
-  Table(env)->items.erase(id);
+  std::lock_guard<std::mutex> lock(g_tables_mu);
+  auto it = g_tables.find(env);
+  if (it != g_tables.end()) it->second->items.erase(id);
 }
 
-size_t TrackedResources(Napi::Env env) { return Table(env)->items.size(); }
+size_t TrackedResources(Napi::Env env) {
+  std::lock_guard<std::mutex> lock(g_tables_mu);
+  auto it = g_tables.find(env);
+  return it == g_tables.end() ? 0 : it->second->items.size();
+}
+
+struct ClosingHandle {
+  napi_env env;
+  ResourceTable* table;
+};
+
+void CloseUvHandle(napi_env env, uv_handle_t* h) {
+  ResourceTable* t = Table(env);
+  t->closing++;
+  h->data = new ClosingHandle{env, t};
+  uv_close(h, [](uv_handle_t* handle) {
+    auto* c = static_cast<ClosingHandle*>(handle->data);
+    free(handle);
+    c->table->closing--;
+    MaybeFinish(c->env, c->table);
+    delete c;
+  });
+}
 
 void ReportPendingException(Napi::Env env) {
   if (!env.IsExceptionPending()) return;

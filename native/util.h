@@ -4,6 +4,7 @@
 #pragma once
 
 #include <napi.h>
+#include <uv.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -83,6 +84,10 @@ uint64_t TrackResource(Napi::Env env, std::function<void()> release);
 void UntrackResource(Napi::Env env, uint64_t id);
 // Number of resources currently tracked (tests: proves close() releases).
 size_t TrackedResources(Napi::Env env);
+
+// Close a libuv handle allocated with malloc(): it is freed once closed, and the environment's
+// teardown waits for that (the close callback is code of this addon).
+void CloseUvHandle(napi_env env, uv_handle_t* h);
 
 // Report a pending JS exception raised by a callback invoked from a libuv callback.
 void ReportPendingException(Napi::Env env);

@@ -76,7 +76,10 @@ async function main(): Promise<unknown> {
       const fd = n.progFdById(q.progId);
       n.xdpDetach(ifindex, { mode: 'generic', expectedFd: fd });
       n.closeFd(fd);
-      return { query: n.xdpQuery(ifindex) };
+      const counters = n.objGet(`${str('pinDir')}/probe_counters`);
+      const packets = u64(n.mapLookup(counters, key(0)));
+      n.closeFd(counters);
+      return { query: n.xdpQuery(ifindex), packets };
     }
     // receive frames of `protocol` on `ifname` until one carries `marker` (hex), then print it
     case 'packet-recv': {
@@ -153,6 +156,29 @@ async function main(): Promise<unknown> {
       } finally {
         server.close();
       }
+      return results;
+    }
+    // GTSM (RFC 5082): the listener requires TTL >= minTtl; clients send with the given TTLs
+    case 'gtsm': {
+      const family = num('family') as 4 | 6;
+      const lo = family === 4 ? '127.0.0.1' : '::1';
+      const lfd = n.tcpSocket({ family, reuseAddr: true, bindAddress: lo, bindPort: 0, minTtl: num('minTtl') });
+      n.tcpListen(lfd, 8);
+      const port = n.sockName(lfd).port;
+      const results: Record<string, string> = {};
+      for (const ttl of args.clientTtls as number[]) {
+        const fd = n.tcpSocket({ family, ttl });
+        n.tcpConnect(fd, lo, port);
+        try {
+          await n.tcpConnectWait(fd, num('timeoutMs'));
+          const peer = n.peerName(fd);
+          results[String(ttl)] = `connected to ${peer.address}:${peer.port === port ? 'port' : peer.port}`;
+        } catch (e) {
+          results[String(ttl)] = (e as { sysCode?: string }).sysCode ?? String(e);
+        }
+        n.closeFd(fd);
+      }
+      n.closeFd(lfd);
       return results;
     }
     default:
