@@ -5,6 +5,7 @@
 // whose routes and permanent neighbours make bpf_fib_lookup deterministic. Needs root.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
 import { loadNative } from '../../src/native/index.js';
 import { silentLogger } from '../../src/lib/logger.js';
@@ -420,10 +421,12 @@ const ROWS: Row[] = [
 
 describe('XDP packet tables (BPF_PROG_TEST_RUN)', () => {
   before(async () => {
+    const { execFileSync } = await import('node:child_process');
+    // the BPF object (another build step may have removed build/)
+    execFileSync('make', ['-s', '-C', fileURLToPath(new URL('../..', import.meta.url)), 'build/bpf/edgelb_xdp.bpf.o'], { stdio: 'ignore' });
     native = xdpNativeFrom(loadNative());
     const ns = createTestNetns(NS);
     native.xdpSetNetns(ns.path);
-    const { execFileSync } = await import('node:child_process');
     execFileSync('ip', ['route', 'add', 'blackhole', '10.60.0.0/24']);
     ifindex = native.ifNameToIndex('xdpt0');
     dp = new XdpDataplane({
