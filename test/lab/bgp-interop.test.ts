@@ -194,7 +194,9 @@ function interop(kind: Kind): void {
         await lab.linkDown(NODES[2]!.name, 'eth0');
         await waitNexthops(VIP4, [NODES[0]!.v4, NODES[1]!.v4], 20_000);
         const took = Date.now() - t0;
-        assert.ok(took >= 5_000, `flushed after ${took} ms: expected the 9 s hold timer, not an immediate close`);
+        // hold 9 s, keepalives every 3 s: the flush comes 6..9 s after the last keepalive (less on a
+        // loaded machine whose keepalives ran late), never at once as a closed session would
+        assert.ok(took >= 2_500, `flushed after ${took} ms: expected the hold timer, not an immediate close`);
         // and it stays flushed (not kept as stale: no N-bit)
         await new Promise((r) => setTimeout(r, 1500));
         assert.deepEqual(await nexthops(VIP4), [NODES[0]!.v4, NODES[1]!.v4].sort());
