@@ -15,8 +15,8 @@ import {
   writeLargeCommunities,
 } from './attr-communities.js';
 import { prefixFamily, readMpReach, readMpUnreach, writeMpReach, writeMpUnreach } from './attr-mp.js';
-import { ipv4Number, ipv4String } from './open.js';
-import type { CodecContext, Handling, Origin, PathAttributes, RawAttribute } from './types.js';
+import { ipv4Number, ipv4String } from './ipv4.js';
+import type { CodecContext, Handling, Origin, PathAttributes } from './types.js';
 
 const O = AttrFlag.OPTIONAL;
 const T = AttrFlag.TRANSITIVE;
@@ -411,4 +411,3 @@ export function describeAttributes(a: PathAttributes): string {
   return parts.join(' ');
 }
 
-export type { RawAttribute };

@@ -3,6 +3,7 @@ import { EdgelbError } from '../../lib/errors.js';
 import { AS_TRANS, BGP_VERSION, ErrorCode, HeaderSubcode, MAX_EXTENDED_MESSAGE_LENGTH, MAX_MESSAGE_LENGTH, OpenSubcode, OptionalParameterType } from './constants.js';
 import { BgpDecodeError } from './errors.js';
 import { BgpReader } from './reader.js';
+import { ipv4Number, ipv4String } from './ipv4.js';
 import { decodeCapabilities, describeCapability, encodeCapability } from './capabilities.js';
 import { BgpWriter, BgpWriter as Writer } from './writer.js';
 import type { AfiSafi, Capability, CodecContext, OpenMessage } from './types.js';
@@ -49,16 +50,6 @@ export function decodeOpen(body: Buffer, lengthField: number): OpenMessage {
   // RFC 6286: any non-zero 32-bit value is a valid identifier
   if (id === 0) throw openError(OpenSubcode.BAD_BGP_IDENTIFIER, 'BGP identifier 0.0.0.0', body.subarray(5, 9));
   return { type: 'open', version, myAsn, holdTime, bgpId: ipv4String(id), capabilities };
-}
-
-export function ipv4String(v: number): string {
-  return `${v >>> 24}.${(v >>> 16) & 0xff}.${(v >>> 8) & 0xff}.${v & 0xff}`;
-}
-
-export function ipv4Number(s: string): number {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
-  if (!m || m.slice(1).some((x) => Number(x) > 255)) throw new EdgelbError('EDGELB_ERR_INVALID_ARGUMENT', `not an IPv4 address: ${JSON.stringify(s)}`);
-  return ((Number(m[1]) << 24) | (Number(m[2]) << 16) | (Number(m[3]) << 8) | Number(m[4])) >>> 0;
 }
 
 export function encodeOpen(w: BgpWriter, m: OpenMessage): void {

@@ -1,4 +1,5 @@
 // BGP wire types: the typed messages, capabilities and path attributes the codec turns into bytes and back.
+import type { BgpDecodeError } from './errors.js';
 
 /** How a malformed UPDATE is handled (RFC 7606), weakest first; the order is the severity order. */
 export type Handling = 'attribute-discard' | 'treat-as-withdraw' | 'session-reset';
@@ -152,7 +153,7 @@ export interface UpdateMessage {
    */
   treatAsWithdraw?: boolean;
   /** Errors that decoding recovered from (attribute-discard or treat-as-withdraw), in order met. */
-  errors?: import('./errors.js').BgpDecodeError[];
+  errors?: BgpDecodeError[];
 }
 
 export interface NotificationMessage {

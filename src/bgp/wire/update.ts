@@ -6,7 +6,7 @@ import type { BgpWriter } from './writer.js';
 import { decodeAttributes, describeAttributes, encodeAttributes } from './attributes.js';
 import { mergeAs4Path } from './attr-aspath.js';
 import { invalidNetworkField, readPrefixes, writePrefixes } from './prefix.js';
-import type { CodecContext, Handling, PathAttributes, UpdateMessage } from './types.js';
+import type { CodecContext, PathAttributes, UpdateMessage } from './types.js';
 
 const malformedList = (detail: string) =>
   new BgpDecodeError(ErrorCode.UPDATE_MESSAGE, UpdateSubcode.MALFORMED_ATTRIBUTE_LIST, Buffer.alloc(0), 'session-reset', detail);
@@ -106,4 +106,3 @@ export function updateMessage(u: { withdrawn?: string[]; attributes?: PathAttrib
   return { type: 'update', withdrawn: u.withdrawn ?? [], attributes: u.attributes ?? {}, nlri: u.nlri ?? [] };
 }
 
-export type { Handling };
