@@ -98,6 +98,7 @@ async function ecmpProof(kind: 'bird' | 'frr'): Promise<void> {
   assert.ok(!after.netns.some((n) => n.startsWith(`${lab.tag}-`)));
   assert.deepEqual(after.bridges.sort(), before.bridges.sort(), 'no bridge added to the host');
   for (const p of pids) assert.ok(!isRunning(p), `process ${p} gone`);
+  for (const p of pids) for (const d of ['zebra', 'bgpd']) assert.ok(!existsSync(`/var/tmp/frr/${d}.${p}`), `FRR temp dir of ${p} removed`);
   assert.ok(!existsSync(lab.dir), 'scratch dir removed');
   const recs = await run(['sh', '-c', `ls ${RECORD_DIR} 2>/dev/null || true`]);
   assert.ok(!recs.stdout.split('\n').some((f) => f.startsWith(`ecmp-${process.pid}-`)), 'ownership record removed');

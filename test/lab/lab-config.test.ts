@@ -1,10 +1,11 @@
 // Lab library: the generated configs are accepted by the real daemons' config checks (bird -p, bgpd/zebra -C, gobgpd -d).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run, birdConfig, frrBgpdConfig, frrZebraConfig, gobgpConfig, FRR_DAEMON_DIR, type NeighborConfig } from './lib/index.js';
+import { run, birdConfig, frrBgpdConfig, frrZebraConfig, gobgpConfig, FRR_DAEMON_DIR, FRR_TMP_DIR, type NeighborConfig } from './lib/index.js';
 
 const neighbors: NeighborConfig[] = [
   { address: '10.0.0.11', asn: 64513, password: 'pw-1', holdTime: 9 },
@@ -23,6 +24,19 @@ function withoutGrDisableQuirk(out: string): string {
     .split('\n')
     .filter((l) => !/graceful-restart-disable$/.test(l.trim()) && l.trim() !== '% Invalid value')
     .join('\n');
+}
+
+/** Run a config check; FRR daemons leave /var/tmp/frr/<daemon>.<pid>/ behind, so remove it by pid. */
+async function runAndClean(argv: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+  const code = await new Promise<number>((resolve) => child.once('close', (c) => resolve(c ?? -1)));
+  const daemon = argv[0]!.split('/').pop()!;
+  rmSync(join(FRR_TMP_DIR, `${daemon}.${child.pid}`), { recursive: true, force: true });
+  return { stdout, stderr, code };
 }
 
 test('generated configs pass each daemon\'s own config check', async (t) => {
@@ -51,7 +65,7 @@ test('generated configs pass each daemon\'s own config check', async (t) => {
     for (const r of rows) {
       const f = join(dir, r.file);
       writeFileSync(f, r.text);
-      const res = await run(r.cmd(f), { check: false, timeoutMs: 20_000 });
+      const res = await runAndClean(r.cmd(f));
       const out = res.stdout + res.stderr;
       t.diagnostic(`${r.desc}: code ${res.code}`);
       assert.equal(res.code, 0, `${r.desc}: ${out}`);
@@ -61,7 +75,7 @@ test('generated configs pass each daemon\'s own config check', async (t) => {
     writeFileSync(join(dir, 'broken.conf'), birdConfig(base).replace('merge paths on', 'merge pathz on'));
     assert.notEqual((await run(['bird', '-p', '-c', join(dir, 'broken.conf')], { check: false })).code, 0);
     writeFileSync(join(dir, 'broken-bgpd.conf'), frrBgpdConfig(base).replace('maximum-paths 16', 'maximum-pathz 16'));
-    const frrBad = await run(rows[2]!.cmd(join(dir, 'broken-bgpd.conf')), { check: false });
+    const frrBad = await runAndClean(rows[2]!.cmd(join(dir, 'broken-bgpd.conf')));
     assert.match(frrBad.stdout + frrBad.stderr, FRR_ERRORS);
     writeFileSync(join(dir, 'broken.toml'), gobgpConfig(base).replace('peer-as = 64513', 'peer-as = "x"'));
     assert.notEqual((await run(['gobgpd', '-d', '-t', 'toml', '-f', join(dir, 'broken.toml')], { check: false })).code, 0);

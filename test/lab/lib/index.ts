@@ -37,7 +37,7 @@ export {
   type EdgeTopologyOptions,
 } from './topology.js';
 export { BirdRouter } from './routers/bird.js';
-export { FrrRouter, FRR_DAEMON_DIR } from './routers/frr.js';
+export { FrrRouter, FRR_DAEMON_DIR, FRR_TMP_DIR } from './routers/frr.js';
 export { GobgpRouter, ribArgs, type GobgpStartOptions, type Announcement } from './routers/gobgp.js';
 export { RouterBase } from './routers/base.js';
 export { birdConfig, birdProtocolName, type BirdOptions } from './routers/bird-config.js';

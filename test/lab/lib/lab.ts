@@ -131,6 +131,11 @@ export class Lab {
     return join(this.dir, name);
   }
 
+  /** Remove `path` (file or directory) on teardown, and on the cleanup of this run if it crashes. */
+  ownPath(path: string): void {
+    this.record.addDir(path);
+  }
+
   /** Write a file in the scratch directory and return its path. */
   writeFile(name: string, text: string, mode = 0o600): string {
     const p = this.path(name);
@@ -374,7 +379,9 @@ export class Lab {
       killPidsSync(netnsPidsSync(n.netns), 1000);
       destroyNetnsSync(n.netns);
     }
-    if (!process.env.EDGELB_LAB_KEEP) rmSync(this.dir, { recursive: true, force: true });
+    if (!process.env.EDGELB_LAB_KEEP) {
+      for (const d of this.record.data.dirs) rmSync(d, { recursive: true, force: true });
+    }
     this.record.remove();
     liveLabs.delete(this);
   }

@@ -1,5 +1,5 @@
 // Lab routers: FRR (zebra + bgpd) in a lab namespace, every path of its own (config, pid, zserv, vty sockets), read through vtysh.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Lab } from '../lab.js';
 import { waitUntil } from '../wait.js';
@@ -10,6 +10,8 @@ import { parseFrrNeighbors, parseFrrRoutes } from './frr-parse.js';
 import type { Neighbor, RibRoute } from './types.js';
 
 export const FRR_DAEMON_DIR = '/usr/lib/frr';
+/** FRR 8 always makes /var/tmp/frr/<daemon>.<pid>/ (crash logs); the lab removes its daemons' ones */
+export const FRR_TMP_DIR = '/var/tmp/frr';
 
 export class FrrRouter extends RouterBase {
   readonly kind = 'frr' as const;
@@ -41,6 +43,7 @@ export class FrrRouter extends RouterBase {
       { name: `zebra-${node}` },
     );
     r.processes.push(zebra);
+    lab.ownPath(join(FRR_TMP_DIR, `zebra.${zebra.pid}`));
     await waitUntil(
       async () => {
         r.ensureRunning();
@@ -56,6 +59,7 @@ export class FrrRouter extends RouterBase {
       { name: `bgpd-${node}` },
     );
     r.processes.push(bgpd);
+    lab.ownPath(join(FRR_TMP_DIR, `bgpd.${bgpd.pid}`));
     await waitUntil(
       async () => {
         r.ensureRunning();
@@ -66,6 +70,12 @@ export class FrrRouter extends RouterBase {
       { what: `bgpd vty in ${node}`, timeoutMs: 15_000, intervalMs: 100 },
     );
     return r;
+  }
+
+  /** Stop bgpd then zebra, and remove their /var/tmp/frr directories. */
+  override async stop(): Promise<void> {
+    await super.stop();
+    for (const p of this.processes) rmSync(join(FRR_TMP_DIR, `${p.name.split('-')[0]}.${p.pid}`), { recursive: true, force: true });
   }
 
   /** Run one vtysh command (optionally against one daemon) and return its stdout. */
