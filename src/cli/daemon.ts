@@ -138,7 +138,14 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   }
 
   let current = base;
-  const consumer = await (opts.createConsumer ?? nullConsumer)({ logger, registry, initial: base, kubernetes });
+  let consumer: StateConsumer;
+  try {
+    consumer = await (opts.createConsumer ?? nullConsumer)({ logger, registry, initial: base, kubernetes });
+  } catch (e) {
+    fileSource?.close();
+    await kubeSource?.close();
+    throw e;
+  }
   try {
     await consumer.apply(base);
   } catch (e) {
@@ -251,10 +258,17 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
 export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const errorOut = opts.errorOut ?? ((t: string) => process.stderr.write(t));
   const logger = opts.logger ?? createLogger({ level: opts.logLevel ?? 'info' });
+  // a SIGHUP during start-up must not kill the process (its default action): remember it
+  let hupWhileStarting = false;
+  const earlyHup = () => {
+    hupWhileStarting = true;
+  };
+  process.on('SIGHUP', earlyHup);
   let daemon: Daemon;
   try {
     daemon = await startDaemon({ ...opts, logger });
   } catch (e) {
+    process.off('SIGHUP', earlyHup);
     const code = isEdgelbError(e) ? e.code : 'EDGELB_ERR_INTERNAL';
     if (e instanceof ConfigError) logger.error({ code, issues: issueLines(e.issues) }, 'config rejected; not starting');
     else logger.error({ code, err: errorMessage(e) }, 'daemon could not start');
@@ -293,8 +307,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       );
     };
     process.on('SIGHUP', onHup);
+    process.off('SIGHUP', earlyHup);
     process.on('SIGTERM', onStop);
     process.on('SIGINT', onStop);
+    if (hupWhileStarting) onHup();
   });
 }
 
