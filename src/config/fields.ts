@@ -20,6 +20,7 @@ export function str(what = 'a string') {
 /** An IP address (either family), canonicalised (lower-case, compressed IPv6). */
 export const ip = z
   .string({ invalid_type_error: 'must be an IP address' })
+  .refine((s) => !s.includes('%'), 'must be an IP address without a zone (%ifname is not supported)')
   .refine((s) => familyOf(s.trim()) !== 0, 'must be an IP address')
   .transform((s) => canonicalIp(s.trim()));
 

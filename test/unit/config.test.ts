@@ -451,6 +451,7 @@ services:
     message: 'duplicate of bgp.peers[0]',
   },
   { desc: 'peer address not an IP', edit: (c) => void (peer(c).address = 'router1'), errors: ['bgp.peers[0].address'], message: 'must be an IP address' },
+  { desc: 'link-local peer with a zone', edit: (c) => void (peer(c).address = 'fe80::1%eth0'), errors: ['bgp.peers[0].address'], message: 'without a zone' },
   { desc: 'passive peer with listenPort 0', edit: (c) => void ((c.bgp.listenPort = 0), (peer(c).passive = true)), errors: ['bgp.peers[0].passive'] },
   { desc: 'passwordFile missing', edit: (c) => void (peer(c).passwordFile = 'nope.key'), errors: ['bgp.peers[0].passwordFile'], message: 'cannot read /etc/edgelb/nope.key (ENOENT)' },
   { desc: 'passwordFile empty', edit: (c) => void (peer(c).passwordFile = 'empty.key'), errors: ['bgp.peers[0].passwordFile'], message: 'is empty' },
