@@ -117,14 +117,19 @@ async function main(): Promise<unknown> {
       sock.close();
       return { ok: true };
     }
-    // TCP MD5: a listening socket with a key for 127.0.0.1, and a client with `clientKey`
+    // TCP MD5 (RFC 2385) on loopback: the listener holds the key of the client's address
     case 'md5': {
+      // listener: family `listenFamily` (6 = dual stack), key for `peer`; clients of `clientFamily`
+      const listenFamily = (args.listenFamily ?? 4) as 4 | 6;
+      const clientFamily = (args.clientFamily ?? 4) as 4 | 6;
+      const peer = clientFamily === 4 ? '127.0.0.1' : '::1';
       const lfd = n.tcpSocket({
-        family: 4,
+        family: listenFamily,
         reuseAddr: true,
-        bindAddress: '127.0.0.1',
+        v6Only: false,
+        bindAddress: listenFamily === 4 ? '127.0.0.1' : '::',
         bindPort: 0,
-        md5: [{ address: '127.0.0.1', key: str('serverKey') }],
+        md5: [{ address: peer, key: str('serverKey') }],
       });
       n.tcpListen(lfd, 8);
       const port = n.sockName(lfd).port;
@@ -133,8 +138,8 @@ async function main(): Promise<unknown> {
       const results: Record<string, unknown> = {};
       try {
         for (const k of args.clientKeys as string[]) {
-          const fd = n.tcpSocket({ family: 4, ttl: 255, md5: k ? [{ address: '127.0.0.1', key: k }] : [] });
-          n.tcpConnect(fd, '127.0.0.1', port);
+          const fd = n.tcpSocket({ family: clientFamily, ttl: 255, md5: k ? [{ address: peer, key: k }] : [] });
+          n.tcpConnect(fd, peer, port);
           try {
             await n.tcpConnectWait(fd, num('timeoutMs'));
           } catch (e) {

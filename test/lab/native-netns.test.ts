@@ -142,12 +142,29 @@ test('AF_PACKET multicast membership adds the solicited-node group MAC to the in
 });
 
 test('TCP MD5: the right key connects and node:net talks over the fd; a wrong or missing key never connects', async () => {
-  const r = await child('a', 'md5', { serverKey: 'edgelb-secret', clientKeys: ['edgelb-secret', 'wrong-key', ''], timeoutMs: 2000 });
-  assert.deepEqual(r, {
-    'edgelb-secret': { connected: true, reply: 'echo:hello' },
-    'wrong-key': { connected: false, error: 'ETIMEDOUT' },
-    '(none)': { connected: false, error: 'ETIMEDOUT' },
-  });
+  const rows = [
+    { desc: 'IPv4 listener, IPv4 client', listenFamily: 4, clientFamily: 4 },
+    { desc: 'IPv6 listener, IPv6 client', listenFamily: 6, clientFamily: 6 },
+    { desc: 'dual-stack listener, IPv4 client (key on the v4-mapped address)', listenFamily: 6, clientFamily: 4 },
+  ];
+  for (const row of rows) {
+    const r = await child('a', 'md5', {
+      serverKey: 'edgelb-secret',
+      clientKeys: ['edgelb-secret', 'wrong-key', ''],
+      timeoutMs: 1500,
+      listenFamily: row.listenFamily,
+      clientFamily: row.clientFamily,
+    });
+    assert.deepEqual(
+      r,
+      {
+        'edgelb-secret': { connected: true, reply: 'echo:hello' },
+        'wrong-key': { connected: false, error: 'ETIMEDOUT' },
+        '(none)': { connected: false, error: 'ETIMEDOUT' },
+      },
+      row.desc,
+    );
+  }
 });
 
 test('GTSM: a listener with minimum TTL 255 accepts TTL 255 and never sees TTL 64 (IPv4 and IPv6)', async () => {
