@@ -1,9 +1,9 @@
 // cleanupNode: remove what the XDP data path left on this node (`edgelb cleanup`, tests): the
 // edgelb XDP program on the uplink (never another program), managed neighbour entries of
 // backends, and the pins under /sys/fs/bpf/edgelb/<node>/.
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Logger } from '../lib/logger.js';
 import { errorMessage } from '../lib/errors.js';
 import * as iproute from './iproute.js';
@@ -46,6 +46,11 @@ export async function cleanupNode(opts: { nodeName: string; iface?: string; logg
       result.pinsRemoved++;
     }
     rmSync(dir, { recursive: true, force: true });
+    try {
+      rmdirSync(dirname(dir)); // the shared base, when no other node's pins are left
+    } catch {
+      // not empty, or gone
+    }
     log.info({ pinDir: dir, removed: result.pinsRemoved }, 'edgelb BPF pins removed');
   }
   return result;
