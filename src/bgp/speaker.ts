@@ -4,6 +4,7 @@
 // (setAdvertisements), never "add route".
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
+import os from 'node:os';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../lib/logger.js';
 import { EdgelbError, errorMessage } from '../lib/errors.js';
@@ -298,10 +299,22 @@ export class BgpSpeaker extends EventEmitter {
     this.m.prefixesAdvertised.set({ peer: e.spec.address }, s.ribOut.desiredCount);
   }
 
+  /**
+   * Next-hop self for one family: the session's local address when it is of that family, else the
+   * configured localAddresses, else a global address of that family on the interface that holds
+   * the session's local address (an IPv6 VIP over an IPv4 session gets the same interface's IPv6).
+   */
   private nextHopFor(s: Session, family: 4 | 6): string | undefined {
     const local = s.localAddress;
     if (local && familyOf(local) === family && !local.startsWith('fe80')) return local;
-    return family === 4 ? this.o.localAddresses?.ipv4 : this.o.localAddresses?.ipv6;
+    const configured = family === 4 ? this.o.localAddresses?.ipv4 : this.o.localAddresses?.ipv6;
+    if (configured || !local) return configured;
+    for (const addrs of Object.values(os.networkInterfaces())) {
+      if (!addrs?.some((a) => a.address === local)) continue;
+      const other = addrs.find((a) => (family === 6 ? a.family === 'IPv6' && !a.address.toLowerCase().startsWith('fe80') : a.family === 'IPv4') && !a.internal);
+      if (other) return canonicalIp(other.address);
+    }
+    return undefined;
   }
 
   private routesFor(e: PeerEntry): Map<string, OutRoute> {

@@ -22,7 +22,8 @@ function nodeConfig(i: number, ads: Advertisement[], extra: Partial<EdgeNodeConf
   return {
     asn: asnOf(i),
     routerId: n.v4,
-    localAddresses: { ipv4: n.v4, ipv6: n.v6 },
+    // node3 has no localAddresses: its IPv6 next hop is found on the interface of the session's address
+    ...(i === 2 ? {} : { localAddresses: { ipv4: n.v4, ipv6: n.v6 } }),
     peers: [peerSpec(R.lan4, ROUTER_ASN, { localAddress: n.v4 })],
     ads,
     reconciled: true,
@@ -186,6 +187,21 @@ function interop(kind: Kind): void {
         assert.deepEqual(bad, [], `the route lost a next hop in ${bad.length} of ${samples.length} samples`);
         const rn = await router.neighbors();
         assert.ok(rn.every((n) => n.state === 'Established'));
+      });
+
+      it('without graceful restart (negative control), kill -9 of a node drops its next hop until it is back', async () => {
+        // node2 re-configured without GR: its session resets once, then a kill -9 must flush its routes
+        await nodes[1]!.setPeers(nodeConfig(1, []).peers.map((p) => ({ ...p, gracefulRestart: false })));
+        await new Promise((r) => setTimeout(r, 500));
+        const deadline = Date.now() + 20_000;
+        while (((await nodes[1]!.neighbors())[0]?.state !== 'Established' || (await nodes[1]!.neighbors())[0]?.capabilities?.gracefulRestart !== false) && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        await waitNexthops(VIP4, NODES.map((n) => n.v4));
+        await nodes[1]!.kill9();
+        await waitNexthops(VIP4, [NODES[0]!.v4, NODES[2]!.v4], 5_000);
+        await nodes[1]!.restart(nodeConfig(1, baseAds(1)), '-back');
+        await waitNexthops(VIP4, NODES.map((n) => n.v4), 20_000);
       });
 
       it('a node whose link goes down silently is flushed when the router hold timer expires', async () => {

@@ -5,7 +5,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { Registry } from 'prom-client';
-import { BgpSpeaker, type BgpSpeakerOptions } from '../../src/bgp/speaker.js';
+import { BgpSpeaker, canonicalPrefix, type BgpSpeakerOptions } from '../../src/bgp/speaker.js';
 import { AdjRibOut, attrKey, type OutRoute } from '../../src/bgp/adj-rib-out.js';
 import { BgpState } from '../../src/bgp/fsm.js';
 import { silentLogger } from '../../src/lib/logger.js';
@@ -253,4 +253,23 @@ test('adj-RIB-out: take() is bounded so a big push is built in slices', () => {
   const a = decodeAll(r.take(ctx4, 2000)).flatMap((m) => m.nlri).length;
   assert.equal(a, 2000);
   assert.equal(r.pending, 3000);
+});
+
+test('canonicalPrefix: the IPv4 fast path agrees with lib/addr, other forms are normalised', () => {
+  const rows: Array<[string, string]> = [
+    ['10.0.0.1/32', '10.0.0.1/32'],
+    ['0.0.0.0/0', '0.0.0.0/0'],
+    ['10.1.2.0/24', '10.1.2.0/24'],
+    ['10.1.2.3/24', '10.1.2.0/24'],
+    ['255.255.255.255/32', '255.255.255.255/32'],
+    ['128.0.0.0/1', '128.0.0.0/1'],
+    ['129.0.0.0/1', '128.0.0.0/1'],
+    ['FD00:80::1/128', 'fd00:80::1/128'],
+    ['fd00:80:0:0::/64', 'fd00:80::/64'],
+    ['10.0.0.7', '10.0.0.7/32'],
+  ];
+  for (const [input, want] of rows) assert.equal(canonicalPrefix(input), want, input);
+  assert.throws(() => canonicalPrefix('256.0.0.1/32'));
+  assert.throws(() => canonicalPrefix('010.1.2.3/32'), 'leading zeros are ambiguous (octal?) and refused');
+  assert.throws(() => canonicalPrefix('10.0.0.1/33'));
 });
