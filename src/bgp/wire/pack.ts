@@ -5,7 +5,7 @@ import { Afi, AttrFlag, AttrType, HEADER_LENGTH, MessageType, Safi } from './con
 import { encodeAttributes, writeAttribute } from './attributes.js';
 import { writeHeader } from './header.js';
 import { nextHopBytes } from './attr-mp.js';
-import { prefixBytes, type IpFamily } from './prefix.js';
+import { encodePrefixList, type IpFamily } from './prefix.js';
 import { BgpWriter } from './writer.js';
 import type { CodecContext, PathAttributes } from './types.js';
 
@@ -30,21 +30,16 @@ export function packUpdates(attrs: PathAttributes, nlri: readonly string[], with
 
   if (withdrawn.length > 0) {
     const extra = family === 4 ? 0 : MP_ATTR_HEADER + 3;
-    chunk(withdrawn.map((p) => prefixBytes(p, family)), ctx.maxLength - UPDATE_OVERHEAD - extra, (parts) => {
-      const w = start();
+    chunk(encodePrefixList(withdrawn, family), ctx.maxLength - UPDATE_OVERHEAD - extra, (run) => {
+      const w = start(run.length);
       if (family === 4) {
-        const wl = w.reserveU16();
-        for (const p of parts) w.bytes(p);
-        w.setU16(wl, w.length - wl - 2);
-        w.u16(0);
+        w.u16(run.length).bytes(run).u16(0);
       } else {
-        w.u16(0);
-        const al = w.reserveU16();
-        const v = new BgpWriter(3 + sum(parts));
-        v.u16(afi).u8(safi);
-        for (const p of parts) v.bytes(p);
-        writeAttribute(w, AttrFlag.OPTIONAL, AttrType.MP_UNREACH_NLRI, v.toBuffer());
-        w.setU16(al, w.length - al - 2);
+        const v = new BgpWriter(3 + run.length);
+        v.u16(afi).u8(safi).bytes(run);
+        const value = v.toBuffer();
+        w.u16(0).u16(value.length + (value.length > 255 ? 4 : 3));
+        writeAttribute(w, AttrFlag.OPTIONAL, AttrType.MP_UNREACH_NLRI, value);
       }
       out.push(finish(w));
     });
@@ -65,29 +60,28 @@ export function packUpdates(attrs: PathAttributes, nlri: readonly string[], with
     const attrBytes = aw.toBuffer();
     const mpFixed = nh ? MP_ATTR_HEADER + 5 + nh.length : 0;
     const budget = ctx.maxLength - UPDATE_OVERHEAD - attrBytes.length - mpFixed;
-    chunk(nlri.map((p) => prefixBytes(p, family)), budget, (parts) => {
-      const w = start();
+    chunk(encodePrefixList(nlri, family), budget, (run) => {
+      const w = start(attrBytes.length + run.length + 64);
       w.u16(0);
       const al = w.reserveU16();
       if (nh) {
-        const v = new BgpWriter(5 + nh.length + sum(parts));
-        v.u16(afi).u8(safi).u8(nh.length).bytes(nh).u8(0);
-        for (const p of parts) v.bytes(p);
+        const v = new BgpWriter(5 + nh.length + run.length);
+        v.u16(afi).u8(safi).u8(nh.length).bytes(nh).u8(0).bytes(run);
         writeAttribute(w, AttrFlag.OPTIONAL, AttrType.MP_REACH_NLRI, v.toBuffer());
         w.bytes(attrBytes);
         w.setU16(al, w.length - al - 2);
       } else {
         w.bytes(attrBytes);
         w.setU16(al, w.length - al - 2);
-        for (const p of parts) w.bytes(p);
+        w.bytes(run);
       }
       out.push(finish(w));
     });
   }
   return out;
 
-  function start(): BgpWriter {
-    const w = new BgpWriter(Math.min(ctx.maxLength, 4096));
+  function start(size: number): BgpWriter {
+    const w = new BgpWriter(HEADER_LENGTH + 8 + size);
     writeHeader(w, MessageType.UPDATE);
     return w;
   }
@@ -97,25 +91,18 @@ export function packUpdates(attrs: PathAttributes, nlri: readonly string[], with
   }
 }
 
-function sum(parts: Uint8Array[]): number {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  return n;
-}
-
-/** Greedy runs of consecutive prefixes whose encoded size fits `budget`. */
-function chunk(parts: Uint8Array[], budget: number, emit: (run: Uint8Array[]) => void): void {
+/** Greedy runs of consecutive encoded prefixes that fit `budget` bytes; each run is a view of `list.bytes`. */
+function chunk(list: { bytes: Buffer; ends: Uint32Array }, budget: number, emit: (run: Buffer) => void): void {
   if (budget < 17) throw new EdgelbError('EDGELB_ERR_INVALID_ARGUMENT', `the attributes leave only ${budget} bytes for prefixes in an UPDATE`);
-  let run: Uint8Array[] = [];
-  let size = 0;
-  for (const p of parts) {
-    if (size + p.length > budget) {
-      emit(run);
-      run = [];
-      size = 0;
+  let from = 0;
+  let prevEnd = 0;
+  for (let i = 0; i < list.ends.length; i++) {
+    const end = list.ends[i]!;
+    if (end - from > budget) {
+      emit(list.bytes.subarray(from, prevEnd));
+      from = prevEnd;
     }
-    run.push(p);
-    size += p.length;
+    prevEnd = end;
   }
-  if (run.length > 0) emit(run);
+  if (prevEnd > from) emit(list.bytes.subarray(from, prevEnd));
 }
