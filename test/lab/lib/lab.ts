@@ -301,6 +301,12 @@ export class Lab {
       .join('\n');
   }
 
+  /** True when `addr` answers `count` pings from `node` (ping -4/-6 by the address' family, -W timeoutS). */
+  async ping(node: string, addr: string, opts: { count?: number; timeoutS?: number } = {}): Promise<boolean> {
+    const args = ['ping', isV6(addr) ? '-6' : '-4', '-n', '-q', '-c', String(opts.count ?? 1), '-i', '0.2', '-W', String(opts.timeoutS ?? 2), addr];
+    return (await this.exec(node, args, { check: false })).code === 0;
+  }
+
   // ---- reading state -----------------------------------------------------------------------
 
   /** Routes of the node's kernel FIB (main table), IPv4 and IPv6, optionally only `prefix`. */
