@@ -73,6 +73,22 @@ export interface BpfMapInfo {
   perCpu: boolean;
 }
 
+/**
+ * A map handle that owns its own fd (a duplicate, or opened from a pin) and knows the map's shape,
+ * so each operation is one syscall. Same semantics as the fd functions of NativeBinding.
+ */
+export interface BpfMapHandle {
+  readonly fd: number;
+  readonly info: BpfMapInfo;
+  lookup(key: Buffer): Buffer | null;
+  lookupPerCpu(key: Buffer): Buffer[] | null;
+  update(key: Buffer, value: Buffer, flags?: number): void;
+  delete(key: Buffer): boolean;
+  nextKey(key: Buffer | null): Buffer | null;
+  dump(max?: number): Array<{ key: Buffer; value: Buffer }>;
+  close(): void;
+}
+
 export interface BpfProgInfo {
   id: number;
   name: string;
@@ -246,6 +262,8 @@ export interface NativeBinding {
   /** Every entry (at most `max`), values as mapLookup returns them. */
   mapDump(fd: number, max?: number): Array<{ key: Buffer; value: Buffer }>;
   possibleCpus(): number;
+  /** A map handle from an fd (duplicated: the caller keeps its own) or a pin path. */
+  openMap(fdOrPinPath: number | string): BpfMapHandle;
 
   xdpAttach(ifindex: number, progFd: number, options?: XdpAttachOptions): void;
   /** expectedFd: detach only if that program is the attached one. */

@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EdgelbError, errorMessage } from '../lib/errors.js';
 import type {
+  BpfMapHandle,
   BpfObjectHandle,
   BpfObjectOptions,
   IcmpSocketHandle,
@@ -100,6 +101,7 @@ function wrapHandle<T>(obj: Record<string, unknown>, methods: string[], getters:
 }
 
 const BPF_OBJECT_METHODS = ['programs', 'maps', 'progFd', 'mapFd', 'close'];
+const MAP_METHODS = ['lookup', 'lookupPerCpu', 'update', 'delete', 'nextKey', 'dump', 'close'];
 const PACKET_METHODS = ['send', 'addMembership', 'dropMembership', 'start', 'stop', 'close'];
 const ICMP_METHODS = ['send', 'start', 'stop', 'close'];
 
@@ -119,6 +121,8 @@ export function adaptRawAddon(raw: RawAddon): NativeBinding {
   };
   out.openBpfObject = (path: string, options?: BpfObjectOptions): BpfObjectHandle =>
     wrapHandle(construct('BpfObject', [path, options ?? {}]), BPF_OBJECT_METHODS, ['closed']);
+  out.openMap = (fdOrPinPath: number | string): BpfMapHandle =>
+    wrapHandle(construct('BpfMap', [fdOrPinPath]), MAP_METHODS, ['fd', 'info']);
   out.openPacketSocket = (ifname: string, protocol: number, options?: PacketSocketOptions): PacketSocketHandle =>
     wrapHandle(construct('PacketSocket', [ifname, protocol, options ?? {}]), PACKET_METHODS, ['fd', 'ifindex', 'mac']);
   out.openIcmpSocket = (family: 4 | 6, options?: { kind?: 'raw' | 'dgram' }): IcmpSocketHandle =>

@@ -218,3 +218,38 @@ test('close() releases what the addon tracks', () => {
   for (const o of objs) o.close();
   assert.equal(n.trackedResources(), base);
 });
+
+test('openMap: a handle with its own fd and cached shape, from an fd or a pin', () => {
+  const dir = `${pinDir}/handle`;
+  const obj = n.openBpfObject(object, { pinDir: dir });
+  const byFd = n.openMap(obj.mapFd('probe_counters'));
+  const byPin = n.openMap(`${dir}/probe_counters`);
+  const perCpu = n.openMap(obj.mapFd('probe_percpu'));
+  try {
+    assert.notEqual(byFd.fd, obj.mapFd('probe_counters')); // a duplicate
+    assert.deepEqual(byFd.info, n.mapInfo(obj.mapFd('probe_counters')));
+    assert.equal(byPin.info.id, byFd.info.id);
+    n.progTestRun(obj.progFd('probe_xdp'), frame(), 4);
+    assert.equal(byFd.lookup(key(0))!.readBigUInt64LE(), 4n);
+    byPin.update(key(0), u64(100));
+    assert.equal(byFd.lookup(key(0))!.readBigUInt64LE(), 100n);
+    assert.deepEqual(byFd.nextKey(null), key(0));
+    assert.equal(byFd.nextKey(key(1)), null);
+    assert.equal(byFd.dump().length, 2);
+    assert.equal(perCpu.lookupPerCpu(key(0))!.reduce((s, b) => s + b.readBigUInt64LE(), 0n), 4n);
+    assert.throws(() => byFd.lookup(Buffer.alloc(8)), RangeError);
+    assert.throws(() => byFd.delete(key(0)), (e: unknown) => isErrno(e, 'EINVAL'));
+    // the object's fds close; the handles keep working on their own
+    obj.close();
+    assert.equal(byFd.lookup(key(0))!.readBigUInt64LE(), 100n);
+  } finally {
+    byFd.close();
+    byPin.close();
+    perCpu.close();
+    obj.close();
+  }
+  assert.throws(() => byFd.lookup(key(0)), (e: unknown) => isErrno(e, 'EBADF'));
+  assert.throws(() => n.openMap(`${dir}/nope`), (e: unknown) => isErrno(e, 'ENOENT'));
+  assert.throws(() => n.openMap(0), (e: unknown) => isErrno(e, 'EINVAL')); // stdin is not a map
+  rmSync(dir, { recursive: true, force: true });
+});
