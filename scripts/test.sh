@@ -14,7 +14,7 @@ run_suite() {
   local name="$1" concurrency="$2"; shift 2
   local files=("$@")
   if ((${#files[@]} == 0)); then echo "== suite $name: no test files"; return; fi
-  local tap=".cache/test-results/$name.tap" start end
+  local tap=".cache/test-results/$name-$$.tap" start end
   start=$(date +%s)
   echo "== suite $name: ${#files[@]} files"
   node --import tsx --test --test-concurrency="$concurrency" --test-timeout=600000 \

@@ -87,6 +87,8 @@ export function buildProgram(io: Io = stdio, setCode: (code: number) => void = (
           logLevel: o.logLevel as 'info',
           ...(o.defaultLbMode ? { defaultLbMode: o.defaultLbMode } : {}),
           errorOut: io.err,
+          createConsumer: async (ctx) => (await import('./runtime.js')).createNodeRuntime(ctx),
+          createKubernetesSource: async (ctx) => (await import('./kubernetes.js')).createKubernetesSource(ctx),
         });
         return code;
       }),

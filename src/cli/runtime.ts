@@ -20,6 +20,7 @@ import { errorMessage } from '../lib/errors.js';
 import type { DesiredState } from '../model/desired-state.js';
 import { loadNative } from '../native/index.js';
 import type { StateConsumer } from './daemon.js';
+import { setNeighborSource } from './kubernetes.js';
 
 export interface RuntimeContext {
   logger: Logger;
@@ -127,6 +128,15 @@ export async function createNodeRuntime(ctx: RuntimeContext): Promise<StateConsu
     });
     engines.bgp = speaker;
     const sp = speaker;
+    setNeighborSource(() =>
+      sp.neighbors().map((n) => ({
+        address: n.address,
+        state: n.state,
+        uptimeSec: n.uptime,
+        prefixesSent: n.prefixesSent,
+        ...(n.lastError ? { lastError: `${n.lastError.reason}${n.lastError.code !== undefined ? ` (NOTIFICATION ${n.lastError.code}/${n.lastError.subcode ?? 0})` : ''}` } : {}),
+      })),
+    );
     closers.unshift(async (mode) => sp.stop(mode === 'restart' ? 'graceful' : 'shutdown'));
   }
 
