@@ -6,8 +6,9 @@
 // until its first probe, and a restarted daemon does not drop traffic while it re-probes). It turns
 // `unhealthy` after `retries` consecutive failed probes (at least one), and `healthy` again after
 // one successful probe. Only unknown/healthy -> unhealthy and unhealthy -> healthy emit 'change'.
-// Probe type `none` is always healthy and never probed. Endpoints of services never passed to
-// setTargets are unknown to the checker: isHealthy() is false and healthy() is [] for them.
+// Probe type `none` is always healthy and never probed. An endpoint the checker does not watch
+// (not, or not yet, passed to setTargets) is unknown, so isHealthy() is true for it: a caller that
+// plans before it sets targets does not drop traffic. healthy(service) lists watched endpoints only.
 //
 // Events: 'change' (service, endpoint, healthy: boolean), 'probe' (service, endpoint, ProbeOutcome).
 // Metrics: edgelb_endpoint_healthy{service,endpoint} (1/0), edgelb_health_probes_total{type,result}.
@@ -134,9 +135,10 @@ export class HealthChecker extends EventEmitter {
     }
   }
 
+  /** false only for an endpoint that failed `retries` probes in a row; unwatched ones are unknown (true). */
   isHealthy(service: string, endpoint: string): boolean {
     const e = this.services.get(service)?.entries.get(endpoint);
-    return e !== undefined && effective(e.state);
+    return e === undefined || effective(e.state);
   }
 
   /** The healthy endpoints of a service, in the order setTargets gave them. */

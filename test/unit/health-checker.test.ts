@@ -136,7 +136,8 @@ test('setTargets diffs: unchanged endpoints keep state and timers, removed ones 
     hc.setTargets([{ ...web, endpoints: ['10.0.0.1'] }]);
     assert.deepEqual(hc.healthy('web'), ['10.0.0.1']);
     assert.deepEqual(hc.healthy('dns'), []);
-    assert.equal(hc.isHealthy('dns', '10.0.1.1'), false);
+    assert.equal(hc.isHealthy('dns', '10.0.1.1'), true); // no longer watched: unknown
+    assert.equal(hc.isHealthy('web', '10.0.0.2'), true);
     assert.deepEqual(await gauge(registry), { 'web/10.0.0.1': 1 });
     const dnsCalls = fake.count('10.0.1.1');
     const e2 = fake.count('10.0.0.2');
@@ -144,6 +145,17 @@ test('setTargets diffs: unchanged endpoints keep state and timers, removed ones 
     assert.equal(fake.count('10.0.1.1'), dnsCalls);
     assert.equal(fake.count('10.0.0.2'), e2);
     assert.deepEqual(hc.status().map((s) => `${s.service}/${s.endpoint}`), ['web/10.0.0.1']);
+  } finally {
+    hc.stop();
+  }
+});
+
+test('endpoints never given to setTargets are unknown: healthy, but not listed', () => {
+  const { hc } = setup();
+  try {
+    assert.equal(hc.isHealthy('web', '10.9.9.9'), true);
+    assert.deepEqual(hc.healthy('web'), []);
+    assert.deepEqual(hc.status(), []);
   } finally {
     hc.stop();
   }
