@@ -22,6 +22,11 @@ export function createTestNetns(name: string): { ifname: string; path: string } 
   sh(['ip', 'netns', 'add', name]);
   ns('link', 'add', 'xdpt0', 'type', 'veth', 'peer', 'name', 'xdpt1');
   ns('link', 'set', 'xdpt0', 'address', NODE_MAC);
+  // the peers stay silent (no IPv6 router solicitations or MLD reports reaching xdpt0's XDP
+  // program and its counters while a table runs)
+  for (const peer of ['xdpt1']) {
+    sh(['nsenter', `--net=/run/netns/${name}`, 'sysctl', '-qw', `net.ipv6.conf.${peer}.disable_ipv6=1`]);
+  }
   for (const l of ['lo', 'xdpt0', 'xdpt1']) ns('link', 'set', l, 'up');
   ns('addr', 'add', '10.0.0.10/24', 'dev', 'xdpt0');
   ns('-6', 'addr', 'add', '2001:db8::10/64', 'dev', 'xdpt0', 'nodad');
@@ -29,6 +34,7 @@ export function createTestNetns(name: string): { ifname: string; path: string } 
   ns('-6', 'route', 'add', 'default', 'via', '2001:db8::1');
   // a second segment behind another interface: "off the uplink's segment"
   ns('link', 'add', 'xdpt2', 'type', 'veth', 'peer', 'name', 'xdpt3');
+  sh(['nsenter', `--net=/run/netns/${name}`, 'sysctl', '-qw', 'net.ipv6.conf.xdpt3.disable_ipv6=1']);
   ns('link', 'set', 'xdpt2', 'up');
   ns('link', 'set', 'xdpt3', 'up');
   ns('addr', 'add', '10.50.0.10/24', 'dev', 'xdpt2');
