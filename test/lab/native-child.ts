@@ -81,6 +81,52 @@ async function main(): Promise<unknown> {
       n.closeFd(counters);
       return { query: n.xdpQuery(ifindex), packets };
     }
+    // XDP through a bpf_link pinned in bpffs (and the program pinned too): survives this process
+    case 'xdp-link': {
+      const obj = n.openBpfObject(str('object'), { pinDir: str('pinDir') });
+      const ifindex = n.ifNameToIndex(str('ifname'));
+      const link = n.xdpLinkAttach(obj.progFd('probe_xdp'), ifindex, { mode: 'generic' });
+      n.objPin(link, `${str('pinDir')}/link`);
+      n.objPin(obj.progFd('probe_xdp'), `${str('pinDir')}/prog`);
+      // a link holds the hook: a plain netlink attach on top is refused
+      let netlinkAttach = 'succeeded';
+      try {
+        n.xdpAttach(ifindex, obj.progFd('probe_xdp'), { mode: 'generic' });
+      } catch (e) {
+        netlinkAttach = (e as { sysCode?: string }).sysCode ?? String(e);
+      }
+      const q = n.xdpQuery(ifindex);
+      n.closeFd(link);
+      obj.close();
+      return { query: q, netlinkAttach };
+    }
+    // a later process: swap the program behind the pinned link, then drop the pins
+    case 'xdp-link-update': {
+      const ifindex = n.ifNameToIndex(str('ifname'));
+      const before = n.xdpQuery(ifindex);
+      const link = n.objGet(`${str('pinDir')}/link`);
+      const oldProg = n.objGet(`${str('pinDir')}/prog`);
+      const obj = n.openBpfObject(str('object'), { pinDir: str('pinDir') });
+      n.linkUpdate(link, obj.progFd('probe_xdp'), { oldProgFd: oldProg });
+      const after = n.xdpQuery(ifindex);
+      let staleUpdate = 'succeeded';
+      try {
+        n.linkUpdate(link, obj.progFd('probe_xdp'), { oldProgFd: oldProg });
+      } catch (e) {
+        staleUpdate = (e as { sysCode?: string }).sysCode ?? String(e);
+      }
+      n.closeFd(oldProg);
+      obj.close();
+      if (args.release) {
+        n.unpin(`${str('pinDir')}/link`);
+        n.unpin(`${str('pinDir')}/prog`);
+      }
+      n.closeFd(link);
+      return { before, after, staleUpdate, final: n.xdpQuery(ifindex) };
+    }
+    case 'xdp-query': {
+      return { query: n.xdpQuery(n.ifNameToIndex(str('ifname'))) };
+    }
     // receive frames of `protocol` on `ifname` until one carries `marker` (hex), then print it
     case 'packet-recv': {
       const sock = n.openPacketSocket(str('ifname'), num('protocol'));

@@ -86,6 +86,34 @@ test('XDP on a veth counts real packets; the attachment and pins outlive the loa
   assert.equal(existsSync(pinDir), false);
 });
 
+test('XDP through a pinned bpf_link: outlives its process, a later one swaps the program, unpinning detaches', async () => {
+  const dir = `${pinDir}-link`;
+  try {
+    const a = await child('b', 'xdp-link', { object, pinDir: dir, ifname: 'eth0' });
+    assert.equal(a.query.mode, 'generic');
+    assert.ok(a.query.progId > 0);
+    assert.equal(a.netlinkAttach, 'EBUSY');
+    // the process is gone, the pinned link keeps the program attached
+    const q = await child('b', 'xdp-query', { ifname: 'eth0' });
+    assert.equal(q.query.progId, a.query.progId);
+    await lab.exec('a', ['ping', '-c', '2', '-i', '0.2', '-W', '1', '10.77.0.2'], { check: false });
+    const r = await child('b', 'xdp-read', { pinDir: dir, ifname: 'eth0' });
+    assert.ok(r.packets >= 2);
+
+    const u = await child('b', 'xdp-link-update', { object, pinDir: dir, ifname: 'eth0', release: true });
+    assert.equal(u.before.progId, a.query.progId);
+    assert.notEqual(u.after.progId, u.before.progId);
+    assert.equal(u.after.mode, 'generic');
+    assert.equal(u.staleUpdate, 'EPERM'); // the old program is no longer behind the link
+    // pins dropped and the last fd closed: the link is gone and with it the attachment
+    assert.equal(u.final.mode, 'none');
+    const gone = await child('b', 'xdp-query', { ifname: 'eth0' });
+    assert.equal(gone.query.mode, 'none');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('AF_PACKET: an ARP frame sent on one end of a veth arrives on the other', async () => {
   const marker = Buffer.from('edgelb-nat-marker').toString('hex');
   const rx = await lab.spawn('b', [
