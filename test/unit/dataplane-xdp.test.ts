@@ -1,0 +1,214 @@
+// XdpDataplane against the kernel in a private namespace: struct encoding, declarative diffs
+// (nothing rewritten when nothing changed, one service rewritten when one changed), free-list
+// reuse, takeover of a running program and its pinned maps without detaching (flows keep
+// working), re-creation of incompatible pins, health, close/detach and cleanupNode. Needs root.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Writable } from 'node:stream';
+import { Registry } from 'prom-client';
+import { loadNative } from '../../src/native/index.js';
+import { createLogger, silentLogger } from '../../src/lib/logger.js';
+import { XdpDataplane, type XdpDataplaneOptions } from '../../src/dataplane/xdp.js';
+import { cleanupNode } from '../../src/dataplane/cleanup.js';
+import { xdpNativeFrom, XDP_ACTION, type XdpNative } from '../../src/dataplane/native.js';
+import type { DataplaneService } from '../../src/dataplane/types.js';
+import { frame, parse, TCP_ACK } from './dataplane/pkt.js';
+import { createTestNetns, deleteTestNetns, xdpCtx } from './dataplane/netns.js';
+
+const NS = `xdpf${process.pid}`;
+const NODE = `xdpf-${process.pid}`;
+const PIN = `/sys/fs/bpf/edgelb/${NODE}`;
+
+const svc = (name: string, vip: string, backends: string[], extra: Partial<DataplaneService> = {}): DataplaneService => ({
+  name,
+  vip,
+  port: 80,
+  protocol: 'tcp',
+  mode: 'onearm',
+  backends: backends.map((address) => ({ address, port: 8080 })),
+  epSelect: 'maglev',
+  timeoutSec: 300,
+  ...extra,
+});
+const BASE = [svc('a', '192.168.90.1', ['10.0.0.2', '10.0.0.3']), svc('b', '192.168.90.2', ['10.0.0.2']), svc('c', '192.168.90.3', ['10.0.0.3'])];
+
+let native: XdpNative;
+let ifindex = 0;
+const writes = { arrays: 0, updates: 0 };
+
+/** The real addon, counting table writes and map updates. */
+function countingNative(n: XdpNative): XdpNative {
+  return new Proxy(n, {
+    get(target, prop, recv) {
+      const v = Reflect.get(target, prop, recv) as unknown;
+      if (prop === 'xdpArrayWrite') return (...a: Parameters<XdpNative['xdpArrayWrite']>) => (writes.arrays++, target.xdpArrayWrite(...a));
+      if (prop === 'mapUpdate') return (...a: Parameters<XdpNative['mapUpdate']>) => (writes.updates++, target.mapUpdate(...a));
+      return v;
+    },
+  });
+}
+
+function make(extra: Partial<XdpDataplaneOptions> = {}): XdpDataplane {
+  return new XdpDataplane({
+    node: { name: NODE, routerId: '10.0.0.10', interface: 'xdpt0' },
+    spec: { attachMode: 'auto', maglevSize: 251, conntrackSize: 4096, enabled: true },
+    logger: silentLogger(),
+    registry: new Registry(),
+    native: countingNative(native),
+    manageNeighbours: false,
+    maxServices: 8,
+    maxBackends: 16,
+    ...extra,
+  });
+}
+
+const run = (dp: XdpDataplane, pkt: Buffer) => native.progTestRun(dp.programFd, pkt, 1, { ctx: xdpCtx(pkt.length, ifindex) });
+
+function svcIndex(dp: XdpDataplane, vip: string): number | undefined {
+  const v = native.mapLookup(dp.mapFd('svc'), native.xdpEncode('svcKey', { vip, port: 80, protocol: 'tcp' }));
+  return v ? (native.xdpDecode('svc', v) as { index: number }).index : undefined;
+}
+
+describe('XdpDataplane (kernel, private namespace)', () => {
+  before(() => {
+    execFileSync('make', ['-s', '-C', fileURLToPath(new URL('../..', import.meta.url)), 'build/bpf/edgelb_xdp.bpf.o'], { stdio: 'ignore' });
+    native = xdpNativeFrom(loadNative());
+    native.xdpSetNetns(createTestNetns(NS).path);
+    ifindex = native.ifNameToIndex('xdpt0');
+  });
+  after(async () => {
+    try {
+      await cleanupNode({ nodeName: NODE, iface: 'xdpt0', logger: silentLogger() });
+    } finally {
+      native?.xdpSetNetns(null);
+      deleteTestNetns(NS);
+    }
+  });
+
+  test('layout and struct encoding round-trip through the addon', () => {
+    const L = native.xdpLayout();
+    assert.deepEqual(L.sizes, { addr: 16, cfg: 56, svcKey: 20, svc: 16, vipKey: 20, backend: 24, ctKey: 40, ct: 96, stats: 16 });
+    assert.equal(L.counters.RX, 0);
+    assert.equal(L.counters.TX, 9);
+    assert.equal(Object.keys(L.counters).length, new Set(Object.values(L.counters)).size, 'codes are unique');
+    const k = { vip: '2001:db8::1', port: 443, protocol: 'udp' };
+    const buf = native.xdpEncode('svcKey', k);
+    assert.equal(buf.length, 20);
+    assert.deepEqual({ ...native.xdpDecode('svcKey', buf) }, k);
+    const ct = { src: '10.0.0.1', dst: '10.0.0.2', sport: 1, dport: 65535, protocol: 'tcp' };
+    assert.deepEqual({ ...native.xdpDecode('ctKey', native.xdpEncode('ctKey', ct)) }, ct);
+    assert.deepEqual({ ...native.xdpDecode('backend', native.xdpEncode('backend', { gen: 7 })) }, { gen: 7 });
+    assert.throws(() => native.xdpEncode('svcKey', { vip: 'nope', port: 80, protocol: 'tcp' }), TypeError);
+    assert.throws(() => native.xdpEncode('svcKey', { vip: '10.0.0.1', port: 70000, protocol: 'tcp' }), RangeError);
+    assert.throws(() => native.xdpEncode('ctKey', { src: '10.0.0.1', dst: '::1', sport: 1, dport: 1, protocol: 'tcp' }), TypeError);
+  });
+
+  test('setServices rewrites only what changed and reuses freed indices', async () => {
+    const dp = make();
+    try {
+      await dp.open();
+      await dp.setServices(BASE);
+      assert.equal(writes.arrays, 6, 'list + maglev table per service');
+      const before = { ...writes };
+      await dp.setServices(structuredClone(BASE).reverse());
+      assert.deepEqual(writes, before, 'same services in another order: nothing written');
+
+      await dp.setServices([BASE[0]!, svc('b', '192.168.90.2', ['10.0.0.2', '10.0.0.3']), BASE[2]!]);
+      assert.equal(writes.arrays - before.arrays, 2, 'one service rewritten');
+
+      const timeoutOnly = { ...writes };
+      await dp.setServices([BASE[0]!, svc('b', '192.168.90.2', ['10.0.0.2', '10.0.0.3'], { timeoutSec: 5 }), BASE[2]!]);
+      assert.equal(writes.arrays, timeoutOnly.arrays, 'a timeout change rewrites no table');
+      assert.equal(writes.updates - timeoutOnly.updates, 1, 'only the service entry');
+
+      const ib = svcIndex(dp, '192.168.90.2')!;
+      await dp.setServices([BASE[0]!, BASE[2]!]);
+      assert.equal(svcIndex(dp, '192.168.90.2'), undefined);
+      await dp.setServices([BASE[0]!, BASE[2]!, svc('d', '192.168.90.4', ['10.0.0.2'])]);
+      assert.equal(svcIndex(dp, '192.168.90.4'), ib, 'the freed index is reused');
+
+      await assert.rejects(dp.setServices([BASE[0]!, { ...BASE[0]!, name: 'dup' }]), /both use/);
+      assert.equal(dp.health().ok, true);
+    } finally {
+      await dp.close({ detach: true });
+    }
+    assert.equal(existsSync(PIN), false, 'detach removes the pins');
+    assert.equal(native.xdpQuery(ifindex).progId, 0, 'detach detaches');
+  });
+
+  test('a new instance takes over the attached program and pinned maps; flows keep working', async () => {
+    const first = make();
+    const o1 = await first.open();
+    assert.equal(o1.takenOver, false);
+    await first.setServices(BASE);
+    const idx = BASE.map((s) => svcIndex(first, s.vip));
+    const syn = run(first, frame({ src: '10.1.0.5', dst: '192.168.90.1', proto: 'tcp', sport: 40000, dport: 80 }));
+    assert.equal(syn.retval, XDP_ACTION.TX);
+    const out = parse(syn.data);
+    const firstProg = native.xdpQuery(ifindex).progId;
+    await first.close({ detach: false });
+    assert.equal(native.xdpQuery(ifindex).progId, firstProg, 'close without detach leaves the program attached');
+
+    const second = make();
+    try {
+      const o2 = await second.open();
+      assert.deepEqual(o2, { takenOver: true, attachMode: 'generic' });
+      const q = native.xdpQuery(ifindex);
+      assert.notEqual(q.progId, firstProg, 'replaced in place by the new program');
+      assert.equal(q.mode, 'generic');
+      // before any setServices: the reply of the flow is still translated (maps were kept)
+      const reply = run(second, frame({ src: out.dst, dst: out.src, proto: 'tcp', sport: out.dport, dport: out.sport, tcpFlags: TCP_ACK }));
+      assert.equal(reply.retval, XDP_ACTION.TX);
+      assert.equal(parse(reply.data).src, '192.168.90.1');
+      // the same services again keep their indices and backend generations
+      const c0 = second.counters();
+      await second.setServices(BASE);
+      assert.deepEqual(BASE.map((s) => svcIndex(second, s.vip)), idx);
+      const again = run(second, frame({ src: '10.1.0.5', dst: '192.168.90.1', proto: 'tcp', sport: 40000, dport: 80, tcpFlags: TCP_ACK }));
+      assert.equal(again.retval, XDP_ACTION.TX);
+      assert.equal(parse(again.data).dst, out.dst);
+      const c1 = second.counters();
+      assert.equal(c1.ct_hit! - c0.ct_hit!, 1);
+      assert.equal(c1.ct_backend_gone! - c0.ct_backend_gone!, 0);
+      // services the previous owner had and nobody wants any more are removed
+      await second.setServices([BASE[0]!]);
+      assert.equal(svcIndex(second, '192.168.90.2'), undefined);
+    } finally {
+      await second.close({ detach: false });
+    }
+  });
+
+  test('incompatible pins (another table size) are re-created and the log says so', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({ write: (c: Buffer, _e, cb) => (lines.push(c.toString()), cb()) });
+    const dp = make({ spec: { attachMode: 'auto', maglevSize: 257, conntrackSize: 4096, enabled: true }, logger: createLogger({ destination: sink }) });
+    try {
+      const o = await dp.open();
+      assert.equal(o.takenOver, false);
+      await new Promise((r) => setTimeout(r, 50));
+      assert.ok(lines.some((l) => /incompatible/.test(l) && /maglev table size 251 pinned, 257 configured/.test(l)), lines.join(''));
+      assert.equal(dp.health().ok, true);
+      // somebody detaches the program behind our back: health says so
+      execFileSync('ip', ['link', 'set', 'dev', 'xdpt0', 'xdpgeneric', 'off']);
+      assert.equal(dp.health().ok, false);
+      assert.match(dp.health().reason!, /no XDP program attached to xdpt0/);
+    } finally {
+      await dp.close({ detach: false });
+    }
+  });
+
+  test('cleanupNode detaches edgelb XDP programs and removes the pins', async () => {
+    const dp = make();
+    await dp.open();
+    await dp.close({ detach: false });
+    assert.ok(existsSync(PIN));
+    const r = await cleanupNode({ nodeName: NODE, iface: 'xdpt0', logger: silentLogger() });
+    assert.equal(r.detached, true);
+    assert.ok(r.pinsRemoved >= 10);
+    assert.equal(existsSync(PIN), false);
+    assert.equal(native.xdpQuery(ifindex).progId, 0);
+  });
+});
