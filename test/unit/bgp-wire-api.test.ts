@@ -2,7 +2,9 @@
 // checks, AS4 merging rules, argument errors on encode, and the error type.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { EdgelbError } from '../../src/lib/errors.js';
+import { bytesToIp, parsePrefix } from '../../src/lib/addr.js';
 import {
   AS_TRANS,
   Afi,
@@ -19,6 +21,7 @@ import {
   negotiate,
   openMessage,
   packUpdates,
+  prefixBytes,
   strongerHandling,
   updateMessage,
   type CodecContext,
@@ -275,4 +278,55 @@ test('BgpDecodeError: an EdgelbError with the NOTIFICATION fields; handlings ord
   assert.equal(errorName(6, 7), 'cease/connection-collision-resolution');
   assert.equal(errorName(5, 3), 'fsm/unexpected-in-established');
   assert.equal(errorName(9, 9), 'code9/subcode9');
+});
+
+test('prefix text forms: the codec parser agrees with lib/addr on valid input and rejects invalid input', () => {
+  const rows: Array<[string, 4 | 6, string]> = [
+    ['10.1.2.3/32', 4, '200a010203'],
+    ['10.1.2.3', 4, '200a010203'],
+    ['10.1.2.3/8', 4, '080a'],
+    ['0.0.0.0/0', 4, '00'],
+    ['192.168.255.255/17', 4, '11c0a880'],
+    ['2001:DB8::1/128', 6, '8020010db8000000000000000000000001'],
+    ['2001:db8:0:0:0:0:0:1', 6, '8020010db8000000000000000000000001'],
+    ['::ffff:192.0.2.1/128', 6, '8000000000000000000000ffffc0000201'],
+    ['::/0', 6, '00'],
+    ['1::/16', 6, '100001'],
+    ['2001:db8:1:2:3:4:5::/127', 6, '7f20010db8000100020003000400050000'],
+  ];
+  for (const [p, f, want] of rows) assert.equal(prefixBytes(p, f).toString('hex'), want, p);
+  const bad: Array<[string, 4 | 6]> = [
+    ['10.0.0.256/32', 4],
+    ['10.0.0/24', 4],
+    ['010.0.0.1', 4],
+    ['10.0.0.1/33', 4],
+    ['10.0.0.1/', 4],
+    ['10.0.0.1/-1', 4],
+    ['2001:db8::/32', 4],
+    ['10.0.0.0/8', 6],
+    ['1::2::3', 6],
+    [':::', 6],
+    ['1:2:3:4:5:6:7:8:9', 6],
+    ['1:2:3:4:5:6:7', 6],
+    ['12345::', 6],
+    ['g::', 6],
+    [':1::', 6],
+    ['1:2:3:4:5:6:7:8::', 6],
+    ['::1.2.3', 6],
+    ['1.2.3.4::', 6],
+    ['::1/129', 6],
+    ['fe80::1%eth0', 6],
+  ];
+  for (const [p, f] of bad) assert.throws(() => prefixBytes(p, f), (e: unknown) => e instanceof EdgelbError && e.code === 'EDGELB_ERR_INVALID_ARGUMENT', p);
+  // random addresses in canonical, fully written and upper-case forms
+  fc.assert(
+    fc.property(fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.integer({ min: 0, max: 128 }), (a, len) => {
+      const want = prefixBytes(`${bytesToIp(a)}/${len}`, 6);
+      const full = Array.from({ length: 8 }, (_, i) => ((a[i * 2]! << 8) | a[i * 2 + 1]!).toString(16).padStart(4, '0')).join(':');
+      assert.deepEqual(prefixBytes(`${full.toUpperCase()}/${len}`, 6), want);
+      const p = parsePrefix(`${bytesToIp(a)}/${len}`);
+      assert.deepEqual([...want], [len, ...p.addr.subarray(0, (len + 7) >> 3)]);
+    }),
+    { numRuns: 500 },
+  );
 });

@@ -10,9 +10,6 @@ function badPrefix(p: string, family: IpFamily, why: string): EdgelbError {
   return new EdgelbError('EDGELB_ERR_INVALID_ARGUMENT', `not an IPv${family} prefix: ${JSON.stringify(p)} (${why})`);
 }
 
-const HEX_GROUP = /^[0-9a-fA-F]{1,4}$/;
-const DEC_OCTET = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
-
 /** Parse a dotted quad into out[at..at+4); false if it is not one. */
 function parseV4Into(s: string, out: Uint8Array, at: number): boolean {
   let n = 0;
@@ -34,34 +31,60 @@ function parseV4Into(s: string, out: Uint8Array, at: number): boolean {
   return n === 4;
 }
 
+const groups = new Uint16Array(8);
+
+function hexValue(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  if (c >= 65 && c <= 70) return c - 55;
+  return -1;
+}
+
 /** Parse an IPv6 address (RFC 4291 text forms, embedded dotted quad allowed) into out[0..16); false if invalid. */
 function parseV6Into(s: string, out: Uint8Array): boolean {
-  const halves = s.split('::');
-  if (halves.length > 2) return false;
-  const groups = (part: string, last: boolean): number[] | undefined => {
-    if (part === '') return [];
-    const xs = part.split(':');
-    const res: number[] = [];
-    for (let i = 0; i < xs.length; i++) {
-      const x = xs[i]!;
-      if (last && i === xs.length - 1 && x.includes('.')) {
-        const q = new Uint8Array(4);
-        if (!x.split('.').every((o) => DEC_OCTET.test(o)) || !parseV4Into(x, q, 0)) return undefined;
-        res.push((q[0]! << 8) | q[1]!, (q[2]! << 8) | q[3]!);
-      } else if (HEX_GROUP.test(x)) res.push(parseInt(x, 16));
-      else return undefined;
+  const n = s.length;
+  let count = 0; // groups parsed
+  let gap = -1; // where "::" stands, in groups
+  let i = 0;
+  if (s.startsWith('::')) {
+    gap = 0;
+    i = 2;
+  } else if (s.charCodeAt(0) === 58) return false;
+  while (i < n) {
+    let v = 0;
+    let j = i;
+    while (j < n && j - i < 5) {
+      const h = hexValue(s.charCodeAt(j));
+      if (h < 0) break;
+      v = (v << 4) | h;
+      j++;
     }
-    return res;
-  };
-  const left = groups(halves[0]!, halves.length === 1);
-  const right = halves.length === 2 ? groups(halves[1]!, true) : [];
-  if (!left || !right) return false;
-  const fill = 8 - left.length - right.length;
-  if (halves.length === 2 ? fill < 1 : fill !== 0) return false;
-  const all = [...left, ...new Array<number>(fill).fill(0), ...right];
-  for (let i = 0; i < 8; i++) {
-    out[i * 2] = all[i]! >> 8;
-    out[i * 2 + 1] = all[i]! & 0xff;
+    if (j < n && s.charCodeAt(j) === 46) {
+      // an embedded dotted quad ends the address and fills two groups
+      if (count > 6 || !parseV4Into(s.slice(i), out, 12)) return false;
+      groups[count++] = (out[12]! << 8) | out[13]!;
+      groups[count++] = (out[14]! << 8) | out[15]!;
+      i = n;
+      break;
+    }
+    if (j === i || j - i > 4 || count === 8) return false;
+    groups[count++] = v;
+    i = j;
+    if (i === n) break;
+    if (s.charCodeAt(i) !== 58) return false;
+    i++;
+    if (i < n && s.charCodeAt(i) === 58) {
+      if (gap >= 0) return false;
+      gap = count;
+      i++;
+    } else if (i === n) return false; // a single trailing colon
+  }
+  if (gap < 0 ? count !== 8 : count > 7) return false;
+  const fill = 8 - count;
+  for (let k = 0, g = 0; k < 8; k++) {
+    const x = gap >= 0 && k >= gap && k < gap + fill ? 0 : groups[g++]!;
+    out[k * 2] = x >> 8;
+    out[k * 2 + 1] = x & 0xff;
   }
   return true;
 }
