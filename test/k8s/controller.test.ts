@@ -68,34 +68,6 @@ after(async () => {
   console.log(`# k8s controller suite: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 });
 
-test('k8s controller: 1,000 LoadBalancer Services all get distinct IPs from the pool', async () => {
-  await ensureNamespace(admin, 'bulk');
-  await createPool(admin, 'bulk', { cidrs: ['10.100.0.0/22'], namespaces: ['bulk'] });
-  const names = Array.from({ length: 1000 }, (_, i) => `svc-${i}`);
-  const start = Date.now();
-  await parallel(names, 32, async (n) => {
-    await admin.core.createNamespacedService({ namespace: 'bulk', body: lbService('bulk', n) });
-  });
-  const created = Date.now();
-  const all = await waitUntil(async () => {
-    const m = await serviceIps(admin, 'bulk');
-    return [...m.values()].filter((x) => x.ips.length === 1).length === 1000 ? m : undefined;
-  }, '1,000 ingress IPs', 240_000, 1000);
-  const done = Date.now();
-  const ips = [...all.values()].map((x) => x.ips[0]!);
-  assert.equal(new Set(ips).size, 1000, 'two Services share an IP');
-  const lo = ipToBigInt('10.100.0.0');
-  for (const ip of ips) {
-    const v = ipToBigInt(ip);
-    assert.ok(v >= lo && v < lo + 1024n, `${ip} outside 10.100.0.0/22`);
-    assert.ok(!ip.endsWith('.0') && !ip.endsWith('.255'), `${ip} is a .0/.255 address`);
-  }
-  const one = all.get('svc-0')!.svc;
-  assert.equal(one.metadata?.annotations?.['edgelb.io/assigned-pool'], 'bulk');
-  assert.match(condition(one)?.message ?? '', /from pool bulk, shard 0/);
-  console.log(`# 1000 services: created in ${created - start} ms, all with ingress after ${done - start} ms`);
-});
-
 test('k8s controller: 1,000 random creates, deletes and controller restarts never move an IP nor give one to two Services', async () => {
   await ensureNamespace(admin, 'chaos');
   await createPool(admin, 'chaos', { cidrs: ['10.101.0.0/25'], namespaces: ['chaos'] });
@@ -141,17 +113,28 @@ test('k8s controller: 1,000 random creates, deletes and controller restarts neve
     let n = 0;
     let restarts = 0;
     const counts = { create: 0, shared: 0, static: 0, delete: 0, restart: 0 };
+    const tStart = Date.now();
+    let restartMs = 0;
+    let batch: Array<Promise<unknown>> = [];
+    const flush = async () => {
+      await Promise.all(batch);
+      batch = [];
+    };
     for (let op = 0; op < 1000; op++) {
       const r = rnd();
+      if (batch.length >= 4) await flush();
       if (r < 0.02) {
+        await flush();
+        const tr = Date.now();
         await src.stop();
         src = await startSource('n1');
+        restartMs += Date.now() - tr;
         restarts++;
         counts.restart++;
       } else if (r < 0.35 && names.length > 0) {
         const i = Math.floor(rnd() * names.length);
         const name = names.splice(i, 1)[0]!;
-        await admin.core.deleteNamespacedService({ namespace: 'chaos', name });
+        batch.push(admin.core.deleteNamespacedService({ namespace: 'chaos', name }));
         counts.delete++;
       } else {
         const name = `c${n++}`;
@@ -168,11 +151,12 @@ test('k8s controller: 1,000 random creates, deletes and controller restarts neve
           body = lbService('chaos', name);
           counts.create++;
         }
-        await admin.core.createNamespacedService({ namespace: 'chaos', body });
-        names.push(name);
+        // a create completes before its name can be picked for a delete
+        batch.push(admin.core.createNamespacedService({ namespace: 'chaos', body }).then(() => names.push(name)));
       }
-      if (op % 25 === 0) await sleep(30);
     }
+    await flush();
+    const tOps = Date.now();
     // settle: every Service either has an IP or a condition that says why not
     const final = await waitUntil(async () => {
       const m = await serviceIps(admin, 'chaos');
@@ -187,10 +171,38 @@ test('k8s controller: 1,000 random creates, deletes and controller restarts neve
     if (refusedFull.length > 0) assert.ok(new Set(served.flatMap((x) => x.ips)).size >= 120, 'PoolFull while the pool had room');
     assert.ok(restarts >= 10, `only ${restarts} restarts`);
     assert.ok(served.length > 50);
-    console.log(`# chaos: ${JSON.stringify(counts)}, ${final.size} left, ${served.length} served, ${refusedFull.length} PoolFull, ${Object.keys(violations).length} violations`);
+    console.log(`# chaos: ${JSON.stringify(counts)}, ${final.size} left, ${served.length} served, ${refusedFull.length} PoolFull, ${violations.length} violations; ops ${tOps - tStart} ms (restarts ${restartMs} ms), settled ${Date.now() - tOps} ms later`);
   } finally {
     await inf.stop();
   }
+});
+
+test('k8s controller: 1,000 LoadBalancer Services all get distinct IPs from the pool', async () => {
+  await ensureNamespace(admin, 'bulk');
+  await createPool(admin, 'bulk', { cidrs: ['10.100.0.0/22'], namespaces: ['bulk'] });
+  const names = Array.from({ length: 1000 }, (_, i) => `svc-${i}`);
+  const start = Date.now();
+  await parallel(names, 32, async (n) => {
+    await admin.core.createNamespacedService({ namespace: 'bulk', body: lbService('bulk', n) });
+  });
+  const created = Date.now();
+  const all = await waitUntil(async () => {
+    const m = await serviceIps(admin, 'bulk');
+    return [...m.values()].filter((x) => x.ips.length === 1).length === 1000 ? m : undefined;
+  }, '1,000 ingress IPs', 240_000, 1000);
+  const done = Date.now();
+  const ips = [...all.values()].map((x) => x.ips[0]!);
+  assert.equal(new Set(ips).size, 1000, 'two Services share an IP');
+  const lo = ipToBigInt('10.100.0.0');
+  for (const ip of ips) {
+    const v = ipToBigInt(ip);
+    assert.ok(v >= lo && v < lo + 1024n, `${ip} outside 10.100.0.0/22`);
+    assert.ok(!ip.endsWith('.0') && !ip.endsWith('.255'), `${ip} is a .0/.255 address`);
+  }
+  const one = all.get('svc-0')!.svc;
+  assert.equal(one.metadata?.annotations?.['edgelb.io/assigned-pool'], 'bulk');
+  assert.match(condition(one)?.message ?? '', /from pool bulk, shard 0/);
+  console.log(`# 1000 services: created in ${created - start} ms, all with ingress after ${done - start} ms`);
 });
 
 test('k8s controller: a full pool gives one clear condition and one Warning, not an error loop', async () => {
