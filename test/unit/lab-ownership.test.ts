@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 
 const root = mkdtempSync(join(tmpdir(), 'edgelb-lab-own-'));
 process.env.EDGELB_LAB_RECORD_DIR = join(root, 'records');
-const { cleanupStale, procStartTime, isAlive, isRunning, RECORD_DIR } = await import('../lab/lib/ownership.js');
+const { cleanupStale, procStartTime, isAlive, isRunning, RECORD_DIR } = await import('../../src/lab/lib/ownership.js');
 
 test.after(() => rmSync(root, { recursive: true, force: true }));
 
