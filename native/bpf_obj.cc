@@ -80,18 +80,20 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
                        });
   }
 
-  // new BpfObject(path, { pinDir?, replaceIncompatible? })
+  // new BpfObject(path, { pinDir?, replaceIncompatible?, maxEntries?: { [map]: n } })
   explicit BpfObject(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfObject>(info) {
     Napi::Env env = info.Env();
     EDGELB_ARG_STRING(info, 0, "path", );
     std::string path = info[0].As<Napi::String>().Utf8Value();
     std::string pinDir;
     bool hasPin = false, replace = false, hasReplace = false;
+    Napi::Value maxEntries;
     if (info.Length() > 1 && !info[1].IsUndefined()) {
       EDGELB_ARG_OBJECT(info, 1, "options", );
       Napi::Object o = info[1].As<Napi::Object>();
       if (!OptString(o, "pinDir", &pinDir, &hasPin)) return;
       if (!OptBool(o, "replaceIncompatible", &replace, &hasReplace)) return;
+      maxEntries = o.Get("maxEntries");
     }
     CaptureLog log;
     bpf_object* obj = bpf_object__open_file(path.c_str(), nullptr);
@@ -100,6 +102,36 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
       return;
     }
     obj_ = obj;
+    // map sizes chosen at load time (before pins are compared, so a resized map is incompatible)
+    if (!maxEntries.IsEmpty() && maxEntries.IsObject()) {
+      Napi::Object me = maxEntries.As<Napi::Object>();
+      Napi::Array names = me.GetPropertyNames();
+      for (uint32_t i = 0; i < names.Length(); i++) {
+        std::string name = names.Get(i).As<Napi::String>().Utf8Value();
+        int64_t n = 0;
+        bool has = false;
+        if (!OptInt(me, name.c_str(), 1, 0xffffffff, &n, &has)) {
+          Release();
+          return;
+        }
+        bpf_map* m = bpf_object__find_map_by_name(obj, name.c_str());
+        if (m == nullptr) {
+          Release();
+          ThrowErrno(env, "maxEntries: no map named " + name, ENOENT);
+          return;
+        }
+        int rc = bpf_map__set_max_entries(m, (uint32_t)n);
+        if (rc != 0) {
+          Release();
+          ThrowErrno(env, "bpf_map__set_max_entries(" + name + ")", -rc);
+          return;
+        }
+      }
+    } else if (!maxEntries.IsEmpty() && !maxEntries.IsUndefined() && !maxEntries.IsNull()) {
+      Release();
+      ThrowType(env, "option maxEntries must be an object { mapName: entries }");
+      return;
+    }
     if (hasPin && !pinDir.empty()) {
       if (!MkdirP(pinDir)) {
         int err = errno;

@@ -48,6 +48,8 @@ export interface BpfObjectOptions {
   /** A pinned map whose type/key/value/max_entries/flags differ is unpinned and re-created
    *  (otherwise the open fails with errno EEXIST). */
   replaceIncompatible?: boolean;
+  /** Map sizes set before load, by map name (e.g. a conntrack size from the configuration). */
+  maxEntries?: Record<string, number>;
 }
 
 /** A loaded BPF object file. close() releases the fds; pins and XDP attachments stay. */

@@ -253,3 +253,24 @@ test('openMap: a handle with its own fd and cached shape, from an fd or a pin', 
   assert.throws(() => n.openMap(0), (e: unknown) => isErrno(e, 'EINVAL')); // stdin is not a map
   rmSync(dir, { recursive: true, force: true });
 });
+
+test('maxEntries resizes a map at load; a pin of the old size is then incompatible', () => {
+  const dir = `${pinDir}/resize`;
+  const small = n.openBpfObject(object, { pinDir: dir });
+  small.close();
+  assert.throws(
+    () => n.openBpfObject(object, { pinDir: dir, maxEntries: { probe_counters: 16 } }),
+    (e: unknown) => isErrno(e, 'EEXIST') && /max entries is 2 in the pin, 16 in the object/.test((e as Error).message),
+  );
+  const big = n.openBpfObject(object, { pinDir: dir, maxEntries: { probe_counters: 16 }, replaceIncompatible: true });
+  try {
+    assert.equal(n.mapInfo(big.mapFd('probe_counters')).maxEntries, 16);
+    assert.equal(big.maps().find((m) => m.name === 'probe_counters')!.replaced, true);
+    assert.equal(big.maps().find((m) => m.name === 'probe_verdict')!.reused, true);
+  } finally {
+    big.close();
+  }
+  assert.throws(() => n.openBpfObject(object, { maxEntries: { nope: 1 } }), (e: unknown) => isErrno(e, 'ENOENT'));
+  assert.throws(() => n.openBpfObject(object, { maxEntries: { probe_counters: 0 } }), RangeError);
+  rmSync(dir, { recursive: true, force: true });
+});
