@@ -7,8 +7,9 @@ import { createSocket } from 'node:dgram';
 const name = process.argv[2] ?? 'backend';
 const strip = (a: string | undefined) => (a ?? '').replace(/^::ffff:/, '');
 
+const keepAlive = process.env.KEEPALIVE === '1';
 createServer((req, res) => {
-  res.setHeader('connection', 'close');
+  if (!keepAlive) res.setHeader('connection', 'close');
   res.end(`${name} ${strip(req.socket.remoteAddress)}\n`);
 }).listen(8080, '::');
 
