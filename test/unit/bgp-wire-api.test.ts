@@ -330,3 +330,11 @@ test('prefix text forms: the codec parser agrees with lib/addr on valid input an
     { numRuns: 500 },
   );
 });
+
+test('regression: merging AS4_PATH keeps its own segment boundaries (only the AS_PATH head joins its first segment)', () => {
+  // found by the round-trip property: [seq 1 2][seq 3] came back as [seq 1 2 3]
+  const path = [asSequence(1, 4200000000), asSequence(3)];
+  assert.deepEqual(mergeAs4Path([asSequence(1, AS_TRANS), asSequence(3)], path), path);
+  // with a head kept from AS_PATH, the head and the first AS4_PATH segment form one sequence
+  assert.deepEqual(mergeAs4Path([asSequence(7, 1, AS_TRANS)], [asSequence(1, 4200000000)]), [asSequence(7, 1, 4200000000)]);
+});
