@@ -155,6 +155,22 @@ export class XdpDataplane implements Dataplane {
 
   async open(): Promise<DataplaneOpenResult> {
     if (this.opened) throw new EdgelbError('EDGELB_ERR_INTERNAL', 'dataplane already open');
+    try {
+      return this.openInner();
+    } catch (e) {
+      this.releaseFds();
+      throw e;
+    }
+  }
+
+  private releaseFds(): void {
+    for (const fd of Object.values(this.fds)) this.n.closeFd(fd);
+    this.fds = {};
+    if (this.progFd >= 0) this.n.closeFd(this.progFd);
+    this.progFd = -1;
+  }
+
+  private openInner(): DataplaneOpenResult {
     this.layout = this.n.xdpLayout();
     const iface = this.opts.node.interface;
     try {
@@ -350,10 +366,7 @@ export class XdpDataplane implements Dataplane {
     } else {
       this.log.info({ iface: this.opts.node.interface }, 'XDP data path left in place (program attached, maps pinned)');
     }
-    for (const fd of Object.values(this.fds)) this.n.closeFd(fd);
-    this.fds = {};
-    if (this.progFd >= 0) this.n.closeFd(this.progFd);
-    this.progFd = -1;
+    this.releaseFds();
   }
 
   // ---------------------------------------------------------------- programming
@@ -638,6 +651,10 @@ export class XdpDataplane implements Dataplane {
   }
 
   private registerMetrics(registry: Registry): void {
+    // a data path re-created in the same process replaces the previous one's metrics
+    for (const name of ['packets_total', 'bytes_total', 'verdicts_total', 'events_total', 'conntrack_entries', 'attached']) {
+      registry.removeSingleMetric(`edgelb_dataplane_${name}`);
+    }
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const self = this;
     const perService = (which: 'packets' | 'bytes') =>

@@ -152,7 +152,8 @@ describe('XdpDataplane (kernel, private namespace)', () => {
     await first.close({ detach: false });
     assert.equal(native.xdpQuery(ifindex).progId, firstProg, 'close without detach leaves the program attached');
 
-    const second = make();
+    const registry = new Registry();
+    const second = make({ registry });
     try {
       const o2 = await second.open();
       assert.deepEqual(o2, { takenOver: true, attachMode: 'generic' });
@@ -176,6 +177,14 @@ describe('XdpDataplane (kernel, private namespace)', () => {
       // services the previous owner had and nobody wants any more are removed
       await second.setServices([BASE[0]!]);
       assert.equal(svcIndex(second, '192.168.90.2'), undefined);
+      // the metrics read the maps
+      const text = await registry.metrics();
+      assert.match(text, /edgelb_dataplane_packets_total\{service="a",vip="192.168.90.1",port="80",protocol="tcp"\} [1-9]/);
+      assert.match(text, /edgelb_dataplane_bytes_total\{service="a",[^}]*\} [1-9]\d+/);
+      assert.match(text, /edgelb_dataplane_verdicts_total\{verdict="tx",reason="tx"\} [1-9]/);
+      assert.match(text, /edgelb_dataplane_events_total\{event="ct_hit"\} [1-9]/);
+      assert.match(text, /edgelb_dataplane_conntrack_entries [1-9]/);
+      assert.match(text, /edgelb_dataplane_attached\{mode="generic"\} 1/);
     } finally {
       await second.close({ detach: false });
     }
