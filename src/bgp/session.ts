@@ -431,9 +431,11 @@ export class Session {
             this.feed({ type: FsmEvent.TcpCRAcked });
           },
           (e: unknown) => {
-            if (attempt !== this.connectSeq) return;
             const code = (e as { sysCode?: string; code?: string }).sysCode ?? (e as { code?: string }).code;
-            connectFailed(`${code ? code + ': ' : ''}${errorMessage(e)}`);
+            const msg = `${code ? code + ': ' : ''}${errorMessage(e)}`;
+            if (attempt === this.connectSeq) return connectFailed(msg);
+            // superseded by the connect-retry timer: still worth recording why it never connected
+            if (this.fsm !== BgpState.Established) this.lastError = { at: new Date().toISOString(), class: 'socket', reason: 'connect-failed', message: msg };
           },
         );
       return;

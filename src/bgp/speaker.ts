@@ -145,7 +145,16 @@ export class BgpSpeaker extends EventEmitter {
       updatesReceived: new Counter({ name: 'edgelb_bgp_updates_received_total', help: 'UPDATE messages received', labelNames: ['peer'], registers: r }),
       notificationsSent: new Counter({ name: 'edgelb_bgp_notifications_sent_total', help: 'NOTIFICATION messages sent', labelNames: ['peer'], registers: r }),
       notificationsReceived: new Counter({ name: 'edgelb_bgp_notifications_received_total', help: 'NOTIFICATION messages received', labelNames: ['peer'], registers: r }),
-      prefixesAdvertised: new Gauge({ name: 'edgelb_bgp_prefixes_advertised', help: 'Prefixes the peer has from us (0 unless Established)', labelNames: ['peer'], registers: r }),
+      // read at scrape time from the adj-RIB-out: what the peer has from us, 0 unless Established
+      prefixesAdvertised: new Gauge({
+        name: 'edgelb_bgp_prefixes_advertised',
+        help: 'Prefixes the peer has from us (0 unless Established)',
+        labelNames: ['peer'],
+        registers: r,
+        collect: () => {
+          for (const [addr, e] of this.peers) this.m.prefixesAdvertised.set({ peer: addr }, e.session.state === BgpState.Established ? e.session.ribOut.sentCount : 0);
+        },
+      }),
       prefixesReceived: new Gauge({ name: 'edgelb_bgp_prefixes_received', help: 'Prefixes in the adj-RIB-in of the peer', labelNames: ['peer'], registers: r }),
       transitions: new Counter({ name: 'edgelb_bgp_state_transitions_total', help: 'BGP FSM state changes, by new state', labelNames: ['peer', 'to'], registers: r }),
     };
@@ -296,7 +305,6 @@ export class BgpSpeaker extends EventEmitter {
     const s = e.session;
     if (s.state !== BgpState.Established || !s.negotiated) return;
     s.setRoutes(this.routesFor(e));
-    this.m.prefixesAdvertised.set({ peer: e.spec.address }, s.ribOut.desiredCount);
   }
 
   /**
