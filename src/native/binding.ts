@@ -298,7 +298,8 @@ export interface NativeBinding {
   tcpBind(fd: number, address: string, port: number): void;
   /** Start a non-blocking connect: true if connected at once, false while in progress. */
   tcpConnect(fd: number, address: string, port: number): boolean;
-  /** Resolves when the connect completes; rejects with its error (ECONNREFUSED, ETIMEDOUT after timeoutMs). */
+  /** Resolves when the connect completes; rejects with its error (ECONNREFUSED, ETIMEDOUT after
+   *  timeoutMs; 0 = no timeout). The fd stays open either way; do not close it while this is pending. */
   tcpConnectWait(fd: number, timeoutMs?: number): Promise<void>;
   tcpListen(fd: number, backlog?: number): void;
   /** SO_ERROR (0 = none). */
