@@ -156,6 +156,20 @@ function interop(kind: Kind): void {
       await waitNexthops(VIP4, NODES.map((n) => n.v4));
     });
 
+    if (kind === 'bird') {
+      it('a ROUTE-REFRESH from the router (birdc reload in) makes the node send its routes again, without a reset', async () => {
+        const sent = async () => Number(/edgelb_bgp_updates_sent_total\{peer="10\.0\.0\.1"\} (\d+)/.exec(await nodes[0]!.metrics())?.[1] ?? 0);
+        const before = await sent();
+        const est = (await nodes[0]!.neighbors())[0]!.establishedAt;
+        await (router as BirdRouter).birdc(`reload in n_${NODES[0]!.v4.replace(/\./g, '_')}`);
+        const deadline = Date.now() + 10_000;
+        while ((await sent()) <= before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+        assert.ok((await sent()) > before, 'UPDATEs sent again');
+        assert.equal((await nodes[0]!.neighbors())[0]!.establishedAt, est);
+        await waitNexthops(VIP4, NODES.map((n) => n.v4));
+      });
+    }
+
     if (kind !== 'gobgp') {
       it('kill -9 of one node and a restart within the restart time keep its routes at the router the whole time (graceful restart)', async () => {
         await waitNexthops(VIP4, NODES.map((n) => n.v4));

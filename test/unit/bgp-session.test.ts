@@ -89,6 +89,15 @@ test('session: two speakers reach Established and negotiate capabilities and hol
   assert.equal(a.neighbors()[0]!.capabilities?.remoteId, '10.0.0.2');
 });
 
+test('session: hold time 0 on one side means no keepalives and no hold timer', async () => {
+  const { a, b } = await pair({ a: { holdTime: 0 } });
+  await established(a, b);
+  for (const s of [a, b]) assert.deepEqual([s.neighbors()[0]!.capabilities?.holdTime, s.neighbors()[0]!.capabilities?.keepalive], [0, 0]);
+  await sleep(1500);
+  assert.equal(state(a), BgpState.Established);
+  assert.equal(state(b), BgpState.Established);
+});
+
 test('session: advertisements reach the peer with next-hop self per family; End-of-RIB only after the first reconcile', async () => {
   const { a, b } = await pair();
   await established(a, b);
