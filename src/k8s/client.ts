@@ -129,19 +129,22 @@ export class KubeWriter {
     this.coordination = kc.makeApiClient(CoordinationV1Api);
   }
 
-  async patchServiceAnnotations(namespace: string, name: string, annotations: Record<string, string | null>): Promise<void> {
-    await this.core.patchNamespacedService(
+  /** Returns the Service's new resourceVersion. */
+  async patchServiceAnnotations(namespace: string, name: string, annotations: Record<string, string | null>): Promise<string | undefined> {
+    const r = await this.core.patchNamespacedService(
       { namespace, name, body: { metadata: { annotations } } },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     );
+    return r.metadata?.resourceVersion;
   }
 
-  /** Strategic merge: our condition merges by type with others'; ingress is replaced. */
-  async patchServiceStatus(namespace: string, name: string, status: object): Promise<void> {
-    await this.core.patchNamespacedServiceStatus(
+  /** Strategic merge: our condition merges by type with others'; ingress is replaced. Returns the new resourceVersion. */
+  async patchServiceStatus(namespace: string, name: string, status: object): Promise<string | undefined> {
+    const r = await this.core.patchNamespacedServiceStatus(
       { namespace, name, body: { status } },
       setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
     );
+    return r.metadata?.resourceVersion;
   }
 
   async createEvent(namespace: string, body: object): Promise<void> {

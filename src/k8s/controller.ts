@@ -25,7 +25,7 @@ export interface LeaderDeps {
   identity: string;
   metrics: K8sMetrics;
   namespaceLabels: (ns: string) => Record<string, string> | undefined;
-  /** Parallel API writes (default 16). */
+  /** Parallel API writes (default 32). */
   concurrency?: number;
 }
 
@@ -44,6 +44,9 @@ export class LeaderController {
   private rebuilt = false;
   /** key → outcome last written (reason + ips), so an Event is sent once per change. */
   private readonly outcomes = new Map<string, { reason: string; ips: string }>();
+  /** key → what was last written and the resourceVersion it produced: while the watch cache
+   * lags behind our own writes, the same write is not sent again. */
+  private readonly sent = new Map<string, { status?: string; ann?: string; rv: number }>();
 
   constructor(private readonly d: LeaderDeps) {
     this.ipam = new Ipam([], d.namespaceLabels);
@@ -53,6 +56,7 @@ export class LeaderController {
   reset(): void {
     this.rebuilt = false;
     this.outcomes.clear();
+    this.sent.clear();
   }
 
   /** Reconcile once. Returns true when some write failed and a retry is due. */
@@ -75,6 +79,7 @@ export class LeaderController {
     const oursKeys = new Set(ours.map(serviceKey));
     for (const a of this.ipam.allocations()) if (!oursKeys.has(a.key)) this.ipam.release(a.key);
     for (const k of [...this.outcomes.keys()]) if (!oursKeys.has(k)) this.outcomes.delete(k);
+    for (const k of [...this.sent.keys()]) if (!oursKeys.has(k)) this.sent.delete(k);
 
     // assign, oldest first; a Service without a shard gets the least loaded one, once
     const sorted = [...ours].sort(
@@ -110,39 +115,68 @@ export class LeaderController {
     const planByKey = new Map(plans.map((p) => [p.key, p]));
     let failed = false;
     const now = isoNow();
-    const work: Array<() => Promise<void>> = [];
+    // three phases, so every Service shows its address as early as possible: status (ingress and
+    // condition: what users wait for, and the record rebuild() reads first), then the annotations
+    // (pool, shard, and a second record of the addresses), then the Events
+    const statusWork: Array<() => Promise<void>> = [];
+    const annWork: Array<() => Promise<void>> = [];
+    const eventWork: Array<() => Promise<void>> = [];
+    const fail = (key: string) => (e: unknown) => {
+      if (statusOf(e) === 404) return; // deleted meanwhile
+      failed = true;
+      log.warn({ service: key, err: errorMessage(e) }, 'service write failed; will retry');
+    };
     for (const [key, { r, svc, ann }] of results) {
+      const ns = svc.metadata.namespace ?? 'default';
+      const name = svc.metadata.name;
       const want = desiredServiceStatus(r, planByKey.get(key));
-      const status = serviceStatusPatch(svc, want, now);
+      let status = serviceStatusPatch(svc, want, now);
       const ev = serviceEvent(this.outcomes.get(key), want, r);
-      if (Object.keys(ann).length === 0 && !status && !ev) continue;
-      work.push(async () => {
-        const ns = svc.metadata.namespace ?? 'default';
-        try {
-          // the annotation is the commit point of an allocation: written before the status
-          if (Object.keys(ann).length) await this.write('annotations', () => this.d.writer.patchServiceAnnotations(ns, svc.metadata.name, ann));
-          if (status) await this.write('status', () => this.d.writer.patchServiceStatus(ns, svc.metadata.name, status));
-          this.outcomes.set(key, { reason: want.condition.reason ?? '', ips: want.ingress.join(',') });
-          if (ev) {
-            await this.write('event', () => this.d.writer.createEvent(ns, eventObject(svc, ev, this.d.identity, now))).catch((e) =>
-              log.debug({ service: key, err: errorMessage(e) }, 'event not written'),
-            );
-          }
-        } catch (e) {
-          if (statusOf(e) === 404) return; // deleted meanwhile
-          failed = true;
-          log.warn({ service: key, err: errorMessage(e) }, 'service write failed; will retry');
-        }
+      // skip what we wrote already when the cache has not caught up with our write yet
+      const rv = Number(svc.metadata.resourceVersion ?? 0);
+      const sent = this.sent.get(key);
+      const cacheBehind = sent !== undefined && rv <= sent.rv;
+      const statusSig = JSON.stringify({ i: want.ingress, c: want.condition });
+      let annSig = JSON.stringify(ann);
+      if (status && cacheBehind && sent.status === statusSig) status = undefined;
+      const annToSend = Object.keys(ann).length > 0 && !(cacheBehind && sent.ann === annSig) ? ann : undefined;
+      if (!annToSend) annSig = sent?.ann ?? '';
+      const record = (field: 'status' | 'ann', sig: string) => (newRv: string | undefined) => {
+        const cur = this.sent.get(key) ?? { rv: 0 };
+        this.sent.set(key, { ...cur, [field]: sig, rv: Math.max(cur.rv, Number(newRv ?? 0)) });
+      };
+      let statusOk = !status;
+      if (status) {
+        const body = status;
+        statusWork.push(() =>
+          this.write('status', () => this.d.writer.patchServiceStatus(ns, name, body).then(record('status', statusSig))).then(() => {
+            statusOk = true;
+          }, fail(key)),
+        );
+      }
+      if (annToSend) {
+        annWork.push(() =>
+          statusOk ? this.write('annotations', () => this.d.writer.patchServiceAnnotations(ns, name, annToSend).then(record('ann', annSig))).catch(fail(key)) : Promise.resolve(),
+        );
+      }
+      eventWork.push(async () => {
+        if (!statusOk) return;
+        this.outcomes.set(key, { reason: want.condition.reason ?? '', ips: want.ingress.join(',') });
+        if (!ev) return;
+        await this.write('event', () => this.d.writer.createEvent(ns, eventObject(svc, ev, this.d.identity, now))).catch((e) =>
+          log.debug({ service: key, err: errorMessage(e) }, 'event not written'),
+        );
       });
     }
+    const work: Array<() => Promise<void>> = [];
     // Services that are no longer ours lose what edgelb wrote
     for (const svc of others) {
       if (svc.metadata.annotations?.[ANN_ASSIGNED_IPS] === undefined) continue;
       const ns = svc.metadata.namespace ?? 'default';
       work.push(async () => {
         try {
-          await this.write('annotations', () => this.d.writer.patchServiceAnnotations(ns, svc.metadata.name, allocationAnnotations(svc, undefined, undefined)));
           await this.write('status', () => this.d.writer.patchServiceStatus(ns, svc.metadata.name, { loadBalancer: { ingress: [] } }));
+          await this.write('annotations', () => this.d.writer.patchServiceAnnotations(ns, svc.metadata.name, allocationAnnotations(svc, undefined, undefined)));
         } catch (e) {
           if (statusOf(e) !== 404) failed = true;
         }
@@ -168,7 +202,11 @@ export class LeaderController {
         });
       });
     }
-    await runLimited(work, this.d.concurrency ?? 16, (f) => f());
+    const limit = this.d.concurrency ?? 32;
+    await runLimited(statusWork, limit, (f) => f());
+    await runLimited(annWork, limit, (f) => f());
+    await runLimited(eventWork, limit, (f) => f());
+    await runLimited(work, limit, (f) => f());
     return failed;
   }
 

@@ -1,9 +1,9 @@
 // IPAM for LoadBalancer Services: pools of CIDRs and ranges, static IPs by annotation, shared IPs
 // (allow-shared-ip, ports must not clash), dual-stack by ipFamilyPolicy. Pure: no API calls.
 //
-// Allocations persist in the Service (the edgelb.io/assigned-ips annotation, else
-// status.loadBalancer.ingress) and `rebuild()` reloads them all before any new assignment, oldest
-// Service first, so a controller restart never moves an IP nor hands one to two Services.
+// Allocations persist in the Service (status.loadBalancer.ingress, else the edgelb.io/assigned-ips
+// annotation) and `rebuild()` reloads them all before any new assignment, oldest Service first,
+// so a controller restart never moves an IP nor hands one to two Services.
 import { bigIntToIp, canonicalIp, familyOf, ipToBigInt, parsePrefix, type Family } from '../lib/addr.js';
 import {
   ANN_ASSIGNED_IPS,
@@ -507,11 +507,16 @@ export class Ipam {
   }
 }
 
-/** The addresses a Service has recorded: the edgelb.io/assigned-ips annotation, else its status. */
+/**
+ * The addresses a Service holds: status.loadBalancer.ingress (written first, so it is what users
+ * see), else the edgelb.io/assigned-ips annotation (written next; it also records pool and shard).
+ */
 export function recordedIps(svc: ServiceObj): string[] {
+  const st = (svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip).filter((ip): ip is string => !!ip);
+  if (st.length > 0) return st;
   const ann = svc.metadata.annotations?.[ANN_ASSIGNED_IPS];
   if (ann !== undefined && ann.trim() !== '') return ann.split(',').map((s) => s.trim()).filter(Boolean);
-  return (svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip).filter((ip): ip is string => !!ip);
+  return [];
 }
 
 function sameSet(a: string[], b: string[]): boolean {
