@@ -22,6 +22,7 @@ export interface DataplaneService {
   timeoutSec: number;
 }
 
+/** Traffic of a backend (address:port), summed over every service that uses it. */
 export interface DataplaneBackendStats extends DataplaneBackend {
   packets: number;
   bytes: number;
