@@ -133,8 +133,8 @@ export class XdpDataplane implements Dataplane {
     this.n = xdpNativeFrom(opts.native);
     this.pinDir = opts.spec.pinRoot ?? join(opts.pinBase ?? DEFAULT_PIN_BASE, opts.node.name);
     this.maglevSize = opts.spec.maglevSize;
-    this.maxServices = opts.maxServices ?? 64;
-    this.maxBackends = opts.maxBackends ?? 4096;
+    this.maxServices = opts.maxServices ?? opts.spec.maxServices ?? 64;
+    this.maxBackends = opts.maxBackends ?? opts.spec.maxBackends ?? 4096;
     this.svcFree = new FreeList(this.maxServices);
     this.beFree = new FreeList(this.maxBackends);
     this.slotGen = new Uint32Array(this.maxBackends);

@@ -137,6 +137,10 @@ export interface DataplaneSpec {
   pinRoot?: string;
   /** Run without the XDP data path (announce only). */
   enabled: boolean;
+  /** (VIP, port, protocol) slots of the data path (default 64; each holds a Maglev table). */
+  maxServices?: number;
+  /** Distinct backend address:port slots (default 4096). */
+  maxBackends?: number;
 }
 
 export interface L2Spec {

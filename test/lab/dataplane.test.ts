@@ -169,7 +169,7 @@ for (const attachMode of ['generic', 'native'] as const) {
       }
     });
 
-    test('an established TCP connection survives kill -9 of the data-path owner and its restart', async () => {
+    test('an established TCP connection survives kill -9 of the data-path owner and its restart', async (t) => {
       const conn = await lab!.spawn('client', [...TSX, here('./dataplane-longconn.ts'), VIP.onearm, '9000', '7'], { name: 'longconn', cwd: ROOT });
       await new Promise((r) => setTimeout(r, 1500));
       owner!.signal('SIGKILL');
@@ -182,6 +182,7 @@ for (const attachMode of ['generic', 'native'] as const) {
       const line = conn.output().split('\n').find((l) => l.startsWith('RESULT '));
       assert.ok(line, `longconn output:\n${conn.output()}`);
       const r = JSON.parse(line.slice(7)) as { sent: number; echoed: number; maxRttMs: number; errors: string[]; closed: boolean };
+      t.diagnostic(`lines sent ${r.sent}, echoed ${r.echoed}, max RTT ${r.maxRttMs} ms across kill -9 and restart`);
       assert.deepEqual(r.errors, []);
       assert.equal(r.closed, false);
       assert.ok(r.sent >= 60, `sent ${r.sent}`);
