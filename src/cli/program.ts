@@ -167,6 +167,17 @@ export function buildProgram(io: Io = stdio, setCode: (code: number) => void = (
         return (r as { ok?: boolean } | undefined)?.ok === false ? EXIT.ERROR : EXIT.OK;
       }),
     );
+  lab
+    .command('cleanup')
+    .description('remove what a finished or crashed lab left (namespaces, processes, pins); live labs are spared')
+    .action(
+      wrap(async () => {
+        const { cleanupStale } = await import('../lab/lib/ownership.js');
+        const removed = cleanupStale();
+        io.out(`removed ${removed.records.length} leftover lab run(s) and ${removed.netns.length} namespace(s)\n`);
+        return EXIT.OK;
+      }),
+    );
 
   return program;
 }

@@ -2,7 +2,7 @@
 // cluster membership and shard ownership, L2 announcer, health probes), wires their events into
 // the node agent, and serves the agent's views to the API. This is the only place that knows the
 // concrete engine classes; the agent sees them through its ports.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { Agent } from '../agent/agent.js';
@@ -33,6 +33,23 @@ function nodeLevelKey(s: DesiredState): string {
   return JSON.stringify([s.node, s.cluster, s.bgp?.asn, s.bgp?.routerId, s.bgp?.listenPort, s.dataplane]);
 }
 
+/**
+ * The data path forwards with bpf_fib_lookup, which answers "forwarding disabled" unless the
+ * uplink forwards: turn IPv4 and IPv6 forwarding on for that interface (not host-wide), and say so.
+ */
+function ensureForwarding(iface: string, log: Logger): void {
+  for (const fam of ['ipv4', 'ipv6']) {
+    const path = `/proc/sys/net/${fam}/conf/${iface}/forwarding`;
+    try {
+      if (readFileSync(path, 'utf8').trim() === '1') continue;
+      writeFileSync(path, '1');
+      log.info({ iface, family: fam }, `enabled ${fam} forwarding on ${iface} (the XDP data path needs it for next-hop lookups)`);
+    } catch (e) {
+      log.warn({ iface, family: fam, err: errorMessage(e) }, `could not enable ${fam} forwarding on ${iface}: new flows will be passed to the kernel`);
+    }
+  }
+}
+
 function needsL2(s: DesiredState): boolean {
   return s.pools.some((p) => p.announce === 'l2' || p.announce === 'both');
 }
@@ -50,6 +67,7 @@ export async function createNodeRuntime(ctx: RuntimeContext): Promise<StateConsu
   let takenOver = false;
   if (initial.dataplane.enabled) {
     const native = loadNative();
+    ensureForwarding(initial.node.interface, log);
     const dp = new XdpDataplane({ node: initial.node, spec: initial.dataplane, logger, registry, native });
     const opened = await dp.open();
     takenOver = opened.takenOver;
