@@ -23,14 +23,21 @@ namespace edgelb {
 
 namespace {
 
+// mkdir -p; retried because another process may remove an empty parent (the shared
+// /sys/fs/bpf/edgelb) between our mkdir of it and of its child.
 bool MkdirP(const std::string& path) {
-  for (size_t i = 1; i <= path.size(); i++) {
-    if (i == path.size() || path[i] == '/') {
-      std::string cur = path.substr(0, i);
-      if (mkdir(cur.c_str(), 0700) != 0 && errno != EEXIST) return false;
+  for (int attempt = 0; attempt < 5; attempt++) {
+    bool ok = true;
+    for (size_t i = 1; i <= path.size() && ok; i++) {
+      if (i == path.size() || path[i] == '/') {
+        std::string cur = path.substr(0, i);
+        if (mkdir(cur.c_str(), 0700) != 0 && errno != EEXIST) ok = false;
+      }
     }
+    if (ok) return true;
+    if (errno != ENOENT) return false;
   }
-  return true;
+  return false;
 }
 
 bool Compatible(int fd, bpf_map* map, std::string* why) {
