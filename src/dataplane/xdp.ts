@@ -66,6 +66,9 @@ interface ServiceSlot {
   backendKeys: string[];
 }
 
+const DEFAULT_TIMEOUT_SEC = 300;
+/** Counting conntrack entries walks the map: at most once per this many ms. */
+const CT_COUNT_CACHE_MS = 5000;
 const SUPPORTED_SEL: ReadonlySet<EpSelect> = new Set(['maglev', 'hash', 'rr', 'persist']);
 
 /** Lowest-first free list of indices 0..size-1. */
@@ -398,7 +401,13 @@ export class XdpDataplane implements Dataplane {
         seen.add(bk);
         backends.push({ address: canonicalIp(b.address), port: b.port });
       }
-      desired.set(key, { ...s, vip: canonicalIp(s.vip), backends });
+      let timeoutSec = s.timeoutSec;
+      if (!(Number.isInteger(timeoutSec) && timeoutSec > 0)) {
+        // 0 would expire a flow at its next packet (onearm/fullnat would then change SNAT port)
+        this.log.warn({ service: s.name, timeoutSec }, `invalid idle timeout: using ${DEFAULT_TIMEOUT_SEC} s`);
+        timeoutSec = DEFAULT_TIMEOUT_SEC;
+      }
+      desired.set(key, { ...s, vip: canonicalIp(s.vip), backends, timeoutSec });
     }
     if (desired.size > this.maxServices) {
       throw new EdgelbError('EDGELB_ERR_INVALID_ARGUMENT', `${desired.size} service ports exceed the data path's ${this.maxServices} slots`);
@@ -614,8 +623,14 @@ export class XdpDataplane implements Dataplane {
     return out;
   }
 
-  conntrackEntries(): number {
-    return this.opened ? this.n.xdpCountEntries(this.fd('ct')) : 0;
+  private ctCount = { at: 0, value: 0 };
+
+  /** Entries in the conntrack LRU (walks the map; cached for a few seconds unless fresh). */
+  conntrackEntries(fresh = false): number {
+    if (!this.opened) return 0;
+    const now = Date.now();
+    if (fresh || now - this.ctCount.at > CT_COUNT_CACHE_MS) this.ctCount = { at: now, value: this.n.xdpCountEntries(this.fd('ct')) };
+    return this.ctCount.value;
   }
 
   stats(): DataplaneStats {
@@ -646,7 +661,7 @@ export class XdpDataplane implements Dataplane {
       iface: this.opts.node.interface,
       counters: this.counters(),
       services,
-      conntrackEntries: this.conntrackEntries(),
+      conntrackEntries: this.conntrackEntries(true),
     };
   }
 

@@ -131,6 +131,10 @@ describe('XdpDataplane (kernel, private namespace)', () => {
       assert.equal(svcIndex(dp, '192.168.90.4'), ib, 'the freed index is reused');
 
       await assert.rejects(dp.setServices([BASE[0]!, { ...BASE[0]!, name: 'dup' }]), /both use/);
+      // an idle timeout of 0 would expire every flow at its next packet: the default is used
+      await dp.setServices([{ ...BASE[0]!, timeoutSec: 0 }]);
+      const v = native.mapLookup(dp.mapFd('svc'), native.xdpEncode('svcKey', { vip: BASE[0]!.vip, port: 80, protocol: 'tcp' }))!;
+      assert.equal((native.xdpDecode('svc', v) as { timeoutSec: number }).timeoutSec, 300);
       assert.equal(dp.health().ok, true);
     } finally {
       await dp.close({ detach: true });
