@@ -31,6 +31,7 @@ const EDGE_ASN = 64513;
 const HOLD = 3;
 const VIP_ONEARM = '192.168.80.241';
 const VIP_DSR = '192.168.80.242';
+const VIP_RELOAD = '192.168.80.243';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const fromSource = import.meta.url.endsWith('.ts');
@@ -40,7 +41,7 @@ function script(rel: string): string[] {
   return fromSource ? [process.execPath, '--import', 'tsx', join(here, `${rel}.ts`)] : [process.execPath, join(here, `${rel}.js`)];
 }
 
-function nodeConfig(i: number, keyFile: string, pinRoot: string): string {
+function nodeConfig(i: number, keyFile: string, pinRoot: string, extra = false): string {
   const n = edgePlan.node(i);
   const members = Array.from({ length: NODES }, (_, k) => edgePlan.node(k + 1).v4);
   const backends = Array.from({ length: BACKENDS }, (_, k) => edgePlan.backend(k + 1).v4);
@@ -75,7 +76,17 @@ services:
     ports: [{ port: 80, protocol: tcp }]
     endpoints: [${backends.join(', ')}]
     probe: { type: tcp, port: 80, interval: 1s, timeout: 500ms, retries: 2 }
-`;
+${
+  extra
+    ? `  - name: web-new
+    vip: ${VIP_RELOAD}
+    shard: 2
+    mode: onearm
+    ports: [{ port: 80, protocol: tcp, targetPort: 8080 }]
+    endpoints: [${backends.join(', ')}]
+`
+    : ''
+}`;
 }
 
 /** Per-lab pin folder, so that labs running at once never share maps. */
@@ -115,8 +126,9 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
     // the daemons' pins outlive them by design (hitless restarts): the lab removes this run's
     for (let i = 1; i <= NODES; i++) lab.ownPath(pinRootOf(lab, i));
     const keyFile = lab.writeFile('cluster.key', 'edgelb-demo-cluster-key-0123456789abcdef\n');
+    let withNewService = false;
     const start = async (i: number) => {
-      const cfg = lab.writeFile(`edge-${i}.yaml`, nodeConfig(i, keyFile, pinRootOf(lab, i)));
+      const cfg = lab.writeFile(`edge-${i}.yaml`, nodeConfig(i, keyFile, pinRootOf(lab, i), withNewService));
       const d = await lab.spawn(edgePlan.node(i).name, [...script('../cli/main'), 'daemon', '--config', cfg], { name: `edgelb-${i}` });
       daemons.set(i, d);
     };
@@ -141,7 +153,21 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
       step(`requests to ${what} VIP`, res.failed === 0 && Object.keys(res.byBackend).length === BACKENDS, `${res.ok} ok, ${res.failed} failed; ${spread}`);
     }
 
-    // 3. daemon restart under open connections
+    // 3. a reload that adds a service: the new VIP appears, no BGP session is reset
+    p.start('adding a service to every node\'s config (SIGHUP): no session may reset');
+    const sessionsBefore = await Promise.all(nodeAddrs.map((_, k) => establishedAt(lab, k + 1)));
+    withNewService = true;
+    for (let i = 1; i <= NODES; i++) {
+      lab.writeFile(`edge-${i}.yaml`, nodeConfig(i, keyFile, pinRootOf(lab, i), withNewService));
+      daemons.get(i)!.signal('SIGHUP');
+    }
+    const added = await lab.waitForFibRoute('router', `${VIP_RELOAD}/32`, (x) => x.nexthops.length === NODES, { timeoutMs: 20_000 });
+    const resNew = await burst(lab, VIP_RELOAD, 20);
+    const sessionsAfter = await Promise.all(nodeAddrs.map((_, k) => establishedAt(lab, k + 1)));
+    const resets = sessionsAfter.filter((t, k) => t === null || t !== sessionsBefore[k]).length;
+    step('reload adds a service', resets === 0 && resNew.failed === 0 && added.nexthops.length === NODES, `${VIP_RELOAD} over ${added.nexthops.length} next hops, ${resNew.ok}/20 requests ok, ${resets} BGP session resets`);
+
+    // 4. daemon restart under open connections
     p.start('opening 16 long-lived connections (8 onearm, 8 dsr), then kill -9 of edge-1 and a restart');
     const statusOne = lab.path('held-onearm.json');
     const statusDsr = lab.path('held-dsr.json');
@@ -162,7 +188,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
     const stalled = afterRestart.flatMap((s) => s.conns).filter((c) => c.answered < 5).length;
     step('kill -9 and restart of edge-1', dropped === 0 && stalled === 0 && afterRestart.every((s) => s.conns.length === 8) && minHops === NODES, `${dropped} of 16 open connections dropped (${answered} requests answered); routes kept by graceful restart: fewest next hops seen ${minHops}`);
 
-    // 4. power cut of edge-2
+    // 5. power cut of edge-2
     p.start('power cut of edge-2 (link down, processes killed); the router flushes it when its hold timer expires');
     const before = [readHeld(statusOne), readHeld(statusDsr)];
     const cutAt = Date.now();
@@ -186,7 +212,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
     holdOne.signal('SIGTERM');
     holdDsr.signal('SIGTERM');
 
-    // 5. bring edge-2 back
+    // 6. bring edge-2 back
     p.start('bringing edge-2 back');
     await lab.linkUp(edgePlan.node(2).name, 'eth0');
     await start(2);
@@ -213,6 +239,17 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
 async function burst(lab: Lab, vip: string, count: number): Promise<{ ok: number; failed: number; byBackend: Record<string, number>; errors: Record<string, number> }> {
   const r = await lab.exec('client', [...script('traffic'), 'burst', `http://${vip}/`, String(count), '4'], { check: false, timeoutMs: 60_000 });
   return JSON.parse(r.stdout.trim().split('\n').pop() || '{"ok":0,"failed":1,"byBackend":{},"errors":{"no output":1}}');
+}
+
+/** When node i's BGP session came up, from its own API (null when not Established). */
+async function establishedAt(lab: Lab, i: number): Promise<string | null> {
+  const r = await lab.exec(edgePlan.node(i).name, [...script('../cli/main'), 'get', 'bgp', '-o', 'json'], { check: false });
+  try {
+    const rows = JSON.parse(r.stdout) as Array<{ state: string; establishedAt: string | null }>;
+    return rows[0]?.state === 'Established' ? rows[0].establishedAt : null;
+  } catch {
+    return null;
+  }
 }
 
 function readHeld(file: string): HeldStatus {
