@@ -48,8 +48,8 @@ export const clusterSchema = z
     members: list(z.string({ invalid_type_error: 'must be an address or address:port' })).min(1, 'must list at least this node'),
     keyFile: str('a file path').optional(),
     shards: intRange(1, 4096).default(1),
-    heartbeatInterval: duration(10, 10_000).default('100ms'),
-    deadAfter: duration(20, 60_000).default('500ms'),
+    heartbeatInterval: duration(10, 10_000).default('30ms'),
+    deadAfter: duration(20, 60_000).default('150ms'),
     holdDown: duration(0, 3_600_000).default('5s'),
   })
   .strict();
