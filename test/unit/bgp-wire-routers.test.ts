@@ -43,7 +43,7 @@ const LISTENER_OPEN: OpenMessage = openMessage({
 /** What each router is known to send in this setup (its defaults, and how it chose the IPv6 next hop). */
 const EXPECT = {
   bird: { holdTime: 240, extendedMessage: true, unknownCaps: [71], v6NextHops: 2, notificationData: '0012' },
-  frr: { holdTime: 180, extendedMessage: true, unknownCaps: [128, 69, 73, 71], v6NextHops: 1, notificationData: '0012' },
+  frr: { holdTime: 180, extendedMessage: true, unknownCaps: [128, 69, 73, 71], v6NextHops: 2, notificationData: '0012' },
   gobgp: { holdTime: 90, extendedMessage: false, unknownCaps: [73, 5], v6NextHops: 1, notificationData: '' },
 } as const;
 
@@ -134,8 +134,7 @@ for (const fx of fixtures) {
     assert.equal(mpReach!.safi, 1);
     assert.deepEqual(mpReach!.nlri, ['2001:db8::1/128']);
     assert.equal(mpReach!.nextHops.length, want.v6NextHops);
-    if (fx.router === 'frr') assert.deepEqual(mpReach!.nextHops, ['::ffff:aff:4d02'], 'FRR over an IPv4 session: IPv4-mapped next hop');
-    else assert.equal(mpReach!.nextHops[0], 'fd00:b9e::2');
+    assert.equal(mpReach!.nextHops[0], 'fd00:b9e::2');
     if (want.v6NextHops === 2) assert.match(mpReach!.nextHops[1]!, /^fe80:/, 'second next hop is link-local');
 
     const eors = updates.map(isEndOfRib).filter((x) => x !== undefined);
@@ -199,4 +198,13 @@ test('BIRD as an old speaker (4-octet AS off): AS_TRANS in AS_PATH, the real pat
   const as4 = encodeMessage(v4, { ...ctx, as4: true });
   assert.ok(as4.includes(Buffer.from('40020e02030000fdf20000fdf3fa56ea09', 'hex')));
   assert.ok(!as4.includes(Buffer.from('c011', 'hex')));
+});
+
+test('FRR without zebra (no interface addresses): IPv6 NLRI with an IPv4-mapped next hop', () => {
+  const fx = all.find((f) => f.router === 'frr' && f.variant === 'nozebra');
+  assert.ok(fx, 'frr-*-nozebra.hex');
+  const open = decodeMessage(fx.messages[0]!, DEFAULT_CONTEXT) as OpenMessage;
+  const { ctx } = negotiate(LISTENER_OPEN, open);
+  const v6 = fx.messages.map((b) => decodeMessage(b, ctx)).find((m): m is UpdateMessage => m.type === 'update' && !!m.attributes.mpReach)!;
+  assert.deepEqual(v6.attributes.mpReach, { afi: 2, safi: 1, nextHops: ['::ffff:aff:4d02'], nlri: ['2001:db8::1/128'] });
 });
