@@ -2,7 +2,8 @@
 // a client on one bridge, three shards, VIPs on every node's lo (so any node can serve traffic for
 // them) with arp_ignore=1 / arp_announce=2 so that only the announcer answers ARP for them (the
 // kernel answers NDP only for addresses of the receiving interface, so lo is enough for IPv6).
-// Each node runs test/lab/l2-node-runner.ts (Membership + ShardManager + L2Announcer).
+// Each node runs test/lab/l2-node-runner.ts (Membership + ShardManager + L2Announcer) under
+// `node --single-threaded-gc` (see src/cluster/membership.ts; L2_NODE_FLAGS overrides).
 import { readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Lab, type LabProcess, type LabSpec } from '../test/lab/lib/index.js';
@@ -110,7 +111,7 @@ export class L2Lab {
       stateFile: this.stateFile(node),
       ...this.timing,
     };
-    const p = await this.lab.spawn(node, ['node', '--import', 'tsx', RUNNER, 'node', JSON.stringify(opts)], { name: `${node}-runner`, cwd: REPO });
+    const p = await this.lab.spawn(node, ['node', ...(process.env.L2_NODE_FLAGS ?? '--single-threaded-gc').split(' ').filter(Boolean), '--import', 'tsx', RUNNER, 'node', JSON.stringify(opts)], { name: `${node}-runner`, cwd: REPO });
     this.runners.set(node, p);
     await waitUntil(() => p.output().includes('"ev":"started"') || !p.running, { timeoutMs: 20_000, what: `${node} runner started` });
     if (!p.running) throw new Error(`${node} runner exited:\n${p.output()}`);
@@ -202,10 +203,13 @@ export interface ProbeResult {
  * Outage seen by the client around a kill at `killT`: the gap from the last reply before the kill
  * to the first reply from another node after it; detection = the first gratuitous announcement
  * of the VIP from the new owner's MAC minus killT; neighbour update = first reply minus that.
+ * Undefined when the victim was not serving the client just before the kill, or nobody took over.
  */
 export function analyseOutage(r: ProbeResult, killT: number, victim: string, vip: string, macs: Map<string, string>) {
   const before = r.replies.filter(([t]) => t <= killT);
-  const lastBefore = before.length ? before[before.length - 1]![0] : killT;
+  // the run only measures a failover if the victim was the one serving the client at the kill
+  if (!before.length || before[before.length - 1]![1] !== victim) return undefined;
+  const lastBefore = before[before.length - 1]![0];
   const firstAfter = r.replies.find(([t, n]) => t > killT && n !== victim);
   if (!firstAfter) return undefined;
   const newMac = macs.get(firstAfter[1]);

@@ -5,6 +5,7 @@
 //   probe: from the client, sends a UDP probe to a VIP every few ms and records who answers and
 //         when, and every gratuitous ARP / unsolicited NA seen (time, VIP, MAC).
 //   watch: from the client, asks ARP/NDP for every VIP every 50 ms and records every answer.
+//   respond: only the UDP responder (for the keepalived comparison in bench/failover-l2.ts).
 // Usage: node --import tsx test/lab/l2-node-runner.ts <mode> '<json options>'
 import { createSocket } from 'node:dgram';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -74,12 +75,12 @@ async function runNode(o: NodeOpts) {
   await membership.start();
   shards.start();
   writeState();
-  emit('started', { mac: formatMac(io.mac) });
+  emit('started', { mac: formatMac(io.mac), scheduling: membership.scheduling });
   const stop = async () => {
     shards.stop();
     announcer.stop();
     await membership.stop();
-    emit('stopped', { metrics: await registry.getMetricsAsJSON().then((ms) => ms.filter((m) => /failover|deaths|dropped/.test(m.name)).map((m) => ({ name: m.name, values: m.values }))) });
+    emit('stopped', { maxSendGapMs: membership.maxSendGapMs, maxGcMs: membership.maxGcMs, metrics: await registry.getMetricsAsJSON().then((ms) => ms.filter((m) => /failover|deaths|dropped|stalls|late/.test(m.name)).map((m) => ({ name: m.name, values: m.values }))) });
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop());
@@ -169,7 +170,17 @@ async function runWatch(o: WatchOpts) {
   process.exit(0);
 }
 
+function runRespond(o: { name: string; vips: string[]; port: number }) {
+  for (const vip of o.vips) {
+    const s = createSocket(familyOf(vip) === 6 ? 'udp6' : 'udp4');
+    s.on('message', (msg, r) => s.send(Buffer.concat([Buffer.from(o.name + ' '), msg]), r.port, r.address));
+    s.bind(o.port, vip); // needs net.ipv4.ip_nonlocal_bind=1 where the VIP is not local yet
+  }
+  emit('started');
+}
+
 if (mode === 'node') await runNode(opts as NodeOpts);
+else if (mode === 'respond') runRespond(opts);
 else if (mode === 'probe') await runProbe(opts as ProbeOpts);
 else if (mode === 'watch') await runWatch(opts as WatchOpts);
 else {

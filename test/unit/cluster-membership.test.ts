@@ -79,6 +79,8 @@ test('three nodes see each other, detect a stopped one within deadAfter, and the
   await waitFor(() => nodes.every((n) => n.m.live().length === 3), { timeoutMs: 3000, intervalMs: 10, what: 'all live' });
   assert.deepEqual(nodes[0]!.m.live(), ['node-0', 'node-1', 'node-2']);
   assert.ok(nodes[0]!.m.hasQuorum());
+  // as root the heartbeat thread runs SCHED_FIFO (keepalived's vrrp_rt_priority, for the same reason)
+  if (process.getuid?.() === 0) assert.equal(nodes[0]!.m.scheduling, 'SCHED_FIFO 10');
   nodes[1]!.m.setPayload({ hello: 1 });
   await waitFor(() => JSON.stringify(nodes[0]!.m.peers().find((p) => p.name === 'node-1')?.payload) === '{"hello":1}', { timeoutMs: 1000, intervalMs: 5, what: 'payload' });
   const t0 = Date.now();
