@@ -1,6 +1,7 @@
 // The few interface facts the XDP data path reads through iproute2's JSON output (netlink):
-// an interface's kind (veth?), whether an address is on the interface's segment, and the managed
-// neighbour entries that keep on-segment backends resolved for bpf_fib_lookup.
+// an interface's kind (veth?), its XDP attachment, and the managed neighbour entries (NTF_MANAGED,
+// Linux 5.16+) that keep on-segment backends resolved for bpf_fib_lookup — the MAC still comes
+// from ARP/NDP, never from configuration.
 import { execFileSync } from 'node:child_process';
 
 function ipJson(args: string[]): unknown {
@@ -14,22 +15,15 @@ export function linkKind(iface: string): string {
   return links[0]?.linkinfo?.info_kind ?? '';
 }
 
-/** True when the kernel routes `addr` directly out of `iface` (no gateway). */
-export function onLink(addr: string, iface: string): boolean {
+/** Many neighbour changes in one `ip -batch` (one process for thousands of backends). */
+export function neighbourBatch(add: readonly string[], del: readonly string[], iface: string): void {
+  if (add.length === 0 && del.length === 0) return;
+  const lines = [...del.map((a) => `neigh del ${a} dev ${iface}`), ...add.map((a) => `neigh replace ${a} dev ${iface} managed`)];
   try {
-    const r = ipJson(['route', 'get', addr]) as Array<{ dev?: string; gateway?: string; type?: string }>;
-    return r[0]?.dev === iface && !r[0]?.gateway && (r[0]?.type ?? 'unicast') === 'unicast';
+    execFileSync('ip', ['-force', '-batch', '-'], { input: lines.join('\n') + '\n', stdio: ['pipe', 'ignore', 'ignore'] });
   } catch {
-    return false;
+    // -force went on past the failing lines (e.g. deleting an entry already gone)
   }
-}
-
-/**
- * Ask the kernel to keep a neighbour entry for addr resolved (NTF_MANAGED, Linux 5.16+): the MAC
- * still comes from ARP/NDP, never from configuration; XDP's bpf_fib_lookup then finds it.
- */
-export function ensureManagedNeighbour(addr: string, iface: string): void {
-  execFileSync('ip', ['neigh', 'replace', addr, 'dev', iface, 'managed'], { stdio: 'ignore' });
 }
 
 export function removeNeighbour(addr: string, iface: string): void {

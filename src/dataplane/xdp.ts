@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../lib/logger.js';
 import { EdgelbError, errorMessage } from '../lib/errors.js';
-import { canonicalIp, familyOf } from '../lib/addr.js';
+import { canonicalIp, familyOf, parsePrefix, prefixContains, type Prefix } from '../lib/addr.js';
 import type { DataplaneSpec, EpSelect, NodeSpec } from '../model/desired-state.js';
 import { maglevTable } from './maglev.js';
 import { readU64, u32Array, u32Key, xdpNativeFrom, type XdpLayout, type XdpNative } from './native.js';
@@ -354,7 +354,7 @@ export class XdpDataplane implements Dataplane {
       } catch (e) {
         this.log.warn({ err: errorMessage(e) }, 'XDP detach failed (another program replaced ours?)');
       }
-      for (const b of this.backends.values()) if (b.neighbour) iproute.removeNeighbour(b.address, this.opts.node.interface);
+      iproute.neighbourBatch([], [...new Set([...this.backends.values()].filter((b) => b.neighbour).map((b) => b.address))], this.opts.node.interface);
       for (const f of existsSync(this.pinDir) ? readdirSync(this.pinDir) : []) {
         if (f.startsWith('edgelb_')) rmSync(join(this.pinDir, f), { force: true });
       }
@@ -433,6 +433,7 @@ export class XdpDataplane implements Dataplane {
       }
     }
     this.orphanVips.clear();
+    this.flushNeighbours();
     this.log.debug({ services: desired.size, changed }, 'services programmed');
   }
 
@@ -540,14 +541,10 @@ export class XdpDataplane implements Dataplane {
       this.n.mapUpdate(this.fd('backendStats'), u32Key(index), Buffer.alloc(this.layout.sizes.stats!));
     }
     this.n.mapUpdate(this.fd('backends'), u32Key(index), this.n.xdpEncode('backend', { address: b.address, port: b.port, gen }));
-    let neighbour = false;
-    if (this.opts.manageNeighbours !== false && iproute.onLink(b.address, this.opts.node.interface)) {
-      try {
-        iproute.ensureManagedNeighbour(b.address, this.opts.node.interface);
-        neighbour = true;
-      } catch (e) {
-        this.log.debug({ backend: b.address, err: errorMessage(e) }, 'managed neighbour entry not created');
-      }
+    const neighbour = this.opts.manageNeighbours !== false && this.onSegment(b.address);
+    if (neighbour) {
+      this.neighDel.delete(b.address);
+      this.neighAdd.add(b.address);
     }
     const slot: BackendSlot = { index, gen, refs: 1, address: b.address, port: b.port, neighbour };
     this.backends.set(bk, slot);
@@ -561,7 +558,8 @@ export class XdpDataplane implements Dataplane {
     this.backends.delete(bk);
     this.freeBackendSlot(slot.index);
     if (slot.neighbour && ![...this.backends.values()].some((b) => b.address === slot.address)) {
-      iproute.removeNeighbour(slot.address, this.opts.node.interface);
+      this.neighAdd.delete(slot.address);
+      this.neighDel.add(slot.address);
     }
   }
 
@@ -571,6 +569,30 @@ export class XdpDataplane implements Dataplane {
     this.slotGen[index] = gen;
     this.n.mapUpdate(this.fd('backends'), u32Key(index), this.n.xdpEncode('backend', { gen }));
     this.beFree.release(index);
+  }
+
+  private readonly neighAdd = new Set<string>();
+  private readonly neighDel = new Set<string>();
+  private segments: Prefix[] | undefined;
+
+  /** On the uplink's segment: inside a prefix of one of its addresses. */
+  private onSegment(addr: string): boolean {
+    this.segments ??= this.n
+      .interfaceAddresses()
+      .filter((a) => a.name === this.opts.node.interface)
+      .map((a) => parsePrefix(`${a.address.replace(/%.*$/, '')}/${a.prefixLen}`));
+    return this.segments.some((p) => prefixContains(p, addr));
+  }
+
+  /** Managed neighbour entries keep on-segment backends resolved for bpf_fib_lookup. */
+  private flushNeighbours(): void {
+    try {
+      iproute.neighbourBatch([...this.neighAdd], [...this.neighDel], this.opts.node.interface);
+    } catch (e) {
+      this.log.debug({ err: errorMessage(e) }, 'managed neighbour entries not updated');
+    }
+    this.neighAdd.clear();
+    this.neighDel.clear();
   }
 
   private effectiveSel(s: DataplaneService): EpSelect {
