@@ -161,7 +161,8 @@ export class Membership extends EventEmitter {
     if (here.endsWith('.ts')) {
       // running from source (tsx): the worker registers the TypeScript loader itself
       const url = new URL('./heartbeat-worker.ts', here).href;
-      w = new Worker(`import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(url)}); })`, { eval: true, workerData: cfg });
+      const tsx = import.meta.resolve('tsx/esm/api');
+      w = new Worker(`import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(url)}); })`, { eval: true, workerData: cfg });
     } else {
       w = new Worker(new URL('./heartbeat-worker.js', here), { workerData: cfg });
     }
