@@ -114,6 +114,7 @@ test('packUpdates argument errors', () => {
     ['IPv6 without a next hop', () => packUpdates({ origin: 'igp', asPath: [] }, hosts6(1), [], AS4, 6)],
     ['an IPv6 prefix in the IPv4 family', () => packUpdates(ATTRS, ['2001:db8::/32'], [], AS4, 4)],
     ['not a prefix', () => packUpdates(ATTRS, ['10.0.0.0/33'], [], AS4, 4)],
+    ['LOCAL_PREF out of range', () => packUpdates({ ...ATTRS, localPref: 2 ** 32 }, hosts4(1), [], AS4, 4)],
     ['attributes that leave no room', () => packUpdates({ ...ATTRS, communities: Array.from({ length: 1020 }, (_, i) => `1:${i}`) }, hosts4(1), [], AS4, 4)],
   ];
   for (const [desc, fn] of rows) assert.throws(fn, (e: unknown) => e instanceof EdgelbError && e.code === 'EDGELB_ERR_INVALID_ARGUMENT', desc);
@@ -259,6 +260,11 @@ test('encodeMessage rejects what cannot be sent, with EDGELB_ERR_INVALID_ARGUMEN
     ['MP_REACH IPv6 with an IPv4 next hop', () => encodeMessage(updateMessage({ attributes: { mpReach: { afi: 2, safi: 1, nextHops: ['10.0.0.1'], nlri: [] } } }), AS4)],
     ['OPEN My AS above 65535', () => encodeMessage({ ...LOCAL, myAsn: 70000 }, AS4)],
     ['OPEN with a bad identifier', () => encodeMessage({ ...LOCAL, bgpId: '1.2.3' }, AS4)],
+    ['OPEN hold time above 65535', () => encodeMessage({ ...LOCAL, holdTime: 70000 }, AS4)],
+    ['graceful restart time above 4095', () => encodeMessage({ ...LOCAL, capabilities: [{ type: 'graceful-restart', restartTime: 5000, restartState: false, families: [] }] }, AS4)],
+    ['NOTIFICATION code above 255', () => encodeMessage({ type: 'notification', code: 256, subcode: 0, data: Buffer.alloc(0) }, AS4)],
+    ['ROUTE-REFRESH AFI not an integer', () => encodeMessage({ type: 'route-refresh', afi: 1.5, safi: 1, subtype: 0 }, AS4)],
+    ['an AS number above 4294967295', () => encodeMessage(updateMessage({ attributes: { asPath: [asSequence(2 ** 32)] } }), AS4)],
   ];
   for (const [desc, fn] of rows) assert.throws(fn, (e: unknown) => e instanceof EdgelbError && e.code === 'EDGELB_ERR_INVALID_ARGUMENT', desc);
   // the same UPDATE fits with extended messages

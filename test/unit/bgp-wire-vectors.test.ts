@@ -499,3 +499,30 @@ test('describeMessage gives one readable line per kind', () => {
   ];
   for (const [m, re] of rows) assert.match(describeMessage(m), re);
 });
+
+test('OPEN with RFC 9072 extended optional parameters decodes like the classic form', () => {
+  const b = hex(
+    MARKER,
+    '0027', // length 39
+    '01', // type OPEN
+    '04', // version 4
+    'fde9', // my AS 65001
+    '005a', // hold time 90
+    'c0000201', // BGP identifier 192.0.2.1
+    'ff', // non-extended optional parameters length 255: look for the marker
+    'ff', // extended parameters marker (type 255)
+    '0007', // extended optional parameters length 7
+    '02', // parameter type 2: capabilities
+    '0004', // parameter length 4 (2 bytes in the extended form)
+    '02 00', // route refresh
+    '06 00', // extended message
+  );
+  assert.deepEqual(decodeMessage(b, AS4), {
+    type: 'open',
+    version: 4,
+    myAsn: 65001,
+    holdTime: 90,
+    bgpId: '192.0.2.1',
+    capabilities: [{ type: 'route-refresh' }, { type: 'extended-message' }],
+  });
+});

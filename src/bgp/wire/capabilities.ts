@@ -89,6 +89,7 @@ const ROWS: CapabilityRow[] = [
     },
     encode(w, c) {
       if (c.type !== 'graceful-restart') return;
+      if (!(c.restartTime >= 0 && c.restartTime <= 4095)) throw new RangeError(`graceful restart time ${c.restartTime} must be 0..4095`);
       w.u16((c.restartState ? 0x8000 : 0) | (c.notification ? 0x4000 : 0) | (c.restartTime & 0x0fff));
       for (const f of c.families) w.u16(f.afi).u8(f.safi).u8(f.forwarding ? 0x80 : 0);
     },

@@ -22,6 +22,15 @@ const MP_ATTR_HEADER = 4;
  * Any mpReach/mpUnreach NLRI in `attrs` are ignored.
  */
 export function packUpdates(attrs: PathAttributes, nlri: readonly string[], withdrawn: readonly string[], ctx: CodecContext, family: IpFamily): Buffer[] {
+  try {
+    return pack(attrs, nlri, withdrawn, ctx, family);
+  } catch (e) {
+    if (e instanceof EdgelbError) throw e;
+    throw new EdgelbError('EDGELB_ERR_INVALID_ARGUMENT', `cannot pack UPDATEs: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+function pack(attrs: PathAttributes, nlri: readonly string[], withdrawn: readonly string[], ctx: CodecContext, family: IpFamily): Buffer[] {
   const out: Buffer[] = [];
   const { mpReach, mpUnreach, ...shared } = attrs;
   void mpUnreach;

@@ -21,20 +21,24 @@ export class BgpWriter {
     this.buf = next;
   }
 
+  /** Values out of a field's range throw RangeError (never silently truncated). */
   u8(v: number): this {
+    if (!(v >= 0 && v <= 0xff && Number.isInteger(v))) throw new RangeError(`${v} does not fit 1 byte`);
     this.grow(1);
-    this.buf[this.len++] = v & 0xff;
+    this.buf[this.len++] = v;
     return this;
   }
   u16(v: number): this {
+    if (!(v >= 0 && v <= 0xffff && Number.isInteger(v))) throw new RangeError(`${v} does not fit 2 bytes`);
     this.grow(2);
-    this.buf.writeUInt16BE(v & 0xffff, this.len);
+    this.buf.writeUInt16BE(v, this.len);
     this.len += 2;
     return this;
   }
   u32(v: number): this {
+    if (!(v >= 0 && v <= 0xffffffff && Number.isInteger(v))) throw new RangeError(`${v} does not fit 4 bytes`);
     this.grow(4);
-    this.buf.writeUInt32BE(v >>> 0, this.len);
+    this.buf.writeUInt32BE(v, this.len);
     this.len += 4;
     return this;
   }
@@ -62,10 +66,12 @@ export class BgpWriter {
     return at;
   }
   setU16(at: number, v: number): void {
-    this.buf.writeUInt16BE(v & 0xffff, at);
+    if (!(v >= 0 && v <= 0xffff)) throw new RangeError(`${v} does not fit 2 bytes`);
+    this.buf.writeUInt16BE(v, at);
   }
   setU8(at: number, v: number): void {
-    this.buf[at] = v & 0xff;
+    if (!(v >= 0 && v <= 0xff)) throw new RangeError(`${v} does not fit 1 byte`);
+    this.buf[at] = v;
   }
   /** A copy of what was written. */
   toBuffer(): Buffer {
