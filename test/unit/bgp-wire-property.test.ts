@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { bytesToIp } from '../../src/lib/addr.js';
+import { EdgelbError } from '../../src/lib/errors.js';
 import {
   ATTRIBUTE_TABLE,
   BgpDecodeError,
@@ -170,7 +171,14 @@ function decodesOrBgpError(buf: Buffer, ctx: CodecContext): void {
   try {
     const m = decodeMessage(buf, ctx);
     describeMessage(m); // describing whatever decoded must not throw either
+    // and re-encoding it either works or is refused with EDGELB_ERR_INVALID_ARGUMENT (e.g. too long)
+    try {
+      encodeMessage(m, ctx);
+    } catch (e) {
+      assert.ok(e instanceof EdgelbError && e.code === 'EDGELB_ERR_INVALID_ARGUMENT', String(e));
+    }
   } catch (e) {
+    if (e instanceof assert.AssertionError) throw e;
     if (!(e instanceof BgpDecodeError)) throw e;
     assert.ok(e.bgpCode >= 1 && e.bgpCode <= 7, `code ${e.bgpCode}`);
     assert.equal(e.code, 'EDGELB_ERR_BGP_DECODE');
