@@ -35,6 +35,7 @@ try {
   await dp.open();
   await dp.setServices([
     { name: 'web', vip: '192.168.80.1', port: 80, protocol: 'tcp', mode: 'dnat', backends: [{ address: '10.0.0.2', port: 8080 }, { address: '10.0.0.3', port: 8080 }], epSelect: 'maglev', timeoutSec: 300 },
+    { name: 'webdsr', vip: '192.168.80.3', port: 80, protocol: 'tcp', mode: 'dsr', backends: [{ address: '10.0.0.2', port: 80 }, { address: '10.0.0.3', port: 80 }], epSelect: 'maglev', timeoutSec: 300 },
     // onearm: SNAT ports are per (node address, backend address:port): 4536 by default
     { name: 'web1arm', vip: '192.168.80.2', port: 80, protocol: 'tcp', mode: 'onearm', backends: [{ address: '10.0.0.2', port: 8080 }, { address: '10.0.0.3', port: 8080 }], epSelect: 'maglev', timeoutSec: 300 },
   ]);
@@ -61,6 +62,8 @@ try {
   const rows: Array<[string, number, number]> = [];
   rows.push(['new-flow SYN, dnat (Maglev, 2 conntrack inserts, FIB)', runDistinct(prog, syns, XDP_ACTION.TX), runDistinct(anchorFd, syns, XDP_ACTION.TX)]);
   const onearmSyns = Array.from({ length: 4000 }, (_, i) => frame({ src: `10.9.${(i >> 8) & 255}.${i & 255}`, dst: '192.168.80.2', proto: 'tcp', sport: 2000 + i, dport: 80 }));
+  const dsrSyns = syns.map((_, i) => frame({ src: `10.7.${(i >> 8) & 255}.${i & 255}`, dst: '192.168.80.3', proto: 'tcp', sport: 1024 + i, dport: 80 }));
+  rows.push(['new-flow SYN, dsr (Maglev, 1 conntrack insert, FIB)', runDistinct(prog, dsrSyns, XDP_ACTION.TX), runDistinct(anchorFd, dsrSyns, XDP_ACTION.TX)]);
   rows.push(['new-flow SYN, onearm (+ SNAT port claim)', runDistinct(prog, onearmSyns, XDP_ACTION.TX), runDistinct(anchorFd, onearmSyns, XDP_ACTION.TX)]);
 
   // The program rewrites the packet in place and BPF_PROG_TEST_RUN does not restore it between
