@@ -21,7 +21,8 @@ const NODE4 = edgePlan.node(1).v4;
 const NODE6 = edgePlan.node(1).v6;
 const CLIENT4 = '10.100.0.2';
 
-const VIP = { dnat: '10.200.0.1', onearm: '10.200.0.2', fullnat: '10.200.0.3', dsr: '10.200.0.4', onearm6: 'fd00:200::2' };
+const CLIENT6 = 'fd00:100::2';
+const VIP = { dnat: '10.200.0.1', onearm: '10.200.0.2', fullnat: '10.200.0.3', dsr: '10.200.0.4', dnat6: 'fd00:200::1', onearm6: 'fd00:200::2', fullnat6: 'fd00:200::3', dsr6: 'fd00:200::4' };
 
 function services(): DataplaneService[] {
   const list = (port: number, v6 = false) => Array.from({ length: BACKENDS }, (_, i) => ({ address: v6 ? be6(i + 1) : be4(i + 1), port }));
@@ -44,7 +45,10 @@ function services(): DataplaneService[] {
     s('fullnat-http', VIP.fullnat, 80, 'tcp', 'fullnat', list(8080)),
     s('fullnat-udp', VIP.fullnat, 53, 'udp', 'fullnat', list(5353)),
     s('dsr-http', VIP.dsr, 8080, 'tcp', 'dsr', list(8080)),
+    s('dnat6-http', VIP.dnat6, 80, 'tcp', 'dnat', list(8080, true)),
     s('onearm6-http', VIP.onearm6, 80, 'tcp', 'onearm', list(8080, true)),
+    s('fullnat6-http', VIP.fullnat6, 80, 'tcp', 'fullnat', list(8080, true)),
+    s('dsr6-http', VIP.dsr6, 8080, 'tcp', 'dsr', list(8080, true)),
   ];
 }
 
@@ -99,6 +103,11 @@ for (const attachMode of ['generic', 'native'] as const) {
         // dnat replies to the client and fullnat replies to the VIPs return through node1
         await lab.addRoute(b, { to: '10.100.0.0/24', via: NODE4 });
         await lab.addRoute(b, { to: '10.200.0.0/24', via: NODE4 });
+        await lab.addRoute(b, { to: 'fd00:100::/64', via: NODE6 });
+        await lab.addRoute(b, { to: 'fd00:200::/64', via: NODE6 });
+        await lab.ip(b, ['-6', 'addr', 'add', `${VIP.dsr6}/128`, 'dev', 'lo']);
+        await lab.ip(b, ['-6', 'rule', 'add', 'from', VIP.dsr6, 'lookup', '100', 'pref', '100']);
+        await lab.ip(b, ['-6', 'route', 'add', 'default', 'via', edgePlan.router.lan6, 'table', '100']);
         // dsr: the VIP on lo, replies straight to the router
         await lab.ip(b, ['addr', 'add', `${VIP.dsr}/32`, 'dev', 'lo']);
         await lab.ip(b, ['rule', 'add', 'from', VIP.dsr, 'lookup', '100', 'pref', '100']);
@@ -128,7 +137,10 @@ for (const attachMode of ['generic', 'native'] as const) {
       ['onearm: the backend sees the node address', `http://${VIP.onearm}/`, 'onearm', (a) => a === NODE4],
       ['fullnat: the backend sees the VIP', `http://${VIP.fullnat}/`, 'fullnat', (a) => a === VIP.fullnat],
       ['dsr: the backend sees the client and answers it directly', `http://${VIP.dsr}:8080/`, 'dsr', (a) => a === CLIENT4],
+      ['dnat IPv6: the backend sees the client address', `http://[${VIP.dnat6}]/`, 'dnat6', (a) => a === CLIENT6],
       ['onearm IPv6: the backend sees the node IPv6 address', `http://[${VIP.onearm6}]/`, 'onearm6', (a) => a === NODE6],
+      ['fullnat IPv6: the backend sees the VIP', `http://[${VIP.fullnat6}]/`, 'fullnat6', (a) => a === VIP.fullnat6],
+      ['dsr IPv6: the backend answers the client directly', `http://[${VIP.dsr6}]:8080/`, 'dsr6', (a) => a === CLIENT6],
     ];
     for (const [desc, url, , seen] of httpModes) {
       test(`HTTP ${desc}; new connections spread over the backends`, async () => {
