@@ -79,7 +79,7 @@ export function vipsTable(rows: unknown): string {
       cell(v.pool),
       cell(v.shard),
       cell(v.master),
-      `${cell(v.announce)}${v.bgpMode ? `/${cell(v.bgpMode)}` : ''}`,
+      `${cell(v.announce)}${v.bgpMode && v.announce !== 'l2' ? `/${cell(v.bgpMode)}` : ''}`,
       decision(v.bgp),
       decision(v.l2),
     ]),

@@ -240,9 +240,10 @@ test('cli: the daemon serves metrics and services, survives a bad reload, applie
     assert.deepEqual((JSON.parse(r.stdout) as Array<{ name: string }>).map((s) => s.name), ['web', 'dns']);
     r = vips;
     assert.match(r.stdout, /^VIP +SERVICES +POOL +SHARD +MASTER +ANNOUNCE +BGP +L2$/m);
-    assert.match(r.stdout, /^127\.0\.80\.1 +web +local +0 +- +l2\/ecmp +no \(/m);
+    // the node agent runs: this single node masters every shard and answers ARP for its l2 VIPs
+    assert.match(r.stdout, /^127\.0\.80\.1 +web +local +0 +cfg-node +l2 +no \(not-in-pool-mode\) +yes$/m);
     r = bgp;
-    assert.match(r.stdout, /^127\.0\.0\.2 +64512 +Idle /m);
+    assert.match(r.stdout, /^127\.0\.0\.2 +64512 +(Idle|Connect|Active) /m); // nothing listens there: the session keeps trying
     assert.ok(!r.stdout.includes('super-secret'));
     r = bgpJson;
     assert.ok(!r.stdout.includes('super-secret'), 'the password never leaves the daemon');
