@@ -18,7 +18,7 @@ import {
 } from '@kubernetes/client-node';
 import type { Logger } from '../lib/logger.js';
 import { Backoff } from '../lib/backoff.js';
-import { EdgelbError, errorMessage } from '../lib/errors.js';
+import { errorMessage } from '../lib/errors.js';
 
 export const GROUP = 'edgelb.io';
 export const VERSION = 'v1alpha1';
@@ -35,12 +35,6 @@ export function statusOf(e: unknown): number {
   if (e instanceof ApiException) return e.code;
   const c = (e as { code?: unknown; statusCode?: unknown })?.statusCode ?? (e as { code?: unknown })?.code;
   return typeof c === 'number' ? c : 0;
-}
-
-export function k8sError(what: string, e: unknown): EdgelbError {
-  const body = e instanceof ApiException ? (e.body as { message?: string } | string) : undefined;
-  const msg = typeof body === 'object' && body?.message ? body.message : errorMessage(e);
-  return new EdgelbError('EDGELB_ERR_K8S', `${what}: ${statusOf(e) || 'unreachable'} ${msg}`, { cause: e });
 }
 
 /**

@@ -30,6 +30,7 @@ export class LeaderElector extends EventEmitter {
   private stopped = true;
   private observed: { key: string; at: number } | undefined;
   private lastRenew = 0;
+  private inflight: Promise<void> | undefined;
   private readonly dur: number;
   private readonly retry: number;
   private readonly now: () => number;
@@ -54,6 +55,7 @@ export class LeaderElector extends EventEmitter {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    await this.inflight?.catch(() => undefined); // a renewal already on its way must not land after stop()
     if (this.leader) {
       this.setLeader(false);
       try {
@@ -79,7 +81,8 @@ export class LeaderElector extends EventEmitter {
   private async tick(): Promise<void> {
     if (this.stopped) return;
     try {
-      await this.tryAcquireOrRenew();
+      this.inflight = this.tryAcquireOrRenew();
+      await this.inflight;
     } catch (e) {
       this.o.log.debug({ err: errorMessage(e), status: statusOf(e) }, 'lease update failed');
     }
@@ -92,6 +95,7 @@ export class LeaderElector extends EventEmitter {
     const { writer, namespace, name, identity } = this.o;
     const now = this.now();
     const lease = await writer.readLease(namespace, name);
+    if (this.stopped) return;
     if (!lease) {
       await writer.createLease(namespace, {
         metadata: { name, namespace },
