@@ -180,7 +180,7 @@ export async function startTestCluster(): Promise<TestCluster> {
         `--cert-dir=${join(dir, 'certs')}`,
         `--token-auth-file=${join(dir, 'tokens.csv')}`,
         '--authorization-mode=RBAC',
-        '--service-cluster-ip-range=10.96.0.0/16',
+        '--service-cluster-ip-range=10.96.0.0/16,fd00:96::/108', // dual-stack Services
         `--service-account-key-file=${join(dir, 'sa.pub')}`,
         `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
         '--service-account-issuer=https://kubernetes.default.svc',
