@@ -54,6 +54,7 @@ export async function freePort(): Promise<number> {
 }
 
 const live = new Set<ChildProcess>();
+const liveDirs = new Set<string>();
 let exitHookInstalled = false;
 function installExitHook(): void {
   if (exitHookInstalled) return;
@@ -66,6 +67,7 @@ function installExitHook(): void {
         /* already gone */
       }
     }
+    if (!process.env.EDGELB_KEEP_K8S) for (const d of liveDirs) rmSync(d, { recursive: true, force: true });
   };
   process.on('exit', killAll);
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
@@ -136,10 +138,12 @@ export async function startTestCluster(): Promise<TestCluster> {
   const bin = kubeApiserverBinary();
   const base = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
   const dir = mkdtempSync(join(base, 'k8s-apiserver-'));
+  liveDirs.add(dir);
   const procs: ChildProcess[] = [];
   const stop = async () => {
     for (const p of [...procs].reverse()) await stopProcess(p);
     if (!process.env.EDGELB_KEEP_K8S) rmSync(dir, { recursive: true, force: true });
+    liveDirs.delete(dir);
   };
   try {
     const [etcdClient, etcdPeer, apiPort] = [await freePort(), await freePort(), await freePort()];
