@@ -243,6 +243,15 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
   void OnReadable(int status) {
     Napi::Env env = Env();
     Napi::HandleScope scope(env);
+    if (status < 0) {
+      // a socket error (ENETDOWN after a link flap) makes libuv stop polling: clear the error
+      // and poll again, or the socket would never deliver another frame
+      int err = 0;
+      socklen_t len = sizeof(err);
+      if (fd_ >= 0) getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
+      if (fd_ >= 0 && poller_) poller_->Start(UV_READABLE);
+      return;
+    }
     uint8_t buf[65536];
     // a bounded batch per wakeup so one busy socket cannot starve the loop
     for (int i = 0; i < 64 && fd_ >= 0 && !callback_.IsEmpty(); i++) {

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --single-threaded-gc
 // The `edgelb` binary: parses the command line and runs the command (see program.ts).
 import { main } from './program.js';
 

@@ -38,7 +38,9 @@ const fromSource = import.meta.url.endsWith('.ts');
 
 /** argv to run one of our scripts (compiled .js, or .ts through tsx when run from source). */
 function script(rel: string): string[] {
-  return fromSource ? [process.execPath, '--import', 'tsx', join(here, `${rel}.ts`)] : [process.execPath, join(here, `${rel}.js`)];
+  // --single-threaded-gc: as the edgelb binary's shebang, so GC threads never starve the heartbeat worker
+  const node = [process.execPath, '--single-threaded-gc'];
+  return fromSource ? [...node, '--import', 'tsx', join(here, `${rel}.ts`)] : [...node, join(here, `${rel}.js`)];
 }
 
 function nodeConfig(i: number, keyFile: string, pinRoot: string, extra = false): string {
