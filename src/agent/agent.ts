@@ -120,6 +120,7 @@ export class Agent extends EventEmitter {
     return {
       isMaster: (s) => (shards ? shards.isMaster(s) : true),
       masterOf: (s) => (shards ? shards.masterOf(s) : this.opts.nodeName),
+      epochOf: (s) => (shards ? (shards.view().find((v) => v.shard === s)?.epoch ?? 0) : 0),
       isHealthy: (svc, ep) => (health ? health.isHealthy(svc, ep) : true),
       dataplane: dataplane ? dataplane.health() : null,
       drained: this.drained,
@@ -199,7 +200,10 @@ export class Agent extends EventEmitter {
   // ---- read-only views for the API ----
 
   vips(): VipView[] {
-    return this.plan?.vips ?? [];
+    // who masters a shard can change without this node's announcements changing (another node
+    // took it): read it now rather than from the last plan
+    const shards = this.opts.engines.shards;
+    return (this.plan?.vips ?? []).map((v) => (shards ? { ...v, master: shards.masterOf(v.shard) } : v));
   }
 
   services(): ServiceView[] {

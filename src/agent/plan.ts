@@ -5,9 +5,17 @@ import type { DesiredState, PoolSpec, ServiceSpec } from '../model/desired-state
 import { familyOf, canonicalIp } from '../lib/addr.js';
 import type { Advertisement, DataplaneService, HealthTarget } from './ports.js';
 
-/** MEDs in bgpMode activeBackup: the shard master is preferred, standbys stay as a hot path. */
-export const MED_MASTER = 10;
-export const MED_BACKUP = 200;
+/**
+ * MEDs in bgpMode activeBackup: the shard master is preferred, standbys stay as a hot path. The
+ * master's MED falls as the shard's ownership epoch rises, so a master that took a shard over beats
+ * the route its dead predecessor leaves at the router until the router's hold timer (or a graceful
+ * restart timer) ends: the router switches at once instead of spreading over both.
+ */
+export const MED_MASTER = 1000;
+export const MED_BACKUP = 2000;
+export function masterMed(epoch: number): number {
+  return MED_MASTER - Math.min(Math.max(0, Math.floor(epoch)), MED_MASTER - 1);
+}
 
 /** Why a VIP is (or is not) announced from this node by one method. Stable strings: the API shows them. */
 export type VipReason =
@@ -25,6 +33,8 @@ export type VipReason =
 export interface Facts {
   isMaster(shard: number): boolean;
   masterOf(shard: number): string | null;
+  /** The shard's ownership epoch (0 without a cluster). */
+  epochOf(shard: number): number;
   isHealthy(service: string, endpoint: string): boolean;
   dataplane: { ok: boolean; reason?: string } | null; // null: no data path on this node
   drained: boolean;
@@ -146,7 +156,7 @@ export function computePlan(state: DesiredState, facts: Facts): Plan {
       else if (!e.ok) view.bgp = { announced: false, reason: e.reason, ...detail };
       else {
         const ad: Advertisement = { prefix: hostPrefix(vip) };
-        if (bgpMode === 'activeBackup') ad.med = master ? MED_MASTER : MED_BACKUP;
+        if (bgpMode === 'activeBackup') ad.med = master ? masterMed(facts.epochOf(shard)) : MED_BACKUP;
         if (state.bgp.communities.length) ad.communities = [...state.bgp.communities];
         if (state.bgp.largeCommunities.length) ad.largeCommunities = [...state.bgp.largeCommunities];
         advertisements.push(ad);

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Agent } from '../../src/agent/agent.js';
-import { MED_BACKUP, MED_MASTER } from '../../src/agent/plan.js';
+import { MED_BACKUP, MED_MASTER, masterMed } from '../../src/agent/plan.js';
 import type { Advertisement, DataplaneService, Engines, HealthTarget, ShardView } from '../../src/agent/ports.js';
 import type { DesiredState, ServiceSpec } from '../../src/model/desired-state.js';
 import { silentLogger } from '../../src/lib/logger.js';
@@ -13,6 +13,7 @@ type Call = [engine: string, method: string, arg?: unknown];
 class Fakes {
   calls: Call[] = [];
   masters = new Set<number>([0, 1, 2]);
+  epochs = new Map<number, number>();
   unhealthy = new Set<string>(); // "svc|ep"
   dp = { ok: true as boolean, reason: undefined as string | undefined };
   engines(): Engines {
@@ -36,7 +37,7 @@ class Fakes {
       shards: {
         isMaster: (s) => this.masters.has(s),
         masterOf: (s) => (this.masters.has(s) ? 'edge-1' : 'edge-2'),
-        view: (): ShardView[] => [0, 1, 2].map((shard) => ({ shard, state: this.masters.has(shard) ? 'MASTER' : 'BACKUP', master: this.masters.has(shard) ? 'edge-1' : 'edge-2', epoch: 1 })),
+        view: (): ShardView[] => [0, 1, 2].map((shard) => ({ shard, state: this.masters.has(shard) ? 'MASTER' : 'BACKUP', master: this.masters.has(shard) ? 'edge-1' : 'edge-2', epoch: this.epochs.get(shard) ?? 1 })),
       },
     };
   }
@@ -201,10 +202,12 @@ test('activeBackup: master advertises the low MED, a standby the high MED', asyn
   f.masters = new Set([0]);
   await a.apply(state([svc('m', '192.168.81.1', { pool: 'ab-pool', shard: 0 }), svc('s', '192.168.81.2', { pool: 'ab-pool', shard: 1 })]));
   const ads = f.take().find((c) => c[1] === 'setAdvertisements');
-  assert.deepEqual(ads, ['bgp', 'setAdvertisements', [`192.168.81.1/32 med ${MED_MASTER}`, `192.168.81.2/32 med ${MED_BACKUP}`]]);
-  f.masters = new Set([0, 1]); // took over shard 1
+  assert.deepEqual(ads, ['bgp', 'setAdvertisements', [`192.168.81.1/32 med ${MED_MASTER - 1}`, `192.168.81.2/32 med ${MED_BACKUP}`]]);
+  f.masters = new Set([0, 1]); // took over shard 1, with a higher epoch: a lower MED than its old master's
+  f.epochs.set(1, 2);
   await a.notify('shards');
-  assert.deepEqual(f.take(), [['bgp', 'setAdvertisements', [`192.168.81.1/32 med ${MED_MASTER}`, `192.168.81.2/32 med ${MED_MASTER}`]]]);
+  assert.deepEqual(f.take(), [['bgp', 'setAdvertisements', [`192.168.81.1/32 med ${MED_MASTER - 1}`, `192.168.81.2/32 med ${MED_MASTER - 2}`]]]);
+  assert.ok(masterMed(2) < masterMed(1) && masterMed(1e9) >= 1 && masterMed(0) < MED_BACKUP);
 });
 
 test('drain withdraws everything and keeps it withdrawn across reloads; undrain restores', async () => {
@@ -303,4 +306,16 @@ test('a node excluded from load balancers (Kubernetes) announces nothing and say
   assert.deepEqual(calls.find((c) => c[1] === 'setAdvertisements'), ['bgp', 'setAdvertisements', []]);
   assert.deepEqual(calls.find((c) => c[1] === 'setOwned'), ['l2', 'setOwned', []]);
   assert.deepEqual(a.vips()[0]!.bgp, { announced: false, reason: 'node-excluded', detail: 'node.kubernetes.io/exclude-from-external-load-balancers' });
+});
+
+test('the VIP view reads the current master even when nothing this node announces changed', async () => {
+  const f = new Fakes();
+  const a = newAgent(f);
+  f.masters = new Set([0]);
+  await a.apply(state([svc('s', '192.168.82.2', { pool: 'l2-pool', shard: 1 })]));
+  assert.equal(a.vips()[0]!.master, 'edge-2');
+  const engines = f.engines();
+  const b = new Agent({ nodeName: 'edge-1', engines: { ...engines, shards: { ...engines.shards!, masterOf: () => 'edge-3' } }, logger: silentLogger(), dataplaneHealthIntervalMs: 0 });
+  await b.apply(state([svc('s', '192.168.82.2', { pool: 'l2-pool', shard: 1 })]));
+  assert.equal(b.vips()[0]!.master, 'edge-3');
 });
