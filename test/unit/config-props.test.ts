@@ -95,9 +95,11 @@ const FAULTS: Array<{ applies: (c: Record<string, any>, i: number) => boolean; i
   // a port out of range
   { applies: (c, i) => i < c.services.length, inject: (i) => (c) => ((c.services[i].ports = [70000]), `services[${i}].ports[0].port`) },
   // a VIP outside every pool
-  { applies: (c, i) => i < c.services.length, inject: (i) => (c) => (delete c.services[i].pool, (c.services[i].vip = `192.0.2.${i + 1}`), `services[${i}].vip`) },
+  // (not together with a broken pool: the validator cannot tell whether a VIP lies in a pool it
+  // could not parse, so it reports only the pool)
+  { applies: (c, i) => i < c.services.length && !c.pools.some((p: any) => p.cidrs.some((x: string) => x.endsWith('.0.1/24'))), inject: (i) => (c) => (delete c.services[i].pool, (c.services[i].vip = `192.0.2.${i + 1}`), `services[${i}].vip`) },
   // a pool CIDR with host bits (only pools nobody uses, so no service error follows)
-  { applies: (c, i) => i < c.pools.length && !c.services.some((s: any) => s.pool === c.pools[i].name || (s.vip ?? '').startsWith(`10.${100 + i}.`)), inject: (i) => (c) => ((c.pools[i].cidrs = [`10.${100 + i}.0.1/24`]), `pools[${i}].cidrs[0]`) },
+  { applies: (c, i) => i < c.pools.length && !c.services.some((s: any) => s.pool === c.pools[i].name || (s.vip ?? '').startsWith(`10.${100 + i}.`) || (s.vip ?? '').startsWith('192.0.2.')), inject: (i) => (c) => ((c.pools[i].cidrs = [`10.${100 + i}.0.1/24`]), `pools[${i}].cidrs[0]`) },
 ];
 
 test('config (property): independent faults are all reported, each at its own path, nothing else', () => {
