@@ -3,6 +3,7 @@ import { EdgelbError } from '../../lib/errors.js';
 import { BgpDecodeError } from './errors.js';
 import type { BgpReader } from './reader.js';
 import { BgpWriter } from './writer.js';
+import { bytesToIp } from '../../lib/addr.js';
 
 export type IpFamily = 4 | 6;
 
@@ -137,27 +138,7 @@ export function encodePrefixList(prefixes: readonly string[], family: IpFamily):
 
 /** RFC 5952 text of the 16 bytes at b[0..16). */
 export function formatV6(b: Uint8Array): string {
-  const g = new Array<number>(8);
-  for (let i = 0; i < 8; i++) g[i] = (b[i * 2]! << 8) | b[i * 2 + 1]!;
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  if (bestStart < 0) return g.map((x) => x.toString(16)).join(':');
-  const head = g.slice(0, bestStart).map((x) => x.toString(16)).join(':');
-  const tail = g.slice(bestStart + bestLen).map((x) => x.toString(16)).join(':');
-  return `${head}::${tail}`;
+  return bytesToIp(b.subarray(0, 16));
 }
 
 /**
