@@ -62,7 +62,9 @@ export class Pinger {
         sock.send(req.address, echoRequest(family, this.id, seq, token));
       } catch (e) {
         const code = (e as { sysCode?: string }).sysCode;
-        const unreachable = code === 'ENETUNREACH' || code === 'EHOSTUNREACH';
+        // ENOBUFS: an IPv6 echo to a neighbour whose resolution failed has nowhere to queue
+        // (seen when the endpoint's link is down); like EHOSTUNREACH, the endpoint cannot be reached
+        const unreachable = code === 'ENETUNREACH' || code === 'EHOSTUNREACH' || code === 'EHOSTDOWN' || code === 'ENOBUFS';
         this.settle(family, seq, fail(start, unreachable ? 'unreachable' : 'error', errorMessage(e)));
       }
     });

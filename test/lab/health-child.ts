@@ -9,7 +9,7 @@ const targets = JSON.parse(process.argv[2] ?? '[]') as HealthTarget[];
 const hc = new HealthChecker({ logger: silentLogger(), registry: new Registry(), firstProbeJitterMs: 0 });
 hc.on('change', (service: string, endpoint: string, healthy: boolean) => {
   const st = hc.status(service).find((s) => s.endpoint === endpoint);
-  process.stdout.write(`${JSON.stringify({ service, endpoint, healthy, failure: st?.lastOutcome?.failure ?? null })}\n`);
+  process.stdout.write(`${JSON.stringify({ service, endpoint, healthy, failure: st?.lastOutcome?.failure ?? null, detail: st?.lastOutcome?.detail ?? null })}\n`);
 });
 let probed = 0;
 hc.on('probe', () => {
