@@ -4,7 +4,7 @@
 // answers `edgelb get`/`drain`, and exits 0 on SIGTERM.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, renameSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -294,7 +294,7 @@ test('cli: the daemon serves metrics and services, survives a bad reload, applie
 test('cli: SIGINT also stops the daemon with exit 0', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'cfg-daemon-'));
   const file = join(dir, 'edge.yaml');
-  writeFileSync(file, 'node: { name: n, routerId: 127.0.0.1, interface: lo }\napi: { listen: 127.0.0.1:0 }\n');
+  writeFileSync(file, 'node: { name: n, routerId: 127.0.0.1, interface: lo }\napi: { listen: 127.0.0.1:0 }\ndataplane: { enabled: false }\n');
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'daemon', '--config', file], { cwd: ROOT });
   const d = new DaemonProc(child);
   try {
@@ -302,6 +302,8 @@ test('cli: SIGINT also stops the daemon with exit 0', async () => {
     assert.deepEqual(await (await fetch(`${l.url as string}/v1/services`)).json(), []);
     child.kill('SIGINT');
     assert.equal(await d.exited, 0, d.stderr);
+    // the test touched nothing of the host: no XDP program on its loopback
+    assert.ok(!execFileSync('ip', ['-d', 'link', 'show', 'lo'], { encoding: 'utf8' }).includes('edgelb_xdp'));
   } finally {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await d.exited;
