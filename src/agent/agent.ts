@@ -209,7 +209,7 @@ export class Agent extends EventEmitter {
   services(): ServiceView[] {
     const state = this.state;
     if (!state) return [];
-    const facts = this.facts();
+    const health = this.opts.engines.health;
     return state.services.map((s) => {
       const healthy = this.plan?.healthyEndpoints.get(s.name) ?? [];
       return {
@@ -222,7 +222,7 @@ export class Agent extends EventEmitter {
         endpoints: s.endpoints.map((e) => ({
           address: e.address,
           ready: e.ready,
-          healthy: e.ready && (s.probe.type === 'none' || facts.isHealthy(s.name, e.address)),
+          healthy: e.ready && (s.probe.type === 'none' || !health || health.isHealthy(s.name, e.address)),
         })),
         healthyEndpoints: healthy.length,
       };

@@ -18,7 +18,7 @@ import { L2Announcer } from '../l2/announcer.js';
 import { openNativePacketIo } from '../l2/native-packet-io.js';
 import { errorMessage } from '../lib/errors.js';
 import type { DesiredState } from '../model/desired-state.js';
-import { loadNative } from '../native/index.js';
+import { loadNative, nativeAvailable } from '../native/index.js';
 import type { StateConsumer } from './daemon.js';
 import { setNeighborSource } from './kubernetes.js';
 
@@ -140,7 +140,9 @@ export async function createNodeRuntime(ctx: RuntimeContext): Promise<StateConsu
       listenPort: b.listenPort,
       logger,
       registry,
-      native: initial.dataplane.enabled || b.peers.some((p) => p.password || p.gtsm || p.ebgpMultihop) ? loadNative() : undefined,
+      // whenever the addon is there: peers (and their MD5/GTSM options) can arrive later, from a
+      // reload or a BGPPeer, not only from the first state
+      native: nativeAvailable() ? loadNative() : undefined,
       restarting: takenOver,
       forwardingPreserved: takenOver,
     });
