@@ -155,7 +155,7 @@ class IcmpSocket : public Napi::ObjectWrap<IcmpSocket> {
     EDGELB_ARG_FUNCTION(info, 0, "onMessage", env.Undefined());
     if (!Open(env)) return env.Undefined();
     callback_ = Napi::Persistent(info[0].As<Napi::Function>());
-    if (!poller_) poller_ = std::make_unique<FdPoller>(env, fd_, [this](int, int) { OnReadable(); });
+    if (!poller_) poller_ = std::make_unique<FdPoller>(env, fd_, [this](int, int) { OnReadable(); }, true);
     int rc = poller_->Start(UV_READABLE);
     if (rc != 0) {
       ThrowErrno(env, "uv_poll_start", -rc);

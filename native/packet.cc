@@ -212,7 +212,7 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
     if (!Open(env)) return env.Undefined();
     callback_ = Napi::Persistent(info[0].As<Napi::Function>());
     if (!poller_) {
-      poller_ = std::make_unique<FdPoller>(env, fd_, [this](int status, int events) { OnReadable(status); });
+      poller_ = std::make_unique<FdPoller>(env, fd_, [this](int, int) { OnReadable(); }, true);
     }
     int rc = poller_->Start(UV_READABLE);
     if (rc != 0) {
@@ -240,18 +240,9 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
     return info.Env().Undefined();
   }
 
-  void OnReadable(int status) {
+  void OnReadable() {
     Napi::Env env = Env();
     Napi::HandleScope scope(env);
-    if (status < 0) {
-      // a socket error (ENETDOWN after a link flap) makes libuv stop polling: clear the error
-      // and poll again, or the socket would never deliver another frame
-      int err = 0;
-      socklen_t len = sizeof(err);
-      if (fd_ >= 0) getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
-      if (fd_ >= 0 && poller_) poller_->Start(UV_READABLE);
-      return;
-    }
     uint8_t buf[65536];
     // a bounded batch per wakeup so one busy socket cannot starve the loop
     for (int i = 0; i < 64 && fd_ >= 0 && !callback_.IsEmpty(); i++) {

@@ -3,12 +3,14 @@
 #include "poll_fd.h"
 
 #include <stdlib.h>
+#include <sys/socket.h>
 
 #include "util.h"
 
 namespace edgelb {
 
-FdPoller::FdPoller(Napi::Env env, int fd, std::function<void(int, int)> cb) : env_(env), cb_(std::move(cb)) {
+FdPoller::FdPoller(Napi::Env env, int fd, std::function<void(int, int)> cb, bool rearmOnError)
+    : env_(env), cb_(std::move(cb)), fd_(fd), rearm_(rearmOnError) {
   uv_loop_t* loop = nullptr;
   napi_get_uv_event_loop(env, &loop);
   handle_ = static_cast<uv_poll_t*>(malloc(sizeof(uv_poll_t)));
@@ -29,6 +31,7 @@ FdPoller::~FdPoller() {
 
 int FdPoller::Start(int events) {
   if (handle_ == nullptr) return UV_EBADF;
+  events_ = events;
   int rc = uv_poll_start(handle_, events, OnPoll);
   active_ = rc == 0;
   return rc;
@@ -42,6 +45,13 @@ void FdPoller::Stop() {
 void FdPoller::OnPoll(uv_poll_t* h, int status, int events) {
   auto* self = static_cast<FdPoller*>(h->data);
   if (self == nullptr) return;
+  if (status < 0 && self->rearm_) {
+    int err = 0;
+    socklen_t len = sizeof(err);
+    getsockopt(self->fd_, SOL_SOCKET, SO_ERROR, &err, &len);  // reading it clears it
+    self->Start(self->events_);
+    return;
+  }
   // a copy: the callback may destroy this poller (a socket closed from JavaScript)
   std::function<void(int, int)> cb = self->cb_;
   cb(status, events);

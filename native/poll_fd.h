@@ -12,7 +12,9 @@ namespace edgelb {
 class FdPoller {
  public:
   // events: UV_READABLE and/or UV_WRITABLE; cb gets the libuv status and events.
-  FdPoller(Napi::Env env, int fd, std::function<void(int status, int events)> cb);
+  // rearmOnError: a socket error (ENETDOWN after a link flap) makes libuv stop polling and report
+  // UV_EBADF; a reader wants to clear the error and keep polling instead (cb is not called).
+  FdPoller(Napi::Env env, int fd, std::function<void(int status, int events)> cb, bool rearmOnError = false);
   ~FdPoller();
   FdPoller(const FdPoller&) = delete;
   FdPoller& operator=(const FdPoller&) = delete;
@@ -27,6 +29,9 @@ class FdPoller {
   napi_env env_;
   uv_poll_t* handle_ = nullptr;
   std::function<void(int, int)> cb_;
+  int fd_;
+  bool rearm_;
+  int events_ = 0;
   bool active_ = false;
 };
 
