@@ -1,14 +1,9 @@
 // PacketIo over the native addon: two AF_PACKET sockets bound to the interface, one for ARP and
-// one for IPv6 (neighbour discovery), ignoring frames this host sends.
-// Workaround: when the interface goes down, the socket gets ENETDOWN, libuv sees POLLERR and stops
-// the addon's poll handle for good, so after a link flap no frame would reach us again. Until the
-// addon restarts its poller itself, the receivers are re-armed every REARM_MS (the socket stays
-// open, frames wait in its buffer meanwhile, so none is lost).
+// one for IPv6 (neighbour discovery), ignoring frames this host sends. After a link flap the
+// socket reports ENETDOWN; the addon's poller clears it and keeps delivering frames.
 import { loadNative, type NativeBinding, type PacketSocketHandle } from '../native/index.js';
 import { ETHERTYPE_ARP, ETHERTYPE_IPV6 } from './ethernet.js';
 import type { PacketIo } from './packet-io.js';
-
-const REARM_MS = 200;
 
 export function openNativePacketIo(ifname: string, native: NativeBinding = loadNative()): PacketIo {
   const arp = native.openPacketSocket(ifname, ETHERTYPE_ARP, { ignoreOutgoing: true });
@@ -21,7 +16,6 @@ export function openNativePacketIo(ifname: string, native: NativeBinding = loadN
   }
   const mac = Uint8Array.from(arp.mac);
   let closed = false;
-  let rearm: NodeJS.Timeout | undefined;
   return {
     mac,
     send(frame: Uint8Array): void {
@@ -32,13 +26,6 @@ export function openNativePacketIo(ifname: string, native: NativeBinding = loadN
       const on = (f: Buffer) => handler(f);
       arp.start(on);
       ip6.start(on);
-      rearm = setInterval(() => {
-        for (const s of [arp, ip6]) {
-          s.stop();
-          s.start(on);
-        }
-      }, REARM_MS);
-      rearm.unref();
     },
     addMulticast(group: Uint8Array): void {
       ip6.addMembership(Buffer.from(group));
@@ -49,7 +36,6 @@ export function openNativePacketIo(ifname: string, native: NativeBinding = loadN
     close(): void {
       if (closed) return;
       closed = true;
-      if (rearm) clearInterval(rearm);
       for (const s of [arp, ip6]) {
         try {
           s.stop();
