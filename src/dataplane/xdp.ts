@@ -2,30 +2,30 @@
 // configured map sizes, pins maps under /sys/fs/bpf/edgelb/<node>/, takes over a running
 // program and its maps without detaching (hitless restart), and programs services declaratively:
 // setServices diffs against shadow state (index free-lists) and rewrites only what changed.
-import { existsSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { join } from 'node:path';
+import type { Registry } from 'prom-client';
 import type { Logger } from '../lib/logger.js';
 import { EdgelbError, errorMessage } from '../lib/errors.js';
 import { canonicalIp, familyOf, parsePrefix, prefixContains, type Prefix } from '../lib/addr.js';
 import type { DataplaneSpec, EpSelect, NodeSpec } from '../model/desired-state.js';
 import { maglevTable } from './maglev.js';
-import { readU64, u32Array, u32Key, xdpNativeFrom, type XdpLayout, type XdpNative } from './native.js';
+import { u32Array, u32Key, xdpNativeFrom, type XdpLayout, type XdpNative } from './native.js';
 import type { NativeBinding } from '../native/index.js';
 import * as iproute from './iproute.js';
+import { attachXdp } from './xdp-attach.js';
+import { registerXdpMetrics } from './xdp-metrics.js';
+import { adoptPinnedState, checkPinnedLayout, DEFAULT_OBJECT_PATH, DEFAULT_PIN_BASE, removePins } from './xdp-pins.js';
+import { beKeyOf, FreeList, keyToSvc, svcKeyOf, type BackendSlot, type ServiceSlot } from './xdp-slots.js';
+import { ConntrackCount, readCounters, serviceStats, sumPerCpuCounter, sumPerCpuStats, type PacketBytes } from './xdp-stats.js';
 import type {
   Dataplane,
   DataplaneBackend,
   DataplaneOpenResult,
   DataplaneService,
-  DataplaneServiceStats,
   DataplaneStats,
 } from './types.js';
 
-export const DEFAULT_PIN_BASE = '/sys/fs/bpf/edgelb';
-const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const DEFAULT_OBJECT_PATH = join(PACKAGE_ROOT, 'build', 'bpf', 'edgelb_xdp.bpf.o');
+export { DEFAULT_OBJECT_PATH, DEFAULT_PIN_BASE };
 
 export interface XdpDataplaneOptions {
   node: NodeSpec;
@@ -46,61 +46,8 @@ export interface XdpDataplaneOptions {
   manageNeighbours?: boolean;
 }
 
-interface BackendSlot {
-  index: number;
-  gen: number;
-  refs: number;
-  address: string;
-  port: number;
-  neighbour: boolean;
-}
-
-interface ServiceSlot {
-  index: number;
-  key: string;
-  vipKey: string;
-  sig: string;
-  tableSig: string;
-  svc: DataplaneService;
-  sel: EpSelect;
-  backendKeys: string[];
-}
-
 const DEFAULT_TIMEOUT_SEC = 300;
-/** Counting conntrack entries walks the map: at most once per this many ms. */
-const CT_COUNT_CACHE_MS = 5000;
 const SUPPORTED_SEL: ReadonlySet<EpSelect> = new Set(['maglev', 'hash', 'rr', 'persist']);
-
-/** Lowest-first free list of indices 0..size-1. */
-class FreeList {
-  private readonly free: number[];
-  private readonly used = new Set<number>();
-  constructor(readonly size: number) {
-    this.free = Array.from({ length: size }, (_, i) => size - 1 - i);
-  }
-  take(): number | undefined {
-    const i = this.free.pop();
-    if (i !== undefined) this.used.add(i);
-    return i;
-  }
-  claim(i: number): void {
-    if (this.used.has(i)) return;
-    const at = this.free.indexOf(i);
-    if (at >= 0) this.free.splice(at, 1);
-    this.used.add(i);
-  }
-  release(i: number): void {
-    if (!this.used.delete(i)) return;
-    this.free.push(i);
-    this.free.sort((a, b) => b - a);
-  }
-  get inUse(): number {
-    return this.used.size;
-  }
-}
-
-const svcKeyOf = (vip: string, port: number, protocol: string) => `${canonicalIp(vip)}|${port}|${protocol}`;
-const beKeyOf = (b: DataplaneBackend) => `${canonicalIp(b.address)}|${b.port}`;
 
 export class XdpDataplane implements Dataplane {
   private readonly opts: XdpDataplaneOptions;
@@ -141,7 +88,15 @@ export class XdpDataplane implements Dataplane {
     this.svcFree = new FreeList(this.maxServices);
     this.beFree = new FreeList(this.maxBackends);
     this.slotGen = new Uint32Array(this.maxBackends);
-    this.registerMetrics(opts.registry);
+    registerXdpMetrics(opts.registry, {
+      opened: () => this.opened,
+      services: () => this.services.values(),
+      svcStats: (index) => this.sumPerCpuStats('svcStats', index),
+      counters: () => this.counters(),
+      conntrackEntries: () => this.conntrackEntries(),
+      attachMode: () => this.attachMode,
+      health: () => this.health(),
+    });
   }
 
   /** fd of the loaded program (BPF_PROG_TEST_RUN in tests and benchmarks); -1 when closed. */
@@ -181,7 +136,7 @@ export class XdpDataplane implements Dataplane {
     } catch (e) {
       throw new EdgelbError('EDGELB_ERR_BPF_LOAD', `interface ${iface} not found: ${errorMessage(e)}`, { cause: e });
     }
-    this.checkPinnedLayout();
+    checkPinnedLayout(this.n, this.layout, this.pinDir, { maglevSize: this.maglevSize, maxServices: this.maxServices }, this.log);
     const M = this.layout.maps;
     let loaded;
     try {
@@ -224,31 +179,6 @@ export class XdpDataplane implements Dataplane {
     return { takenOver, attachMode: this.attachMode! };
   }
 
-  /** Pins from another layout version or table size cannot be reused: remove them, say so. */
-  private checkPinnedLayout(): void {
-    const cfgPin = join(this.pinDir, this.layout.maps.cfg);
-    if (!existsSync(cfgPin)) return;
-    let why = '';
-    try {
-      const fd = this.n.objGet(cfgPin);
-      try {
-        const v = this.n.mapLookup(fd, u32Key(0));
-        const cfg = v ? (this.n.xdpDecode('cfg', v) as { layoutVersion: number; maglevSize: number; maxServices: number }) : undefined;
-        if (!cfg || cfg.layoutVersion === 0) return; // never configured: nothing to keep
-        if (cfg.layoutVersion !== this.layout.version) why = `layout version ${cfg.layoutVersion} pinned, ${this.layout.version} needed`;
-        else if (cfg.maglevSize !== this.maglevSize) why = `maglev table size ${cfg.maglevSize} pinned, ${this.maglevSize} configured`;
-        else if (cfg.maxServices !== this.maxServices) why = `max services ${cfg.maxServices} pinned, ${this.maxServices} configured`;
-      } finally {
-        this.n.closeFd(fd);
-      }
-    } catch (e) {
-      why = `unreadable pinned config: ${errorMessage(e)}`;
-    }
-    if (!why) return;
-    this.log.warn({ pinDir: this.pinDir, why }, 'pinned data-path maps are incompatible: re-creating them (tracked connections are lost)');
-    for (const f of readdirSync(this.pinDir)) if (f.startsWith('edgelb_')) rmSync(join(this.pinDir, f), { force: true });
-  }
-
   private writeConfig(): void {
     const iface = this.opts.node.interface;
     const addrs = this.n.interfaceAddresses().filter((a) => a.name === iface);
@@ -267,81 +197,24 @@ export class XdpDataplane implements Dataplane {
 
   /** Maps reused from a previous daemon: remember its indices so identical services keep them. */
   private adoptPinnedState(): void {
-    const svcFd = this.fd('svc');
-    for (let k = this.n.mapGetNextKey(svcFd, null); k; k = this.n.mapGetNextKey(svcFd, k)) {
-      const v = this.n.mapLookup(svcFd, k);
-      if (!v) continue;
-      const key = this.n.xdpDecode('svcKey', k) as { vip: string; port: number; protocol: string };
-      const val = this.n.xdpDecode('svc', v) as { index: number };
-      if (val.index >= this.maxServices) continue;
-      this.orphanServices.set(svcKeyOf(key.vip, key.port, key.protocol), val.index);
-      this.svcFree.claim(val.index);
-    }
-    const vipFd = this.fd('vips');
-    for (let k = this.n.mapGetNextKey(vipFd, null); k; k = this.n.mapGetNextKey(vipFd, k)) this.orphanVips.add(k.toString('hex'));
-    const beFd = this.fd('backends');
-    for (let i = 0; i < this.maxBackends; i++) {
-      const v = this.n.mapLookup(beFd, u32Key(i));
-      if (!v) continue;
-      const be = this.n.xdpDecode('backend', v) as { address?: string; port?: number; gen: number };
-      this.slotGen[i] = be.gen;
-      if (be.address === undefined) continue;
-      this.orphanBackends.set(beKeyOf({ address: be.address, port: be.port! }), { index: i, gen: be.gen });
-      this.beFree.claim(i);
-    }
-    this.log.info({ services: this.orphanServices.size, backends: this.orphanBackends.size }, 'adopted the programmed state of the pinned maps');
+    adoptPinnedState(
+      this.n,
+      (name) => this.fd(name),
+      { maxServices: this.maxServices, maxBackends: this.maxBackends },
+      { orphanServices: this.orphanServices, orphanBackends: this.orphanBackends, orphanVips: this.orphanVips, svcFree: this.svcFree, beFree: this.beFree, slotGen: this.slotGen },
+      this.log,
+    );
   }
 
   /** Attach (or replace in place); returns true when our program was already attached. */
   private attach(): boolean {
-    const iface = this.opts.node.interface;
-    const q = this.n.xdpQuery(this.ifindex);
-    if (q.progId) {
-      const oldFd = this.n.progFdById(q.progId);
-      try {
-        const info = this.n.progInfo(oldFd);
-        if (info.name !== this.layout.program) {
-          throw new EdgelbError('EDGELB_ERR_BPF_LOAD', `${iface} already runs another XDP program (${info.name}, id ${info.id}); edgelb will not replace it`);
-        }
-        const mode = q.mode === 'native' ? 'native' : 'generic';
-        if (this.opts.spec.attachMode !== 'auto' && this.opts.spec.attachMode !== mode) {
-          this.log.warn({ iface, attached: mode, configured: this.opts.spec.attachMode }, 'keeping the running attach mode (changing it needs a detach; run `edgelb cleanup` first)');
-        }
-        this.n.xdpAttach(this.ifindex, this.progFd, { mode, replaceFd: oldFd });
-        this.attachMode = mode;
-        return true;
-      } finally {
-        this.n.closeFd(oldFd);
-      }
-    }
-    let mode: 'native' | 'generic';
-    let reason: string;
-    if (this.opts.spec.attachMode === 'auto') {
-      const kind = iproute.linkKind(iface);
-      if (kind === 'veth') {
-        mode = 'generic';
-        reason = 'veth: XDP_TX in native mode needs an XDP program on the peer';
-      } else {
-        mode = 'native';
-        reason = kind ? `${kind} device` : 'physical device';
-      }
-    } else {
-      mode = this.opts.spec.attachMode;
-      reason = 'configured';
-    }
-    try {
-      this.n.xdpAttach(this.ifindex, this.progFd, { mode, noReplace: true });
-    } catch (e) {
-      if (this.opts.spec.attachMode !== 'auto' || mode === 'generic') {
-        throw new EdgelbError('EDGELB_ERR_BPF_LOAD', `attaching XDP (${mode}) to ${iface} failed: ${errorMessage(e)}`, { cause: e });
-      }
-      reason = `driver refused native XDP (${errorMessage(e)})`;
-      mode = 'generic';
-      this.n.xdpAttach(this.ifindex, this.progFd, { mode, noReplace: true });
-    }
+    const { hadOurProgram, mode } = attachXdp(
+      this.n,
+      { ifindex: this.ifindex, iface: this.opts.node.interface, progFd: this.progFd, program: this.layout.program, attachMode: this.opts.spec.attachMode },
+      this.log,
+    );
     this.attachMode = mode;
-    this.log.info({ iface, attachMode: mode, reason }, `XDP attach mode ${mode}`);
-    return false;
+    return hadOurProgram;
   }
 
   async close(opts: { detach: boolean }): Promise<void> {
@@ -355,16 +228,7 @@ export class XdpDataplane implements Dataplane {
         this.log.warn({ err: errorMessage(e) }, 'XDP detach failed (another program replaced ours?)');
       }
       iproute.neighbourBatch([], [...new Set([...this.backends.values()].filter((b) => b.neighbour).map((b) => b.address))], this.opts.node.interface);
-      for (const f of existsSync(this.pinDir) ? readdirSync(this.pinDir) : []) {
-        if (f.startsWith('edgelb_')) rmSync(join(this.pinDir, f), { force: true });
-      }
-      for (const dir of [this.pinDir, dirname(this.pinDir)]) {
-        try {
-          rmdirSync(dir);
-        } catch {
-          // not empty (other nodes' pins) or gone
-        }
-      }
+      removePins(this.pinDir);
       this.log.info({ iface: this.opts.node.interface }, 'XDP data path detached and unpinned');
     } else {
       this.log.info({ iface: this.opts.node.interface }, 'XDP data path left in place (program attached, maps pinned)');
@@ -625,58 +489,26 @@ export class XdpDataplane implements Dataplane {
     return { ok: true };
   }
 
-  private sumPerCpu(map: 'counters' | 'svcStats' | 'backendStats', index: number): { packets: number; bytes: number } | number {
-    const vals = this.n.mapLookupPerCpu(this.fd(map), u32Key(index)) ?? [];
-    if (map === 'counters') return vals.reduce((acc, v) => acc + readU64(v), 0);
-    let packets = 0;
-    let bytes = 0;
-    for (const v of vals) {
-      const s = this.n.xdpDecode('stats', v) as { packets: bigint; bytes: bigint };
-      packets += Number(s.packets);
-      bytes += Number(s.bytes);
-    }
-    return { packets, bytes };
+  private sumPerCpuStats(map: 'svcStats' | 'backendStats', index: number): PacketBytes {
+    return sumPerCpuStats(this.n, this.fd(map), index);
   }
 
   counters(): Record<string, number> {
-    const out: Record<string, number> = {};
-    if (!this.opened) return out;
-    for (const [name, code] of Object.entries(this.layout.counters)) out[name.toLowerCase()] = this.sumPerCpu('counters', code) as number;
-    return out;
+    if (!this.opened) return {};
+    return readCounters(this.layout, (code) => sumPerCpuCounter(this.n, this.fd('counters'), code));
   }
 
-  private ctCount = { at: 0, value: 0 };
+  private readonly ctCount = new ConntrackCount(() => this.n.xdpCountEntries(this.fd('ct')));
 
   /** Entries in the conntrack LRU (walks the map; cached for a few seconds unless fresh). */
   conntrackEntries(fresh = false): number {
     if (!this.opened) return 0;
-    const now = Date.now();
-    if (fresh || now - this.ctCount.at > CT_COUNT_CACHE_MS) this.ctCount = { at: now, value: this.n.xdpCountEntries(this.fd('ct')) };
-    return this.ctCount.value;
+    return this.ctCount.get(fresh);
   }
 
   stats(): DataplaneStats {
     if (!this.opened) return { attached: false, counters: {}, services: [], conntrackEntries: 0 };
-    const services: DataplaneServiceStats[] = [];
-    for (const slot of this.services.values()) {
-      const st = this.sumPerCpu('svcStats', slot.index) as { packets: number; bytes: number };
-      const s = slot.svc;
-      services.push({
-        name: s.name,
-        vip: s.vip,
-        port: s.port,
-        protocol: s.protocol,
-        mode: s.mode,
-        epSelect: slot.sel,
-        packets: st.packets,
-        bytes: st.bytes,
-        backends: s.backends.map((b) => {
-          const be = this.backends.get(beKeyOf(b));
-          const bs = be ? (this.sumPerCpu('backendStats', be.index) as { packets: number; bytes: number }) : { packets: 0, bytes: 0 };
-          return { address: b.address, port: b.port, ...bs };
-        }),
-      });
-    }
+    const services = serviceStats(this.services.values(), this.backends, (map, index) => this.sumPerCpuStats(map, index));
     return {
       attached: this.health().ok,
       attachMode: this.attachMode,
@@ -686,79 +518,4 @@ export class XdpDataplane implements Dataplane {
       conntrackEntries: this.conntrackEntries(true),
     };
   }
-
-  private registerMetrics(registry: Registry): void {
-    // a data path re-created in the same process replaces the previous one's metrics
-    for (const name of ['packets_total', 'bytes_total', 'verdicts_total', 'events_total', 'conntrack_entries', 'attached']) {
-      registry.removeSingleMetric(`edgelb_dataplane_${name}`);
-    }
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
-    const self = this;
-    const perService = (which: 'packets' | 'bytes') =>
-      new Counter({
-        name: `edgelb_dataplane_${which}_total`,
-        help: `${which === 'packets' ? 'Packets' : 'Bytes'} the XDP data path forwarded, per service`,
-        labelNames: ['service', 'vip', 'port', 'protocol'],
-        registers: [registry],
-        collect() {
-          this.reset();
-          if (!self.opened) return;
-          for (const slot of self.services.values()) {
-            const st = self.sumPerCpu('svcStats', slot.index) as { packets: number; bytes: number };
-            const s = slot.svc;
-            this.inc({ service: s.name, vip: s.vip, port: String(s.port), protocol: s.protocol }, st[which]);
-          }
-        },
-      });
-    perService('packets');
-    perService('bytes');
-    new Counter({
-      name: 'edgelb_dataplane_verdicts_total',
-      help: 'Packets by XDP verdict (pass, tx, drop) and reason',
-      labelNames: ['verdict', 'reason'],
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const [name, v] of Object.entries(self.counters())) {
-          const m = /^(pass|drop|tx)(?:_(.*))?$/.exec(name);
-          if (m) this.inc({ verdict: m[1]!, reason: m[2] ?? m[1]! }, v);
-        }
-      },
-    });
-    new Counter({
-      name: 'edgelb_dataplane_events_total',
-      help: 'XDP data path events: rx, conntrack (ct_*) and ICMP translation',
-      labelNames: ['event'],
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const [name, v] of Object.entries(self.counters())) {
-          if (!/^(pass|drop|tx)(_|$)/.test(name) && name !== 'redirect') this.inc({ event: name }, v);
-        }
-      },
-    });
-    new Gauge({
-      name: 'edgelb_dataplane_conntrack_entries',
-      help: 'Entries in the conntrack LRU (both directions of a translated flow count)',
-      registers: [registry],
-      collect() {
-        this.set(self.conntrackEntries());
-      },
-    });
-    new Gauge({
-      name: 'edgelb_dataplane_attached',
-      help: '1 when the XDP program is attached to the uplink',
-      labelNames: ['mode'],
-      registers: [registry],
-      collect() {
-        this.reset();
-        if (self.attachMode) this.set({ mode: self.attachMode }, self.health().ok ? 1 : 0);
-      },
-    });
-  }
-}
-
-function keyToSvc(key: string): { vip: string; port: number; protocol: string } {
-  const [vip, port, protocol] = key.split('|') as [string, string, string];
-  return { vip, port: Number(port), protocol };
 }

@@ -1,0 +1,78 @@
+// XDP data path statistics: summing the per-CPU counter/stats maps, the cached conntrack count, per-service stats.
+import { readU64, u32Key, type XdpLayout, type XdpNative } from './native.js';
+import { beKeyOf, type BackendSlot, type ServiceSlot } from './xdp-slots.js';
+import type { DataplaneServiceStats } from './types.js';
+
+/** Counting conntrack entries walks the map: at most once per this many ms. */
+const CT_COUNT_CACHE_MS = 5000;
+
+export interface PacketBytes {
+  packets: number;
+  bytes: number;
+}
+
+/** One counter of the per-CPU counters map, summed over CPUs. */
+export function sumPerCpuCounter(n: XdpNative, fd: number, index: number): number {
+  const vals = n.mapLookupPerCpu(fd, u32Key(index)) ?? [];
+  return vals.reduce((acc, v) => acc + readU64(v), 0);
+}
+
+/** One entry of a per-CPU stats map (svcStats, backendStats), summed over CPUs. */
+export function sumPerCpuStats(n: XdpNative, fd: number, index: number): PacketBytes {
+  const vals = n.mapLookupPerCpu(fd, u32Key(index)) ?? [];
+  let packets = 0;
+  let bytes = 0;
+  for (const v of vals) {
+    const s = n.xdpDecode('stats', v) as { packets: bigint; bytes: bigint };
+    packets += Number(s.packets);
+    bytes += Number(s.bytes);
+  }
+  return { packets, bytes };
+}
+
+/** Every counter of the layout by lower-case name. */
+export function readCounters(layout: XdpLayout, read: (code: number) => number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, code] of Object.entries(layout.counters)) out[name.toLowerCase()] = read(code);
+  return out;
+}
+
+/** Entries in the conntrack LRU, counted at most once per CT_COUNT_CACHE_MS unless fresh. */
+export class ConntrackCount {
+  private cached = { at: 0, value: 0 };
+  constructor(private readonly count: () => number) {}
+  get(fresh: boolean): number {
+    const now = Date.now();
+    if (fresh || now - this.cached.at > CT_COUNT_CACHE_MS) this.cached = { at: now, value: this.count() };
+    return this.cached.value;
+  }
+}
+
+/** Per-service stats of the programmed services, with their backends' stats. */
+export function serviceStats(
+  services: Iterable<ServiceSlot>,
+  backends: ReadonlyMap<string, BackendSlot>,
+  read: (map: 'svcStats' | 'backendStats', index: number) => PacketBytes,
+): DataplaneServiceStats[] {
+  const out: DataplaneServiceStats[] = [];
+  for (const slot of services) {
+    const st = read('svcStats', slot.index);
+    const s = slot.svc;
+    out.push({
+      name: s.name,
+      vip: s.vip,
+      port: s.port,
+      protocol: s.protocol,
+      mode: s.mode,
+      epSelect: slot.sel,
+      packets: st.packets,
+      bytes: st.bytes,
+      backends: s.backends.map((b) => {
+        const be = backends.get(beKeyOf(b));
+        const bs = be ? read('backendStats', be.index) : { packets: 0, bytes: 0 };
+        return { address: b.address, port: b.port, ...bs };
+      }),
+    });
+  }
+  return out;
+}
