@@ -1,8 +1,9 @@
 // One BGP session to one peer: node:net sockets and timers around the pure FSM (fsm.ts).
 // Active and passive; incoming connections handed over by the speaker's listener; collision
 // detection; one failure path (fail) that logs, records lastError, sends the NOTIFICATION, closes
-// and backs off; transmit priority NOTIFICATION > OPEN > KEEPALIVE > UPDATE/End-of-RIB with
-// back-pressure (UPDATEs are built from the adj-RIB-out only when the socket drains).
+// and backs off. Split by concern: session-types.ts (public types, re-exported here),
+// session-conn.ts (one TCP connection), session-open.ts (OPEN / capabilities), session-timers.ts
+// (FSM timers), session-tx.ts (transmit priority and back-pressure).
 import net from 'node:net';
 import type { Logger } from '../lib/logger.js';
 import { errorMessage } from '../lib/errors.js';
@@ -13,15 +14,8 @@ import {
   FsmEvent,
   StateReason,
   transition,
-  negotiateHoldTime,
-  connectRetryDelayMs,
-  idleHoldDelayMs,
   resolveCollision,
-  LARGE_HOLD_TIME_S,
-  ERR_OPEN,
   ERR_CEASE,
-  OPEN_BAD_PEER_AS,
-  OPEN_BAD_BGP_ID,
   OPEN_UNSUPPORTED_VERSION,
   CEASE_MAX_PREFIXES,
   CEASE_COLLISION,
@@ -31,106 +25,16 @@ import {
   type Notify,
   type TimerName,
 } from './fsm.js';
-import {
-  AS_TRANS,
-  Afi,
-  Safi,
-  BgpDecodeError,
-  DEFAULT_CONTEXT,
-  Framer,
-  MAX_EXTENDED_MESSAGE_LENGTH,
-  MAX_MESSAGE_LENGTH,
-  buildEndOfRib,
-  decodeMessage,
-  encodeMessage,
-  errorName,
-  familyName,
-  isEndOfRib,
-  type BgpMessage,
-  type Capability,
-  type CodecContext,
-  type GracefulRestartCapability,
-  type OpenMessage,
-  type UpdateMessage,
-} from './wire/index.js';
+import { Afi, Safi, BgpDecodeError, decodeMessage, errorName, familyName, isEndOfRib, type BgpMessage, type OpenMessage, type UpdateMessage } from './wire/index.js';
 import { AdjRibOut, type OutRoute } from './adj-rib-out.js';
 import { AdjRibIn } from './adj-rib-in.js';
-import type { BgpSocketFactory } from './sockets.js';
+import { Conn, needsNativeSocket, nativeConnectOptions } from './session-conn.js';
+import { buildOpen, checkOpen, famOf, negotiate } from './session-open.js';
+import { SessionTimers, timerDelayMs } from './session-timers.js';
+import { Transmitter } from './session-tx.js';
+import type { Family, LastError, Negotiated, SessionOptions } from './session-types.js';
 
-export type Family = 'ipv4' | 'ipv6';
-
-export interface LastError {
-  at: string; // ISO time
-  class: ErrorClass;
-  reason: StateReason | 'connect-failed';
-  /** NOTIFICATION sent or received, when there was one. */
-  code?: number;
-  subcode?: number;
-  /** "hold-timer-expired/subcode0", "cease/administrative-shutdown"... */
-  name?: string;
-  /** whether the NOTIFICATION came from the peer */
-  received?: boolean;
-  message: string;
-}
-
-export interface Negotiated {
-  families: Family[];
-  as4: boolean;
-  routeRefresh: boolean;
-  extendedMessage: boolean;
-  holdTime: number;
-  keepalive: number;
-  /** The peer's graceful-restart capability, when it sent one. */
-  peerGracefulRestart?: { restartTime: number; restarting: boolean; families: Family[] };
-  /** Whether we advertised graceful restart on this session. */
-  gracefulRestart: boolean;
-  remoteId: string;
-}
-
-export interface SessionHooks {
-  onState(s: Session, from: BgpState, to: BgpState, reason: StateReason): void;
-  /** Entered Established: the speaker fills the adj-RIB-out. */
-  onEstablished(s: Session): void;
-  /** Left Established. */
-  onDown(s: Session): void;
-  onMessage(s: Session, dir: 'sent' | 'received', kind: BgpMessage['type'] | 'eor'): void;
-}
-
-export interface SessionOptions {
-  peer: PeerSpec;
-  localAsn: number;
-  routerId: string;
-  logger: Logger;
-  hooks: SessionHooks;
-  sockets?: BgpSocketFactory;
-  /** Graceful restart: R bit (we restarted) and F bit (forwarding state preserved). */
-  restarting: boolean;
-  forwardingPreserved: boolean;
-}
-
-const PRIORITY: Record<string, number> = { notification: 0, open: 1, keepalive: 2 };
-
-/** One TCP connection of a session (a session has at most two, during a collision). */
-class Conn {
-  readonly framer = new Framer(MAX_MESSAGE_LENGTH);
-  ctx: CodecContext = { ...DEFAULT_CONTEXT };
-  open?: OpenMessage; // the peer's OPEN on this connection
-  connected = false;
-  closed = false;
-  constructor(
-    readonly socket: net.Socket,
-    readonly dir: 'in' | 'out',
-  ) {}
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.socket.removeAllListeners('data');
-    this.socket.end();
-    const t = setTimeout(() => this.socket.destroy(), 1000);
-    t.unref();
-    this.socket.once('close', () => clearTimeout(t));
-  }
-}
+export type { Family, LastError, Negotiated, SessionHooks, SessionOptions } from './session-types.js';
 
 export class Session {
   readonly peer: PeerSpec;
@@ -139,9 +43,8 @@ export class Session {
   private conn: Conn | null = null;
   /** An incoming connection waiting for its OPEN while `conn` is in OpenSent/OpenConfirm. */
   private spare: Conn | null = null;
-  private timers: Partial<Record<TimerName, NodeJS.Timeout>> = {};
-  private control: Array<{ prio: number; buf: Buffer; kind: BgpMessage['type'] }> = [];
-  private pumpScheduled = false;
+  private readonly timers = new SessionTimers();
+  private readonly tx: Transmitter;
   private connectAttempts = 0;
   private consecutiveErrors = 0;
   private lastEstablishedAt = 0;
@@ -149,8 +52,6 @@ export class Session {
   private pendingUpdate: UpdateMessage | null = null;
   private pendingRefresh: { afi: number; safi: number } | null = null;
   private rxNotification: { code: number; subcode: number; data: Buffer } | null = null;
-  private eorAllowed = false;
-  private eorSent = false;
   private firstSessionDone = false;
   readonly ribOut = new AdjRibOut();
   readonly ribIn = new AdjRibIn();
@@ -166,6 +67,14 @@ export class Session {
   constructor(private readonly o: SessionOptions) {
     this.peer = o.peer;
     this.log = o.logger.child({ peer: o.peer.address });
+    this.tx = new Transmitter({
+      conn: () => this.conn,
+      state: () => this.fsm,
+      negotiated: () => this.negotiated,
+      ribOut: this.ribOut,
+      log: this.log,
+      sent: (kind) => this.o.hooks.onMessage(this, 'sent', kind),
+    });
   }
 
   get state(): BgpState {
@@ -210,7 +119,7 @@ export class Session {
 
   /** Allow End-of-RIB once the adj-RIB-out has drained (after the first full reconcile). */
   allowEndOfRib(): void {
-    this.eorAllowed = true;
+    this.tx.eorAllowed = true;
     this.kick();
   }
 
@@ -348,48 +257,22 @@ export class Session {
 
   private startTimer(name: TimerName, kind?: 'large' | 'negotiated'): void {
     this.stopTimer(name);
-    let ms: number;
-    switch (name) {
-      case 'connectRetry':
-        ms = connectRetryDelayMs(this.peer.connectRetry, this.connectAttempts++);
-        break;
-      case 'idleHold':
-        if (this.stopped) return;
-        ms = idleHoldDelayMs(this.peer.idleHold, Math.max(1, this.consecutiveErrors));
-        break;
-      case 'hold': {
-        const s = kind === 'large' ? LARGE_HOLD_TIME_S : (this.negotiated?.holdTime ?? 0);
-        if (s === 0) return;
-        ms = s * 1000;
-        break;
-      }
-      case 'keepalive': {
-        const s = this.negotiated?.keepalive ?? 0;
-        if (s === 0) return;
-        ms = s * 1000;
-        break;
-      }
-    }
-    const ev: Record<TimerName, FsmEvent> = {
-      connectRetry: FsmEvent.ConnectRetryTimerExpires,
-      idleHold: FsmEvent.IdleHoldTimerExpires,
-      hold: FsmEvent.HoldTimerExpires,
-      keepalive: FsmEvent.KeepaliveTimerExpires,
-    };
-    this.timers[name] = setTimeout(() => {
-      delete this.timers[name];
-      this.feed({ type: ev[name] });
-    }, ms);
+    if (name === 'idleHold' && this.stopped) return;
+    const ms = timerDelayMs(name, kind, this.peer, {
+      connectAttempt: name === 'connectRetry' ? this.connectAttempts++ : this.connectAttempts,
+      consecutiveErrors: this.consecutiveErrors,
+      negotiated: this.negotiated,
+    });
+    if (ms === null) return;
+    this.timers.start(name, ms, (ev) => this.feed({ type: ev }));
   }
 
   private stopTimer(name: TimerName): void {
-    const t = this.timers[name];
-    if (t) clearTimeout(t);
-    delete this.timers[name];
+    this.timers.stop(name);
   }
 
   private clearTimers(): void {
-    for (const n of Object.keys(this.timers) as TimerName[]) this.stopTimer(n);
+    this.timers.clear();
   }
 
   // ---- connections ----
@@ -406,19 +289,11 @@ export class Session {
         if (attempt === this.connectSeq) this.feed({ type: FsmEvent.TcpConnectionFails });
       });
     };
-    const needsNative = !!p.password || !!p.gtsm || (p.ebgpMultihop !== undefined && p.ebgpMultihop > 1);
+    const needsNative = needsNativeSocket(p);
     if (needsNative && this.o.sockets) {
       // the addon sets MD5 / TTL / min TTL before connect(), then node:net takes the descriptor
       this.o.sockets
-        .connect({
-          address: p.address,
-          port: p.port,
-          ...(p.localAddress ? { localAddress: p.localAddress } : {}),
-          ...(p.password ? { password: p.password } : {}),
-          ttl: p.gtsm ? 255 : this.ibgp ? 64 : (p.ebgpMultihop ?? 1),
-          ...(p.gtsm ? { minTtl: 255 - Math.max(0, (p.ebgpMultihop ?? 1) - 1) } : {}),
-          timeoutMs: Math.min(30_000, Math.max(1000, p.connectRetry * 1000)),
-        })
+        .connect(nativeConnectOptions(p, this.ibgp))
         .then(
           (socket) => {
             if (attempt !== this.connectSeq || this.conn || this.fsm !== BgpState.Connect) {
@@ -497,7 +372,7 @@ export class Session {
     this.connectSeq++; // a native connect still in progress is discarded when it completes
     const c = this.conn;
     this.conn = null;
-    this.control = [];
+    this.tx.clear();
     this.localAddress = null;
     if (c) c.close();
   }
@@ -621,75 +496,25 @@ export class Session {
   }
 
   private checkOpen(m: OpenMessage): Notify | null {
-    if (m.version !== 4) return { code: ERR_OPEN, subcode: OPEN_UNSUPPORTED_VERSION, data: Uint8Array.of(0, 4) };
-    const as4 = m.capabilities.find((c) => c.type === 'as4');
-    const asn = as4 && as4.type === 'as4' ? as4.asn : m.myAsn;
-    if (asn !== this.peer.asn || (as4 && this.peer.asn > 0xffff && m.myAsn !== AS_TRANS)) {
-      return { code: ERR_OPEN, subcode: OPEN_BAD_PEER_AS };
-    }
-    if (m.bgpId === '0.0.0.0' || (this.ibgp && m.bgpId === this.o.routerId)) return { code: ERR_OPEN, subcode: OPEN_BAD_BGP_ID };
-    const h = negotiateHoldTime(this.peer.holdTime, m.holdTime, this.peer.keepalive);
-    if (!h.ok) return h.notify;
-    return null;
+    return checkOpen(m, this.peer, this.o.routerId, this.ibgp);
   }
 
   private negotiate(c: Conn, m: OpenMessage): void {
-    const caps = m.capabilities;
-    const theirMp = caps.filter((x) => x.type === 'mp').map((x) => (x.type === 'mp' ? famOf(x.afi, x.safi) : null));
-    const theirFamilies = theirMp.length > 0 ? theirMp : ['ipv4'];
-    const families = this.peer.families.filter((f) => theirFamilies.includes(f));
-    const as4 = caps.some((x) => x.type === 'as4');
-    const extendedMessage = caps.some((x) => x.type === 'extended-message');
-    const gr = caps.find((x) => x.type === 'graceful-restart') as GracefulRestartCapability | undefined;
-    const h = negotiateHoldTime(this.peer.holdTime, m.holdTime, this.peer.keepalive);
-    this.negotiated = {
-      families,
-      as4,
-      routeRefresh: caps.some((x) => x.type === 'route-refresh' || x.type === 'enhanced-route-refresh'),
-      extendedMessage,
-      holdTime: h.ok ? h.holdTime : 0,
-      keepalive: h.ok ? h.keepalive : 0,
-      gracefulRestart: this.peer.gracefulRestart,
-      remoteId: m.bgpId,
-      ...(gr
-        ? {
-            peerGracefulRestart: {
-              restartTime: gr.restartTime,
-              restarting: gr.restartState,
-              families: gr.families.map((f) => famOf(f.afi, f.safi)).filter((f): f is Family => f !== null),
-            },
-          }
-        : {}),
-    };
-    c.ctx = { as4, extendedMessage, maxLength: extendedMessage ? MAX_EXTENDED_MESSAGE_LENGTH : MAX_MESSAGE_LENGTH };
+    const n = negotiate(this.peer, m);
+    this.negotiated = n.negotiated;
+    c.ctx = n.ctx;
     c.framer.maxLength = c.ctx.maxLength;
     this.localAddress = c.socket.localAddress ? c.socket.localAddress.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1') : null;
   }
 
   private buildOpen(): OpenMessage {
-    const caps: Capability[] = [];
-    for (const f of this.peer.families) caps.push({ type: 'mp', afi: f === 'ipv4' ? Afi.IPV4 : Afi.IPV6, safi: Safi.UNICAST });
-    caps.push({ type: 'route-refresh' });
-    caps.push({ type: 'as4', asn: this.o.localAsn });
-    caps.push({ type: 'extended-message' });
-    if (this.peer.gracefulRestart) {
-      // R bit only on the first session after a process restart; F bit only when the data path
-      // was taken over intact; never the N bit (a hard failure must flush our routes)
-      caps.push({
-        type: 'graceful-restart',
-        restartTime: Math.min(4095, this.peer.restartTime),
-        restartState: this.o.restarting && !this.firstSessionDone,
-        families: this.peer.families.map((f) => ({ afi: f === 'ipv4' ? Afi.IPV4 : Afi.IPV6, safi: Safi.UNICAST, forwarding: this.o.forwardingPreserved })),
-      });
-    }
-    return {
-      type: 'open',
-      version: 4,
-      myAsn: this.o.localAsn > 0xffff ? AS_TRANS : this.o.localAsn,
-      holdTime: this.peer.holdTime,
-      bgpId: this.o.routerId,
-      capabilities: caps,
-    };
+    return buildOpen({
+      peer: this.peer,
+      localAsn: this.o.localAsn,
+      routerId: this.o.routerId,
+      restartState: this.o.restarting && !this.firstSessionDone,
+      forwardingPreserved: this.o.forwardingPreserved,
+    });
   }
 
   private processUpdate(u: UpdateMessage): void {
@@ -720,7 +545,7 @@ export class Session {
     this.establishedAt = Date.now();
     this.lastEstablishedAt = this.establishedAt;
     this.connectAttempts = 0;
-    this.eorSent = false;
+    this.tx.eorSent = false;
     this.o.hooks.onEstablished(this);
     this.firstSessionDone = true;
     this.kick();
@@ -737,85 +562,25 @@ export class Session {
   // ---- transmit ----
 
   private enqueue(m: BgpMessage): void {
-    if (!this.conn) return;
-    const buf = encodeMessage(m, this.conn.ctx);
-    const prio = PRIORITY[m.type] ?? 3;
-    let i = this.control.length;
-    while (i > 0 && this.control[i - 1]!.prio > prio) i--;
-    this.control.splice(i, 0, { prio, buf, kind: m.type });
-    this.kick();
+    this.tx.enqueue(m);
   }
 
   /** Write at once, ahead of anything queued (NOTIFICATION, OPEN on a candidate). */
   private writeNow(c: Conn, m: BgpMessage): void {
-    if (c.closed || c.socket.destroyed) return;
-    try {
-      c.socket.write(encodeMessage(m, c.ctx));
-      if (c === this.conn || m.type === 'notification') this.o.hooks.onMessage(this, 'sent', m.type);
-    } catch (e) {
-      this.log.error({ err: errorMessage(e) }, 'could not encode message');
-    }
+    this.tx.writeNow(c, m);
   }
 
   private kick(): void {
-    if (this.pumpScheduled) return;
-    this.pumpScheduled = true;
-    setImmediate(() => {
-      this.pumpScheduled = false;
-      this.pump();
-    });
-  }
-
-  /** Send what the socket takes now: control messages by priority, then UPDATEs, then End-of-RIB. */
-  private pump(): void {
-    const c = this.conn;
-    if (!c || c.closed || !c.connected) return;
-    const s = c.socket;
-    while (!s.writableNeedDrain) {
-      const ctl = this.control.shift();
-      if (ctl) {
-        s.write(ctl.buf);
-        this.o.hooks.onMessage(this, 'sent', ctl.kind);
-        continue;
-      }
-      if (this.fsm !== BgpState.Established) return;
-      if (this.ribOut.pending > 0) {
-        let bufs: Buffer[];
-        try {
-          bufs = this.ribOut.take(c.ctx);
-        } catch (e) {
-          this.log.error({ err: errorMessage(e) }, 'could not build UPDATE');
-          return;
-        }
-        if (bufs.length === 0) continue;
-        s.write(bufs.length === 1 ? bufs[0]! : Buffer.concat(bufs));
-        for (let i = 0; i < bufs.length; i++) this.o.hooks.onMessage(this, 'sent', 'update');
-        continue;
-      }
-      if (this.eorAllowed && !this.eorSent && this.negotiated) {
-        this.eorSent = true;
-        for (const f of this.negotiated.families) {
-          s.write(buildEndOfRib(f === 'ipv4' ? Afi.IPV4 : Afi.IPV6, Safi.UNICAST));
-          this.o.hooks.onMessage(this, 'sent', 'eor');
-        }
-        this.log.info({ families: this.negotiated.families, prefixes: this.ribOut.sentCount }, 'End-of-RIB sent');
-      }
-      return;
-    }
+    this.tx.kick();
   }
 
   /** Whether End-of-RIB went out on the current session. */
   get endOfRibSent(): boolean {
-    return this.eorSent;
+    return this.tx.eorSent;
   }
 
   /** Address family of the session's transport. */
   get transportFamily(): 4 | 6 {
     return familyOf(this.peer.address) === 6 ? 6 : 4;
   }
-}
-
-function famOf(afi: number, safi: number): Family | null {
-  if (safi !== Safi.UNICAST) return null;
-  return afi === Afi.IPV4 ? 'ipv4' : afi === Afi.IPV6 ? 'ipv6' : null;
 }
