@@ -7,7 +7,7 @@ import { createLogger } from '../lib/logger.js';
 import { loadConfig } from '../config/load.js';
 import type { LbMode } from '../model/desired-state.js';
 import { apiRequest, DEFAULT_API } from './client.js';
-import { EXIT, runDaemon } from './daemon.js';
+import { EXIT, runDaemon } from '../daemon/daemon.js';
 import { importOptional } from './optional.js';
 import { bgpTable, haTable, servicesTable, vipsTable } from './tables.js';
 
@@ -87,8 +87,8 @@ export function buildProgram(io: Io = stdio, setCode: (code: number) => void = (
           logLevel: o.logLevel as 'info',
           ...(o.defaultLbMode ? { defaultLbMode: o.defaultLbMode } : {}),
           errorOut: io.err,
-          createConsumer: async (ctx) => (await import('./runtime.js')).createNodeRuntime(ctx),
-          createKubernetesSource: async (ctx) => (await import('./kubernetes.js')).createKubernetesSource(ctx),
+          createConsumer: async (ctx) => (await import('../daemon/runtime.js')).createNodeRuntime(ctx),
+          createKubernetesSource: async (ctx) => (await import('../daemon/kubernetes.js')).createKubernetesSource(ctx),
         });
         return code;
       }),

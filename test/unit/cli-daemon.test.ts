@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDaemon, type StateConsumer } from '../../src/cli/daemon.js';
+import { startDaemon, type StateConsumer } from '../../src/daemon/daemon.js';
 import { renderTable, servicesTable, vipsTable, bgpTable, haTable, cell } from '../../src/cli/tables.js';
 import { apiRequest } from '../../src/cli/client.js';
 import { importOptional } from '../../src/cli/optional.js';

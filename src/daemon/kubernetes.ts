@@ -1,36 +1,21 @@
 // Kubernetes mode wiring: adapts the KubernetesSource (watchers → DesiredState, leader IPAM and
 // status) to the daemon's StateSource, and lets the node runtime report its BGP sessions for the
-// BGPPeer status (the runtime is built after the source, so the link is set late).
+// BGPPeer status through the daemon's NeighborReport (the runtime fills it once its speaker exists).
 import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { DesiredState } from '../model/desired-state.js';
 import { EdgelbError } from '../lib/errors.js';
 import { waitFor } from '../lib/backoff.js';
-import type { StateSource } from './daemon.js';
+import type { NeighborReport, StateSource } from './daemon.js';
 
-export interface NeighborStatusRow {
-  address: string;
-  state: string;
-  uptimeSec: number;
-  prefixesSent: number;
-  lastError?: string;
-}
-
-let neighborSource: () => NeighborStatusRow[] = () => [];
-
-/** Called by the node runtime once its BGP speaker exists. */
-export function setNeighborSource(fn: () => NeighborStatusRow[]): void {
-  neighborSource = fn;
-}
-
-export async function createKubernetesSource(ctx: { base: DesiredState; logger: Logger; registry: Registry }): Promise<StateSource> {
+export async function createKubernetesSource(ctx: { base: DesiredState; logger: Logger; registry: Registry; neighbors: NeighborReport }): Promise<StateSource> {
   const { KubernetesSource } = await import('../k8s/source.js');
   const src = new KubernetesSource({
     nodeName: ctx.base.node.name,
     settings: ctx.base,
     logger: ctx.logger,
     registry: ctx.registry,
-    statusSource: { bgpNeighbors: () => neighborSource() },
+    statusSource: { bgpNeighbors: () => ctx.neighbors.rows() },
   });
   return {
     async start() {

@@ -19,13 +19,14 @@ import { openNativePacketIo } from '../l2/native-packet-io.js';
 import { errorMessage } from '../lib/errors.js';
 import type { DesiredState } from '../model/desired-state.js';
 import { loadNative, nativeAvailable } from '../native/index.js';
-import type { StateConsumer } from './daemon.js';
-import { setNeighborSource } from './kubernetes.js';
+import type { NeighborReport, StateConsumer } from './daemon.js';
 
 export interface RuntimeContext {
   logger: Logger;
   registry: Registry;
   initial: DesiredState;
+  /** Filled with the speaker's sessions for the BGPPeer status (Kubernetes mode). */
+  neighbors?: NeighborReport;
 }
 
 /** Node-level settings a reload cannot change without a restart. */
@@ -148,15 +149,14 @@ export async function createNodeRuntime(ctx: RuntimeContext): Promise<StateConsu
     });
     engines.bgp = speaker;
     const sp = speaker;
-    setNeighborSource(() =>
+    if (ctx.neighbors) ctx.neighbors.rows = () =>
       sp.neighbors().map((n) => ({
         address: n.address,
         state: n.state,
         uptimeSec: n.uptime,
         prefixesSent: n.prefixesSent,
         ...(n.lastError ? { lastError: `${n.lastError.reason}${n.lastError.code !== undefined ? ` (NOTIFICATION ${n.lastError.code}/${n.lastError.subcode ?? 0})` : ''}` } : {}),
-      })),
-    );
+      }));
     closers.unshift(async (mode) => sp.stop(mode === 'restart' ? 'graceful' : 'shutdown'));
   }
 

@@ -1,7 +1,7 @@
 // The daemon process (`edgelb daemon`): one foreground process, never forking. Loads the config
 // (a bad one is printed with every path and the process exits 78), builds the logger, the metrics
 // registry and the API server, hands each good desired state to a StateConsumer (the node agent,
-// plugged in by the lead through `createConsumer`), reloads on SIGHUP and when the file changes
+// built by `createConsumer`: the node runtime in production), reloads on SIGHUP and when the file changes
 // (a bad reload is logged and the last good state kept), and stops on SIGTERM/SIGINT with exit 0.
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { LevelWithSilent } from 'pino';
@@ -30,6 +30,22 @@ export interface ConsumerContext {
   /** The first good desired state (apply() is still called with it). */
   initial: DesiredState;
   kubernetes: boolean;
+  /** Where the consumer publishes its BGP sessions for the Kubernetes BGPPeer status. */
+  neighbors: NeighborReport;
+}
+
+/** One row of a BGP session as the BGPPeer status shows it. */
+export interface NeighborStatusRow {
+  address: string;
+  state: string;
+  uptimeSec: number;
+  prefixesSent: number;
+  lastError?: string;
+}
+
+/** A late link: the Kubernetes source is built before the runtime's speaker, which fills `rows`. */
+export interface NeighborReport {
+  rows: () => NeighborStatusRow[];
 }
 
 /** A source of desired states other than the file (the Kubernetes watchers). */
@@ -53,7 +69,7 @@ export interface DaemonOptions {
    *  desired state itself and /v1/services lists the configured services. */
   createConsumer?: (ctx: ConsumerContext) => StateConsumer | Promise<StateConsumer>;
   /** Kubernetes mode: the source of services, pools, peers and policies. */
-  createKubernetesSource?: (ctx: { base: DesiredState; logger: Logger; registry: Registry }) => StateSource | Promise<StateSource>;
+  createKubernetesSource?: (ctx: { base: DesiredState; logger: Logger; registry: Registry; neighbors: NeighborReport }) => StateSource | Promise<StateSource>;
   /** Where human-readable startup errors go (default stderr). */
   errorOut?: (text: string) => void;
 }
@@ -127,20 +143,21 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     registers: [registry],
   });
 
+  const neighbors: NeighborReport = { rows: () => [] };
   let kubeSource: StateSource | undefined;
   if (kubernetes) {
     if (!opts.createKubernetesSource) {
       fileSource?.close();
-      throw new EdgelbError('EDGELB_ERR_K8S', 'Kubernetes mode is not wired into this build of the daemon yet');
+      throw new EdgelbError('EDGELB_ERR_K8S', 'Kubernetes mode needs createKubernetesSource (the caller passed none)');
     }
-    kubeSource = await opts.createKubernetesSource({ base, logger, registry });
+    kubeSource = await opts.createKubernetesSource({ base, logger, registry, neighbors });
     base = await kubeSource.start();
   }
 
   let current = base;
   let consumer: StateConsumer;
   try {
-    consumer = await (opts.createConsumer ?? nullConsumer)({ logger, registry, initial: base, kubernetes });
+    consumer = await (opts.createConsumer ?? nullConsumer)({ logger, registry, initial: base, kubernetes, neighbors });
   } catch (e) {
     fileSource?.close();
     await kubeSource?.close();
