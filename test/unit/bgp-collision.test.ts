@@ -56,7 +56,10 @@ async function drive(s: BgpSpeaker, first: RawConn, stage: Stage, peerId: string
   if (stage === 'OpenSent') return;
   first.send(openMsg({ bgpId: peerId }));
   await first.until(() => first.got.some((m) => m.type === 'keepalive'), 5000, 'KEEPALIVE on the first connection');
-  if (stage === 'OpenConfirm') return waitFor(() => st(s) === BgpState.OpenConfirm, { timeoutMs: 3000, what: 'OpenConfirm' });
+  if (stage === 'OpenConfirm') {
+    await waitFor(() => st(s) === BgpState.OpenConfirm, { timeoutMs: 3000, what: 'OpenConfirm' });
+    return;
+  }
   first.send({ type: 'keepalive' });
   await waitFor(() => st(s) === BgpState.Established, { timeoutMs: 3000, what: 'Established' });
 }
