@@ -10,7 +10,6 @@ import { canonicalIp, familyOf, parsePrefix, prefixContains, type Prefix } from 
 import type { DataplaneSpec, EpSelect, NodeSpec } from '../model/desired-state.js';
 import { maglevTable } from './maglev.js';
 import { u32Array, u32Key, xdpNativeFrom, type XdpLayout, type XdpNative } from './native.js';
-import type { NativeBinding } from '../native/index.js';
 import * as iproute from './iproute.js';
 import { attachXdp } from './xdp-attach.js';
 import { registerXdpMetrics } from './xdp-metrics.js';
@@ -33,7 +32,7 @@ export interface XdpDataplaneOptions {
   logger: Logger;
   registry: Registry;
   /** The addon (src/native's loadNative()) or any object with the XdpNative functions. */
-  native: NativeBinding | XdpNative;
+  native: XdpNative;
   objectPath?: string;
   /** Default /sys/fs/bpf/edgelb (pins go to <pinBase>/<node.name> unless spec.pinRoot is set). */
   pinBase?: string;
