@@ -32,6 +32,9 @@ export type XdpNative = Pick<
   | 'progFdById'
   | 'progInfo'
   | 'progTestRun'
+  | 'neighUpdate'
+  | 'neighList'
+  | 'linkKind'
 >;
 
 const LE = endianness() === 'LE';
@@ -61,7 +64,7 @@ export function readU64(b: Buffer): number {
 
 export const XDP_ACTION = { ABORTED: 0, DROP: 1, PASS: 2, TX: 3, REDIRECT: 4 } as const;
 
-const XDP_FUNCTIONS = ['xdpLayout', 'xdpEncode', 'xdpDecode', 'xdpLoad', 'xdpArrayWrite', 'xdpCountEntries', 'xdpSetNetns'] as const;
+const XDP_FUNCTIONS = ['xdpLayout', 'xdpEncode', 'xdpDecode', 'xdpLoad', 'xdpArrayWrite', 'xdpCountEntries', 'xdpSetNetns', 'neighUpdate', 'neighList', 'linkKind'] as const;
 
 /** The addon as XdpNative: checks that the data path's own functions were built into it. */
 export function xdpNativeFrom(b: XdpNative): XdpNative {

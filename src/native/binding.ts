@@ -186,6 +186,23 @@ export interface IcmpSocketHandle {
   close(): void;
 }
 
+/** A neighbour entry as netlink reports it (IPv4 and IPv6 only). */
+export interface NeighbourEntry {
+  address: string;
+  family: 4 | 6;
+  /** NUD_* bits (0x02 REACHABLE, 0x20 FAILED, 0x80 PERMANENT, ...). */
+  state: number;
+  /** NTF_EXT_MANAGED: the kernel keeps it resolved. */
+  managed: boolean;
+}
+
+export interface NeighbourUpdateResult {
+  /** Requests the kernel accepted. */
+  applied: number;
+  /** The others, each with its errno (ENOENT for a deletion of an entry already gone). */
+  errors: Array<{ address: string; op: 'replace' | 'delete'; errno: number; code: string }>;
+}
+
 /** The XDP program's layout as the addon reports it (native/dataplane.cc, from edgelb_shared.h). */
 export interface XdpLayout {
   version: number;
@@ -326,6 +343,15 @@ export interface NativeBinding {
   xdpCountEntries(fd: number): number;
   /** Move the calling thread into the network namespace at path, or back (null); tests only. */
   xdpSetNetns(path: string | null): void;
+
+  // ---- netlink (native/netlink.cc): a raw NETLINK_ROUTE socket, never an iproute2 process ----
+  /** Replace (managed by default) and delete neighbour entries on ifindex in one batch on the
+   *  thread pool; deletions go first. Per-address failures are reported, not thrown. */
+  neighUpdate(ifindex: number, replace: readonly string[], remove: readonly string[], options?: { managed?: boolean }): Promise<NeighbourUpdateResult>;
+  /** The IPv4/IPv6 neighbour entries of ifindex (a dump on the thread pool). */
+  neighList(ifindex: number): Promise<NeighbourEntry[]>;
+  /** The interface's kind ("veth", "bridge", ...), "" for a plain device. */
+  linkKind(ifindex: number): string;
 
   // ---- packet and ICMP sockets ----
   /** protocol: an EtherType (ETH_P_ARP 0x0806, ETH_P_IPV6 0x86dd, ETH_P_ALL 0x0003). */
