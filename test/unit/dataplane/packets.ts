@@ -84,7 +84,8 @@ export const fromBackend = (s: Omit<PktSpec, 'srcMac' | 'dstMac'>, ip: string) =
 const natPort = new Map<string, number>();
 export function allocated(name: string, out: Buffer): number {
   const port = parse(out).sport;
-  assert.ok(port >= 61000 && port <= 65535, `${name}: SNAT port ${port} outside 61000-65535`);
+  assert.ok(dp.natPorts.some(([lo, hi]) => port >= lo && port <= hi), `${name}: SNAT port ${port} outside ${JSON.stringify(dp.natPorts)}`);
+  assert.ok(port < 32768 || port > 60999, `${name}: SNAT port ${port} inside ip_local_port_range`);
   natPort.set(name, port);
   return port;
 }
