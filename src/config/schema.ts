@@ -225,6 +225,14 @@ export const dataplaneSchema = z
     conntrackSize: intRange(1024, 134_217_728).default(65536),
     pinRoot: z.string({ invalid_type_error: 'must be an absolute path' }).startsWith('/', 'must be an absolute path').optional(),
     enabled: bool.default(true),
+    // TCP-aware conntrack and SNAT (docs/dataplane.md, "Conntrack"), seconds
+    tcpSynTimeout: intRange(1, 300).default(5),
+    tcpFinTimeout: intRange(1, 3600).default(10),
+    tcpRstTimeout: intRange(1, 300).default(2),
+    snatClientShare: intRange(1, 100).default(10),
+    icmpEchoRate: intRange(0, 1_000_000).default(1000),
+    rstUnserved: bool.default(false),
+    flowHashKey: z.string({ invalid_type_error: 'must be a string of at least 16 characters' }).min(16, 'must be at least 16 characters').optional(),
   })
   .strict();
 

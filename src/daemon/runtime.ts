@@ -69,7 +69,9 @@ export async function createNodeRuntime(ctx: RuntimeContext): Promise<StateConsu
   if (initial.dataplane.enabled) {
     const native = loadNative();
     ensureForwarding(initial.node.interface, log);
-    const dp = new XdpDataplane({ node: initial.node, spec: initial.dataplane, logger, registry, native });
+    // the daemon's own ports are never SNAT ports; the flow-hash key falls back to the cluster key
+    const ownPorts = [initial.api.listen, initial.cluster?.listen].map((l) => Number(/:(\d+)$/.exec(l ?? '')?.[1])).filter((p) => p > 0);
+    const dp = new XdpDataplane({ node: initial.node, spec: initial.dataplane, logger, registry, native, reservedPorts: ownPorts, clusterKeyFile: initial.cluster?.keyFile });
     const opened = await dp.open();
     takenOver = opened.takenOver;
     log.info({ attachMode: opened.attachMode, takenOver, iface: initial.node.interface }, takenOver ? 'data path taken over from the previous daemon, nothing detached' : 'data path attached');

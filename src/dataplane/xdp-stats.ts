@@ -30,10 +30,17 @@ export function sumPerCpuStats(n: XdpNative, fd: number, index: number): PacketB
   return { packets, bytes };
 }
 
-/** Every counter of the layout by lower-case name. */
+/** Every counter of the layout by lower-case name; rx is the sum of the verdicts (pass*, tx*, drop*). */
 export function readCounters(layout: XdpLayout, read: (code: number) => number): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const [name, code] of Object.entries(layout.counters)) out[name.toLowerCase()] = read(code);
+  let rx = 0;
+  for (const [name, code] of Object.entries(layout.counters)) {
+    const key = name.toLowerCase();
+    if (key === 'rx') continue;
+    out[key] = read(code);
+    if (/^(pass|drop|tx)(_|$)/.test(key)) rx += out[key]!;
+  }
+  out.rx = rx;
   return out;
 }
 

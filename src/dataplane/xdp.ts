@@ -15,6 +15,7 @@ import { attachXdp } from './xdp-attach.js';
 import { registerXdpMetrics } from './xdp-metrics.js';
 import { adoptPinnedState, checkPinnedLayout, DEFAULT_OBJECT_PATH, DEFAULT_PIN_BASE, removePins } from './xdp-pins.js';
 import { beKeyOf, FreeList, keyToSvc, svcKeyOf, type BackendSlot, type ServiceSlot } from './xdp-slots.js';
+import { addrfWords, CT_DEFAULTS, flowHashKey, localPortRange, snatPortRanges, snatShare, type PortRange } from './xdp-cfg.js';
 import { ConntrackCount, readCounters, serviceStats, sumPerCpuCounter, sumPerCpuStats, type PacketBytes } from './xdp-stats.js';
 import type {
   Dataplane,
@@ -38,9 +39,14 @@ export interface XdpDataplaneOptions {
   pinBase?: string;
   maxServices?: number;
   maxBackends?: number;
-  /** SNAT source ports for onearm/fullnat (default 61000-65535, above Linux's ephemeral range). */
+  /** SNAT source ports for onearm/fullnat: one range instead of the default (every port above
+   * 1023 outside ip_local_port_range and reservedPorts). */
   natPortMin?: number;
   natPortMax?: number;
+  /** The daemon's own listening ports (API, cluster), never used as SNAT ports. */
+  reservedPorts?: number[];
+  /** The cluster key file: the flow-hash key is derived from it unless spec.flowHashKey is set. */
+  clusterKeyFile?: string;
   /** Keep on-segment backends resolved with managed neighbour entries (default true). */
   manageNeighbours?: boolean;
 }
@@ -178,16 +184,37 @@ export class XdpDataplane implements Dataplane {
     return { takenOver, attachMode: this.attachMode! };
   }
 
+  /** SNAT port ranges in effect (set by open). */
+  natPorts: PortRange[] = [];
+
   private writeConfig(): void {
     const iface = this.opts.node.interface;
+    const spec = this.opts.spec;
+    this.natPorts =
+      this.opts.natPortMin !== undefined || this.opts.natPortMax !== undefined
+        ? [[this.opts.natPortMin ?? 61000, this.opts.natPortMax ?? 65535]]
+        : snatPortRanges(localPortRange(), this.opts.reservedPorts ?? [], this.layout.portRanges);
+    let hashKey: Buffer | undefined;
+    try {
+      hashKey = flowHashKey(spec, this.opts.clusterKeyFile);
+    } catch (e) {
+      this.log.warn({ err: errorMessage(e) }, 'cluster key file unreadable: flow hash unkeyed');
+    }
+    if (!hashKey) this.log.warn('no dataplane.flowHashKey and no cluster.keyFile: the flow hash is unkeyed (clients can aim at a backend)');
     const addrs = this.n.interfaceAddresses().filter((a) => a.name === iface);
     const v4 = addrs.find((a) => a.family === 4)?.address ?? (familyOf(this.opts.node.routerId) === 4 ? this.opts.node.routerId : undefined);
     const v6 = addrs.find((a) => a.family === 6 && !a.address.toLowerCase().startsWith('fe80'))?.address;
     const cfg = this.n.xdpEncode('cfg', {
       maglevSize: this.maglevSize,
       maxServices: this.maxServices,
-      portMin: this.opts.natPortMin ?? 61000,
-      portMax: this.opts.natPortMax ?? 65535,
+      ports: this.natPorts,
+      snatShare: snatShare(this.natPorts, spec.snatClientShare ?? CT_DEFAULTS.snatClientShare),
+      tcpSynTimeout: spec.tcpSynTimeout ?? CT_DEFAULTS.tcpSynTimeout,
+      tcpFinTimeout: spec.tcpFinTimeout ?? CT_DEFAULTS.tcpFinTimeout,
+      tcpRstTimeout: spec.tcpRstTimeout ?? CT_DEFAULTS.tcpRstTimeout,
+      echoRate: spec.icmpEchoRate ?? CT_DEFAULTS.icmpEchoRate,
+      rstUnserved: spec.rstUnserved ?? false,
+      ...(hashKey ? { hashKey } : {}),
       node4: v4,
       node6: v6?.replace(/%.*$/, ''),
     });
@@ -298,6 +325,7 @@ export class XdpDataplane implements Dataplane {
       }
     }
     this.orphanVips.clear();
+    this.writeAddressFilter();
     await this.flushNeighbours();
     this.log.debug({ services: desired.size, changed }, 'services programmed');
   }
@@ -359,6 +387,17 @@ export class XdpDataplane implements Dataplane {
     const global = new Uint32Array(table.length);
     for (let i = 0; i < table.length; i++) global[i] = table[i]! < 0 ? empty : slots[table[i]!]!.index;
     this.n.xdpArrayWrite(this.fd('maglev'), index * this.maglevSize, u32Array(global));
+  }
+
+  /** The fast path's filter: VIP and backend address bits (rewritten when either set changes). */
+  private addrfSig = '';
+  private writeAddressFilter(): void {
+    const vips = [...this.vipRefs.keys()].sort();
+    const backends = [...new Set([...this.backends.values()].map((b) => b.address))].sort();
+    const sig = JSON.stringify([vips, backends]);
+    if (sig === this.addrfSig) return;
+    this.n.xdpArrayWrite(this.fd('addrf'), 0, u32Array(addrfWords(vips, backends, this.layout.addrfWords)));
+    this.addrfSig = sig;
   }
 
   private removeService(slot: ServiceSlot): void {

@@ -207,7 +207,7 @@ export interface NeighbourUpdateResult {
 export interface XdpLayout {
   version: number;
   program: string;
-  maps: Record<'cfg' | 'svc' | 'vips' | 'backends' | 'svcList' | 'maglev' | 'ct' | 'counters' | 'svcStats' | 'backendStats' | 'rr', string>;
+  maps: Record<'cfg' | 'svc' | 'vips' | 'backends' | 'svcList' | 'maglev' | 'ct' | 'counters' | 'svcStats' | 'backendStats' | 'rr' | 'addrf' | 'snatClients' | 'echo' | 'frags' | 'scratch', string>;
   sizes: Record<string, number>;
   modes: Record<'dnat' | 'onearm' | 'fullnat' | 'dsr', number>;
   selections: Record<'maglev' | 'hash' | 'rr' | 'persist', number>;
@@ -215,6 +215,12 @@ export interface XdpLayout {
   counterSlots: number;
   svcListMax: number;
   maglevEmpty: number;
+  /** u32 words per half of the address filter (VIPs, backends). */
+  addrfWords: number;
+  /** SNAT port ranges edgelb_cfg holds. */
+  portRanges: number;
+  /** Conntrack entry states (EDGELB_CT_ST_*). */
+  ctStates: Record<'established' | 'syn' | 'synReply' | 'fin' | 'rst', number>;
   defaults: { maxServices: number; maxBackends: number; maglevSize: number; conntrackSize: number };
 }
 
