@@ -8,7 +8,7 @@ import os from 'node:os';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../lib/logger.js';
 import { EdgelbError, errorMessage } from '../lib/errors.js';
-import { canonicalIp, familyOf, formatPrefix, parsePrefix } from '../lib/addr.js';
+import { canonicalIp, familyOf, formatPrefix, parsePrefix, unmapIpv4 } from '../lib/addr.js';
 import type { PeerSpec, PolicySpec } from '../model/desired-state.js';
 import { BgpState, CEASE_OTHER_CONFIG_CHANGE, CEASE_PEER_DECONFIGURED, ERR_CEASE, validHoldTime, type StateReason } from './fsm.js';
 import { Session, type Family, type LastError, type Negotiated } from './session.js';
@@ -201,7 +201,7 @@ export class BgpSpeaker extends EventEmitter {
   }
 
   private onIncoming(s: net.Socket): void {
-    const remote = s.remoteAddress ? canonicalIp(s.remoteAddress.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1')) : '';
+    const remote = s.remoteAddress ? canonicalIp(unmapIpv4(s.remoteAddress)) : '';
     const p = this.peers.get(remote);
     if (!p || this.stopped) {
       this.log.info({ remote }, 'refusing BGP connection from an address that is not a configured peer');
