@@ -3,7 +3,8 @@
 // is not announced from this node. No I/O; the Agent applies the result.
 import type { DesiredState, PoolSpec, ServiceSpec } from '../model/desired-state.js';
 import { familyOf, canonicalIp } from '../lib/addr.js';
-import type { Advertisement, DataplaneService, HealthTarget } from './ports.js';
+import type { Advertisement, DataplaneService } from '../model/engine-inputs.js';
+import type { HealthTarget } from './ports.js';
 
 /**
  * MEDs in bgpMode activeBackup: the shard master is preferred, standbys stay as a hot path. The

@@ -10,6 +10,7 @@ import type { Logger } from '../lib/logger.js';
 import { EdgelbError, errorMessage } from '../lib/errors.js';
 import { canonicalIp, familyOf, formatPrefix, parsePrefix, unmapIpv4 } from '../lib/addr.js';
 import type { PeerSpec, PolicySpec } from '../model/desired-state.js';
+import type { Advertisement } from '../model/engine-inputs.js';
 import { BgpState, CEASE_OTHER_CONFIG_CHANGE, CEASE_PEER_DECONFIGURED, ERR_CEASE, validHoldTime, type StateReason } from './fsm.js';
 import { Session, type Family, type LastError, type Negotiated } from './session.js';
 import { attrKey, type OutRoute } from './adj-rib-out.js';
@@ -35,13 +36,7 @@ export function canonicalPrefix(p: string): string {
   return formatPrefix(parsePrefix(p));
 }
 
-export interface Advertisement {
-  prefix: string;
-  med?: number;
-  localPref?: number;
-  communities?: string[];
-  largeCommunities?: string[];
-}
+export type { Advertisement };
 
 export interface BgpSpeakerOptions {
   asn: number;
