@@ -3,6 +3,7 @@
 // engines (BgpSpeaker, L2Announcer, XdpDataplane, HealthChecker, ShardManager) by the CLI.
 import type { PeerSpec, PolicySpec, ProbeSpec } from '../model/desired-state.js';
 import type { Advertisement, DataplaneService } from '../model/engine-inputs.js';
+import type { ShardRow } from '../model/views.js';
 
 export interface BgpPort {
   setPeers(peers: PeerSpec[], policies: PolicySpec[]): void;
@@ -32,12 +33,8 @@ export interface HealthPort {
   isHealthy(service: string, endpoint: string): boolean;
 }
 
-export interface ShardView {
-  shard: number;
-  state: 'MASTER' | 'BACKUP';
-  master: string | null;
-  epoch: number;
-}
+/** A shard as the agent and GET /v1/ha see it. */
+export type ShardView = ShardRow;
 
 export interface ShardPort {
   isMaster(shard: number): boolean;
