@@ -33,6 +33,10 @@ export function buildOpen(o: {
   for (const f of peer.families) caps.push({ type: 'mp', afi: f === 'ipv4' ? Afi.IPV4 : Afi.IPV6, safi: Safi.UNICAST });
   caps.push({ type: 'route-refresh' });
   caps.push({ type: 'as4', asn: o.localAsn });
+  // Extended messages (RFC 8654) stay offered: they let us pack far more VIPs per UPDATE, and what
+  // a peer sends us is bounded anyway: the framer caps a message at 65535 bytes, decoding is linear,
+  // and the adj-RIB-in keeps no attributes unless keepReceived (with a byte budget). A 64 KB UPDATE
+  // costs no more per byte than sixteen 4 KB ones, which any peer may send without the capability.
   caps.push({ type: 'extended-message' });
   if (peer.gracefulRestart) {
     // R bit only on the first session after a process restart; F bit only when the data path

@@ -28,6 +28,9 @@ import {
 import { Afi, Safi, BgpDecodeError, decodeMessage, errorName, familyName, isEndOfRib, type BgpMessage, type OpenMessage, type UpdateMessage } from './wire/index.js';
 import { AdjRibOut, type OutRoute } from './adj-rib-out.js';
 import { AdjRibIn } from './adj-rib-in.js';
+
+/** Default byte budget of keepReceived. */
+export const DEFAULT_KEEP_RECEIVED_BYTES = 1 << 20;
 import { Conn, needsNativeSocket, nativeConnectOptions } from './session-conn.js';
 import { buildOpen, checkOpen, famOf, negotiate } from './session-open.js';
 import { SessionTimers, timerDelayMs } from './session-timers.js';
@@ -54,7 +57,9 @@ export class Session {
   private rxNotification: { code: number; subcode: number; data: Buffer } | null = null;
   private firstSessionDone = false;
   readonly ribOut = new AdjRibOut();
-  readonly ribIn = new AdjRibIn();
+  readonly ribIn: AdjRibIn;
+  /** Over maxPrefixes already warned about on this session. */
+  private maxPrefixesWarned = false;
   /** Families the peer sent End-of-RIB for on the current session. */
   readonly endOfRibReceived = new Set<Family>();
   negotiated: Negotiated | null = null;
@@ -67,6 +72,11 @@ export class Session {
   constructor(private readonly o: SessionOptions) {
     this.peer = o.peer;
     this.log = o.logger.child({ peer: o.peer.address });
+    this.ribIn = new AdjRibIn({
+      maxPrefixes: o.peer.maxPrefixes,
+      keep: o.peer.keepReceived ?? false,
+      keepBytes: o.peer.keepReceivedBytes ?? DEFAULT_KEEP_RECEIVED_BYTES,
+    });
     this.tx = new Transmitter({
       conn: () => this.conn,
       state: () => this.fsm,
@@ -545,14 +555,21 @@ export class Session {
       if (f) this.endOfRibReceived.add(f);
       return;
     }
-    this.ribIn.apply(u);
+    const r = this.ribIn.apply(u);
     if (u.errors?.length) this.log.warn({ errors: u.errors.map((e) => e.message) }, 'UPDATE errors recovered (RFC 7606)');
-    if (this.peer.maxPrefixes > 0 && this.ribIn.size > this.peer.maxPrefixes) {
+    if (r.dropped === 0) return;
+    if (this.peer.maxPrefixesAction === 'teardown') {
       const data = Buffer.alloc(7);
       data.writeUInt16BE(Afi.IPV4, 0);
       data.writeUInt8(Safi.UNICAST, 2);
       data.writeUInt32BE(Math.min(this.peer.maxPrefixes, 0xffffffff), 3);
       this.feed({ type: FsmEvent.AutomaticStop, notify: { code: ERR_CEASE, subcode: CEASE_MAX_PREFIXES, data } }, 'rx');
+      return;
+    }
+    // warn (default): the session carries our VIPs, so it stays; the excess is dropped and counted
+    if (!this.maxPrefixesWarned) {
+      this.maxPrefixesWarned = true;
+      this.log.warn({ maxPrefixes: this.peer.maxPrefixes }, `bgp ${this.peer.address}: more than maxPrefixes (${this.peer.maxPrefixes}) received: dropping the excess, keeping the session`);
     }
   }
 
@@ -576,6 +593,7 @@ export class Session {
     this.establishedAt = null;
     this.ribOut.clear();
     this.ribIn.clear();
+    this.maxPrefixesWarned = false;
     this.endOfRibReceived.clear();
     this.o.hooks.onDown(this);
   }
