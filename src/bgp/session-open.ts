@@ -101,6 +101,14 @@ export function negotiate(peer: PeerSpec, m: OpenMessage): { negotiated: Negotia
         }
       : {}),
   };
-  const ctx: CodecContext = { as4, extendedMessage, maxLength: extendedMessage ? MAX_EXTENDED_MESSAGE_LENGTH : MAX_MESSAGE_LENGTH };
+  const ctx: CodecContext = {
+    as4,
+    extendedMessage,
+    maxLength: extendedMessage ? MAX_EXTENDED_MESSAGE_LENGTH : MAX_MESSAGE_LENGTH,
+    // we do not offer RFC 8950: an IPv6 next hop for IPv4 NLRI is treated as withdraw
+    extendedNextHop: false,
+    // MP attributes of families not negotiated are discarded (the session is kept)
+    families: families.map((f) => ({ afi: f === 'ipv4' ? Afi.IPV4 : Afi.IPV6, safi: Safi.UNICAST })),
+  };
   return { negotiated, ctx };
 }
