@@ -1,7 +1,9 @@
 // Capabilities and the OPEN message of a BGP session: building our OPEN, checking the peer's, negotiating.
 import type { PeerSpec } from '../model/desired-state.js';
-import { negotiateHoldTime, ERR_OPEN, OPEN_BAD_PEER_AS, OPEN_BAD_BGP_ID, OPEN_UNSUPPORTED_VERSION, type Notify } from './fsm.js';
+import { negotiateHoldTime, type Notify } from './fsm.js';
 import {
+  ErrorCode,
+  OpenSubcode,
   AS_TRANS,
   Afi,
   Safi,
@@ -60,13 +62,13 @@ export function buildOpen(o: {
 
 /** The NOTIFICATION a received OPEN deserves (version, peer AS, BGP identifier, hold time), or null. */
 export function checkOpen(m: OpenMessage, peer: PeerSpec, routerId: string, ibgp: boolean): Notify | null {
-  if (m.version !== 4) return { code: ERR_OPEN, subcode: OPEN_UNSUPPORTED_VERSION, data: Uint8Array.of(0, 4) };
+  if (m.version !== 4) return { code: ErrorCode.OPEN_MESSAGE, subcode: OpenSubcode.UNSUPPORTED_VERSION, data: Uint8Array.of(0, 4) };
   const as4 = m.capabilities.find((c) => c.type === 'as4');
   const asn = as4 && as4.type === 'as4' ? as4.asn : m.myAsn;
   if (asn !== peer.asn || (as4 && peer.asn > 0xffff && m.myAsn !== AS_TRANS)) {
-    return { code: ERR_OPEN, subcode: OPEN_BAD_PEER_AS };
+    return { code: ErrorCode.OPEN_MESSAGE, subcode: OpenSubcode.BAD_PEER_AS };
   }
-  if (m.bgpId === '0.0.0.0' || (ibgp && m.bgpId === routerId)) return { code: ERR_OPEN, subcode: OPEN_BAD_BGP_ID };
+  if (m.bgpId === '0.0.0.0' || (ibgp && m.bgpId === routerId)) return { code: ErrorCode.OPEN_MESSAGE, subcode: OpenSubcode.BAD_BGP_IDENTIFIER };
   const h = negotiateHoldTime(peer.holdTime, m.holdTime, peer.keepalive);
   if (!h.ok) return h.notify;
   return null;

@@ -15,17 +15,13 @@ import {
   StateReason,
   transition,
   resolveCollision,
-  ERR_CEASE,
-  OPEN_UNSUPPORTED_VERSION,
-  CEASE_MAX_PREFIXES,
-  CEASE_COLLISION,
   type ErrorClass,
   type EventInput,
   type FsmAction,
   type Notify,
   type TimerName,
 } from './fsm.js';
-import { Afi, Safi, BgpDecodeError, decodeMessage, errorName, familyName, isEndOfRib, type BgpMessage, type OpenMessage, type UpdateMessage } from './wire/index.js';
+import { Afi, Safi, CeaseSubcode, ErrorCode, MessageType, OpenSubcode, BgpDecodeError, decodeMessage, errorName, messageTypeOf, familyName, isEndOfRib, type BgpMessage, type OpenMessage, type UpdateMessage } from './wire/index.js';
 import { AdjRibOut, type OutRoute } from './adj-rib-out.js';
 import { AdjRibIn } from './adj-rib-in.js';
 
@@ -170,7 +166,7 @@ export class Session {
     // Established (or a second candidate): RFC 4271 §6.8, the new connection is closed
     this.log.info({ state: st }, 'closing incoming connection: session exists');
     this.wireSocket(c);
-    this.writeNow(c, { type: 'notification', code: ERR_CEASE, subcode: CEASE_COLLISION, data: Buffer.alloc(0) });
+    this.writeNow(c, { type: 'notification', code: ErrorCode.CEASE, subcode: CeaseSubcode.CONNECTION_COLLISION_RESOLUTION, data: Buffer.alloc(0) });
     c.close();
   }
 
@@ -425,8 +421,8 @@ export class Session {
       try {
         m = decodeMessage(raw, c.ctx);
       } catch (e) {
-        const t = raw.length > 18 ? raw[18] : 0;
-        return this.onDecodeError(c, e, t === 1 ? FsmEvent.BGPOpenMsgErr : t === 2 ? FsmEvent.UpdateMsgErr : FsmEvent.BGPHeaderErr);
+        const t = messageTypeOf(raw);
+        return this.onDecodeError(c, e, t === MessageType.OPEN ? FsmEvent.BGPOpenMsgErr : t === MessageType.UPDATE ? FsmEvent.UpdateMsgErr : FsmEvent.BGPHeaderErr);
       }
       if (c === this.spare) {
         this.onSpareMessage(c, m);
@@ -441,7 +437,7 @@ export class Session {
   private onDecodeError(c: Conn, e: unknown, ev: FsmEvent): void {
     if (!(e instanceof BgpDecodeError)) {
       this.log.error({ err: errorMessage(e) }, 'unexpected decoder failure');
-      e = new BgpDecodeError(1, 0, Buffer.alloc(0), 'session-reset', errorMessage(e));
+      e = new BgpDecodeError(ErrorCode.MESSAGE_HEADER, 0, Buffer.alloc(0), 'session-reset', errorMessage(e));
     }
     const d = e as BgpDecodeError;
     if (c === this.spare) {
@@ -450,7 +446,7 @@ export class Session {
       return;
     }
     if (c !== this.conn) return;
-    if (d.bgpCode === 1) ev = FsmEvent.BGPHeaderErr;
+    if (d.bgpCode === ErrorCode.MESSAGE_HEADER) ev = FsmEvent.BGPHeaderErr;
     this.feed({ type: ev, notify: { code: d.bgpCode, subcode: d.subcode, data: d.data } });
   }
 
@@ -476,7 +472,7 @@ export class Session {
         return this.feed({ type: FsmEvent.RouteRefreshMsg });
       case 'notification':
         this.rxNotification = { code: m.code, subcode: m.subcode, data: m.data };
-        return this.feed({ type: m.code === 2 && m.subcode === OPEN_UNSUPPORTED_VERSION ? FsmEvent.NotifMsgVerErr : FsmEvent.NotifMsg });
+        return this.feed({ type: m.code === ErrorCode.OPEN_MESSAGE && m.subcode === OpenSubcode.UNSUPPORTED_VERSION ? FsmEvent.NotifMsgVerErr : FsmEvent.NotifMsg });
     }
   }
 
@@ -513,14 +509,14 @@ export class Session {
       this.fsm !== BgpState.Established && primary.dir !== spare.dir && (keep === 'keep-outgoing' ? spare.dir === 'out' : spare.dir === 'in');
     this.log.info({ keep: keepSpare ? spare.dir : primary.dir, remoteId, state: this.fsm }, 'connection collision');
     if (!keepSpare) {
-      this.writeNow(spare, { type: 'notification', code: ERR_CEASE, subcode: CEASE_COLLISION, data: Buffer.alloc(0) });
+      this.writeNow(spare, { type: 'notification', code: ErrorCode.CEASE, subcode: CeaseSubcode.CONNECTION_COLLISION_RESOLUTION, data: Buffer.alloc(0) });
       this.dropSpare();
       if (primary.open && this.fsm === BgpState.OpenSent) this.feed({ type: FsmEvent.BGPOpen });
       return;
     }
     // the candidate wins: Cease/Collision on the current connection, the candidate resumes in
     // OpenSent (it has sent and received OPEN), then its OPEN moves it on to OpenConfirm
-    this.feed({ type: FsmEvent.CandidateAdopted, notify: { code: ERR_CEASE, subcode: CEASE_COLLISION } });
+    this.feed({ type: FsmEvent.CandidateAdopted, notify: { code: ErrorCode.CEASE, subcode: CeaseSubcode.CONNECTION_COLLISION_RESOLUTION } });
     if (this.conn !== spare) return;
     this.negotiate(spare, spare.open!);
     this.feed({ type: FsmEvent.BGPOpen });
@@ -563,7 +559,7 @@ export class Session {
       data.writeUInt16BE(Afi.IPV4, 0);
       data.writeUInt8(Safi.UNICAST, 2);
       data.writeUInt32BE(Math.min(this.peer.maxPrefixes, 0xffffffff), 3);
-      this.feed({ type: FsmEvent.AutomaticStop, notify: { code: ERR_CEASE, subcode: CEASE_MAX_PREFIXES, data } }, 'rx');
+      this.feed({ type: FsmEvent.AutomaticStop, notify: { code: ErrorCode.CEASE, subcode: CeaseSubcode.MAX_PREFIXES_REACHED, data } }, 'rx');
       return;
     }
     // warn (default): the session carries our VIPs, so it stays; the excess is dropped and counted

@@ -4,7 +4,7 @@ export * from './constants.js';
 export { BgpDecodeError, strongerHandling, errorName } from './errors.js';
 export { encodeMessage, decodeMessage, describeMessage } from './message.js';
 export { Framer } from './framer.js';
-export { checkHeader, type Header } from './header.js';
+export { checkHeader, messageTypeOf, type Header } from './header.js';
 export { buildEndOfRib, isEndOfRib } from './eor.js';
 export { packUpdates } from './pack.js';
 export {
