@@ -18,7 +18,7 @@ export enum BgpState {
 /** Events (RFC 4271 §8.1 numbers in comments; the optional ones we do not use are left out). */
 export enum FsmEvent {
   ManualStart = 'ManualStart', // 1
-  ManualStop = 'ManualStop', // 2: Cease / Administrative Shutdown
+  ManualStop = 'ManualStop', // 2: Cease / Administrative Shutdown (or the notify it carries)
   /** Close without a NOTIFICATION (graceful restart: the peer keeps our routes as stale). */
   ManualStopGraceful = 'ManualStopGraceful',
   ManualStartPassive = 'ManualStartPassive', // 4
@@ -167,12 +167,12 @@ function fsmError(state: BgpState): Transition {
   return failTo(state, StateReason.FsmError, 'rx', { code: ErrorCode.FSM, subcode: fsmErrorSubcode(state) });
 }
 
-/** Stop on request: orderly, no back-off. */
-function stopTo(from: BgpState, graceful: boolean): Transition {
+/** Stop on request: orderly, no back-off; `notify` replaces Cease/Administrative Shutdown. */
+function stopTo(from: BgpState, graceful: boolean, notify?: Notify): Transition {
   const actions: FsmAction[] = [...stopAll, { type: 'stopTimer', timer: 'idleHold' }];
   if (from === BgpState.Established) actions.push({ type: 'sessionDown' });
   const connected = from === BgpState.OpenSent || from === BgpState.OpenConfirm || from === BgpState.Established;
-  if (connected && !graceful) actions.push({ type: 'sendNotification', notify: ADMIN_SHUTDOWN });
+  if (connected && !graceful) actions.push({ type: 'sendNotification', notify: notify ?? ADMIN_SHUTDOWN });
   actions.push({ type: 'drop' });
   return to(BgpState.Idle, graceful ? StateReason.GracefulStop : StateReason.AdminStop, ...actions);
 }
@@ -214,7 +214,7 @@ export function transition(s: FsmSnapshot, e: EventInput): Transition {
   const { state } = s;
   const ev = e.type;
   // stops are the same everywhere
-  if (ev === FsmEvent.ManualStop) return stopTo(state, false);
+  if (ev === FsmEvent.ManualStop) return stopTo(state, false, e.notify);
   if (ev === FsmEvent.ManualStopGraceful) return stopTo(state, true);
 
   switch (state) {

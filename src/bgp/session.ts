@@ -27,6 +27,8 @@ import { AdjRibIn } from './adj-rib-in.js';
 
 /** Default byte budget of keepReceived. */
 export const DEFAULT_KEEP_RECEIVED_BYTES = 1 << 20;
+
+const COLLISION: Notify = { code: ErrorCode.CEASE, subcode: CeaseSubcode.CONNECTION_COLLISION_RESOLUTION };
 import { Conn, needsNativeSocket, nativeConnectOptions } from './session-conn.js';
 import { buildOpen, checkOpen, famOf, negotiate } from './session-open.js';
 import { SessionTimers, timerDelayMs } from './session-timers.js';
@@ -102,12 +104,8 @@ export class Session {
   stop(mode: 'graceful' | 'shutdown', notify?: Notify): Promise<void> {
     this.stopped = true;
     const sock = this.conn?.socket;
-    if (notify && this.conn && this.fsm !== BgpState.Idle && this.fsm !== BgpState.Connect && this.fsm !== BgpState.Active) {
-      this.writeNow(this.conn, { type: 'notification', code: notify.code, subcode: notify.subcode, data: Buffer.from(notify.data ?? []) });
-      this.feed({ type: FsmEvent.ManualStopGraceful }, 'admin');
-    } else {
-      this.feed({ type: mode === 'graceful' ? FsmEvent.ManualStopGraceful : FsmEvent.ManualStop });
-    }
+    if (notify) this.feed({ type: FsmEvent.ManualStop, notify });
+    else this.feed({ type: mode === 'graceful' ? FsmEvent.ManualStopGraceful : FsmEvent.ManualStop });
     this.dropSpare();
     this.clearTimers();
     if (!sock || sock.destroyed) return Promise.resolve();
@@ -164,10 +162,8 @@ export class Session {
       return;
     }
     // Established (or a second candidate): RFC 4271 §6.8, the new connection is closed
-    this.log.info({ state: st }, 'closing incoming connection: session exists');
     this.wireSocket(c);
-    this.writeNow(c, { type: 'notification', code: ErrorCode.CEASE, subcode: CeaseSubcode.CONNECTION_COLLISION_RESOLUTION, data: Buffer.alloc(0) });
-    c.close();
+    this.closeWithNotification(c, COLLISION, 'rx', StateReason.Collision, `closing incoming connection: session in ${st}`);
   }
 
   // ---- FSM plumbing ----
@@ -202,7 +198,8 @@ export class Session {
         if (this.conn) this.enqueue({ type: 'keepalive' });
         return;
       case 'sendNotification':
-        if (this.conn && this.conn.connected) this.writeNow(this.conn, { type: 'notification', code: a.notify.code, subcode: a.notify.subcode, data: Buffer.from(a.notify.data ?? []) });
+        // orderly (admin stop, collision): the connection is dropped by the FSM's next action
+        if (this.conn && this.conn.connected) this.closeWithNotification(this.conn, a.notify, 'admin', this.lastStateChange.reason);
         return;
       case 'startTimer':
         return this.startTimer(a.timer, a.kind);
@@ -259,10 +256,24 @@ export class Session {
     const longLived = this.lastEstablishedAt > 0 && Date.now() - this.lastEstablishedAt > 300_000;
     this.consecutiveErrors = longLived ? 1 : this.consecutiveErrors + 1;
     this.log.warn({ class: cls, reason, code: err.code, subcode: err.subcode, error: err.name, errors: this.consecutiveErrors }, `bgp ${this.peer.address}: ${err.message}`);
-    if (notify && this.conn && this.conn.connected && !this.conn.closed) {
-      this.writeNow(this.conn, { type: 'notification', code: notify.code, subcode: notify.subcode, data: Buffer.from(notify.data ?? []) });
-    }
+    if (notify && this.conn && this.conn.connected && !this.conn.closed) this.closeWithNotification(this.conn, notify, cls, reason, undefined, true);
     this.drop();
+  }
+
+  /**
+   * The one place a NOTIFICATION is written: on the session's connection (from fail() or an orderly
+   * FSM stop) or on a collision candidate; logs it (unless the caller already did), counts it, then
+   * closes that connection. A candidate's failure never touches the session (its state, lastError,
+   * back-off): only fail() does.
+   */
+  private closeWithNotification(c: Conn, n: Notify, cls: ErrorClass, reason: StateReason | string, message?: string, logged = false): void {
+    if (!logged) {
+      const which = c === this.conn ? 'session' : 'candidate';
+      this.log.info({ conn: which, dir: c.dir, class: cls, reason, code: n.code, subcode: n.subcode, error: errorName(n.code, n.subcode) }, message ?? `bgp ${this.peer.address}: NOTIFICATION on the ${which} connection`);
+    }
+    this.writeNow(c, { type: 'notification', code: n.code, subcode: n.subcode, data: Buffer.from(n.data ?? []) });
+    if (c === this.spare) this.dropSpare();
+    else if (c !== this.conn) c.close();
   }
 
   private socketError: string | null = null;
@@ -441,8 +452,7 @@ export class Session {
     }
     const d = e as BgpDecodeError;
     if (c === this.spare) {
-      this.writeNow(c, d.toNotification());
-      this.dropSpare();
+      this.closeWithNotification(c, { code: d.bgpCode, subcode: d.subcode, data: d.data }, 'rx', StateReason.MessageError, `collision candidate: ${d.message}`);
       return;
     }
     if (c !== this.conn) return;
@@ -484,8 +494,7 @@ export class Session {
     }
     const bad = this.checkOpen(m);
     if (bad) {
-      this.writeNow(c, { type: 'notification', code: bad.code, subcode: bad.subcode, data: Buffer.from(bad.data ?? []) });
-      this.dropSpare();
+      this.closeWithNotification(c, bad, 'rx', StateReason.MessageError, 'collision candidate: OPEN refused');
       return;
     }
     c.open = m;
@@ -509,14 +518,13 @@ export class Session {
       this.fsm !== BgpState.Established && primary.dir !== spare.dir && (keep === 'keep-outgoing' ? spare.dir === 'out' : spare.dir === 'in');
     this.log.info({ keep: keepSpare ? spare.dir : primary.dir, remoteId, state: this.fsm }, 'connection collision');
     if (!keepSpare) {
-      this.writeNow(spare, { type: 'notification', code: ErrorCode.CEASE, subcode: CeaseSubcode.CONNECTION_COLLISION_RESOLUTION, data: Buffer.alloc(0) });
-      this.dropSpare();
+      this.closeWithNotification(spare, COLLISION, 'rx', StateReason.Collision, 'collision: closing the candidate');
       if (primary.open && this.fsm === BgpState.OpenSent) this.feed({ type: FsmEvent.BGPOpen });
       return;
     }
     // the candidate wins: Cease/Collision on the current connection, the candidate resumes in
     // OpenSent (it has sent and received OPEN), then its OPEN moves it on to OpenConfirm
-    this.feed({ type: FsmEvent.CandidateAdopted, notify: { code: ErrorCode.CEASE, subcode: CeaseSubcode.CONNECTION_COLLISION_RESOLUTION } });
+    this.feed({ type: FsmEvent.CandidateAdopted, notify: COLLISION });
     if (this.conn !== spare) return;
     this.negotiate(spare, spare.open!);
     this.feed({ type: FsmEvent.BGPOpen });
