@@ -12,11 +12,7 @@ export {
   peerAsn,
   findCapability,
   openFamilies,
-  negotiate,
-  checkOpen,
   type OpenOptions,
-  type Negotiated,
-  type OpenExpectations,
 } from './open.js';
 export { mpCapability, as4Capability, gracefulRestartCapability, describeCapability } from './capabilities.js';
 export { updateMessage } from './update.js';
