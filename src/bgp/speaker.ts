@@ -74,6 +74,12 @@ export interface NeighborView {
   configError: string | null;
   prefixesSent: number;
   prefixesReceived: number;
+  /** Received prefixes per family (counted, attributes kept only with keepReceived). */
+  prefixesReceivedByFamily: { ipv4: number; ipv6: number };
+  /** Announcements dropped over maxPrefixes on this session. */
+  prefixesDropped: number;
+  /** keepReceived: bytes of kept attributes, and whether the budget cut some off. */
+  received: { kept: boolean; bytes: number; truncated: boolean };
   /** Prefixes waiting to be sent or withdrawn. */
   pending: number;
   endOfRibSent: boolean;
@@ -124,6 +130,9 @@ export function validatePeer(p: PeerSpec, policies: ReadonlyMap<string, string[]
     if (n < 1 || n > MAX_MD5_KEY_BYTES) issues.push(`password: must be 1..${MAX_MD5_KEY_BYTES} bytes (TCP MD5 key), got ${n}`);
   }
   if (p.localAddress !== undefined && !familyOf(p.localAddress)) issues.push('localAddress: must be an address');
+  if (p.maxPrefixes !== undefined && !(Number.isInteger(p.maxPrefixes) && p.maxPrefixes >= 0)) issues.push('maxPrefixes: must be 0 or more');
+  if (p.maxPrefixesAction !== undefined && p.maxPrefixesAction !== 'warn' && p.maxPrefixesAction !== 'teardown') issues.push('maxPrefixesAction: must be warn or teardown');
+  if (p.keepReceivedBytes !== undefined && !(Number.isInteger(p.keepReceivedBytes) && p.keepReceivedBytes >= 0)) issues.push('keepReceivedBytes: must be 0 or more');
   if (p.ebgpMultihop !== undefined && !(Number.isInteger(p.ebgpMultihop) && p.ebgpMultihop >= 1 && p.ebgpMultihop <= 255)) issues.push('ebgpMultihop: must be 1..255');
   for (const name of p.exportPolicies ?? []) {
     const bad = policies.get(name);
@@ -536,6 +545,9 @@ export class BgpSpeaker extends EventEmitter {
         configError: configError?.message ?? null,
         prefixesSent: up ? s.ribOut.sentCount : 0,
         prefixesReceived: s.ribIn.size,
+        prefixesReceivedByFamily: s.ribIn.counts(),
+        prefixesDropped: s.ribIn.dropped,
+        received: { kept: spec.keepReceived ?? false, bytes: s.ribIn.keptBytes, truncated: s.ribIn.truncated },
         pending: s.ribOut.pending,
         endOfRibSent: s.endOfRibSent,
         endOfRibReceived: [...s.endOfRibReceived],
@@ -558,7 +570,7 @@ export class BgpSpeaker extends EventEmitter {
     });
   }
 
-  /** Sessions' routes received from a peer (visibility only). */
+  /** Routes received from a peer with their attributes: only for peers with keepReceived (visibility). */
   receivedRoutes(peer: string): ReturnType<Session['ribIn']['list']> {
     return this.peers.get(canonicalIp(peer))?.session.ribIn.list() ?? [];
   }

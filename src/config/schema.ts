@@ -77,6 +77,9 @@ export const peerSchema = z
     families: list(enumOf(['ipv4', 'ipv6'])).min(1, 'must list at least one family').optional(),
     exportPolicies: list(name('policy')).default([]),
     maxPrefixes: intRange(0, 10_000_000).default(10_000),
+    maxPrefixesAction: enumOf(['warn', 'teardown']).optional(), // default warn (bgp/session.ts)
+    keepReceived: bool.optional(), // default false
+    keepReceivedBytes: intRange(0, 1 << 30).optional(), // default 1 MiB
   })
   .strict();
 

@@ -266,6 +266,9 @@ function checkBgp(ctx: Ctx, raw: unknown, nodeRouterId: string | undefined, poli
       exportPolicies: p.exportPolicies,
       maxPrefixes: p.maxPrefixes,
     };
+    if (p.maxPrefixesAction !== undefined) peer.maxPrefixesAction = p.maxPrefixesAction;
+    if (p.keepReceived !== undefined) peer.keepReceived = p.keepReceived;
+    if (p.keepReceivedBytes !== undefined) peer.keepReceivedBytes = p.keepReceivedBytes;
     if (p.keepalive !== undefined) peer.keepalive = p.keepalive;
     if (p.ebgpMultihop !== undefined) peer.ebgpMultihop = p.ebgpMultihop;
     if (p.gtsm !== undefined) peer.gtsm = p.gtsm;

@@ -59,8 +59,14 @@ export interface PeerSpec {
   families: Array<'ipv4' | 'ipv6'>;
   /** Names of BGPPolicy objects applied on export to this peer, in order. */
   exportPolicies: string[];
-  /** Max prefixes accepted into the adj-RIB-in before the session is reset. */
+  /** Max prefixes accepted into the adj-RIB-in (0 = no limit); see maxPrefixesAction. */
   maxPrefixes: number;
+  /** Over maxPrefixes: 'warn' (default: warn once, drop the excess, keep the session) or 'teardown' (Cease). */
+  maxPrefixesAction?: 'warn' | 'teardown';
+  /** Keep received routes' attributes for visibility (default: per-family counts only). */
+  keepReceived?: boolean;
+  /** Byte budget of the kept attributes (default 1 MiB). */
+  keepReceivedBytes?: number;
 }
 
 export interface BgpSpec {
