@@ -1,6 +1,8 @@
 // AF_PACKET sockets for ARP/NDP: bound to one interface and one EtherType, multicast membership
-// (IPv6 solicited-node groups), raw frame send, and frames delivered to a JavaScript callback by
-// a uv_poll watcher (never blocking the event loop).
+// (IPv6 solicited-node groups), raw frame send, an optional kernel socket filter (ARP requests;
+// neighbour solicitations, narrowed to a target list: packet_filter.h) so other frames are never
+// copied to JavaScript, and frames delivered to a JavaScript callback by a uv_poll watcher (never
+// blocking the event loop).
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/if_ether.h>
@@ -14,6 +16,7 @@
 #include <vector>
 
 #include "fd_reader.h"
+#include "packet_filter.h"
 #include "registry.h"
 #include "util.h"
 
@@ -44,6 +47,7 @@ class PacketSocket : public FdReaderWrap<PacketSocket> {
                            InstanceMethod("send", &PacketSocket::Send),
                            InstanceMethod("addMembership", &PacketSocket::AddMembership),
                            InstanceMethod("dropMembership", &PacketSocket::DropMembership),
+                           InstanceMethod("setNdpTargets", &PacketSocket::SetNdpTargets),
                            InstanceMethod("start", &PacketSocket::Start),
                            InstanceMethod("stop", &PacketSocket::Stop),
                            InstanceMethod("close", &PacketSocket::Close),
@@ -54,17 +58,24 @@ class PacketSocket : public FdReaderWrap<PacketSocket> {
                        });
   }
 
-  // new PacketSocket(ifname, protocol (EtherType, e.g. 0x0806), { ignoreOutgoing?, promiscuous? })
+  // new PacketSocket(ifname, protocol (EtherType, e.g. 0x0806),
+  //                  { ignoreOutgoing?, promiscuous?, filter?: 'arp-request' | 'neighbour-solicitation' })
   explicit PacketSocket(const Napi::CallbackInfo& info) : FdReaderWrap<PacketSocket>(info) {
     Napi::Env env = info.Env();
     EDGELB_ARG_STRING(info, 0, "ifname", );
     EDGELB_ARG_INT(info, 1, "protocol", 0, 0xffff, proto, );
     std::string ifname = info[0].As<Napi::String>().Utf8Value();
-    bool ignoreOut = false, promisc = false, has = false;
+    bool ignoreOut = false, promisc = false, has = false, hasFilter = false;
+    std::string filter;
     if (info.Length() > 2 && info[2].IsObject()) {
       Napi::Object o = info[2].As<Napi::Object>();
       if (!OptBool(o, "ignoreOutgoing", &ignoreOut, &has)) return;
       if (!OptBool(o, "promiscuous", &promisc, &has)) return;
+      if (!OptString(o, "filter", &filter, &hasFilter)) return;
+      if (hasFilter && filter != "arp-request" && filter != "neighbour-solicitation") {
+        ThrowRange(env, "option filter must be 'arp-request' or 'neighbour-solicitation'");
+        return;
+      }
     }
     protocol_ = (uint16_t)proto;
     ifindex_ = (int)if_nametoindex(ifname.c_str());
@@ -77,6 +88,16 @@ class PacketSocket : public FdReaderWrap<PacketSocket> {
     if (fd < 0) {
       ThrowErrno(env, "socket(AF_PACKET)", errno);
       return;
+    }
+    // the filter goes on before bind(): no frame is queued unfiltered
+    if (hasFilter) {
+      std::vector<sock_filter> prog = filter == "arp-request" ? ArpRequestFilter() : NeighbourSolicitationFilter(nullptr);
+      int err = AttachFilter(fd, &prog);
+      if (err != 0) {
+        close(fd);
+        ThrowErrno(env, "SO_ATTACH_FILTER", err);
+        return;
+      }
     }
     sockaddr_ll sll;
     memset(&sll, 0, sizeof(sll));
@@ -179,6 +200,46 @@ class PacketSocket : public FdReaderWrap<PacketSocket> {
     if (!Open(env, kWhat) || !GroupMac(env, info[0], mac)) return env.Undefined();
     if (!Membership(fd_, PACKET_DROP_MEMBERSHIP, PACKET_MR_MULTICAST, mac)) ThrowErrno(env, "PACKET_DROP_MEMBERSHIP", errno);
     return env.Undefined();
+  }
+
+  // setNdpTargets(targets: string[] | null) -> true when the kernel matches the targets exactly,
+  // false when it passes every neighbour solicitation (null, more than kMaxFilterTargets, or a
+  // program larger than the kernel's net.core.optmem_max allows).
+  // Replaces the socket's filter with the neighbour-solicitation one, atomically.
+  Napi::Value SetNdpTargets(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Open(env, kWhat)) return env.Undefined();
+    std::vector<Ipv6Bytes> targets;
+    bool all = info.Length() == 0 || info[0].IsNull() || info[0].IsUndefined();
+    if (!all) {
+      if (!info[0].IsArray()) {
+        ThrowType(env, "targets must be an array of IPv6 addresses or null");
+        return env.Undefined();
+      }
+      Napi::Array a = info[0].As<Napi::Array>();
+      for (uint32_t i = 0; i < a.Length(); i++) {
+        Napi::Value v = a.Get(i);
+        Ipv6Bytes t;
+        if (!v.IsString() || inet_pton(AF_INET6, v.As<Napi::String>().Utf8Value().c_str(), t.data()) != 1) {
+          ThrowType(env, "targets[" + std::to_string(i) + "] is not an IPv6 address");
+          return env.Undefined();
+        }
+        targets.push_back(t);
+      }
+    }
+    bool exact = !all && targets.size() <= kMaxFilterTargets;
+    std::vector<sock_filter> prog = NeighbourSolicitationFilter(exact ? &targets : nullptr);
+    int err = AttachFilter(fd_, &prog);
+    if (err == ENOMEM && exact) {  // over net.core.optmem_max: every solicitation instead
+      exact = false;
+      prog = NeighbourSolicitationFilter(nullptr);
+      err = AttachFilter(fd_, &prog);
+    }
+    if (err != 0) {
+      ThrowErrno(env, "SO_ATTACH_FILTER", err);
+      return env.Undefined();
+    }
+    return Napi::Boolean::New(env, exact);
   }
 
   // one received frame -> onFrame(frame: Buffer, meta: { pktType, protocol, ifindex })

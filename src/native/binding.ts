@@ -152,6 +152,9 @@ export interface PacketSocketOptions {
   ignoreOutgoing?: boolean;
   /** Put the interface in promiscuous mode while the socket is open. */
   promiscuous?: boolean;
+  /** A kernel socket filter attached before bind: only ARP requests, or only IPv6 neighbour
+   *  solicitations (hop limit 255, no extension header; narrow the targets with setNdpTargets). */
+  filter?: 'arp-request' | 'neighbour-solicitation';
 }
 
 /** An AF_PACKET socket bound to one interface and one EtherType. */
@@ -165,6 +168,12 @@ export interface PacketSocketHandle {
   /** Join a link-layer multicast group: a 6-byte MAC, or an IPv6 group address (→ 33:33:xx:xx:xx:xx). */
   addMembership(group: Buffer | string): void;
   dropMembership(group: Buffer | string): void;
+  /** Replace the filter with the neighbour-solicitation one, passing only these targets (null: every
+   *  target). Returns true when the kernel matches the targets exactly, false when the list is too
+   *  long for one filter program (more than 400) and every solicitation passes. */
+  setNdpTargets(targets: readonly string[] | null): boolean;
+  /** Frames handed to the onFrame callback since the socket was opened. */
+  readonly delivered: number;
   /** Deliver each received frame; keeps the process alive until stop() or close(). */
   start(onFrame: (frame: Buffer, meta: FrameMeta) => void): void;
   stop(): void;
@@ -180,6 +189,8 @@ export interface IcmpSocketHandle {
   readonly family: 4 | 6;
   /** Send an ICMP message (type, code, checksum, rest); IPv4 checksums are computed for you. */
   send(address: string, message: Buffer): number;
+  /** Messages handed to the onMessage callback since the socket was opened. */
+  readonly delivered: number;
   /** Deliver each echo reply (ICMP header onwards, no IP header) and its source address. */
   start(onMessage: (message: Buffer, from: string) => void): void;
   stop(): void;
