@@ -4,7 +4,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { frame, parse, TCP_ACK } from './dataplane/pkt.js';
-import { B2, B3, C4, dp, run, SERVICES, svc, useXdpPacketDataplane } from './dataplane/packets.js';
+import { addon, B2, B3, C4, dp, run, SERVICES, svc, useXdpPacketDataplane } from './dataplane/packets.js';
 
 describe('XDP conntrack and balancing (BPF_PROG_TEST_RUN)', () => {
   useXdpPacketDataplane();
@@ -53,6 +53,10 @@ describe('XDP conntrack and balancing (BPF_PROG_TEST_RUN)', () => {
     assert.equal(c.ct_insert_fail! - before.ct_insert_fail!, 0);
     const entries = dp.stats().conntrackEntries;
     assert.ok(entries <= 1024 + 64, `conntrack holds ${entries}`);
+    // counted without a walk (kernel counters, LRU evictions included), equal to a full walk
+    assert.equal(dp.conntrackCountMethod, 'kernel');
+    assert.equal(entries, addon().xdpCountEntries(dp.mapFd('ct')));
+    assert.ok(entries >= 512, `conntrack holds ${entries} after ${N} flows (the LRU keeps per-CPU free lists)`);
     // a new client still gets through
     assert.equal(run(frame({ src: '10.3.0.1', dst: '192.168.80.1', proto: 'tcp', sport: 40000, dport: 80 })).verdict, 'TX');
   });
