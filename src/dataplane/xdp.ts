@@ -159,6 +159,7 @@ export class XdpDataplane implements Dataplane {
           [M.ct]: this.opts.spec.conntrackSize,
           [M.svcStats]: this.maxServices,
           [M.backendStats]: this.maxBackends,
+          [M.backendNextHop]: this.maxBackends,
           [M.rr]: this.maxServices,
         },
       });
