@@ -6,6 +6,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { DesiredState } from '../model/desired-state.js';
+import type { HaRow, Readiness, ServiceRow } from '../model/views.js';
 import { errorMessage } from '../lib/errors.js';
 import { computePlan, type Facts, type Plan, type VipView } from './plan.js';
 import type { Engines, ShardView } from './ports.js';
@@ -17,17 +18,6 @@ export interface AgentOptions {
   registry?: Registry;
   /** How often the data path's health is polled (ms); 0 = never (tests call notify()). */
   dataplaneHealthIntervalMs?: number;
-}
-
-export interface ServiceView {
-  name: string;
-  vips: string[];
-  pool: string;
-  shard: number;
-  mode: string;
-  ports: Array<{ port: number; protocol: string; targetPort: number }>;
-  endpoints: Array<{ address: string; ready: boolean; healthy: boolean }>;
-  healthyEndpoints: number;
 }
 
 /** Stable key of an engine input, to tell whether it changed since the last call. */
@@ -206,7 +196,7 @@ export class Agent extends EventEmitter {
     return (this.plan?.vips ?? []).map((v) => (shards ? { ...v, master: shards.masterOf(v.shard) } : v));
   }
 
-  services(): ServiceView[] {
+  services(): ServiceRow[] {
     const state = this.state;
     if (!state) return [];
     const health = this.opts.engines.health;
@@ -229,7 +219,7 @@ export class Agent extends EventEmitter {
     });
   }
 
-  ha(): { node: string; drained: boolean; shards: ShardView[] } {
+  ha(): HaRow {
     const shards = this.opts.engines.shards;
     const n = this.state?.cluster?.shards ?? 1;
     const view: ShardView[] = shards
@@ -238,7 +228,7 @@ export class Agent extends EventEmitter {
     return { node: this.opts.nodeName, drained: this.drained, shards: view };
   }
 
-  readiness(): { ready: boolean; reasons: string[] } {
+  readiness(): Readiness {
     const reasons: string[] = [];
     if (!this.state) reasons.push('no configuration applied yet');
     else if (!this.plan) reasons.push('first reconcile not finished');

@@ -3,7 +3,8 @@
 // one is required to listen on a non-loopback address.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 'fastify';
-import { Counter, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { counterOn } from '../lib/metrics.js';
 import { EdgelbError, errorMessage, isEdgelbError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -68,14 +69,11 @@ export function createApiServer(opts: ApiServerOptions): ApiApp {
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: true,
   });
-  const requests =
-    (opts.registry.getSingleMetric('edgelb_api_requests_total') as Counter<'route' | 'status'> | undefined) ??
-    new Counter({
-      name: 'edgelb_api_requests_total',
-      help: 'API requests answered, by route and HTTP status',
-      labelNames: ['route', 'status'],
-      registers: [opts.registry],
-    });
+  const requests = counterOn(opts.registry, {
+    name: 'edgelb_api_requests_total',
+    help: 'API requests answered, by route and HTTP status',
+    labelNames: ['route', 'status'] as const,
+  });
 
   const wanted = opts.token ? digest(`Bearer ${opts.token}`) : undefined;
   app.addHook('onRequest', async (req, reply) => {

@@ -34,6 +34,12 @@ export enum FsmEvent {
   BGPHeaderErr = 'BGPHeaderErr', // 21: carries the NOTIFICATION
   BGPOpenMsgErr = 'BGPOpenMsgErr', // 22: carries the NOTIFICATION
   OpenCollisionDump = 'OpenCollisionDump', // 23
+  /**
+   * The collision candidate (a second connection that has sent our OPEN) becomes the session's
+   * connection: it won the collision (notify: Cease/Collision on the old one) or the old one died.
+   * The candidate resumes in OpenSent; the session then feeds BGPOpen when it already holds the OPEN.
+   */
+  CandidateAdopted = 'CandidateAdopted',
   NotifMsgVerErr = 'NotifMsgVerErr', // 24
   NotifMsg = 'NotifMsg', // 25
   KeepAliveMsg = 'KeepAliveMsg', // 26
@@ -90,7 +96,9 @@ export type FsmAction =
   | { type: 'established' } // session up: reset back-off, send adj-RIB-out
   | { type: 'sessionDown' } // leaving Established: release adj-RIB-in, count
   | { type: 'processUpdate' }
-  | { type: 'processRouteRefresh' };
+  | { type: 'processRouteRefresh' }
+  /** Make the collision candidate the current connection (after the old one was dropped). */
+  | { type: 'adoptCandidate' };
 
 export interface FsmSnapshot {
   state: BgpState;
@@ -213,6 +221,14 @@ function connected(): Transition {
   );
 }
 
+/** The collision candidate replaces the current connection and waits for (or holds) the peer's OPEN. */
+function adoptCandidate(notify: Notify | undefined): Transition {
+  const actions: FsmAction[] = [...stopAll];
+  if (notify) actions.push({ type: 'sendNotification', notify });
+  actions.push({ type: 'drop' }, { type: 'adoptCandidate' }, { type: 'startTimer', timer: 'hold', kind: 'large' });
+  return to(BgpState.OpenSent, StateReason.Collision, ...actions);
+}
+
 /**
  * The transition function. Pure: the same snapshot and event always give the same result.
  */
@@ -297,6 +313,8 @@ export function transition(s: FsmSnapshot, e: EventInput): Transition {
           return failTo(state, StateReason.MessageError, 'rx', e.notify);
         case FsmEvent.OpenCollisionDump:
           return to(BgpState.Idle, StateReason.Collision, ...stopAll, { type: 'sendNotification', notify: COLLISION }, { type: 'drop' });
+        case FsmEvent.CandidateAdopted:
+          return adoptCandidate(e.notify);
         case FsmEvent.NotifMsgVerErr:
           return to(BgpState.Idle, StateReason.NotificationReceived, ...stopAll, { type: 'drop' }, { type: 'startTimer', timer: 'idleHold' });
         case FsmEvent.NotifMsg:
@@ -325,6 +343,8 @@ export function transition(s: FsmSnapshot, e: EventInput): Transition {
           return failTo(state, StateReason.NotificationReceived, 'rx', undefined);
         case FsmEvent.OpenCollisionDump:
           return to(BgpState.Idle, StateReason.Collision, ...stopAll, { type: 'sendNotification', notify: COLLISION }, { type: 'drop' });
+        case FsmEvent.CandidateAdopted:
+          return adoptCandidate(e.notify);
         case FsmEvent.BGPHeaderErr:
         case FsmEvent.BGPOpenMsgErr:
           return failTo(state, StateReason.MessageError, 'rx', e.notify);

@@ -150,9 +150,24 @@ export function evaluateExport(route: ExportRoute, peer: PolicyPeer, policies: P
   return { accepted: true, route: r, by };
 }
 
-/** Check a policy's references and values; returns problems as "path: message". */
+/**
+ * Check a policy's references and values; returns problems as "path: message" (empty: valid).
+ * The one validation the speaker relies on (setPeers refuses a policy with problems, so export
+ * evaluation never throws) and the one the YAML loader and the Kubernetes BGPPolicy path call.
+ * Never throws, whatever the input's shape.
+ */
 export function validatePolicy(p: PolicySpec): string[] {
+  try {
+    return checkPolicy(p);
+  } catch (err) {
+    return [`policy: ${(err as Error)?.message ?? String(err)}`];
+  }
+}
+
+function checkPolicy(p: PolicySpec): string[] {
   const issues: string[] = [];
+  if (!Array.isArray(p.statements)) return ['statements: must be a list'];
+  if (p.defaultResult !== 'accept' && p.defaultResult !== 'reject') issues.push('defaultResult: must be accept or reject');
   for (const [name, set] of Object.entries(p.prefixSets)) {
     set.forEach((e, i) => {
       try {

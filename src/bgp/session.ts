@@ -7,7 +7,7 @@
 import net from 'node:net';
 import type { Logger } from '../lib/logger.js';
 import { errorMessage } from '../lib/errors.js';
-import { familyOf } from '../lib/addr.js';
+import { familyOf, unmapIpv4 } from '../lib/addr.js';
 import type { PeerSpec } from '../model/desired-state.js';
 import {
   BgpState,
@@ -170,7 +170,8 @@ export class Session {
     const from = this.fsm;
     const t = transition({ state: from, passive: this.peer.passive }, e);
     this.fsm = t.next;
-    if (t.next !== from) {
+    // adopting a collision candidate is a new connection even when the state stays OpenSent
+    if (t.next !== from || t.reason === StateReason.Collision) {
       this.lastStateChange = { at: Date.now(), reason: t.reason };
       this.log.info({ from, to: t.next, reason: t.reason, event: e.type }, `bgp ${this.peer.address}: ${from} → ${t.next} (${t.reason})`);
       this.o.hooks.onState(this, from, t.next, t.reason);
@@ -178,6 +179,8 @@ export class Session {
       this.log.debug({ state: from, event: e.type, reason: t.reason }, 'bgp event');
     }
     for (const a of t.actions) this.act(a, errClassOverride);
+    // Idle holds no connection: a collision candidate goes with the session it competed with
+    if (this.fsm === BgpState.Idle && this.spare) this.dropSpare();
   }
 
   private act(a: FsmAction, errClassOverride?: ErrorClass): void {
@@ -213,6 +216,12 @@ export class Session {
         if (this.pendingRefresh) this.processRouteRefresh(this.pendingRefresh);
         this.pendingRefresh = null;
         return;
+      case 'adoptCandidate': {
+        const c = this.spare;
+        this.spare = null;
+        if (c) this.conn = c; // already wired (wireSocket) when it became the candidate
+        return;
+      }
     }
   }
 
@@ -364,6 +373,15 @@ export class Session {
         this.lastError = { at: new Date().toISOString(), class: 'socket', reason: 'connect-failed', message: this.socketError ?? 'connection failed' };
         this.log.debug({ error: this.socketError }, 'connect failed');
       }
+      const cand = this.spare;
+      if (cand && cand.connected && !cand.closed && (this.fsm === BgpState.OpenSent || this.fsm === BgpState.OpenConfirm)) {
+        // the connection we were opening died while the peer's other connection waits for its
+        // OPEN (it has ours): that one carries on (RFC 4271 §6.8, one connection per peer)
+        this.log.info({ dir: cand.dir }, 'connection lost during a collision: the other connection carries on');
+        this.socketError = null;
+        this.feed({ type: FsmEvent.CandidateAdopted });
+        return;
+      }
       this.feed({ type: FsmEvent.TcpConnectionFails });
     });
   }
@@ -469,28 +487,31 @@ export class Session {
     this.resolveCollisionWith(c);
   }
 
-  /** RFC 4271 §6.8 between the primary connection and the incoming candidate. */
+  /** RFC 4271 §6.8 between the current connection and the candidate, once the candidate's OPEN is in. */
   private resolveCollisionWith(spare: Conn): void {
-    const keep = resolveCollision(this.o.routerId, spare.open!.bgpId);
-    const primary = this.conn!;
-    const keepSpare = primary.dir !== spare.dir && (keep === 'keep-outgoing' ? spare.dir === 'out' : spare.dir === 'in');
-    this.log.info({ keep: keepSpare ? spare.dir : primary.dir, remoteId: spare.open!.bgpId }, 'connection collision');
+    const primary = this.conn;
+    const remoteId = spare.open!.bgpId;
+    if (!primary || primary.closed) {
+      // no connection to compare with (it failed and the session left OpenSent/OpenConfirm):
+      // the candidate went with it
+      this.dropSpare();
+      return;
+    }
+    // a collision with an Established session always closes the new connection (§6.8)
+    const keep = resolveCollision(this.o.routerId, remoteId);
+    const keepSpare =
+      this.fsm !== BgpState.Established && primary.dir !== spare.dir && (keep === 'keep-outgoing' ? spare.dir === 'out' : spare.dir === 'in');
+    this.log.info({ keep: keepSpare ? spare.dir : primary.dir, remoteId, state: this.fsm }, 'connection collision');
     if (!keepSpare) {
       this.writeNow(spare, { type: 'notification', code: ERR_CEASE, subcode: CEASE_COLLISION, data: Buffer.alloc(0) });
       this.dropSpare();
       if (primary.open && this.fsm === BgpState.OpenSent) this.feed({ type: FsmEvent.BGPOpen });
       return;
     }
-    // the candidate wins: dump the primary (Cease/Collision), adopt the candidate in OpenSent
-    this.spare = null;
-    this.feed({ type: FsmEvent.OpenCollisionDump });
-    // adopt the surviving connection: it has sent and received OPEN, so it resumes in OpenSent
-    this.fsm = BgpState.OpenSent;
-    this.lastStateChange = { at: Date.now(), reason: StateReason.Collision };
-    this.log.info({ from: BgpState.Idle, to: BgpState.OpenSent, reason: StateReason.Collision }, `bgp ${this.peer.address}: Idle → OpenSent (collision: adopted the ${spare.dir === 'in' ? 'incoming' : 'outgoing'} connection)`);
-    this.o.hooks.onState(this, BgpState.Idle, BgpState.OpenSent, StateReason.Collision);
-    this.attach(spare);
-    this.startTimer('hold', 'large');
+    // the candidate wins: Cease/Collision on the current connection, the candidate resumes in
+    // OpenSent (it has sent and received OPEN), then its OPEN moves it on to OpenConfirm
+    this.feed({ type: FsmEvent.CandidateAdopted, notify: { code: ERR_CEASE, subcode: CEASE_COLLISION } });
+    if (this.conn !== spare) return;
     this.negotiate(spare, spare.open!);
     this.feed({ type: FsmEvent.BGPOpen });
   }
@@ -504,7 +525,7 @@ export class Session {
     this.negotiated = n.negotiated;
     c.ctx = n.ctx;
     c.framer.maxLength = c.ctx.maxLength;
-    this.localAddress = c.socket.localAddress ? c.socket.localAddress.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1') : null;
+    this.localAddress = c.socket.localAddress ? unmapIpv4(c.socket.localAddress) : null;
   }
 
   private buildOpen(): OpenMessage {

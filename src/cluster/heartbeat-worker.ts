@@ -8,7 +8,7 @@ import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { performance, PerformanceObserver } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
-import { canonicalIp, familyOf } from '../lib/addr.js';
+import { canonicalIp, familyOf, unmapIpv4 } from '../lib/addr.js';
 import { checkReplay, decodeHeartbeat, encodeHeartbeat, type HeartbeatDrop, type ReplayState } from './heartbeat-codec.js';
 
 export interface WorkerConfig {
@@ -99,9 +99,7 @@ const family = familyOf(cfg.listenHost) === 6 ? 'udp6' : 'udp4';
 const sock = createSocket({ type: family, reuseAddr: false });
 
 function keyOf(r: RemoteInfo): string {
-  let a = r.address.replace(/%.*$/, '');
-  if (a.startsWith('::ffff:') && familyOf(a.slice(7)) === 4) a = a.slice(7);
-  const c = canonicalIp(a);
+  const c = canonicalIp(unmapIpv4(r.address.replace(/%.*$/, '')));
   return familyOf(c) === 6 ? `[${c}]:${r.port}` : `${c}:${r.port}`;
 }
 

@@ -60,6 +60,8 @@ export interface DaemonOptions {
   /** The YAML file (required unless `kubernetes`, where it gives node-level settings only). */
   config?: string;
   kubernetes?: boolean;
+  /** Reload when the file changes (default true; tests that drive reload() themselves turn it off). */
+  watch?: boolean;
   logLevel?: LevelWithSilent;
   /** Mode of services that give none (`--default-lbmode`). */
   defaultLbMode?: LbMode;
@@ -113,7 +115,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   let base: DesiredState;
   let warnings: Issue[] = [];
   if (opts.config) {
-    fileSource = new ConfigSource(opts.config, { ...loadOpts, logger, watch: !kubernetes });
+    fileSource = new ConfigSource(opts.config, { ...loadOpts, logger, watch: !kubernetes && opts.watch !== false });
     const loaded = await fileSource.start();
     base = loaded.state;
     warnings = loaded.warnings;

@@ -10,8 +10,7 @@ import { canonicalIp, familyOf, parsePrefix, prefixContains, type Prefix } from 
 import type { DataplaneSpec, EpSelect, NodeSpec } from '../model/desired-state.js';
 import { maglevTable } from './maglev.js';
 import { u32Array, u32Key, xdpNativeFrom, type XdpLayout, type XdpNative } from './native.js';
-import type { NativeBinding } from '../native/index.js';
-import * as iproute from './iproute.js';
+import { updateNeighbours } from './neighbours.js';
 import { attachXdp } from './xdp-attach.js';
 import { registerXdpMetrics } from './xdp-metrics.js';
 import { adoptPinnedState, checkPinnedLayout, DEFAULT_OBJECT_PATH, DEFAULT_PIN_BASE, removePins } from './xdp-pins.js';
@@ -34,7 +33,7 @@ export interface XdpDataplaneOptions {
   logger: Logger;
   registry: Registry;
   /** The addon (src/native's loadNative()) or any object with the XdpNative functions. */
-  native: NativeBinding | XdpNative;
+  native: XdpNative;
   objectPath?: string;
   /** Default /sys/fs/bpf/edgelb (pins go to <pinBase>/<node.name> unless spec.pinRoot is set). */
   pinBase?: string;
@@ -258,7 +257,9 @@ export class XdpDataplane implements Dataplane {
       } catch (e) {
         this.log.warn({ err: errorMessage(e) }, 'XDP detach failed (another program replaced ours?)');
       }
-      iproute.neighbourBatch([], [...new Set([...this.backends.values()].filter((b) => b.neighbour).map((b) => b.address))], this.opts.node.interface);
+      await updateNeighbours(this.n, this.ifindex, [], [...new Set([...this.backends.values()].filter((b) => b.neighbour).map((b) => b.address))], this.log).catch((e: unknown) =>
+        this.log.warn({ err: errorMessage(e) }, 'managed neighbour entries not removed'),
+      );
       removePins(this.pinDir);
       this.log.info({ iface: this.opts.node.interface }, 'XDP data path detached and unpinned');
     } else {
@@ -275,7 +276,7 @@ export class XdpDataplane implements Dataplane {
     return run;
   }
 
-  private apply(list: DataplaneService[]): void {
+  private async apply(list: DataplaneService[]): Promise<void> {
     if (!this.opened) throw new EdgelbError('EDGELB_ERR_INTERNAL', 'dataplane not open');
     const desired = new Map<string, DataplaneService>();
     for (const s of list) {
@@ -329,7 +330,7 @@ export class XdpDataplane implements Dataplane {
     }
     this.orphanVips.clear();
     this.writeAddressFilter();
-    this.flushNeighbours();
+    await this.flushNeighbours();
     this.log.debug({ services: desired.size, changed }, 'services programmed');
   }
 
@@ -492,14 +493,16 @@ export class XdpDataplane implements Dataplane {
   }
 
   /** Managed neighbour entries keep on-segment backends resolved for bpf_fib_lookup. */
-  private flushNeighbours(): void {
+  private async flushNeighbours(): Promise<void> {
+    const add = [...this.neighAdd];
+    const del = [...this.neighDel];
+    this.neighAdd.clear();
+    this.neighDel.clear();
     try {
-      iproute.neighbourBatch([...this.neighAdd], [...this.neighDel], this.opts.node.interface);
+      await updateNeighbours(this.n, this.ifindex, add, del, this.log);
     } catch (e) {
       this.log.debug({ err: errorMessage(e) }, 'managed neighbour entries not updated');
     }
-    this.neighAdd.clear();
-    this.neighDel.clear();
   }
 
   private effectiveSel(s: DataplaneService): EpSelect {

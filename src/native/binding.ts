@@ -186,6 +186,59 @@ export interface IcmpSocketHandle {
   close(): void;
 }
 
+/** A neighbour entry as netlink reports it (IPv4 and IPv6 only). */
+export interface NeighbourEntry {
+  address: string;
+  family: 4 | 6;
+  /** NUD_* bits (0x02 REACHABLE, 0x20 FAILED, 0x80 PERMANENT, ...). */
+  state: number;
+  /** NTF_EXT_MANAGED: the kernel keeps it resolved. */
+  managed: boolean;
+}
+
+export interface NeighbourUpdateResult {
+  /** Requests the kernel accepted. */
+  applied: number;
+  /** The others, each with its errno (ENOENT for a deletion of an entry already gone). */
+  errors: Array<{ address: string; op: 'replace' | 'delete'; errno: number; code: string }>;
+}
+
+/** The XDP program's layout as the addon reports it (native/dataplane.cc, from edgelb_shared.h). */
+export interface XdpLayout {
+  version: number;
+  program: string;
+  maps: Record<'cfg' | 'svc' | 'vips' | 'backends' | 'svcList' | 'maglev' | 'ct' | 'counters' | 'svcStats' | 'backendStats' | 'rr' | 'addrf' | 'snatClients' | 'echo' | 'frags' | 'scratch' | 'backendNextHop', string>;
+  sizes: Record<string, number>;
+  modes: Record<'dnat' | 'onearm' | 'fullnat' | 'dsr', number>;
+  selections: Record<'maglev' | 'hash' | 'rr' | 'persist', number>;
+  counters: Record<string, number>;
+  counterSlots: number;
+  svcListMax: number;
+  maglevEmpty: number;
+  /** u32 words per half of the address filter (VIPs, backends). */
+  addrfWords: number;
+  /** SNAT port ranges edgelb_cfg holds. */
+  portRanges: number;
+  /** Conntrack entry states (EDGELB_CT_ST_*). */
+  ctStates: Record<'established' | 'syn' | 'synReply' | 'fin' | 'rst', number>;
+  defaults: { maxServices: number; maxBackends: number; maglevSize: number; conntrackSize: number };
+}
+
+export interface XdpLoadOptions {
+  /** Pin folder: maps pinned there are reused when compatible, re-created (and `replaced` says why) when not. */
+  pinDir?: string;
+  /** Map sizes set before load, by map name. */
+  maxEntries?: Record<string, number>;
+  /** The program to return (default edgelb_xdp). */
+  program?: string;
+}
+
+export interface XdpLoadResult {
+  /** The program's fd (a duplicate: the object is closed, pins and the attachment keep things alive). */
+  progFd: number;
+  maps: Record<string, { fd: number; reused: boolean; replaced?: string; maxEntries: number }>;
+}
+
 export interface Md5Key {
   /** Peer address (an IPv4 address on an IPv6 socket is v4-mapped). */
   address: string;
@@ -282,6 +335,29 @@ export interface NativeBinding {
   progTestRun(progFd: number, packet: Buffer, repeat?: number, options?: TestRunOptions): TestRunResult;
   /** BPF_PROG_TEST_RUN on the libuv thread pool (long repeats). */
   progTestRunAsync(progFd: number, packet: Buffer, repeat?: number, options?: TestRunOptions): Promise<TestRunResult>;
+
+  // ---- the XDP data path's own functions (native/dataplane.cc, native/dataplane_load.cc) ----
+  xdpLayout(): XdpLayout;
+  /** A plain object as the edgelb_shared.h struct `kind` ("cfg", "svc", "svcKey", "vipKey", "backend", ...). */
+  xdpEncode(kind: string, obj: object): Buffer;
+  xdpDecode(kind: string, buf: Buffer, family?: number): Record<string, unknown>;
+  /** Load the XDP object with sizes and pinned-map reuse; returns duplicated fds. */
+  xdpLoad(path: string, options: XdpLoadOptions): XdpLoadResult;
+  /** Write u32 values at keys start, start+1, ... of an ARRAY map (one batch call). */
+  xdpArrayWrite(fd: number, start: number, values: Buffer): void;
+  /** Keys in a hash map (walks it). */
+  xdpCountEntries(fd: number): number;
+  /** Move the calling thread into the network namespace at path, or back (null); tests only. */
+  xdpSetNetns(path: string | null): void;
+
+  // ---- netlink (native/netlink.cc): a raw NETLINK_ROUTE socket, never an iproute2 process ----
+  /** Replace (managed by default) and delete neighbour entries on ifindex in one batch on the
+   *  thread pool; deletions go first. Per-address failures are reported, not thrown. */
+  neighUpdate(ifindex: number, replace: readonly string[], remove: readonly string[], options?: { managed?: boolean }): Promise<NeighbourUpdateResult>;
+  /** The IPv4/IPv6 neighbour entries of ifindex (a dump on the thread pool). */
+  neighList(ifindex: number): Promise<NeighbourEntry[]>;
+  /** The interface's kind ("veth", "bridge", ...), "" for a plain device. */
+  linkKind(ifindex: number): string;
 
   // ---- packet and ICMP sockets ----
   /** protocol: an EtherType (ETH_P_ARP 0x0806, ETH_P_IPV6 0x86dd, ETH_P_ALL 0x0003). */

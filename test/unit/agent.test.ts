@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Agent } from '../../src/agent/agent.js';
 import { MED_BACKUP, MED_MASTER, masterMed } from '../../src/agent/plan.js';
-import type { Advertisement, DataplaneService, Engines, HealthTarget, ShardView } from '../../src/agent/ports.js';
+import type { Engines, HealthTarget, ShardView } from '../../src/agent/ports.js';
+import type { Advertisement, DataplaneService } from '../../src/model/engine-inputs.js';
 import type { DesiredState, ServiceSpec } from '../../src/model/desired-state.js';
 import { silentLogger } from '../../src/lib/logger.js';
 
