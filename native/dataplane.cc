@@ -366,6 +366,7 @@ Napi::Value Layout(const Napi::CallbackInfo& info) {
   maps.Set("echo", EDGELB_MAP_ECHO);
   maps.Set("frags", EDGELB_MAP_FRAGS);
   maps.Set("scratch", EDGELB_MAP_SCRATCH);
+  maps.Set("backendNextHop", EDGELB_MAP_BE_NH);
   o.Set("maps", maps);
   Napi::Object sizes = Napi::Object::New(env);
   sizes.Set("addr", (uint32_t)sizeof(edgelb_addr));
@@ -434,7 +435,8 @@ Napi::Value Layout(const Napi::CallbackInfo& info) {
   CNT(PASS_NDP);
   CNT(DROP_VIP_ICMP);
   CNT(FRAG_TRACKED);
-  static_assert(EDGELB_CNT_LAST == 42, "list every counter code above");
+  CNT(NH_CACHED);
+  static_assert(EDGELB_CNT_LAST == 43, "list every counter code above");
   o.Set("counters", counters);
   o.Set("counterSlots", EDGELB_CNT_MAX);
   o.Set("svcListMax", EDGELB_SVC_LIST_MAX);

@@ -38,6 +38,7 @@
 #define EDGELB_MAP_ECHO "edgelb_echo"
 #define EDGELB_MAP_FRAGS "edgelb_frags"
 #define EDGELB_MAP_SCRATCH "edgelb_scratch"
+#define EDGELB_MAP_BE_NH "edgelb_be_nh"
 #define EDGELB_PROG_XDP "edgelb_xdp"
 
 /* Compile-time defaults; the addon resizes the maps before load (bpf_map__set_max_entries). */
@@ -234,6 +235,16 @@ struct edgelb_frag {
 };
 EDGELB_STATIC_ASSERT(sizeof(struct edgelb_frag) == 16, "edgelb_frag");
 
+/* edgelb_be_nh[backend index]: the backend's next hop as bpf_fib_lookup last gave it (a new flow
+ * to a backend seen in the last second skips the lookup). */
+struct edgelb_nh {
+	__u8 smac[6];
+	__u8 dmac[6];
+	__u32 ifindex;
+	__u64 ts_ns; /* when it was looked up; 0 = none */
+};
+EDGELB_STATIC_ASSERT(sizeof(struct edgelb_nh) == 24, "edgelb_nh");
+
 /* Per service / per backend traffic, per CPU. */
 struct edgelb_stats {
 	__u64 packets;
@@ -288,7 +299,8 @@ EDGELB_STATIC_ASSERT(sizeof(struct edgelb_stats) == 16, "edgelb_stats");
 #define EDGELB_CNT_PASS_NDP 40     /* ICMPv6 router/neighbour discovery (133-137): the announcer's */
 #define EDGELB_CNT_DROP_VIP_ICMP 41 /* other ICMP to a VIP (untracked errors, other types) */
 #define EDGELB_CNT_FRAG_TRACKED 42 /* first fragment's flow remembered by IP ID */
-#define EDGELB_CNT_LAST 42
+#define EDGELB_CNT_NH_CACHED 43    /* new flow's next hop from the backend's cached lookup */
+#define EDGELB_CNT_LAST 43
 
 EDGELB_STATIC_ASSERT(EDGELB_CNT_LAST < EDGELB_CNT_MAX, "counter codes fit edgelb_cnt");
 

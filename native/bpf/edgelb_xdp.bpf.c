@@ -179,10 +179,13 @@ static __noinline int icmp_err(struct xdp_md *ctx, struct pkt *p, __u64 now)
 }
 
 /* Packets the fast path does not end: ICMP, to a VIP, or from a backend. */
-static __always_inline int slow_path(struct xdp_md *ctx, struct pkt *p, int r, int to_vip)
+static __always_inline int slow_path(struct xdp_md *ctx, struct pkt *p, int r, int maybe_vip)
 {
 	__u32 zero = 0;
-	__u64 now = bpf_ktime_get_ns();
+	/* timeouts are seconds: the coarse clock (a tick's resolution) is enough and cheaper */
+	__u64 now = bpf_ktime_get_coarse_ns();
+	/* the exact VIP test (a hash lookup) only where the verdict depends on it */
+	int to_vip = r != PARSE_OK && maybe_vip && is_vip(p);
 	struct edgelb_cfg *cfg = bpf_map_lookup_elem(&edgelb_cfg, &zero);
 	if (!cfg)
 		return verdict(EDGELB_CNT_PASS_NOT_VIP, XDP_PASS);
@@ -248,7 +251,7 @@ static __always_inline int slow_path(struct xdp_md *ctx, struct pkt *p, int r, i
 	sk.family = p->family;
 	struct edgelb_svc *svc = bpf_map_lookup_elem(&edgelb_svc, &sk);
 	if (!svc) {
-		if (!to_vip)
+		if (!maybe_vip || !is_vip(p))
 			return verdict(EDGELB_CNT_PASS_NOT_VIP, XDP_PASS);
 		if (p->proto == IPPROTO_TCP && (cfg->flags & EDGELB_CFG_F_RST_UNSERVED) && !p->frag)
 			return rst_reply(ctx, p);
@@ -266,8 +269,8 @@ int edgelb_xdp(struct xdp_md *ctx)
 		return verdict(EDGELB_CNT_PASS_NOT_IP, XDP_PASS);
 	if (r == PARSE_MALFORMED)
 		return verdict(EDGELB_CNT_PASS_MALFORMED, XDP_PASS);
-	int to_vip = addrf_test(0, &p.key.dst);
-	if (!to_vip && r != PARSE_ICMP && !addrf_test(1, &p.key.src)) {
+	int maybe_vip = addrf_test(0, &p.key.dst);
+	if (!maybe_vip && r != PARSE_ICMP && !addrf_test(1, &p.key.src)) {
 		/* fast path: neither to a VIP nor a reply from a backend */
 		if (r == PARSE_FRAGMENT)
 			return verdict(EDGELB_CNT_PASS_FRAGMENT, XDP_PASS);
@@ -277,7 +280,5 @@ int edgelb_xdp(struct xdp_md *ctx)
 			return verdict(EDGELB_CNT_PASS_MALFORMED, XDP_PASS);
 		return verdict(EDGELB_CNT_PASS_NOT_VIP, XDP_PASS);
 	}
-	if (to_vip)
-		to_vip = is_vip(&p);
-	return slow_path(ctx, &p, r, to_vip);
+	return slow_path(ctx, &p, r, maybe_vip);
 }

@@ -53,8 +53,23 @@ static __always_inline int ttl_ok(struct xdp_md *ctx, int family, int dec)
 static __always_inline int send(struct xdp_md *ctx, struct pkt *p, struct edgelb_ct *ct, __u64 now)
 {
 	int dsr = ct->mode == EDGELB_MODE_DSR && !(ct->flags & EDGELB_CT_F_REPLY);
-	if (!(ct->flags & EDGELB_CT_F_L2) || ct->ifindex != ctx->ingress_ifindex ||
-	    now - ct->last_ns >= NS_PER_SEC) {
+	int fresh = (ct->flags & EDGELB_CT_F_L2) && ct->ifindex == ctx->ingress_ifindex &&
+		    now - ct->last_ns < NS_PER_SEC;
+	struct edgelb_nh *bnh = 0;
+	if (!fresh && !(ct->flags & EDGELB_CT_F_REPLY)) {
+		/* toward a backend: its next hop, if looked up in the last second */
+		bnh = bpf_map_lookup_elem(&edgelb_be_nh, &ct->be_index);
+		if (bnh && bnh->ts_ns && bnh->ifindex == ctx->ingress_ifindex && now - bnh->ts_ns < NS_PER_SEC) {
+			__builtin_memcpy(ct->smac, bnh->smac, 6);
+			__builtin_memcpy(ct->dmac, bnh->dmac, 6);
+			ct->ifindex = bnh->ifindex;
+			ct->flags |= EDGELB_CT_F_L2;
+			ct->last_ns = now;
+			fresh = 1;
+			cnt_inc(EDGELB_CNT_NH_CACHED);
+		}
+	}
+	if (!fresh) {
 		struct bpf_fib_lookup f = {};
 		void *data = (void *)(long)ctx->data;
 		void *data_end = (void *)(long)ctx->data_end;
@@ -118,6 +133,12 @@ static __always_inline int send(struct xdp_md *ctx, struct pkt *p, struct edgelb
 		ct->ifindex = f.ifindex;
 		ct->flags |= EDGELB_CT_F_L2;
 		ct->last_ns = now;
+		if (bnh) {
+			__builtin_memcpy(bnh->smac, f.smac, 6);
+			__builtin_memcpy(bnh->dmac, f.dmac, 6);
+			bnh->ifindex = f.ifindex;
+			bnh->ts_ns = now;
+		}
 	}
 	if (!dsr && !ttl_ok(ctx, p->family, 1))
 		return verdict(EDGELB_CNT_PASS_TTL, XDP_PASS);

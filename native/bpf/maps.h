@@ -144,6 +144,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } edgelb_frags SEC(".maps");
 
+/* backend index -> its next hop from the last bpf_fib_lookup (resized: max backends) */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, EDGELB_DEFAULT_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct edgelb_nh);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} edgelb_be_nh SEC(".maps");
+
 /* per-CPU scratch for a conntrack value being built (keeps it off the 512-byte stack) */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -16,7 +16,7 @@ import { registerXdpMetrics } from './xdp-metrics.js';
 import { adoptPinnedState, checkPinnedLayout, DEFAULT_OBJECT_PATH, DEFAULT_PIN_BASE, removePins } from './xdp-pins.js';
 import { beKeyOf, FreeList, keyToSvc, svcKeyOf, type BackendSlot, type ServiceSlot } from './xdp-slots.js';
 import { addrfWords, CT_DEFAULTS, flowHashKey, localPortRange, snatPortRanges, snatShare, type PortRange } from './xdp-cfg.js';
-import { ConntrackCount, readCounters, serviceStats, sumPerCpuCounter, sumPerCpuStats, type PacketBytes } from './xdp-stats.js';
+import { ConntrackCounter, readCounters, serviceStats, sumPerCpuCounter, sumPerCpuStats, type PacketBytes } from './xdp-stats.js';
 import type {
   Dataplane,
   DataplaneBackend,
@@ -86,6 +86,7 @@ export class XdpDataplane implements Dataplane {
     this.opts = opts;
     this.log = opts.logger.child({ subsystem: 'dataplane' });
     this.n = xdpNativeFrom(opts.native);
+    this.ctCount = new ConntrackCounter(this.n, () => this.n.xdpCountEntries(this.fd('ct')));
     this.pinDir = opts.spec.pinRoot ?? join(opts.pinBase ?? DEFAULT_PIN_BASE, opts.node.name);
     this.maglevSize = opts.spec.maglevSize;
     this.maxServices = opts.maxServices ?? opts.spec.maxServices ?? 64;
@@ -127,6 +128,7 @@ export class XdpDataplane implements Dataplane {
   }
 
   private releaseFds(): void {
+    this.ctCount.close();
     for (const fd of Object.values(this.fds)) this.n.closeFd(fd);
     this.fds = {};
     if (this.progFd >= 0) this.n.closeFd(this.progFd);
@@ -156,6 +158,7 @@ export class XdpDataplane implements Dataplane {
           [M.ct]: this.opts.spec.conntrackSize,
           [M.svcStats]: this.maxServices,
           [M.backendStats]: this.maxBackends,
+          [M.backendNextHop]: this.maxBackends,
           [M.rr]: this.maxServices,
         },
       });
@@ -172,6 +175,7 @@ export class XdpDataplane implements Dataplane {
     const anyReused = Object.values(loaded.maps).some((m) => m.reused);
 
     this.writeConfig();
+    this.ctCount.open(this.opts.objectPath ?? DEFAULT_OBJECT_PATH, this.pinDir, M.ct, this.opts.spec.conntrackSize, this.log);
     if (anyReused) this.adoptPinnedState();
 
     const hadOurProgram = this.attach();
@@ -540,9 +544,14 @@ export class XdpDataplane implements Dataplane {
     return readCounters(this.layout, (code) => sumPerCpuCounter(this.n, this.fd('counters'), code));
   }
 
-  private readonly ctCount = new ConntrackCount(() => this.n.xdpCountEntries(this.fd('ct')));
+  private readonly ctCount: ConntrackCounter;
 
-  /** Entries in the conntrack LRU (walks the map; cached for a few seconds unless fresh). */
+  /** How conntrackEntries counts: kernel counters (constant time) or a cached walk. */
+  get conntrackCountMethod(): 'kernel' | 'walk' {
+    return this.ctCount.method;
+  }
+
+  /** Entries in the conntrack LRU (kernel counters; else a walk cached a few seconds unless fresh). */
   conntrackEntries(fresh = false): number {
     if (!this.opened) return 0;
     return this.ctCount.get(fresh);

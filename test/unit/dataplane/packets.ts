@@ -15,7 +15,7 @@ import type { DataplaneSpec } from '../../../src/model/desired-state.js';
 import { frame, parse, type PktSpec } from './pkt.js';
 import { BACKEND_MAC, createTestNetns, deleteTestNetns, NODE_MAC, ROUTER_MAC, xdpCtx } from './netns.js';
 
-const NS = `xdpu${process.pid}`;
+export const NS = `xdpu${process.pid}`;
 export const C4 = '10.1.0.5';
 export const C6 = '2001:db8:1::5';
 export const NODE4 = '10.0.0.10';
