@@ -234,6 +234,8 @@ export class Agent extends EventEmitter {
     else if (!this.plan) reasons.push('first reconcile not finished');
     const dp = this.opts.engines.dataplane?.health();
     if (dp && !dp.ok) reasons.push(`data path: ${dp.reason ?? 'unhealthy'}`);
+    const cluster = this.opts.engines.shards?.health?.();
+    if (cluster && !cluster.ok) reasons.push(`cluster: ${cluster.reason ?? 'fenced'}`);
     return { ready: reasons.length === 0, reasons };
   }
 }
