@@ -40,6 +40,8 @@ export interface ShardPort {
   isMaster(shard: number): boolean;
   masterOf(shard: number): string | null;
   view(): ShardView[];
+  /** Whether this node takes part in the cluster (false while fenced: its heartbeat thread is down). */
+  health?(): { ok: boolean; reason?: string };
 }
 
 /** Everything the agent may drive; a missing engine means "this node does not do that". */

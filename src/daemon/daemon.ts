@@ -15,7 +15,8 @@ import type { DesiredState, LbMode } from '../model/desired-state.js';
 
 /** What receives each good desired state: the node agent (or, by default, nothing). */
 export interface StateConsumer {
-  /** Reconcile to this state. A rejection is logged; the daemon keeps running. */
+  /** Reconcile to this state. A rejection is logged and the success gauge set to 0; the daemon
+   *  keeps running. An error with `lagging` (ApplyPartialError) names the engines that lag. */
   apply(state: DesiredState): Promise<void>;
   /** Views the consumer serves; missing ones fall back to views of the desired state itself. */
   views(): Partial<ApiViews>;
@@ -93,6 +94,12 @@ export function nullConsumer(): StateConsumer {
   return { apply: async () => undefined, views: () => ({}), stop: async () => undefined };
 }
 
+/** The engines that lag after a partial apply (an error with `lagging`), else undefined. */
+function lagsOf(e: unknown): string[] | undefined {
+  const l = (e as { lagging?: Array<{ engine: string }> } | undefined)?.lagging;
+  return Array.isArray(l) ? l.map((x) => x.engine) : undefined;
+}
+
 /** Exit codes (docs/errors.md). */
 export const EXIT = { OK: 0, ERROR: 1, USAGE: 2, UNAVAILABLE: 69, CONFIG: 78 } as const;
 
@@ -167,11 +174,15 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   }
   try {
     await consumer.apply(base);
+    lastOk.set(1);
+    lastOkTime.set(Date.now() / 1000);
   } catch (e) {
-    logger.error({ err: errorMessage(e) }, 'the first desired state could not be applied; serving it anyway, retrying on the next change');
+    lastOk.set(0);
+    logger.error(
+      { err: errorMessage(e), code: isEdgelbError(e) ? e.code : undefined, lagging: lagsOf(e) },
+      'the first desired state could not be applied by every engine; serving it anyway, the lagging engines are retried',
+    );
   }
-  lastOk.set(1);
-  lastOkTime.set(Date.now() / 1000);
 
   // ---- API: consumer views first, desired-state views for the rest
   const fallback = desiredStateViews(() => current);
@@ -202,7 +213,13 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       } catch (e) {
         reloads.inc({ result: 'failed' });
         lastOk.set(0);
-        logger.error({ reason, err: errorMessage(e) }, 'new desired state could not be applied; keeping the previous one');
+        const lagging = lagsOf(e);
+        if (lagging) {
+          // some engines run the new state, the named ones keep their previous input: say exactly that
+          logger.error({ reason, err: errorMessage(e), code: 'EDGELB_ERR_APPLY_PARTIAL', lagging }, `config applied only in part: ${lagging.join(', ')} lag behind and are retried`);
+        } else {
+          logger.error({ reason, err: errorMessage(e) }, 'new desired state could not be applied; keeping the previous one');
+        }
         return false;
       }
       current = state;

@@ -9,6 +9,7 @@ import { Agent } from '../agent/agent.js';
 import type { Engines, DataplanePort } from '../agent/ports.js';
 import type { ApiViews } from '../api/views.js';
 import { BgpSpeaker } from '../bgp/speaker.js';
+import { claimsPayloadCodec } from '../cluster/claims-codec.js';
 import { Membership } from '../cluster/membership.js';
 import { ShardManager } from '../cluster/shard-manager.js';
 import { XdpDataplane } from '../dataplane/xdp.js';
@@ -102,6 +103,7 @@ export async function createNodeRuntime(ctx: RuntimeContext): Promise<StateConsu
       key,
       intervalMs: c.heartbeatIntervalMs,
       deadAfterMs: c.deadAfterMs,
+      payloadCodec: claimsPayloadCodec(c.shards),
       logger,
       registry,
     });
@@ -109,7 +111,12 @@ export async function createNodeRuntime(ctx: RuntimeContext): Promise<StateConsu
     shards.on('change', () => notify('shard ownership'));
     await membership.start();
     shards.start();
-    engines.shards = { isMaster: (s) => shards.isMaster(s), masterOf: (s) => shards.masterOf(s) || null, view: () => shards.view().map((v) => ({ ...v, master: v.master || null })) };
+    engines.shards = {
+      isMaster: (s) => shards.isMaster(s),
+      masterOf: (s) => shards.masterOf(s) || null,
+      view: () => shards.view().map((v) => ({ ...v, master: v.master || null })),
+      health: () => membership.health(),
+    };
     closers.push(async () => {
       shards.stop();
       await membership.stop();

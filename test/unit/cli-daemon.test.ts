@@ -11,7 +11,9 @@ import { renderTable, servicesTable, vipsTable, bgpTable, haTable, cell } from '
 import { apiRequest, getView } from '../../src/cli/client.js';
 import { importOptional } from '../../src/cli/optional.js';
 import { EdgelbError, ConfigError } from '../../src/lib/errors.js';
-import { silentLogger } from '../../src/lib/logger.js';
+import { createLogger, silentLogger } from '../../src/lib/logger.js';
+import { Agent } from '../../src/agent/agent.js';
+import { Writable } from 'node:stream';
 import type { DesiredState } from '../../src/model/desired-state.js';
 import type { VipRow } from '../../src/model/views.js';
 
@@ -244,5 +246,62 @@ test('client: views are checked against the REST contract; a body of another sha
     await assert.rejects(getView(base, '/v1/services'), { message: /\[0\] is not an object/ });
   } finally {
     srv.close();
+  }
+});
+
+test('daemon: an engine that fails makes the apply fail truthfully (log, success gauge), with the real agent', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cfg-p-'));
+  const file = join(dir, 'edge.yaml');
+  writeFileSync(file, cfg('[{ name: a, vip: 127.0.90.1, ports: [80], endpoints: [127.0.0.1] }]'));
+  const lines: Array<{ msg: string; lagging?: string[] }> = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l) as { msg: string });
+      cb();
+    },
+  });
+  let fail = true;
+  let agent: Agent | undefined;
+  const d = await startDaemon({
+    config: file,
+    logger: createLogger({ level: 'info', destination: sink }),
+    createConsumer: (ctx) => {
+      const a = new Agent({
+        nodeName: 'cfg-n1',
+        logger: ctx.logger,
+        registry: ctx.registry,
+        dataplaneHealthIntervalMs: 0,
+        engines: {
+          dataplane: {
+            setServices: async () => {
+              if (fail) throw new Error('map update failed: E2BIG');
+            },
+            health: () => ({ ok: true }),
+          },
+        },
+      });
+      agent = a;
+      return { apply: (s) => a.apply(s), views: () => ({}), stop: async () => a.stop() };
+    },
+  });
+  const gauge = async () => /^edgelb_config_last_reload_successful (\d)$/m.exec(await (await fetch(`${d.api.url}/metrics`)).text())?.[1];
+  try {
+    // the old agent never rejected: the first apply set the gauge to 1 and a reload logged "config applied"
+    assert.equal(await gauge(), '0');
+    writeFileSync(file, cfg('[{ name: b, vip: 127.0.90.2, ports: [80], endpoints: [127.0.0.1] }]'));
+    assert.equal(await d.reload('test'), false);
+    assert.equal(await gauge(), '0');
+    assert.ok(!lines.some((l) => l.msg === 'config applied'), 'never says applied');
+    const partial = lines.find((l) => /applied only in part/.test(l.msg));
+    assert.deepEqual(partial?.lagging, ['dataplane']);
+    fail = false;
+    writeFileSync(file, cfg('[{ name: c, vip: 127.0.90.3, ports: [80], endpoints: [127.0.0.1] }]'));
+    assert.equal(await d.reload('test'), true);
+    assert.equal(await gauge(), '1');
+    assert.ok(lines.some((l) => l.msg === 'config applied'));
+  } finally {
+    await d.stop('restart');
+    agent?.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
