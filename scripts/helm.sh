@@ -3,7 +3,8 @@
 # build module in tools/helm/, into a cache folder outside the repo. Prints the binary's path.
 #   scripts/helm.sh            build if missing, print the path
 #   EDGELB_CACHE=/some/dir scripts/helm.sh
-# Uses the machine's Go and GOPROXY; fetches nothing but Go modules.
+# Uses the machine's Go and GOPROXY; fetches nothing but Go modules. The default Kubernetes version
+# (helm template without a cluster) is 1.31, as helm's own Makefile sets from its client-go.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 version=$(awk '/^require helm.sh\/helm\/v3 /{print $3}' tools/helm/go.mod)
@@ -24,7 +25,7 @@ echo "helm: building helm.sh/helm/v3 $version into $out (first time: 3-8 min on 
   cd "$work"
   export GOFLAGS=-mod=mod GOTOOLCHAIN=local CGO_ENABLED=0
   go build -trimpath -o "$out.tmp" \
-    -ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=$version" \
+    -ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=$version -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=31 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=31" \
     helm.sh/helm/v3/cmd/helm
 )
 mv "$out.tmp" "$out"
