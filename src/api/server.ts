@@ -139,3 +139,28 @@ export async function listenApi(app: ApiApp, listen: string): Promise<ListeningA
   const port = addr && typeof addr === 'object' ? addr.port : hp.port;
   return { host: hp.host, port, url: `http://${isIP(hp.host) === 6 ? `[${hp.host}]` : hp.host}:${port}` };
 }
+
+export interface MetricsServerOptions {
+  /** "host:port" (IP literal), any address: it serves nothing but metrics and liveness. */
+  listen: string;
+  registry: Registry;
+  logger: Logger;
+}
+
+/**
+ * The metrics-only listener (`api.metricsListen`): GET /metrics and /healthz, nothing else (404), no
+ * token, so Prometheus can scrape the node's address while /v1 stays on loopback or behind the
+ * token. Throws EdgelbError EDGELB_ERR_INVALID_ARGUMENT for a bad listen address.
+ */
+export function createMetricsServer(opts: MetricsServerOptions): ApiApp {
+  if (!parseListen(opts.listen)) throw new EdgelbError('EDGELB_ERR_INVALID_ARGUMENT', `api metricsListen must be ip:port, got "${opts.listen}"`);
+  const app = Fastify({
+    loggerInstance: opts.logger.child({ subsystem: 'api', listener: 'metrics' }),
+    logController: new LogController({ disableRequestLogging: true }),
+    forceCloseConnections: true,
+  });
+  app.setNotFoundHandler((req, reply) => sendError(reply, 404, 'EDGELB_ERR_INVALID_ARGUMENT', `the metrics listener serves only /metrics and /healthz, not ${req.method} ${req.url}`));
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/metrics', async (_req, reply) => reply.type(opts.registry.contentType).send(await opts.registry.metrics()));
+  return app;
+}

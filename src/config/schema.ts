@@ -39,6 +39,8 @@ export const apiSchema = z
     token: str().optional(),
     /** A file holding the bearer token (read at load; trailing newline dropped). */
     tokenFile: str('a file path').optional(),
+    /** A second listener serving only /metrics and /healthz (no token: for Prometheus on the node's address). */
+    metricsListen: hostPort.optional(),
   })
   .strict();
 

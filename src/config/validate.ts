@@ -144,6 +144,15 @@ function checkApi(ctx: Ctx, raw: unknown): ApiSpec | undefined {
     if (t === undefined) return undefined;
     out.token = t;
   }
+  if (a.metricsListen !== undefined) {
+    const m = parseHostPort(a.metricsListen)!;
+    const l = parseHostPort(a.listen)!;
+    if (m.port !== 0 && m.port === l.port && (m.host === l.host || m.host === '0.0.0.0' || m.host === '::')) {
+      ctx.error(['api', 'metricsListen'], `must not use the port of api.listen (${a.listen})`);
+      return undefined;
+    }
+    out.metricsListen = a.metricsListen;
+  }
   const host = parseHostPort(a.listen)!.host;
   const loopback = host.startsWith('127.') || host === '::1';
   if (!loopback && out.token === undefined) {

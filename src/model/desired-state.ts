@@ -24,6 +24,8 @@ export interface ApiSpec {
   listen: string; // host:port
   /** Bearer token required when listening on a non-loopback address. */
   token?: string;
+  /** host:port of the metrics-only listener (/metrics and /healthz, no token). */
+  metricsListen?: string;
 }
 
 export interface ClusterSpec {
