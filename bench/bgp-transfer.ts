@@ -27,6 +27,17 @@ export async function procStatus(pid: number, key: 'VmHWM' | 'VmRSS'): Promise<n
   return Number(m[1]) / 1024;
 }
 
+/**
+ * Wall-clock ms of the first "<proto>: Connected" event in a BIRD log written with
+ * `timeformat log "%F %T.%3f"` and `debug protocols { states, events }` (local time).
+ */
+export function connectedAt(log: string, proto: string): number {
+  const esc = proto.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const m = new RegExp(`^(\\d{4}-\\d\\d-\\d\\d) (\\d\\d:\\d\\d:\\d\\d\\.\\d{3}) <TRACE> ${esc}: Connected$`, 'm').exec(log);
+  if (!m) throw new Error(`${proto}: no "Connected" in the receiver's log:\n${log.slice(-1500)}`);
+  return new Date(`${m[1]}T${m[2]}`).getTime();
+}
+
 function receiverConf(family: Family): string {
   const f = `ipv${family}`;
   const lines = ['router id 10.0.0.1;', 'log stderr all;', 'timeformat log "%F %T.%3f";', 'debug protocols { states, events };', 'protocol device {}'];
@@ -79,11 +90,8 @@ async function oneFamily(ctx: BenchContext, family: Family, sizes: number[]): Pr
           await ctl.cmd(`disable ${proto}`);
           await waitUntil(() => imported(proto), (x) => x === 0, { timeoutMs: 120_000, intervalMs: 50, what: `${name}'s routes gone` });
           // t0 is the TCP connect as BIRD logged it (BIRD delays its first connect by ~1 s after
-          // `enable`, whoever the peer is): "<date> <time.ms> <TRACE> from_x: Connected"
-          const log = receiver.output().slice(logFrom);
-          const m = new RegExp(`^(\\d{4}-\\d\\d-\\d\\d) (\\d\\d:\\d\\d:\\d\\d\\.\\d{3}) <TRACE> ${proto}: Connected$`, 'm').exec(log);
-          if (!m) throw new Error(`${proto}: no "Connected" in the receiver's log:\n${log.slice(-1500)}`);
-          return tAll - new Date(`${m[1]}T${m[2]}`).getTime();
+          // `enable`, whoever the peer is)
+          return tAll - connectedAt(receiver.output().slice(logFrom), proto);
         };
         const times = await rotate(ctx.runs, SENDERS.map((s) => transfer(s)));
         const by = Object.fromEntries(SENDERS.map((s, k) => [s, times[k]!])) as Record<SenderName, number[]>;
