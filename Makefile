@@ -63,8 +63,10 @@ kube-apiserver:
 demo: build
 	node dist/cli/main.js lab demo $(DEMO_ARGS)
 
+# every benchmark beside its anchor (bench/README.md): ≤ 60 min, writes bench/results/;
+# QUICK=1: one run each, small N (≤ 3 min, also run by `make test`); BENCH="name…" picks some
 bench: build
-	scripts/bench.sh
+	QUICK=$(QUICK) scripts/bench.sh $(BENCH)
 
 # lint: the tests type-check, and the import rules of docs/architecture.md hold (a back-edge fails)
 lint: setup
