@@ -70,10 +70,12 @@ export function buildProgram(io: Io = stdio, setCode: (code: number) => void = (
     .option('--kubernetes', 'take services, pools, peers and policies from the Kubernetes API', false)
     .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'))
     .addOption(new Option('--default-lbmode <mode>', 'mode of services that name none').choices(['dnat', 'onearm', 'fullnat', 'dsr']))
+    .option('--default-class', 'Kubernetes mode: also serve LoadBalancer Services that have no loadBalancerClass (opt-in)', false)
     .option('--check', 'validate the configuration, print problems and warnings, and exit', false)
     .action(
-      wrap(async (o: { config?: string; kubernetes: boolean; logLevel: string; defaultLbMode?: LbMode; check: boolean }) => {
+      wrap(async (o: { config?: string; kubernetes: boolean; logLevel: string; defaultLbMode?: LbMode; defaultClass: boolean; check: boolean }) => {
         if (!o.config && !o.kubernetes) throw new EdgelbError('EDGELB_ERR_INVALID_ARGUMENT', 'edgelb daemon needs --config FILE (or --kubernetes)');
+        if (o.defaultClass && !o.kubernetes) throw new EdgelbError('EDGELB_ERR_INVALID_ARGUMENT', '--default-class needs --kubernetes (it chooses which Services edgelb serves)');
         if (o.check) {
           if (!o.config) throw new EdgelbError('EDGELB_ERR_INVALID_ARGUMENT', '--check needs --config FILE');
           const r = await loadConfig(o.config, { kubernetes: o.kubernetes, ...(o.defaultLbMode ? { defaultLbMode: o.defaultLbMode } : {}) });
@@ -86,6 +88,7 @@ export function buildProgram(io: Io = stdio, setCode: (code: number) => void = (
           kubernetes: o.kubernetes,
           logLevel: o.logLevel as 'info',
           ...(o.defaultLbMode ? { defaultLbMode: o.defaultLbMode } : {}),
+          ...(o.defaultClass ? { defaultClass: true } : {}),
           errorOut: io.err,
           createConsumer: async (ctx) => (await import('../daemon/runtime.js')).createNodeRuntime(ctx),
           createKubernetesSource: async (ctx) => (await import('../daemon/kubernetes.js')).createKubernetesSource(ctx),

@@ -56,6 +56,18 @@ export interface StateSource {
   close(): void | Promise<void>;
 }
 
+/** What the Kubernetes source is built from: the file's node settings and the daemon's flags. */
+export interface KubernetesSourceContext {
+  base: DesiredState;
+  logger: Logger;
+  registry: Registry;
+  neighbors: NeighborReport;
+  /** `--default-class`: serve Services with no loadBalancerClass. */
+  defaultClass?: boolean;
+  /** `--default-lbmode`: mode of Services without an lbmode annotation. */
+  defaultLbMode?: LbMode;
+}
+
 export interface DaemonOptions {
   /** The YAML file (required unless `kubernetes`, where it gives node-level settings only). */
   config?: string;
@@ -63,13 +75,15 @@ export interface DaemonOptions {
   logLevel?: LevelWithSilent;
   /** Mode of services that give none (`--default-lbmode`). */
   defaultLbMode?: LbMode;
+  /** Kubernetes mode: also serve LoadBalancer Services with no loadBalancerClass (`--default-class`). */
+  defaultClass?: boolean;
   /** A logger to use instead of a new one on stdout (tests). */
   logger?: Logger;
   /** Build the consumer of desired states (the node agent). Default: none; views come from the
    *  desired state itself and /v1/services lists the configured services. */
   createConsumer?: (ctx: ConsumerContext) => StateConsumer | Promise<StateConsumer>;
   /** Kubernetes mode: the source of services, pools, peers and policies. */
-  createKubernetesSource?: (ctx: { base: DesiredState; logger: Logger; registry: Registry; neighbors: NeighborReport }) => StateSource | Promise<StateSource>;
+  createKubernetesSource?: (ctx: KubernetesSourceContext) => StateSource | Promise<StateSource>;
   /** Where human-readable startup errors go (default stderr). */
   errorOut?: (text: string) => void;
 }
@@ -150,7 +164,14 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       fileSource?.close();
       throw new EdgelbError('EDGELB_ERR_K8S', 'Kubernetes mode needs createKubernetesSource (the caller passed none)');
     }
-    kubeSource = await opts.createKubernetesSource({ base, logger, registry, neighbors });
+    kubeSource = await opts.createKubernetesSource({
+      base,
+      logger,
+      registry,
+      neighbors,
+      ...(opts.defaultClass ? { defaultClass: true } : {}),
+      ...(opts.defaultLbMode ? { defaultLbMode: opts.defaultLbMode } : {}),
+    });
     base = await kubeSource.start();
   }
 

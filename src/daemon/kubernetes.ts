@@ -1,14 +1,11 @@
 // Kubernetes mode wiring: adapts the KubernetesSource (watchers → DesiredState, leader IPAM and
 // status) to the daemon's StateSource, and lets the node runtime report its BGP sessions for the
 // BGPPeer status through the daemon's NeighborReport (the runtime fills it once its speaker exists).
-import type { Registry } from 'prom-client';
-import type { Logger } from 'pino';
-import type { DesiredState } from '../model/desired-state.js';
 import { EdgelbError } from '../lib/errors.js';
 import { waitFor } from '../lib/backoff.js';
-import type { NeighborReport, StateSource } from './daemon.js';
+import type { KubernetesSourceContext, StateSource } from './daemon.js';
 
-export async function createKubernetesSource(ctx: { base: DesiredState; logger: Logger; registry: Registry; neighbors: NeighborReport }): Promise<StateSource> {
+export async function createKubernetesSource(ctx: KubernetesSourceContext): Promise<StateSource> {
   const { KubernetesSource } = await import('../k8s/source.js');
   const src = new KubernetesSource({
     nodeName: ctx.base.node.name,
@@ -16,6 +13,8 @@ export async function createKubernetesSource(ctx: { base: DesiredState; logger: 
     logger: ctx.logger,
     registry: ctx.registry,
     statusSource: { bgpNeighbors: () => ctx.neighbors.rows() },
+    ...(ctx.defaultClass ? { defaultClass: true } : {}),
+    ...(ctx.defaultLbMode ? { defaultLbMode: ctx.defaultLbMode } : {}),
   });
   return {
     async start() {
