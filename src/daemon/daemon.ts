@@ -159,6 +159,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
 
   const neighbors: NeighborReport = { rows: () => [] };
   let kubeSource: StateSource | undefined;
+  let earlyKubeState: DesiredState | undefined;
+  let onKubeState: ((state: DesiredState) => void) | undefined;
   if (kubernetes) {
     if (!opts.createKubernetesSource) {
       fileSource?.close();
@@ -171,6 +173,13 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       neighbors,
       ...(opts.defaultClass ? { defaultClass: true } : {}),
       ...(opts.defaultLbMode ? { defaultLbMode: opts.defaultLbMode } : {}),
+    });
+    // states that come while the consumer and the API start are kept (the last one) and applied
+    // once the daemon is ready: the leader's first writes land in this window, and the source
+    // emits a state only when it changes, so one dropped here would never come again
+    kubeSource.on('state', (state) => {
+      if (onKubeState) onKubeState(state);
+      else earlyKubeState = state;
     });
     base = await kubeSource.start();
   }
@@ -248,7 +257,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       issues.length ? `config rejected, keeping the last good one: ${issueLines(issues).join('; ')}` : `config rejected, keeping the last good one: ${err.message}`,
     );
   });
-  kubeSource?.on('state', (state) => void apply(state, 'kubernetes', []));
+  onKubeState = (state) => void apply(state, 'kubernetes', []);
+  if (earlyKubeState) onKubeState(earlyKubeState);
+  earlyKubeState = undefined;
 
   let stopping: Promise<void> | undefined;
   const stop = (mode: 'restart' | 'shutdown' = 'shutdown'): Promise<void> => {
