@@ -1,16 +1,20 @@
-// Adoption flags through the real CLI and a real kube-apiserver: `edgelb daemon --kubernetes`
-// serves a LoadBalancer Service with no loadBalancerClass only with `--default-class`, never one
-// of another class, and `--default-lbmode` is the mode of every Service without an lbmode
-// annotation. The daemon runs with the data path off and no BGP: the API server is what is checked
-// (status.loadBalancer.ingress written by the leader) and the daemon's own /v1/services.
-import { test } from 'node:test';
+// Adoption through a real kube-apiserver. `edgelb daemon --kubernetes` serves a LoadBalancer
+// Service with no loadBalancerClass only with `--default-class`, never one of another class, and
+// `--default-lbmode` is the mode of every Service without an lbmode annotation (the daemon runs with
+// the data path off and no BGP: checked are status.loadBalancer.ingress written by the leader and
+// the daemon's own /v1/services). And what `edgelb migrate` prints passes the CRD schemas (with
+// their CEL rules) in a server-side dry-run.
+import { test, before, after } from 'node:test';
+import { readdirSync, readFileSync } from 'node:fs';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { migrateTexts } from '../../src/migrate/index.js';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { startTestCluster, freePort, EDGELB_NAMESPACE } from './harness.js';
-import { clients, createPool, ensureNamespace, installBase, lbService, ROOT, sleep, waitUntil, type Clients } from './lib.js';
+import { startTestCluster, freePort, EDGELB_NAMESPACE, type TestCluster } from './harness.js';
+import { apply, clients, createPool, ensureNamespace, installBase, lbService, ROOT, sleep, waitUntil, type Clients } from './lib.js';
 import { LabProcess } from '../lab/lib/index.js';
 
 const NODE = 'adopt-edge';
@@ -24,8 +28,18 @@ async function services(port: number): Promise<Array<{ name: string; mode: strin
   return ((await r.json()) as Array<{ name: string; mode: string }>).map((s) => ({ name: s.name, mode: s.mode })).sort((a, b) => a.name.localeCompare(b.name));
 }
 
+let cluster: TestCluster;
+let admin: Clients;
+before(async () => {
+  cluster = await startTestCluster();
+  admin = clients(cluster.adminKubeconfig);
+  await installBase(admin);
+});
+after(async () => {
+  await cluster?.stop();
+});
+
 test('k8s adoption: a class-less Service is served only with --default-class; --default-lbmode sets the mode', { timeout: 120_000 }, async () => {
-  const cluster = await startTestCluster();
   const dir = mkdtempSync(join(tmpdir(), 'edgelb-adopt-'));
   let daemon: LabProcess | undefined;
   const start = async (port: number, flags: string[]) => {
@@ -36,8 +50,6 @@ test('k8s adoption: a class-less Service is served only with --default-class; --
     });
   };
   try {
-    const admin = clients(cluster.adminKubeconfig);
-    await installBase(admin);
     await admin.core.createNode({ body: { metadata: { name: NODE } } });
     await admin.core.patchNodeStatus({ name: NODE, body: { status: { addresses: [{ type: 'InternalIP', address: '10.78.0.2' }] } } }, merge());
     await admin.core.createNamespacedPod({ namespace: EDGELB_NAMESPACE, body: { metadata: { name: POD, labels: { 'app.kubernetes.io/name': 'edgelb' } }, spec: { nodeName: NODE, hostNetwork: true, containers: [{ name: 'edgelb', image: 'edgelb:test' }] } } });
@@ -77,7 +89,54 @@ test('k8s adoption: a class-less Service is served only with --default-class; --
     throw e;
   } finally {
     await daemon?.stop('SIGTERM', 3000);
-    await cluster.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+// fields the documentation-shaped fixtures leave out, so every mapping meets the schemas once
+const KITCHEN_SINK = `
+apiVersion: metallb.io/v1beta1
+kind: IPAddressPool
+metadata: { name: Sink_Pool, labels: { all: "yes" } }
+spec:
+  addresses: ["2001:db8:5::10-2001:db8:5::2f", 10.55.0.1-10.55.0.77, 10.56.0.9/24, 10.57.0.7]
+  autoAssign: false
+  serviceAllocation: { priority: 7, namespaces: [a], namespaceSelectors: [{ matchLabels: { t: x } }], serviceSelectors: [{ matchExpressions: [{ key: k, operator: DoesNotExist }] }] }
+---
+apiVersion: metallb.io/v1beta2
+kind: BGPPeer
+metadata: { name: sink-peer }
+spec: { myASN: 4200000000, peerASN: 4200000001, peerAddress: "2001:db8::ff", holdTime: 3s, keepaliveTime: 1s, connectTime: 1h30m, dualStackAddressFamily: true, enableGracefulRestart: false, password: "p@ss word", nodeSelectors: [{ matchLabels: { h: a } }, { matchLabels: { h: b } }] }
+---
+apiVersion: metallb.io/v1beta1
+kind: BGPAdvertisement
+metadata: { name: sink-adv }
+spec: { ipAddressPoolSelectors: [{ matchLabels: { all: "yes" } }], localPref: 4294967295, communities: ["0:0", "65535:65535", "large:4294967295:0:1"], peers: [sink-peer] }
+---
+apiVersion: metallb.io/v1beta1
+kind: L2Advertisement
+metadata: { name: sink-l2 }
+`;
+
+test('k8s migrate: every converted object passes the CRD schemas and their CEL rules (server-side dry-run)', async () => {
+  const fix = join(ROOT, 'test/unit/fixtures/migrate');
+  const inputs = readdirSync(fix)
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => ({ tool: f.startsWith('metallb') ? ('metallb' as const) : ('kube-loxilb' as const), name: f, text: readFileSync(join(fix, f), 'utf8') }));
+  inputs.push({ tool: 'metallb', name: 'kitchen-sink.yaml', text: KITCHEN_SINK });
+  let n = 0;
+  const kinds = new Set<string>();
+  for (const i of inputs) {
+    const objs = migrateTexts(i.tool, [{ name: i.name, text: i.text }]).migration.objects.map((c) => c.obj as unknown as KubernetesObject);
+    try {
+      await apply(admin, objs, { dryRun: true });
+    } catch (e) {
+      const body = (e as { body?: unknown }).body;
+      throw new Error(`${i.name}: the API server refused a converted object: ${typeof body === 'string' ? body : JSON.stringify(body ?? String(e))}`);
+    }
+    n += objs.length;
+    for (const o of objs) kinds.add(o.kind!);
+  }
+  assert.deepEqual([...kinds].sort(), ['BGPPeer', 'BGPPolicy', 'IPPool', 'Secret']);
+  assert.ok(n >= 20, `${n} objects checked`);
 });
