@@ -17,6 +17,7 @@ const allowed = {
   k8s: ['model', 'config'],
   agent: ['model'],
   api: ['model'],
+  migrate: ['model', 'k8s'],
 };
 
 /** the path pattern of a folder's own files (bgp/ without its wire/ subfolder) */

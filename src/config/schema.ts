@@ -47,7 +47,8 @@ export const apiSchema = z
 export const clusterSchema = z
   .object({
     listen: hostPort,
-    members: list(z.string({ invalid_type_error: 'must be an address or address:port' })).min(1, 'must list at least this node'),
+    /** Required standalone; in Kubernetes mode the members are edgelb's pods (validate.ts). */
+    members: list(z.string({ invalid_type_error: 'must be an address or address:port' })).min(1, 'must list at least this node').optional(),
     keyFile: str('a file path').optional(),
     shards: intRange(1, 4096).default(1),
     heartbeatInterval: duration(10, 10_000).default('30ms'),

@@ -62,6 +62,18 @@ export interface StateSource {
   stopMode?(): Promise<'restart' | 'uninstall'>;
 }
 
+/** What the Kubernetes source is built from: the file's node settings and the daemon's flags. */
+export interface KubernetesSourceContext {
+  base: DesiredState;
+  logger: Logger;
+  registry: Registry;
+  neighbors: NeighborReport;
+  /** `--default-class`: serve Services with no loadBalancerClass. */
+  defaultClass?: boolean;
+  /** `--default-lbmode`: mode of Services without an lbmode annotation. */
+  defaultLbMode?: LbMode;
+}
+
 export interface DaemonOptions {
   /** The YAML file (required unless `kubernetes`, where it gives node-level settings only). */
   config?: string;
@@ -71,13 +83,15 @@ export interface DaemonOptions {
   logLevel?: LevelWithSilent;
   /** Mode of services that give none (`--default-lbmode`). */
   defaultLbMode?: LbMode;
+  /** Kubernetes mode: also serve LoadBalancer Services with no loadBalancerClass (`--default-class`). */
+  defaultClass?: boolean;
   /** A logger to use instead of a new one on stdout (tests). */
   logger?: Logger;
   /** Build the consumer of desired states (the node agent). Default: none; views come from the
    *  desired state itself and /v1/services lists the configured services. */
   createConsumer?: (ctx: ConsumerContext) => StateConsumer | Promise<StateConsumer>;
   /** Kubernetes mode: the source of services, pools, peers and policies. */
-  createKubernetesSource?: (ctx: { base: DesiredState; logger: Logger; registry: Registry; neighbors: NeighborReport }) => StateSource | Promise<StateSource>;
+  createKubernetesSource?: (ctx: KubernetesSourceContext) => StateSource | Promise<StateSource>;
   /** Where human-readable startup errors go (default stderr). */
   errorOut?: (text: string) => void;
 }
@@ -163,12 +177,28 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
 
   const neighbors: NeighborReport = { rows: () => [] };
   let kubeSource: StateSource | undefined;
+  let earlyKubeState: DesiredState | undefined;
+  let onKubeState: ((state: DesiredState) => void) | undefined;
   if (kubernetes) {
     if (!opts.createKubernetesSource) {
       fileSource?.close();
       throw new EdgelbError('EDGELB_ERR_K8S', 'Kubernetes mode needs createKubernetesSource (the caller passed none)');
     }
-    kubeSource = await opts.createKubernetesSource({ base, logger, registry, neighbors });
+    kubeSource = await opts.createKubernetesSource({
+      base,
+      logger,
+      registry,
+      neighbors,
+      ...(opts.defaultClass ? { defaultClass: true } : {}),
+      ...(opts.defaultLbMode ? { defaultLbMode: opts.defaultLbMode } : {}),
+    });
+    // states that come while the consumer and the API start are kept (the last one) and applied
+    // once the daemon is ready: the leader's first writes land in this window, and the source
+    // emits a state only when it changes, so one dropped here would never come again
+    kubeSource.on('state', (state) => {
+      if (onKubeState) onKubeState(state);
+      else earlyKubeState = state;
+    });
     base = await kubeSource.start();
   }
 
@@ -270,7 +300,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       issues.length ? `config rejected, keeping the last good one: ${issueLines(issues).join('; ')}` : `config rejected, keeping the last good one: ${err.message}`,
     );
   });
-  kubeSource?.on('state', (state) => void apply(state, 'kubernetes', []));
+  onKubeState = (state) => void apply(state, 'kubernetes', []);
+  if (earlyKubeState) onKubeState(earlyKubeState);
+  earlyKubeState = undefined;
 
   let stopping: Promise<void> | undefined;
   const stop = (mode: StopMode = 'shutdown'): Promise<void> => {

@@ -3,14 +3,11 @@
 // BGPPeer status through the daemon's NeighborReport (the runtime fills it once its speaker exists).
 // On a stop signal it tells an uninstall from a rolling update: when the DaemonSet named by
 // $EDGELB_DAEMONSET (in $POD_NAMESPACE) is gone or being deleted, the pod is going for good.
-import type { Registry } from 'prom-client';
-import type { Logger } from 'pino';
-import type { DesiredState } from '../model/desired-state.js';
 import { EdgelbError } from '../lib/errors.js';
 import { waitFor } from '../lib/backoff.js';
-import type { NeighborReport, StateSource } from './daemon.js';
+import type { KubernetesSourceContext, StateSource } from './daemon.js';
 
-export async function createKubernetesSource(ctx: { base: DesiredState; logger: Logger; registry: Registry; neighbors: NeighborReport }): Promise<StateSource> {
+export async function createKubernetesSource(ctx: KubernetesSourceContext): Promise<StateSource> {
   const { KubernetesSource } = await import('../k8s/source.js');
   const src = new KubernetesSource({
     nodeName: ctx.base.node.name,
@@ -18,6 +15,8 @@ export async function createKubernetesSource(ctx: { base: DesiredState; logger: 
     logger: ctx.logger,
     registry: ctx.registry,
     statusSource: { bgpNeighbors: () => ctx.neighbors.rows() },
+    ...(ctx.defaultClass ? { defaultClass: true } : {}),
+    ...(ctx.defaultLbMode ? { defaultLbMode: ctx.defaultLbMode } : {}),
   });
   return {
     async start() {

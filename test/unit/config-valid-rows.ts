@@ -220,6 +220,7 @@ export const VALID_ROWS: Row[] = [
   {
     desc: 'dnat in an activeBackup pool is fine',
     edit: (c) => {
+      c.cluster = { listen: '10.0.0.11:11112', members: ['10.0.0.11'] }; // one node, said so: no warning
       c.pools[0].bgpMode = 'activeBackup';
       svc(c).mode = 'dnat';
     },
@@ -228,6 +229,7 @@ export const VALID_ROWS: Row[] = [
   {
     desc: 'fullnat in an l2 pool is fine',
     edit: (c) => {
+      c.cluster = { listen: '10.0.0.11:11112', members: ['10.0.0.11'] }; // one node, said so: no warning
       c.pools[0].announce = 'l2';
       svc(c).mode = 'fullnat';
     },
