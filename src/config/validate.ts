@@ -2,6 +2,7 @@
 // listing EVERY problem with its path (schema and cross-field), plus warnings that do not reject.
 import { ConfigError, type Issue } from '../lib/errors.js';
 import { familyOf } from '../lib/addr.js';
+import { validatePolicy } from '../model/policy-check.js';
 import type {
   ApiSpec,
   BgpSpec,
@@ -382,6 +383,14 @@ function checkPolicies(ctx: Ctx, raw: unknown): PolicySpec[] {
         ok = false;
       }
     });
+    // the one policy check the speaker and the BGPPolicy path apply too: nothing it refuses passes
+    if (ok)
+      for (const issue of validatePolicy(p as PolicySpec)) {
+        const sep = issue.indexOf(': ');
+        const rel = issue.slice(0, sep).split(/[.[\]]+/).filter(Boolean).map((k) => (/^\d+$/.test(k) ? Number(k) : k));
+        ctx.error(['policies', i, ...rel], issue.slice(sep + 2));
+        ok = false;
+      }
     if (ok) out.push(p as PolicySpec);
   }
   return out;

@@ -1,11 +1,11 @@
 // Cluster objects → validated specs, as small pure functions: IPPools (field and overlap rules),
-// BGPPolicies (the BGP engine's own validatePolicy), BGPPeers (Secret password, policy
+// BGPPolicies (the one policy check, model/policy-check.ts), BGPPeers (Secret password, policy
 // references) and kube-loxilb BGPPeerServices. An object that passes the CRD schema but cannot be
 // used becomes a Problem naming the field, and is left out; everything else goes on. The leader
 // turns the problems into a condition and an Event on the object (plan.ts).
 import { canonicalIp, familyOf } from '../lib/addr.js';
 import { blocksOverlap, parseBlocks, type Block } from '../config/allocate.js';
-import { validatePolicy } from '../bgp/policy.js';
+import { validatePolicy } from '../model/policy-check.js';
 import type { PeerSpec, PolicySpec, PoolSpec } from '../model/desired-state.js';
 import { poolFromObj, type IpamPool } from './ipam.js';
 import type { BGPPeerObj, BGPPolicyObj, IPPoolObj, LoxiBGPPeerServiceObj, SecretObj } from './types.js';
@@ -82,7 +82,7 @@ export function policySpecOf(p: BGPPolicyObj): PolicySpec {
   };
 }
 
-/** The usable BGPPolicies (checked by the BGP engine's validatePolicy) and the names of the refused ones. */
+/** The usable BGPPolicies (checked by model/policy-check.ts, as the speaker checks them) and the names of the refused ones. */
 export function validPolicies(objs: BGPPolicyObj[]): { policies: PolicySpec[]; invalid: Set<string>; problems: Problem[] } {
   const policies: PolicySpec[] = [];
   const invalid = new Set<string>();
