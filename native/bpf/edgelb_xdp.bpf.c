@@ -121,12 +121,12 @@ static __noinline int new_flow(struct xdp_md *ctx, struct pkt *p, const struct e
 		}
 	}
 	cnt_inc(EDGELB_CNT_CT_NEW);
-	if (bpf_map_update_elem(&edgelb_ct, &p->key, &fwd, BPF_ANY) != 0) {
+	/* translate and send with the new entry first (its next hop cached in it), then insert it:
+	 * one map operation instead of an insert and a lookup */
+	int v = xlate(ctx, p, &fwd, now);
+	if (bpf_map_update_elem(&edgelb_ct, &p->key, &fwd, BPF_ANY) != 0)
 		cnt_inc(EDGELB_CNT_CT_INSERT_FAIL);
-		return xlate(ctx, p, &fwd, now);
-	}
-	struct edgelb_ct *ct = bpf_map_lookup_elem(&edgelb_ct, &p->key);
-	return xlate(ctx, p, ct ? ct : &fwd, now);
+	return v;
 }
 
 /* ICMP errors about a tracked flow: translate and send toward the flow's other side. Returns -1
