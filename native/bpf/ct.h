@@ -12,6 +12,20 @@
 #define NS_PER_SEC 1000000000ULL
 #define NAT_PORT_TRIES 32
 
+/* The kernel's tick rate, when libbpf can read the kernel config (0 otherwise). */
+extern unsigned int CONFIG_HZ __kconfig __weak;
+
+/* Now, for flow timestamps: timeouts are seconds, so a tick's resolution is enough. jiffies64 is
+ * inlined by the verifier into one load; without CONFIG_HZ, the coarse monotonic clock. Both
+ * count from boot, but not alike: a change of clock is a layout change (pins re-created). */
+static __always_inline __u64 now_ns(void)
+{
+	__u32 hz = CONFIG_HZ;
+	if (hz >= 24 && hz <= 10000)
+		return bpf_jiffies64() * (NS_PER_SEC / hz);
+	return bpf_ktime_get_coarse_ns();
+}
+
 /* A TCP packet that may open a flow: SYN without ACK, RST or FIN. */
 static __always_inline int tcp_pure_syn(const struct pkt *p)
 {
@@ -72,6 +86,13 @@ static __always_inline int ct_backend_answered(const struct edgelb_ct *ct, const
 	struct edgelb_ct *o = bpf_map_lookup_elem(&edgelb_ct, &k);
 	return o && o->state == EDGELB_CT_ST_SYN_REPLY && o->new_dport == p->key.sport &&
 	       o->new_dst.a[0] == p->key.src.a[0] && o->new_dst.a[3] == p->key.src.a[3];
+}
+
+/* Does this packet change its flow's TCP state? (Inline: most packets of a flow do not.) */
+static __always_inline int ct_track_needed(const struct edgelb_ct *ct, const struct pkt *p)
+{
+	return p->proto == IPPROTO_TCP &&
+	       (ct->state != EDGELB_CT_ST_ESTABLISHED || (p->tcp_flags & (TCP_FLAG_FIN_ | TCP_FLAG_RST_)));
 }
 
 /* TCP state of a tracked flow, from one of its packets. */

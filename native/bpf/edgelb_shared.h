@@ -19,7 +19,7 @@
 #endif
 
 /* Bumped on any incompatible change of a map key/value layout or map set. */
-#define EDGELB_LAYOUT_VERSION 3
+#define EDGELB_LAYOUT_VERSION 4
 
 /* Map names (also the pin file names under /sys/fs/bpf/edgelb/<node>/). */
 #define EDGELB_MAP_CFG "edgelb_cfg"
@@ -180,7 +180,7 @@ struct edgelb_ct {
 	__u8 flags;             /* EDGELB_CT_F_* */
 	__u8 state;             /* EDGELB_CT_ST_* */
 	__u8 pad;
-	__u64 last_ns;          /* bpf_ktime_get_ns of the last refresh (about once a second) */
+	__u64 last_ns;          /* now_ns() (ct.h) of the last refresh (about once a second) */
 	__u32 timeout_sec;
 	__u32 svc_index;
 	__u32 be_index;

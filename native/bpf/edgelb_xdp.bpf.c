@@ -182,8 +182,7 @@ static __noinline int icmp_err(struct xdp_md *ctx, struct pkt *p, __u64 now)
 static __always_inline int slow_path(struct xdp_md *ctx, struct pkt *p, int r, int maybe_vip)
 {
 	__u32 zero = 0;
-	/* timeouts are seconds: the coarse clock (a tick's resolution) is enough and cheaper */
-	__u64 now = bpf_ktime_get_coarse_ns();
+	__u64 now = now_ns();
 	/* the exact VIP test (a hash lookup) only where the verdict depends on it */
 	int to_vip = r != PARSE_OK && maybe_vip && is_vip(p);
 	struct edgelb_cfg *cfg = bpf_map_lookup_elem(&edgelb_cfg, &zero);
@@ -227,7 +226,8 @@ static __always_inline int slow_path(struct xdp_md *ctx, struct pkt *p, int r, i
 	if (ct) {
 		if (ct->flags & EDGELB_CT_F_REPLY) {
 			cnt_inc(EDGELB_CNT_CT_REPLY_HIT);
-			ct_track(ct, p, now);
+			if (ct_track_needed(ct, p))
+				ct_track(ct, p, now);
 			return xlate(ctx, p, ct, now);
 		}
 		struct edgelb_backend *be = bpf_map_lookup_elem(&edgelb_be, &ct->be_index);
@@ -240,7 +240,8 @@ static __always_inline int slow_path(struct xdp_md *ctx, struct pkt *p, int r, i
 			/* the client re-uses a closing flow's tuple: a new flow */
 		} else {
 			cnt_inc(EDGELB_CNT_CT_HIT);
-			ct_track(ct, p, now);
+			if (ct_track_needed(ct, p))
+				ct_track(ct, p, now);
 			return xlate(ctx, p, ct, now);
 		}
 	}
