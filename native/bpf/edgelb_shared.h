@@ -273,7 +273,7 @@ EDGELB_STATIC_ASSERT(sizeof(struct edgelb_stats) == 16, "edgelb_stats");
 #define EDGELB_CNT_ICMP_TRANSLATED 20 /* ICMP error of a tracked flow, translated */
 #define EDGELB_CNT_PASS_ICMP 21      /* ICMP not about a tracked flow */
 #define EDGELB_CNT_CT_REPLY_HIT 22   /* packets of tracked flows (reply) */
-#define EDGELB_CNT_PASS_VIP_NO_SVC 23 /* to a VIP, but no service on that port/protocol */
+#define EDGELB_CNT_PASS_VIP_NO_SVC 23 /* unused since layout 2 (such packets: DROP_VIP_NO_SVC) */
 #define EDGELB_CNT_CT_NEW_NON_SYN 24 /* flow created from a TCP packet without SYN (e.g. moved) */
 #define EDGELB_CNT_CT_BACKEND_GONE 25 /* tracked flow's backend removed, re-balanced */
 #define EDGELB_CNT_PASS_FWD_DISABLED 26 /* forwarding disabled on the uplink */

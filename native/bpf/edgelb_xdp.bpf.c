@@ -204,7 +204,7 @@ static __always_inline int slow_path(struct xdp_md *ctx, struct pkt *p, int r, i
 			return r;
 		return to_vip ? verdict(EDGELB_CNT_DROP_VIP_ICMP, XDP_DROP) : verdict(EDGELB_CNT_PASS_ICMP, XDP_PASS);
 	case PARSE_FRAGMENT:
-		if (p->family == 4 && frag_ports(p, now) == 0) {
+		if (frag_ports(p, now) == 0) {
 			struct edgelb_ct *ct = bpf_map_lookup_elem(&edgelb_ct, &p->key);
 			if (ct) {
 				cnt_inc(ct->flags & EDGELB_CT_F_REPLY ? EDGELB_CNT_CT_REPLY_HIT : EDGELB_CNT_CT_HIT);
