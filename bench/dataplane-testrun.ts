@@ -9,6 +9,7 @@
 //   runs (the call's fixed cost).
 // Root; runs in a private network namespace. Also runs against an older tree (the "before").
 //   npx tsx bench/dataplane-testrun.ts            FLOWS=200000 npx tsx bench/dataplane-testrun.ts
+//   CASES=repeat (only the repeated cases)        XDP_OBJECT=/path/edgelb_xdp.bpf.o (another build)
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
@@ -41,6 +42,7 @@ try {
     native,
     manageNeighbours: false,
     maxServices: 8,
+    ...(process.env.XDP_OBJECT ? { objectPath: process.env.XDP_OBJECT } : {}),
   });
   await dp.open();
   const be = (p: number) => [{ address: '10.0.0.2', port: p }, { address: '10.0.0.3', port: p }];
@@ -83,14 +85,15 @@ try {
   const nonVip = frame({ src: '10.1.0.5', dst: '10.0.0.2', proto: 'tcp', sport: 40000, dport: 22, tcpFlags: TCP_ACK });
   rows.push({ name: `not for a VIP (passed), ${REPEAT} repeats`, ours: run(prog, nonVip, REPEAT, XDP_ACTION.PASS).durationNs, base: run(anchorFd, nonVip, REPEAT, TX).durationNs });
 
-  // ---- single runs, minus the anchor's single runs
+  // ---- single runs, minus the anchor's single runs (CASES=repeat: only the repeated cases above)
+  const singles = process.env.CASES !== 'repeat';
   const syns = (vip: string, base: number, n: number) => Array.from({ length: n }, (_, i) => frame({ src: ip(base, i), dst: vip, proto: 'tcp', sport: 2000 + (i % 50000), dport: 80, tcpFlags: TCP_SYN }));
-  for (const [name, vip, base, n] of [['new flow, dnat SYN', '192.168.80.1', 20, SINGLE], ['new flow, dsr SYN', '192.168.80.3', 30, SINGLE], ['new flow, onearm SYN (+ SNAT port)', '192.168.80.2', 40, 4000]] as const) {
+  for (const [name, vip, base, n] of singles ? ([['new flow, dnat SYN', '192.168.80.1', 20, SINGLE], ['new flow, dsr SYN', '192.168.80.3', 30, SINGLE], ['new flow, onearm SYN (+ SNAT port)', '192.168.80.2', 40, 4000]] as const) : []) {
     const pkts = syns(vip, base, n);
     rows.push({ name, ours: single(prog, pkts, TX), base: anchorSingle(pkts), net: true });
   }
   // established NAT flows: handshake through the program, then data packets as single runs
-  for (const [name, vip] of [['established dnat', '192.168.80.1'], ['established onearm', '192.168.80.2']] as const) {
+  for (const [name, vip] of singles ? ([['established dnat', '192.168.80.1'], ['established onearm', '192.168.80.2']] as const) : []) {
     const f = { src: '10.2.0.9', dst: vip, proto: 'tcp' as const, sport: 41000, dport: 80 };
     const out = run(prog, frame({ ...f, tcpFlags: TCP_SYN }), 1, TX).data;
     const toNode = out.subarray(26, 30).join('.');
@@ -104,7 +107,7 @@ try {
   }
   const echo = frame({ src: '10.1.0.5', dst: '192.168.80.1', proto: 'icmp', icmp: { type: 8, code: 0, rest: 1 }, payload: Buffer.alloc(56) });
   const echoes = Array.from({ length: 2000 }, () => echo);
-  rows.push({ name: 'ICMP echo to a VIP (reply from XDP after this change)', ours: single(prog, echoes), base: anchorSingle(echoes), net: true });
+  if (singles) rows.push({ name: 'ICMP echo to a VIP (reply from XDP after this change)', ours: single(prog, echoes), base: anchorSingle(echoes), net: true });
 
   console.log(`edgelb_xdp vs bare XDP_TX under BPF_PROG_TEST_RUN; conntrack pre-filled with ${FLOWS} flows (${filled} ms); single runs: mean of fresh copies, "net" = minus the anchor's single run`);
   console.log('case'.padEnd(56), 'edgelb ns', 'anchor ns', 'ratio', '  net ns');

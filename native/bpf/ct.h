@@ -7,9 +7,24 @@
 
 #include "maps.h"
 #include "parse.h"
+#include "maglev.h"
 
 #define NS_PER_SEC 1000000000ULL
 #define NAT_PORT_TRIES 32
+
+/* The kernel's tick rate, when libbpf can read the kernel config (0 otherwise). */
+extern unsigned int CONFIG_HZ __kconfig __weak;
+
+/* Now, for flow timestamps: timeouts are seconds, so a tick's resolution is enough. jiffies64 is
+ * inlined by the verifier into one load; without CONFIG_HZ, the coarse monotonic clock. Both
+ * count from boot, but not alike: a change of clock is a layout change (pins re-created). */
+static __always_inline __u64 now_ns(void)
+{
+	__u32 hz = CONFIG_HZ;
+	if (hz >= 24 && hz <= 10000)
+		return bpf_jiffies64() * (NS_PER_SEC / hz);
+	return bpf_ktime_get_coarse_ns();
+}
 
 /* A TCP packet that may open a flow: SYN without ACK, RST or FIN. */
 static __always_inline int tcp_pure_syn(const struct pkt *p)
@@ -73,6 +88,13 @@ static __always_inline int ct_backend_answered(const struct edgelb_ct *ct, const
 	       o->new_dst.a[0] == p->key.src.a[0] && o->new_dst.a[3] == p->key.src.a[3];
 }
 
+/* Does this packet change its flow's TCP state? (Inline: most packets of a flow do not.) */
+static __always_inline int ct_track_needed(const struct edgelb_ct *ct, const struct pkt *p)
+{
+	return p->proto == IPPROTO_TCP &&
+	       (ct->state != EDGELB_CT_ST_ESTABLISHED || (p->tcp_flags & (TCP_FLAG_FIN_ | TCP_FLAG_RST_)));
+}
+
 /* TCP state of a tracked flow, from one of its packets. */
 static __noinline void ct_track(struct edgelb_ct *ct, const struct pkt *p, __u64 now)
 {
@@ -109,31 +131,27 @@ static __noinline void ct_track(struct edgelb_ct *ct, const struct pkt *p, __u64
 
 /* Fair share: at most cfg->snat_share new SNAT ports per (client, backend, protocol) per window
  * (the embryonic timeout for TCP, the service timeout for UDP: how long an unanswered port stays
- * held). IPv6 clients are counted per /64. */
+ * held). IPv6 clients are counted per /64. Counters live in a keyed-hash-indexed array. */
 static __noinline int snat_share_ok(const struct pkt *p, __u32 be_index, const struct edgelb_cfg *cfg,
-					 __u32 window_sec, __u64 now)
+				    __u32 window_sec, __u64 now)
 {
 	if (cfg->snat_share == 0)
 		return 1;
-	struct edgelb_snat_client_key k = {};
-	k.client = p->key.src;
-	if (p->family == 6) {
-		k.client.a[2] = 0;
-		k.client.a[3] = 0;
-	}
-	k.be_index = be_index;
-	k.proto = p->proto;
-	struct edgelb_snat_client *c = bpf_map_lookup_elem(&edgelb_snat_cl, &k);
-	if (c && now - c->win_ns < (__u64)window_sec * NS_PER_SEC) {
+	__u64 m[2];
+	m[0] = ((__u64)p->key.src.a[1] << 32) | p->key.src.a[0]; /* IPv4: a[1] = 0; IPv6: its /64 */
+	m[1] = ((__u64)p->proto << 32) | be_index;
+	__u32 idx = siphash13(m, 2, cfg) & (EDGELB_SNAT_CLIENTS_SIZE - 1);
+	struct edgelb_snat_client *c = bpf_map_lookup_elem(&edgelb_snat_cl, &idx);
+	if (!c)
+		return 1;
+	if (now - c->win_ns < (__u64)window_sec * NS_PER_SEC) {
 		if (c->count >= cfg->snat_share)
 			return 0;
 		__sync_fetch_and_add(&c->count, 1);
 		return 1;
 	}
-	struct edgelb_snat_client v = {};
-	v.win_ns = now;
-	v.count = 1;
-	bpf_map_update_elem(&edgelb_snat_cl, &k, &v, BPF_ANY);
+	c->win_ns = now;
+	c->count = 1;
 	return 1;
 }
 

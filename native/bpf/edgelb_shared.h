@@ -19,7 +19,7 @@
 #endif
 
 /* Bumped on any incompatible change of a map key/value layout or map set. */
-#define EDGELB_LAYOUT_VERSION 2
+#define EDGELB_LAYOUT_VERSION 4
 
 /* Map names (also the pin file names under /sys/fs/bpf/edgelb/<node>/). */
 #define EDGELB_MAP_CFG "edgelb_cfg"
@@ -54,7 +54,7 @@
  * in the second. A packet whose destination bit and source bit are both clear is neither to a VIP
  * nor a reply, and leaves on the fast path after two array reads. */
 #define EDGELB_ADDRF_WORDS 2048 /* per half: 65536 bits */
-#define EDGELB_SNAT_CLIENTS_SIZE 65536
+#define EDGELB_SNAT_CLIENTS_SIZE 65536 /* a power of two */
 #define EDGELB_FRAGS_SIZE 8192
 #define EDGELB_PORT_RANGES 4
 
@@ -180,7 +180,7 @@ struct edgelb_ct {
 	__u8 flags;             /* EDGELB_CT_F_* */
 	__u8 state;             /* EDGELB_CT_ST_* */
 	__u8 pad;
-	__u64 last_ns;          /* bpf_ktime_get_ns of the last refresh (about once a second) */
+	__u64 last_ns;          /* now_ns() (ct.h) of the last refresh (about once a second) */
 	__u32 timeout_sec;
 	__u32 svc_index;
 	__u32 be_index;
@@ -191,16 +191,10 @@ struct edgelb_ct {
 };
 EDGELB_STATIC_ASSERT(sizeof(struct edgelb_ct) == 96, "edgelb_ct");
 
-/* edgelb_snat_cl key: (client address, IPv6 masked to /64; backend; protocol). */
-struct edgelb_snat_client_key {
-	struct edgelb_addr client;
-	__u32 be_index;
-	__u8 proto;
-	__u8 pad[3];
-};
-EDGELB_STATIC_ASSERT(sizeof(struct edgelb_snat_client_key) == 24, "edgelb_snat_client_key");
-
-/* edgelb_snat_cl value: new SNAT ports taken in the window that started at win_ns. */
+/* edgelb_snat_cl[keyed hash of (client address, IPv6 /64; backend; protocol) mod
+ * EDGELB_SNAT_CLIENTS_SIZE]: new SNAT ports taken in the window that started at win_ns. An array,
+ * not a hash map: a new client costs no insert; clients in one bucket share its count (1 in 65,536,
+ * and without the hash key nobody can choose a victim's bucket). */
 struct edgelb_snat_client {
 	__u64 win_ns;
 	__u32 count;
@@ -279,7 +273,7 @@ EDGELB_STATIC_ASSERT(sizeof(struct edgelb_stats) == 16, "edgelb_stats");
 #define EDGELB_CNT_ICMP_TRANSLATED 20 /* ICMP error of a tracked flow, translated */
 #define EDGELB_CNT_PASS_ICMP 21      /* ICMP not about a tracked flow */
 #define EDGELB_CNT_CT_REPLY_HIT 22   /* packets of tracked flows (reply) */
-#define EDGELB_CNT_PASS_VIP_NO_SVC 23 /* to a VIP, but no service on that port/protocol */
+#define EDGELB_CNT_PASS_VIP_NO_SVC 23 /* unused since layout 2 (such packets: DROP_VIP_NO_SVC) */
 #define EDGELB_CNT_CT_NEW_NON_SYN 24 /* flow created from a TCP packet without SYN (e.g. moved) */
 #define EDGELB_CNT_CT_BACKEND_GONE 25 /* tracked flow's backend removed, re-balanced */
 #define EDGELB_CNT_PASS_FWD_DISABLED 26 /* forwarding disabled on the uplink */

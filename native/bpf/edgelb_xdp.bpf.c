@@ -121,12 +121,12 @@ static __noinline int new_flow(struct xdp_md *ctx, struct pkt *p, const struct e
 		}
 	}
 	cnt_inc(EDGELB_CNT_CT_NEW);
-	if (bpf_map_update_elem(&edgelb_ct, &p->key, &fwd, BPF_ANY) != 0) {
+	/* translate and send with the new entry first (its next hop cached in it), then insert it:
+	 * one map operation instead of an insert and a lookup */
+	int v = xlate(ctx, p, &fwd, now);
+	if (bpf_map_update_elem(&edgelb_ct, &p->key, &fwd, BPF_ANY) != 0)
 		cnt_inc(EDGELB_CNT_CT_INSERT_FAIL);
-		return xlate(ctx, p, &fwd, now);
-	}
-	struct edgelb_ct *ct = bpf_map_lookup_elem(&edgelb_ct, &p->key);
-	return xlate(ctx, p, ct ? ct : &fwd, now);
+	return v;
 }
 
 /* ICMP errors about a tracked flow: translate and send toward the flow's other side. Returns -1
@@ -182,8 +182,7 @@ static __noinline int icmp_err(struct xdp_md *ctx, struct pkt *p, __u64 now)
 static __always_inline int slow_path(struct xdp_md *ctx, struct pkt *p, int r, int maybe_vip)
 {
 	__u32 zero = 0;
-	/* timeouts are seconds: the coarse clock (a tick's resolution) is enough and cheaper */
-	__u64 now = bpf_ktime_get_coarse_ns();
+	__u64 now = now_ns();
 	/* the exact VIP test (a hash lookup) only where the verdict depends on it */
 	int to_vip = r != PARSE_OK && maybe_vip && is_vip(p);
 	struct edgelb_cfg *cfg = bpf_map_lookup_elem(&edgelb_cfg, &zero);
@@ -205,7 +204,7 @@ static __always_inline int slow_path(struct xdp_md *ctx, struct pkt *p, int r, i
 			return r;
 		return to_vip ? verdict(EDGELB_CNT_DROP_VIP_ICMP, XDP_DROP) : verdict(EDGELB_CNT_PASS_ICMP, XDP_PASS);
 	case PARSE_FRAGMENT:
-		if (p->family == 4 && frag_ports(p, now) == 0) {
+		if (frag_ports(p, now) == 0) {
 			struct edgelb_ct *ct = bpf_map_lookup_elem(&edgelb_ct, &p->key);
 			if (ct) {
 				cnt_inc(ct->flags & EDGELB_CT_F_REPLY ? EDGELB_CNT_CT_REPLY_HIT : EDGELB_CNT_CT_HIT);
@@ -227,7 +226,8 @@ static __always_inline int slow_path(struct xdp_md *ctx, struct pkt *p, int r, i
 	if (ct) {
 		if (ct->flags & EDGELB_CT_F_REPLY) {
 			cnt_inc(EDGELB_CNT_CT_REPLY_HIT);
-			ct_track(ct, p, now);
+			if (ct_track_needed(ct, p))
+				ct_track(ct, p, now);
 			return xlate(ctx, p, ct, now);
 		}
 		struct edgelb_backend *be = bpf_map_lookup_elem(&edgelb_be, &ct->be_index);
@@ -240,7 +240,8 @@ static __always_inline int slow_path(struct xdp_md *ctx, struct pkt *p, int r, i
 			/* the client re-uses a closing flow's tuple: a new flow */
 		} else {
 			cnt_inc(EDGELB_CNT_CT_HIT);
-			ct_track(ct, p, now);
+			if (ct_track_needed(ct, p))
+				ct_track(ct, p, now);
 			return xlate(ctx, p, ct, now);
 		}
 	}

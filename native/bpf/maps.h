@@ -117,11 +117,11 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } edgelb_addrf SEC(".maps");
 
-/* SNAT ports each client took per backend in the current window (fair share), LRU */
+/* SNAT ports each (client, backend, protocol) bucket took in the current window (fair share) */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, EDGELB_SNAT_CLIENTS_SIZE);
-	__type(key, struct edgelb_snat_client_key);
+	__type(key, __u32);
 	__type(value, struct edgelb_snat_client);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } edgelb_snat_cl SEC(".maps");

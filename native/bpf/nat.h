@@ -91,7 +91,18 @@ static __always_inline int nat_rewrite6(struct xdp_md *ctx, struct pkt *p, const
 	struct ipv6hdr *ip6 = data + ETH_LEN;
 	if ((void *)(ip6 + 1) > data_end)
 		return -1;
+	if (p->frag == 2) {
+		/* a later fragment: addresses only (IPv6 has no header checksum) */
+		__u32 acc = 0;
+		if (ct->flags & EDGELB_CT_F_SNAT)
+			addr6_rewrite(&acc, (__u32 *)&ip6->saddr, &ct->new_src);
+		if (ct->flags & EDGELB_CT_F_DNAT)
+			addr6_rewrite(&acc, (__u32 *)&ip6->daddr, &ct->new_dst);
+		return 0;
+	}
 	void *l4 = (void *)(ip6 + 1);
+	if (p->frag == 1)
+		l4 += 8; /* after the fragment header */
 	__u16 *csum = l4_csum_ptr(p->proto, l4, data_end);
 	if (!csum)
 		return -1;

@@ -1,8 +1,8 @@
 /* parse.h: bounded parsing of Ethernet / IPv4 / IPv6 / TCP / UDP / ICMP into struct pkt.
  * Offsets are constants per family (IPv4 options and IPv6 extension headers are classified, not
  * walked), which keeps every packet access provably in bounds for the verifier. An IPv4 first
- * fragment is parsed like a whole packet (frag = 1); later fragments (frag = 2, no L4 header) and
- * IPv6 fragments are PARSE_FRAGMENT. */
+ * or IPv6 first fragment is parsed like a whole packet (frag = 1; IPv6: its L4 header sits after
+ * the 8-byte fragment header); later fragments (frag = 2, no L4 header) are PARSE_FRAGMENT. */
 #ifndef EDGELB_PARSE_H
 #define EDGELB_PARSE_H
 
@@ -28,6 +28,14 @@ struct icmp_hdr {
 	__u16 checksum;
 };
 
+/* IPv6 fragment header (RFC 8200 4.5) */
+struct frag6_hdr {
+	__u8 nexthdr;
+	__u8 reserved;
+	__u16 frag_off; /* offset << 3 | M, network order */
+	__u32 id;
+};
+
 #define IP_MF 0x2000
 #define IP_OFFMASK 0x1fff
 #define NEXTHDR_FRAGMENT 44
@@ -50,9 +58,9 @@ struct pkt {
 	__u8 proto;
 	__u8 tcp_flags;           /* TCP byte 13 */
 	__u8 icmp_type;
-	__u8 frag;                /* 0 whole, 1 IPv4 first fragment, 2 later fragment / IPv6 fragment */
+	__u8 frag;                /* 0 whole, 1 first fragment, 2 later fragment */
 	__u8 pad[3];
-	__u32 ip_id;              /* IPv4 identification (network order), fragments only */
+	__u32 ip_id;              /* IP identification (IPv4: 16 bits; network order), fragments only */
 };
 
 #define TCP_FLAG_SYN_ 0x02
@@ -141,8 +149,20 @@ static __always_inline int parse(struct xdp_md *ctx, struct pkt *p)
 		if ((void *)(ip6 + 1) + bpf_ntohs(ip6->payload_len) > data_end)
 			return PARSE_L4_MALFORMED;
 		if (ip6->nexthdr == NEXTHDR_FRAGMENT) {
-			p->frag = 2;
-			return PARSE_FRAGMENT;
+			struct frag6_hdr *fh = (void *)(ip6 + 1);
+			if ((void *)(fh + 1) > data_end)
+				return PARSE_L4_MALFORMED;
+			p->proto = fh->nexthdr;
+			p->key.proto = fh->nexthdr;
+			p->ip_id = fh->id;
+			/* a first fragment of TCP/UDP carries the ports 8 bytes further */
+			if ((fh->frag_off & bpf_htons(0xfff8)) ||
+			    (fh->nexthdr != IPPROTO_TCP && fh->nexthdr != IPPROTO_UDP)) {
+				p->frag = 2;
+				return PARSE_FRAGMENT;
+			}
+			p->frag = 1;
+			return parse_l4(p, (void *)(fh + 1), data_end);
 		}
 		if (ip6->nexthdr != IPPROTO_TCP && ip6->nexthdr != IPPROTO_UDP &&
 		    ip6->nexthdr != IPPROTO_ICMPV6)

@@ -1,6 +1,6 @@
 /* vip.h: what the program answers itself for a VIP — the address filter of the fast path, the
  * exact VIP test, ICMP/ICMPv6 echo replies (rate-limited per CPU), RST for TCP to an unserved
- * port (optional), and the first-fragment table that lets later IPv4 fragments follow their flow. */
+ * port (optional), and the first-fragment table that lets later fragments follow their flow. */
 #ifndef EDGELB_VIP_H
 #define EDGELB_VIP_H
 
@@ -184,7 +184,7 @@ static __noinline int rst_reply(struct xdp_md *ctx, struct pkt *p)
 	return verdict(EDGELB_CNT_TX_RST, XDP_TX);
 }
 
-/* An IPv4 first fragment: remember its ports for the later fragments of the same datagram. */
+/* A first fragment: remember its ports for the later fragments of the same datagram. */
 static __noinline void frag_track(const struct pkt *p, __u64 now)
 {
 	struct edgelb_frag_key k = {};

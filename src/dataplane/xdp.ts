@@ -198,6 +198,10 @@ export class XdpDataplane implements Dataplane {
       this.opts.natPortMin !== undefined || this.opts.natPortMax !== undefined
         ? [[this.opts.natPortMin ?? 61000, this.opts.natPortMax ?? 65535]]
         : snatPortRanges(localPortRange(), this.opts.reservedPorts ?? [], this.layout.portRanges);
+    if (this.natPorts.length === 0) {
+      this.natPorts = [[64512, 65535]];
+      this.log.warn({ ports: this.natPorts }, 'ip_local_port_range covers every port above 1023: SNAT uses 64512-65535, which the kernel may pick too (narrow net.ipv4.ip_local_port_range)');
+    }
     let hashKey: Buffer | undefined;
     try {
       hashKey = flowHashKey(spec, this.opts.clusterKeyFile);

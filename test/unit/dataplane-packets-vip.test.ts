@@ -1,13 +1,13 @@
 // XDP data path through BPF_PROG_TEST_RUN, everything addressed to a VIP ends in XDP: ICMP and
 // ICMPv6 echo answered (and rate-limited), neighbour discovery left to the announcer, TCP to an
 // unserved port answered with RST (dataplane.rstUnserved), fragment chains followed by IP ID in
-// both directions, IPv6 extension headers dropped; and the keyed flow hash (same key, same
+// both directions (IPv4) and through the fragment header (IPv6), IPv6 extension headers dropped; and the keyed flow hash (same key, same
 // backend; another key, another spread). Shared setup in dataplane/packets.ts. Needs root.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { availableParallelism } from 'node:os';
 import { frame, parse, TCP_ACK, TCP_PSH, TCP_RST, TCP_SYN, type PktSpec } from './dataplane/pkt.js';
-import { addon, B2, C4, C6, ctDelete, dp, fromBackend, run, runRows, SERVICES, svc, toBackend, toRouter, useXdpPacketDataplane, type Row } from './dataplane/packets.js';
+import { addon, B2, B3v6, C4, C6, ctDelete, dp, fromBackend, NODE6, run, runRows, SERVICES, svc, toBackend, toRouter, useXdpPacketDataplane, type Row } from './dataplane/packets.js';
 import { NODE_MAC, ROUTER_MAC } from './dataplane/netns.js';
 import { u32Key } from '../../src/dataplane/native.js';
 
@@ -18,6 +18,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A frame as the program sends it back out where it came from (MACs swapped). */
 const back = (s: Omit<PktSpec, 'srcMac' | 'dstMac'>) => frame({ ...s, srcMac: NODE_MAC, dstMac: ROUTER_MAC });
+
+/** A later IPv6 fragment: the IPv6 and fragment headers and the bytes after the UDP header. */
+function laterFragment6(f: Buffer): Buffer {
+  const out = Buffer.concat([f.subarray(0, 62), f.subarray(70)]);
+  out.writeUInt16BE(out.length - 54, 18);
+  return out;
+}
 
 /** IPv6 with a hop-by-hop options header (PadN) in front of TCP. */
 function withHopByHop(f: Buffer): Buffer {
@@ -38,6 +45,9 @@ function laterFragment(f: Buffer): Buffer {
   out.writeUInt16BE(~sum & 0xffff, 24);
   return out;
 }
+
+/** The SNAT port of the IPv6 fragment chain (its UDP header sits after the fragment header). */
+let frag6Port = 0;
 
 const ROWS: Row[] = [
   {
@@ -155,6 +165,27 @@ const ROWS: Row[] = [
     verdict: 'TX',
     counter: 'tx',
     want: laterFragment(toRouter({ src: VIP4, dst: C4, proto: 'udp', sport: 53, dport: 47100, id: 0x5151, frag: { more: false, offset: 5 }, payload: Buffer.alloc(16, 5), ttl: 63 })),
+  },
+  // ---- an IPv6 fragment chain of a served UDP port (onearm6-udp: VIP:53 -> node:port -> [2001:db8::3]:5353)
+  {
+    desc: 'IPv6 first fragment (M, offset 0) to a served UDP port: ports after the fragment header, translated',
+    input: () => frame({ src: C6, dst: '2001:db8:80::2', proto: 'udp', sport: 47200, dport: 53, id: 0xabcdef01, frag: { more: true, offset: 0 }, payload: Buffer.alloc(32, 6) }),
+    verdict: 'TX',
+    counter: 'tx',
+    want: (out) => toBackend({ src: NODE6, dst: B3v6, proto: 'udp', sport: (frag6Port = out.readUInt16BE(62)), dport: 5353, id: 0xabcdef01, frag: { more: true, offset: 0 }, payload: Buffer.alloc(32, 6), ttl: 63 }, B3v6),
+  },
+  {
+    desc: 'IPv6 last fragment of the same datagram (IP ID): addresses rewritten',
+    input: () => laterFragment6(frame({ src: C6, dst: '2001:db8:80::2', proto: 'udp', sport: 47200, dport: 53, id: 0xabcdef01, frag: { more: false, offset: 5 }, payload: Buffer.alloc(16, 7) })),
+    verdict: 'TX',
+    counter: 'tx',
+    want: () => laterFragment6(toBackend({ src: NODE6, dst: B3v6, proto: 'udp', sport: frag6Port, dport: 5353, id: 0xabcdef01, frag: { more: false, offset: 5 }, payload: Buffer.alloc(16, 7), ttl: 63 }, B3v6)),
+  },
+  {
+    desc: 'IPv6 later fragment of an unknown datagram to a VIP: dropped',
+    input: () => laterFragment6(frame({ src: C6, dst: '2001:db8:80::2', proto: 'udp', sport: 47200, dport: 53, id: 0x1111, frag: { more: false, offset: 5 }, payload: Buffer.alloc(16) })),
+    verdict: 'DROP',
+    counter: 'drop_fragment',
   },
   {
     desc: 'a fragment of another datagram (other IP ID) to the VIP: dropped',

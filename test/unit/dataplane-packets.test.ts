@@ -359,8 +359,8 @@ const ROWS: Row[] = [
     want: 'same',
   },
   {
-    desc: 'IPv6 fragment header to a VIP: dropped',
-    input: () => frame({ src: C6, dst: '2001:db8:80::1', proto: 'tcp', sport: 41030, dport: 80, frag: { more: true, offset: 0 } }),
+    desc: 'IPv6 later fragment to a VIP, its first fragment never seen: dropped',
+    input: () => frame({ src: C6, dst: '2001:db8:80::1', proto: 'tcp', sport: 41030, dport: 80, id: 0x9999, frag: { more: false, offset: 8 } }),
     verdict: 'DROP',
     counter: 'drop_fragment',
   },

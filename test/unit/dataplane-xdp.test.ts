@@ -13,7 +13,7 @@ import { loadNative } from '../../src/native/index.js';
 import { createLogger, silentLogger } from '../../src/lib/logger.js';
 import { XdpDataplane, type XdpDataplaneOptions } from '../../src/dataplane/xdp.js';
 import { cleanupNode } from '../../src/dataplane/cleanup.js';
-import { xdpNativeFrom, XDP_ACTION, type XdpNative } from '../../src/dataplane/native.js';
+import { u32Key, xdpNativeFrom, XDP_ACTION, type XdpNative } from '../../src/dataplane/native.js';
 import type { DataplaneService } from '../../src/dataplane/types.js';
 import { frame, parse, TCP_ACK } from './dataplane/pkt.js';
 import { createTestNetns, deleteTestNetns, xdpCtx } from './dataplane/netns.js';
@@ -230,6 +230,31 @@ describe('XdpDataplane (kernel, private namespace)', () => {
       execFileSync('ip', ['link', 'set', 'dev', 'xdpt0', 'xdpgeneric', 'off']);
       assert.equal(dp.health().ok, false);
       assert.match(dp.health().reason!, /no XDP program attached to xdpt0/);
+    } finally {
+      await dp.close({ detach: false });
+    }
+  });
+
+  test('pins of an older layout version are re-created and the log says so (a layout change never reuses old maps)', async () => {
+    // the pins left by the previous test, their recorded layout version set back by one
+    const fd = native.objGet(`${PIN}/edgelb_cfg`);
+    try {
+      const v = native.mapLookup(fd, u32Key(0))!;
+      const old = native.xdpLayout().version - 1;
+      v.writeUInt32LE(old, 0);
+      native.mapUpdate(fd, u32Key(0), v);
+    } finally {
+      native.closeFd(fd);
+    }
+    const lines: string[] = [];
+    const sink = new Writable({ write: (c: Buffer, _e, cb) => (lines.push(c.toString()), cb()) });
+    const dp = make({ spec: { attachMode: 'auto', maglevSize: 257, conntrackSize: 4096, enabled: true }, logger: createLogger({ destination: sink }) });
+    try {
+      const o = await dp.open();
+      assert.equal(o.takenOver, false);
+      await new Promise((r) => setTimeout(r, 50));
+      const want = `layout version ${native.xdpLayout().version - 1} pinned, ${native.xdpLayout().version} needed`;
+      assert.ok(lines.some((l) => /incompatible/.test(l) && l.includes(want)), lines.join(''));
     } finally {
       await dp.close({ detach: false });
     }
