@@ -71,6 +71,14 @@ test('migrate input: a name or value that tries to break out of a comment stays 
   assert.ok(r.stderr.split('\n').every((l) => l === '' || l.startsWith('edgelb migrate: ')), 'every stderr line is one note');
 });
 
+test('migrate output: strings YAML 1.1 would read as booleans or numbers are quoted (kubectl reads YAML 1.1)', () => {
+  const r = run('metallb', 'apiVersion: metallb.io/v1beta2\nkind: BGPPeer\nmetadata: { name: p }\nspec: { myASN: 1, peerASN: 2, peerAddress: 10.0.0.1, bfdProfile: "yes", nodeSelectors: [{ matchLabels: { edge: "on", rack: "10:20", row: "y" } }] }\n');
+  assert.match(r.stdout, /bfdProfile: "yes"/);
+  assert.match(r.stdout, /edge: "on"/);
+  assert.match(r.stdout, /rack: "10:20"/);
+  assert.match(r.stdout, /row: "y"/);
+});
+
 test('migrate input: wrong types everywhere do not crash', () => {
   const r = run('metallb', 'apiVersion: metallb.io/v1beta2\nkind: BGPPeer\nmetadata: { name: [1], labels: 7 }\nspec: { myASN: "x", peerASN: {a: 1}, peerAddress: [1], nodeSelectors: 5, holdTime: [] }\n');
   assert.ok(r.lost >= 3);
