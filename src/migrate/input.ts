@@ -127,6 +127,8 @@ function collect(value: unknown, where: string, objects: SourceObject[], skipped
   });
 }
 
+const YAML11_BOOL: Record<string, boolean> = { true: true, false: false, yes: true, no: false, on: true, off: false, y: true, n: false };
+
 /**
  * Typed reads of an untrusted map: a present value of the wrong type is noted as lost (with its
  * dotted path) and read as absent.
@@ -179,7 +181,8 @@ export class Fields {
     const v = this.map[key];
     if (v === undefined || v === null) return undefined;
     if (typeof v === 'boolean') return v;
-    if (v === 'true' || v === 'false') return v === 'true';
+    // kubectl reads YAML 1.1, where a bare yes, no, on, off, y, n is a boolean; this reader is 1.2
+    if (typeof v === 'string' && YAML11_BOOL[v.toLowerCase()] !== undefined) return YAML11_BOOL[v.toLowerCase()];
     this.notes.lost(this.at(key), `${JSON.stringify(v)} is not true or false; ignored`);
     return undefined;
   }

@@ -36,7 +36,16 @@ const atoms = fc.oneof(
 const value: fc.Arbitrary<unknown> = fc.letrec<{ v: unknown }>((tie) => ({
   v: fc.oneof({ depthSize: 'small', withCrossShrink: true }, atoms, fc.array(tie('v'), { maxLength: 4 }), fc.dictionary(fc.constantFrom(...FIELDS), tie('v'), { maxKeys: 5 })),
 })).v;
+/** A valid core per kind, under the random fields half of the time, so conversions really happen. */
+const TEMPLATES: Record<string, Record<string, unknown>> = {
+  IPAddressPool: { addresses: ['10.20.0.0/28', '10.21.0.1-10.21.0.9'] },
+  AddressPool: { protocol: 'layer2', addresses: ['10.22.0.0/29'] },
+  BGPPeer: { myASN: 64512, peerASN: 64600, peerAddress: '10.30.0.1' },
+  BGPPeerService: { ipAddress: '10.31.0.1', remoteAs: 65001 },
+  BGPAdvertisement: { localPref: 100 },
+};
 const object = fc.record({
+  valid: fc.boolean(),
   kv: fc.constantFrom(...KINDS),
   name: fc.oneof(fc.constantFrom('p', 'tor', 'a', 'Pool_1'), fc.string({ maxLength: 20 })),
   labels: fc.option(fc.dictionary(fc.constantFrom('tier', 'zone'), fc.constantFrom('a', 'b'), { maxKeys: 2 })),
@@ -52,8 +61,11 @@ test('migrate props: random objects of every kind never crash, and the output is
           const [apiVersion, kind] = o.kv;
           const body: Record<string, unknown> = { apiVersion, kind, metadata: { name: o.name, namespace: 'ns', ...(o.labels ? { labels: o.labels } : {}) } };
           if (kind === 'ConfigMap') body.data = { config: stringify({ peers: [o.spec], 'address-pools': [{ name: 'x', protocol: 'bgp', ...o.spec }] }) };
-          else if (kind === 'Deployment') body.spec = { template: { spec: { containers: [{ name: 'kube-loxilb', args: Object.values(o.spec).filter((v) => typeof v === 'string') }] } } };
-          else body.spec = o.spec;
+          else if (kind === 'Deployment') {
+            const args = Object.values(o.spec).filter((v) => typeof v === 'string');
+            body.spec = { template: { spec: { containers: [{ name: 'kube-loxilb', args: o.valid ? ['--setBGP=65000', '--cidrPools=fuzz=10.40.0.0/28', ...args] : args }] } } };
+          }
+          else body.spec = o.valid ? { ...o.spec, ...TEMPLATES[kind] } : o.spec;
           return stringify(body);
         })
         .join('---\n');
