@@ -6,7 +6,7 @@ import { EdgelbError, errorMessage, isEdgelbError } from '../lib/errors.js';
 import { createLogger } from '../lib/logger.js';
 import { loadConfig } from '../config/load.js';
 import type { LbMode } from '../model/desired-state.js';
-import { apiRequest, DEFAULT_API } from './client.js';
+import { apiRequest, DEFAULT_API, getView, type ViewBodies, type ViewPath } from './client.js';
 import { EXIT, runDaemon } from '../daemon/daemon.js';
 import { importOptional } from './optional.js';
 import { bgpTable, haTable, servicesTable, vipsTable } from './tables.js';
@@ -35,11 +35,18 @@ export function reportError(e: unknown, io: Io): number {
   return EXIT.ERROR;
 }
 
+/** One `edgelb get` view: fetch its typed body and render it. */
+const view =
+  <P extends ViewPath>(path: P, table: (body: ViewBodies[P]) => string) =>
+  async (api: string, token?: string): Promise<{ body: ViewBodies[P]; text: string }> => {
+    const body = await getView(api, path, token ? { token } : {});
+    return { body, text: table(body) };
+  };
 const GETS = {
-  services: { path: '/v1/services', table: servicesTable },
-  vips: { path: '/v1/vips', table: vipsTable },
-  bgp: { path: '/v1/bgp/neighbors', table: bgpTable },
-  ha: { path: '/v1/ha', table: haTable },
+  services: view('/v1/services', servicesTable),
+  vips: view('/v1/vips', vipsTable),
+  bgp: view('/v1/bgp/neighbors', bgpTable),
+  ha: view('/v1/ha', haTable),
 } as const;
 
 const apiOption = () => new Option('--api <url>', 'daemon API base URL').env('EDGELB_API').default(DEFAULT_API);
@@ -107,9 +114,8 @@ export function buildProgram(io: Io = stdio, setCode: (code: number) => void = (
     .addOption(tokenOption())
     .action(
       wrap(async (what: keyof typeof GETS, o: { output: string; api: string; token?: string }) => {
-        const g = GETS[what];
-        const body = await apiRequest(o.api, g.path, { ...(o.token ? { token: o.token } : {}) });
-        io.out(o.output === 'json' ? JSON.stringify(body, null, 2) + '\n' : g.table(body));
+        const { body, text } = await GETS[what](o.api, o.token);
+        io.out(o.output === 'json' ? JSON.stringify(body, null, 2) + '\n' : text);
         return EXIT.OK;
       }),
     );

@@ -2,6 +2,7 @@
 // listing EVERY problem with its path (schema and cross-field), plus warnings that do not reject.
 import { ConfigError, type Issue } from '../lib/errors.js';
 import { familyOf } from '../lib/addr.js';
+import { validatePolicy } from '../model/policy-check.js';
 import type {
   ApiSpec,
   BgpSpec,
@@ -168,6 +169,15 @@ function checkApi(ctx: Ctx, raw: unknown): ApiSpec | undefined {
     if (t === undefined) return undefined;
     out.token = t;
   }
+  if (a.metricsListen !== undefined) {
+    const m = parseHostPort(a.metricsListen)!;
+    const l = parseHostPort(a.listen)!;
+    if (m.port !== 0 && m.port === l.port && (m.host === l.host || m.host === '0.0.0.0' || m.host === '::')) {
+      ctx.error(['api', 'metricsListen'], `must not use the port of api.listen (${a.listen})`);
+      return undefined;
+    }
+    out.metricsListen = a.metricsListen;
+  }
   const host = parseHostPort(a.listen)!.host;
   const loopback = host.startsWith('127.') || host === '::1';
   if (!loopback && out.token === undefined) {
@@ -299,6 +309,9 @@ function checkBgp(ctx: Ctx, raw: unknown, nodeRouterId: string | undefined, poli
       exportPolicies: p.exportPolicies,
       maxPrefixes: p.maxPrefixes,
     };
+    if (p.maxPrefixesAction !== undefined) peer.maxPrefixesAction = p.maxPrefixesAction;
+    if (p.keepReceived !== undefined) peer.keepReceived = p.keepReceived;
+    if (p.keepReceivedBytes !== undefined) peer.keepReceivedBytes = p.keepReceivedBytes;
     if (p.keepalive !== undefined) peer.keepalive = p.keepalive;
     if (p.ebgpMultihop !== undefined) peer.ebgpMultihop = p.ebgpMultihop;
     if (p.gtsm !== undefined) peer.gtsm = p.gtsm;
@@ -370,6 +383,14 @@ function checkPolicies(ctx: Ctx, raw: unknown): PolicySpec[] {
         ok = false;
       }
     });
+    // the one policy check the speaker and the BGPPolicy path apply too: nothing it refuses passes
+    if (ok)
+      for (const issue of validatePolicy(p as PolicySpec)) {
+        const sep = issue.indexOf(': ');
+        const rel = issue.slice(0, sep).split(/[.[\]]+/).filter(Boolean).map((k) => (/^\d+$/.test(k) ? Number(k) : k));
+        ctx.error(['policies', i, ...rel], issue.slice(sep + 2));
+        ok = false;
+      }
     if (ok) out.push(p as PolicySpec);
   }
   return out;

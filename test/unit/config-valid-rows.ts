@@ -9,7 +9,7 @@ export const VALID_ROWS: Row[] = [
     desc: 'the base file, with every default filled',
     check: (s) => {
       assert.deepEqual(s.api, { listen: '127.0.0.1:11111' });
-      assert.deepEqual(s.dataplane, { attachMode: 'auto', maglevSize: 65537, conntrackSize: 65536, enabled: true });
+      assert.deepEqual(s.dataplane, { attachMode: 'auto', maglevSize: 65537, conntrackSize: 65536, enabled: true, tcpSynTimeout: 5, tcpFinTimeout: 10, tcpRstTimeout: 2, snatClientShare: 10, icmpEchoRate: 1000, rstUnserved: false });
       assert.deepEqual(s.l2, { garpCount: 3, garpIntervalMs: 200, refreshIntervalMs: 10000 });
       assert.equal(s.cluster, undefined);
       assert.deepEqual(s.bgp, {
@@ -324,9 +324,9 @@ export const VALID_ROWS: Row[] = [
   {
     desc: 'dataplane settings',
     edit: (c) => {
-      c.dataplane = { attachMode: 'generic', maglevSize: 251, conntrackSize: 4096, enabled: false, pinRoot: '/sys/fs/bpf/x' };
+      c.dataplane = { attachMode: 'generic', maglevSize: 251, conntrackSize: 4096, enabled: false, pinRoot: '/sys/fs/bpf/x', tcpSynTimeout: 3, tcpFinTimeout: 30, tcpRstTimeout: 1, snatClientShare: 25, icmpEchoRate: 0, rstUnserved: true, flowHashKey: 'a cluster-wide secret' };
     },
-    check: (s) => assert.deepEqual(s.dataplane, { attachMode: 'generic', maglevSize: 251, conntrackSize: 4096, enabled: false, pinRoot: '/sys/fs/bpf/x' }),
+    check: (s) => assert.deepEqual(s.dataplane, { attachMode: 'generic', maglevSize: 251, conntrackSize: 4096, enabled: false, pinRoot: '/sys/fs/bpf/x', tcpSynTimeout: 3, tcpFinTimeout: 30, tcpRstTimeout: 1, snatClientShare: 25, icmpEchoRate: 0, rstUnserved: true, flowHashKey: 'a cluster-wide secret' }),
   },
   {
     desc: 'endpoint objects with nodeName and ready',
