@@ -40,7 +40,8 @@ export function render(m: Migration, tool: SourceKind): { stdout: string; stderr
     out.push('---');
     for (const f of c.from) out.push(`# from ${oneLine(f)}`);
     for (const n of c.notes) out.push(`# ${LABEL[n.kind]}: ${oneLine(`${n.field ? `${n.field}: ` : ''}${n.message}`, 600)}`);
-    out.push(stringify(c.obj, { lineWidth: 0 }).trimEnd());
+    // YAML 1.1 quoting: kubectl reads YAML 1.1, where a bare yes, no, on, y or 10:20 is not a string
+    out.push(stringify(c.obj, { lineWidth: 0, version: '1.1' }).trimEnd());
   }
   const stderr = [...lost, ...todo].map((n) => `edgelb migrate: ${LABEL[n.kind]}: ${noteText(n)}`);
   return { stdout: out.join('\n') + '\n', stderr: stderr.length ? stderr.join('\n') + '\n' : '', lost: lost.length };

@@ -17,6 +17,40 @@ export function isMap(v: unknown): v is YamlMap {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
 }
 
+/** Flow collections ([ and {) nested deeper than this are refused before parsing (see flowDepth). */
+export const MAX_FLOW_DEPTH = 512;
+
+/**
+ * The deepest nesting of [ and { outside quotes and comments. The YAML parser recurses per level;
+ * near the stack limit V8 may fail to compile a regular expression and abort the whole process
+ * (a fatal out-of-memory, not an exception), so very deep input is refused before parsing.
+ */
+export function flowDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let quote = '';
+  let comment = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '\n') {
+      comment = false;
+      if (quote === "'") quote = '';
+      continue;
+    }
+    if (comment) continue;
+    if (quote) {
+      if (c === '\\' && quote === '"') i++;
+      else if (c === quote) quote = '';
+      continue;
+    }
+    if (c === '"' || c === "'") quote = c;
+    else if (c === '#' && (i === 0 || /\s/.test(text[i - 1]!))) comment = true;
+    else if (c === '[' || c === '{') max = Math.max(max, ++depth);
+    else if ((c === ']' || c === '}') && depth > 0) depth--;
+  }
+  return max;
+}
+
 /** A document that is not an object of any kind: said in notes, skipped. */
 export interface Skipped {
   file: string;
@@ -32,7 +66,13 @@ export function readObjects(text: string, file: string): { objects: SourceObject
   if (Buffer.byteLength(text, 'utf8') > MAX_FILE_BYTES)
     throw new EdgelbError('EDGELB_ERR_MIGRATE_INPUT', `${file}: larger than ${MAX_FILE_BYTES / 1024 / 1024} MiB; split it`);
   if (text.includes('\u0000')) throw new EdgelbError('EDGELB_ERR_MIGRATE_INPUT', `${file}: not a text file (it holds NUL bytes)`);
-  const docs = parseAllDocuments(text, { uniqueKeys: true, prettyErrors: true, strict: true });
+  if (flowDepth(text) > MAX_FLOW_DEPTH) throw new EdgelbError('EDGELB_ERR_MIGRATE_INPUT', `${file}: [ and { nested more than ${MAX_FLOW_DEPTH} levels deep; not read`);
+  let docs: ReturnType<typeof parseAllDocuments>;
+  try {
+    docs = parseAllDocuments(text, { uniqueKeys: true, prettyErrors: true, strict: true });
+  } catch (e) {
+    throw new EdgelbError('EDGELB_ERR_MIGRATE_INPUT', `${file}: not YAML: ${(e as Error).message.split('\n')[0]}`);
+  }
   const list = Array.isArray(docs) ? docs : [docs];
   if (list.length > MAX_DOCUMENTS) throw new EdgelbError('EDGELB_ERR_MIGRATE_INPUT', `${file}: more than ${MAX_DOCUMENTS} YAML documents`);
   const objects: SourceObject[] = [];
@@ -87,6 +127,8 @@ function collect(value: unknown, where: string, objects: SourceObject[], skipped
   });
 }
 
+const YAML11_BOOL: Record<string, boolean> = { true: true, false: false, yes: true, no: false, on: true, off: false, y: true, n: false };
+
 /**
  * Typed reads of an untrusted map: a present value of the wrong type is noted as lost (with its
  * dotted path) and read as absent.
@@ -139,7 +181,8 @@ export class Fields {
     const v = this.map[key];
     if (v === undefined || v === null) return undefined;
     if (typeof v === 'boolean') return v;
-    if (v === 'true' || v === 'false') return v === 'true';
+    // kubectl reads YAML 1.1, where a bare yes, no, on, off, y, n is a boolean; this reader is 1.2
+    if (typeof v === 'string' && YAML11_BOOL[v.toLowerCase()] !== undefined) return YAML11_BOOL[v.toLowerCase()];
     this.notes.lost(this.at(key), `${JSON.stringify(v)} is not true or false; ignored`);
     return undefined;
   }

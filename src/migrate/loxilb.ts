@@ -141,7 +141,7 @@ function deploymentObjects(o: SourceObject, args: string[], n: Notes, where: str
   const said: Record<string, ['lost' | 'todo' | 'info', string]> = {
     loxiURL: ['info', 'not needed: edgelb runs on the edge nodes itself'],
     monitor: ['todo', 'set loxilb.io/liveness: "yes" (or edgelb.io/liveness) on the Services whose endpoints should be probed: edgelb has no global switch'],
-    setRoles: ['info', 'edgelb elects a master per shard among its own pods; on several nodes with L2 or activeBackup pools add the cluster section to the ConfigMap'],
+    setRoles: ['info', 'edgelb elects a master per shard among its own pods; on several nodes with L2 or activeBackup pools add the cluster section to the ConfigMap. The pools are written bgpMode: ecmp (every node announces); if only the loxilb master carried the traffic, set bgpMode: activeBackup'],
     enableBGPCRDs: ['info', 'BGPPeerService objects are read by edgelb as they are; kube-loxilb\'s BGP policy CRDs are not (write a BGPPolicy)'],
     zone: ['info', 'edgelb has no zones'],
     noZoneName: ['info', 'edgelb writes the plain address in status.loadBalancer.ingress (no "llb-" prefix)'],

@@ -34,11 +34,17 @@ function metallbAnnotations(key: string, value: string, n: Notes): void {
   else n.lost(field, 'not read by edgelb');
 }
 
-function loxiAnnotations(key: string, value: string, n: Notes): void {
+function loxiAnnotations(key: string, value: string, n: Notes, o: SourceObject): void {
   if (!key.startsWith('loxilb.io/')) return;
   const k = key.slice('loxilb.io/'.length);
   const field = `metadata.annotations["${key}"]`;
-  if (k === 'poolSelect') n.todo(field, `edgelb does not read loxilb.io/poolSelect: set the annotation edgelb.io/pool: ${k8sName(value)}`);
+  if (k === 'poolSelect') {
+    // a command only for names Kubernetes allows: never a shell line made of the input's text
+    const dns = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+    const ns = o.namespace ?? 'default';
+    const cmd = dns.test(ns) && dns.test(o.name) ? ` (kubectl annotate service -n ${ns} ${o.name} edgelb.io/pool=${k8sName(value)})` : '';
+    n.todo(field, `edgelb does not read loxilb.io/poolSelect: set the annotation edgelb.io/pool: ${k8sName(value)}${cmd}`);
+  }
   else if (k === 'lbmode' && !LOXI_MODES[value.toLowerCase()]) n.lost(field, `lbmode "${value}" is not one edgelb has (default = dnat, onearm, fullnat, dsr); edgelb uses its default mode`);
   else if (k === 'epselect' && !['rr', 'roundrobin', 'hash', 'persist', 'lc'].includes(value.toLowerCase())) n.lost(field, `epselect "${value}" is not one edgelb has (rr, hash, persist, lc, maglev); edgelb uses maglev`);
   else if (k === 'probetype' && value.toLowerCase() === 'sctp') n.lost(field, 'SCTP probes are not supported (edgelb serves TCP and UDP)');
@@ -73,7 +79,7 @@ export function serviceNotes(tool: SourceKind, services: SourceObject[]): Note[]
     for (const [k, v] of Object.entries(ann)) {
       const value = typeof v === 'string' ? v : String(v);
       if (tool === 'metallb') metallbAnnotations(k, value, n);
-      else loxiAnnotations(k, value, n);
+      else loxiAnnotations(k, value, n, o);
     }
     if (tool === 'kube-loxilb') {
       if (!('loxilb.io/epselect' in ann)) n.info('metadata.annotations', 'no epselect: kube-loxilb used round robin, edgelb uses maglev (consistent hashing); set edgelb.io/epselect: rr to keep round robin');

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { migrateTexts } from '../../src/migrate/index.js';
-import { MAX_DOCUMENTS, MAX_FILE_BYTES } from '../../src/migrate/input.js';
+import { MAX_DOCUMENTS, MAX_FILE_BYTES, flowDepth } from '../../src/migrate/input.js';
 import { main } from '../../src/cli/program.js';
 import { checkOutput, hasNote, run } from './migrate-lib.js';
 
@@ -22,6 +22,14 @@ test('migrate input: not YAML is refused with the document and the reason', () =
 test('migrate input: a tab-indented mess is refused', () => refused('a:\n\t- b\n  c: : :\n', /not YAML/));
 test('migrate input: a duplicate key is refused', () => refused('apiVersion: v1\napiVersion: v2\nkind: X\n', /not YAML/));
 test('migrate input: the second document of three names itself', () => refused('a: 1\n---\nb: [\n---\nc: 3\n', /bad.yaml#2: not YAML/));
+// regression: 200,000 [ made the YAML parser recurse to the stack limit, where V8 aborted the
+// whole process (FATAL "RegExpCompiler Allocation failed") depending on timing
+test('migrate input: nesting 200,000 deep is refused before parsing, not a crash', () => refused('['.repeat(200_000), /nested more than 512 levels deep/));
+test('migrate input: nesting depth ignores brackets in quotes and comments', () => {
+  assert.equal(flowDepth(`a: "${'['.repeat(900)}"\nb: '${'{'.repeat(900)}'\nc: 1 # ${'['.repeat(900)}\nd: [[1], {e: [2]}]\n`), 3);
+  const r = run('metallb', `apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: { name: p, annotations: { note: "${'['.repeat(900)}" } }\nspec: { addresses: [10.0.0.0/30] }\n`);
+  assert.equal(r.migration.objects.length, 1);
+});
 test('migrate input: NUL bytes (a binary file) are refused', () => refused('apiVersion: v1\u0000\u0001', /not a text file/));
 test('migrate input: a file over the size limit is refused', () => refused('#'.repeat(MAX_FILE_BYTES + 1), /larger than 16 MiB/));
 test('migrate input: too many documents are refused', () => refused('---\na: 1\n'.repeat(MAX_DOCUMENTS + 1), /more than 20000 YAML documents/));
@@ -61,6 +69,14 @@ test('migrate input: a name or value that tries to break out of a comment stays 
   assert.deepEqual(objs.map((o: { kind: string }) => o.kind), ['IPPool'], 'only the converted pool, no injected object');
   for (const line of r.stdout.split('\n')) assert.ok(!/^kind: Secret/.test(line), 'no injected line');
   assert.ok(r.stderr.split('\n').every((l) => l === '' || l.startsWith('edgelb migrate: ')), 'every stderr line is one note');
+});
+
+test('migrate output: strings YAML 1.1 would read as booleans or numbers are quoted (kubectl reads YAML 1.1)', () => {
+  const r = run('metallb', 'apiVersion: metallb.io/v1beta2\nkind: BGPPeer\nmetadata: { name: p }\nspec: { myASN: 1, peerASN: 2, peerAddress: 10.0.0.1, bfdProfile: "yes", nodeSelectors: [{ matchLabels: { edge: "on", rack: "10:20", row: "y" } }] }\n');
+  assert.match(r.stdout, /bfdProfile: "yes"/);
+  assert.match(r.stdout, /edge: "on"/);
+  assert.match(r.stdout, /rack: "10:20"/);
+  assert.match(r.stdout, /row: "y"/);
 });
 
 test('migrate input: wrong types everywhere do not crash', () => {

@@ -6,6 +6,7 @@ import { parseAllDocuments } from 'yaml';
 import { migrateTexts, type MigrateResult } from '../../src/migrate/index.js';
 import { poolFromObj } from '../../src/k8s/ipam.js';
 import type { IPPoolObj } from '../../src/k8s/types.js';
+import { familyOf } from '../../src/lib/addr.js';
 import type { Note, NoteKind, SourceKind } from '../../src/migrate/types.js';
 
 export function run(tool: SourceKind, yaml: string): MigrateResult {
@@ -22,6 +23,31 @@ export function checkOutput(r: MigrateResult): void {
   for (const c of r.migration.objects) {
     assert.match(c.obj.metadata.name, /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, `${c.obj.kind} name is a Kubernetes name`);
     if (c.obj.kind === 'IPPool') assert.deepEqual(poolFromObj(c.obj as unknown as IPPoolObj).errors, [], `IPPool ${c.obj.metadata.name} is valid`);
+    if (c.obj.kind === 'BGPPeer') checkPeer(c.obj.spec as Record<string, unknown>);
+    if (c.obj.kind === 'BGPPolicy') checkPolicy(c.obj.spec as Record<string, unknown>);
+  }
+}
+
+/** The BGPPeer CRD's rules (crds/edgelb.io_bgppeers.yaml), as the k8s dry-run test checks them for real. */
+function checkPeer(s: Record<string, unknown>): void {
+  assert.ok(familyOf(String(s.address)), `address ${String(s.address)}`);
+  const int = (k: string, min: number, max: number) => s[k] === undefined || (Number.isInteger(s[k]) && (s[k] as number) >= min && (s[k] as number) <= max);
+  assert.ok(int('asn', 1, 4294967295) && s.asn !== undefined, 'asn');
+  for (const [k, min, max] of [['port', 1, 65535], ['holdTime', 0, 65535], ['keepalive', 0, 21845], ['ebgpMultihop', 1, 255], ['connectRetry', 1, 3600]] as const) assert.ok(int(k, min, max), `${k}: ${String(s[k])}`);
+  if (s.holdTime !== undefined) assert.ok(s.holdTime === 0 || (s.holdTime as number) >= 3, 'holdTime 0 or >= 3');
+  if (s.keepalive !== undefined) assert.ok(((s.holdTime as number | undefined) ?? 9) === 0 || (s.keepalive as number) < ((s.holdTime as number | undefined) ?? 9), 'keepalive < holdTime');
+  if (s.localAddress !== undefined) assert.equal(familyOf(String(s.localAddress)), familyOf(String(s.address)));
+}
+
+function checkPolicy(s: Record<string, unknown>): void {
+  const sets = s.prefixSets as Array<{ name: string; prefixes: Array<{ prefix: string; minLen: number; maxLen: number }> }>;
+  for (const ps of sets) {
+    assert.ok(ps.prefixes.length <= 1024);
+    for (const p of ps.prefixes) assert.ok(familyOf(p.prefix.split('/')[0]!) && p.minLen <= p.maxLen, p.prefix);
+  }
+  for (const st of s.statements as Array<{ actions: Record<string, string[] | number> }>) {
+    for (const c of (st.actions.addCommunities as string[] | undefined) ?? []) assert.match(c, /^(\d{1,5}):(\d{1,5})$/);
+    for (const c of (st.actions.addLargeCommunities as string[] | undefined) ?? []) assert.match(c, /^\d{1,10}:\d{1,10}:\d{1,10}$/);
   }
 }
 

@@ -35,7 +35,8 @@ const POOLS: Row[] = [
   { desc: 'pool: autoAssign false', yaml: pool('p', '{ addresses: [10.0.0.0/28], autoAssign: false }') + bgpAdv('a', '{}'), objects: [['IPPool', 'p', base({ cidrs: ['10.0.0.0/28'], autoAssign: false })]] },
   { desc: 'pool: autoAssign true is the default, not written', yaml: pool('p', '{ addresses: [10.0.0.0/28], autoAssign: true }') + bgpAdv('a', '{}'), objects: [['IPPool', 'p', base({ cidrs: ['10.0.0.0/28'] })]] },
   { desc: 'pool: avoidBuggyIPs true', yaml: pool('p', '{ addresses: [10.0.0.0/28], avoidBuggyIPs: true }') + bgpAdv('a', '{}'), objects: [['IPPool', 'p', base({ cidrs: ['10.0.0.0/28'], avoidBuggyIPs: true })]] },
-  { desc: 'pool: avoidBuggyIPs "yes" is not a boolean', yaml: pool('p', '{ addresses: [10.0.0.0/28], avoidBuggyIPs: "yes" }') + bgpAdv('a', '{}'), notes: [['lost', 'spec.avoidBuggyIPs', /not true or false/]] },
+  { desc: 'pool: avoidBuggyIPs yes (a YAML 1.1 boolean, as kubectl reads it)', yaml: pool('p', '{ addresses: [10.0.0.0/28], avoidBuggyIPs: yes, autoAssign: Off }') + bgpAdv('a', '{}'), objects: [['IPPool', 'p', base({ cidrs: ['10.0.0.0/28'], avoidBuggyIPs: true, autoAssign: false })]], lost: 0 },
+  { desc: 'pool: avoidBuggyIPs "maybe" is not a boolean', yaml: pool('p', '{ addresses: [10.0.0.0/28], avoidBuggyIPs: "maybe" }') + bgpAdv('a', '{}'), notes: [['lost', 'spec.avoidBuggyIPs', /not true or false/]] },
   {
     desc: 'pool: serviceAllocation priority, namespaces and one selector each',
     yaml: pool('p', '{ addresses: [10.0.0.0/28], serviceAllocation: { priority: 50, namespaces: [a, b], namespaceSelectors: [{ matchLabels: { team: x } }], serviceSelectors: [{ matchExpressions: [{ key: app, operator: In, values: [web] }] }] } }') + bgpAdv('a', '{}'),
