@@ -7,7 +7,8 @@
 // without a CORS preflight that this API never answers; a cross-origin Origin is refused too.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 'fastify';
-import { Counter, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { counterOn } from '../lib/metrics.js';
 import { canonicalIp } from '../lib/addr.js';
 import { EdgelbError, errorMessage, isEdgelbError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
@@ -81,11 +82,8 @@ export function forgeable(headers: Record<string, string | string[] | undefined>
   return 'a state-changing request needs Content-Type: application/json or X-Edgelb-Request: 1';
 }
 
-function requestsRefused(registry: Registry): Counter<'reason'> {
-  return (
-    (registry.getSingleMetric('edgelb_api_requests_refused_total') as Counter<'reason'> | undefined) ??
-    new Counter({ name: 'edgelb_api_requests_refused_total', help: 'API requests refused before routing, by reason (host, forgeable)', labelNames: ['reason'], registers: [registry] })
-  );
+function requestsRefused(registry: Registry) {
+  return counterOn(registry, { name: 'edgelb_api_requests_refused_total', help: 'API requests refused before routing, by reason (host, forgeable)', labelNames: ['reason'] as const });
 }
 
 /** Body of every error answer: a stable code and a message. */
@@ -115,14 +113,11 @@ export function createApiServer(opts: ApiServerOptions): ApiApp {
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: true,
   });
-  const requests =
-    (opts.registry.getSingleMetric('edgelb_api_requests_total') as Counter<'route' | 'status'> | undefined) ??
-    new Counter({
-      name: 'edgelb_api_requests_total',
-      help: 'API requests answered, by route and HTTP status',
-      labelNames: ['route', 'status'],
-      registers: [opts.registry],
-    });
+  const requests = counterOn(opts.registry, {
+    name: 'edgelb_api_requests_total',
+    help: 'API requests answered, by route and HTTP status',
+    labelNames: ['route', 'status'] as const,
+  });
 
   const wanted = opts.token ? digest(`Bearer ${opts.token}`) : undefined;
   const refused = requestsRefused(opts.registry);
@@ -203,4 +198,29 @@ export async function listenApi(app: ApiApp, listen: string): Promise<ListeningA
   const addr = app.server.address();
   const port = addr && typeof addr === 'object' ? addr.port : hp.port;
   return { host: hp.host, port, url: `http://${isIP(hp.host) === 6 ? `[${hp.host}]` : hp.host}:${port}` };
+}
+
+export interface MetricsServerOptions {
+  /** "host:port" (IP literal), any address: it serves nothing but metrics and liveness. */
+  listen: string;
+  registry: Registry;
+  logger: Logger;
+}
+
+/**
+ * The metrics-only listener (`api.metricsListen`): GET /metrics and /healthz, nothing else (404), no
+ * token, so Prometheus can scrape the node's address while /v1 stays on loopback or behind the
+ * token. Throws EdgelbError EDGELB_ERR_INVALID_ARGUMENT for a bad listen address.
+ */
+export function createMetricsServer(opts: MetricsServerOptions): ApiApp {
+  if (!parseListen(opts.listen)) throw new EdgelbError('EDGELB_ERR_INVALID_ARGUMENT', `api metricsListen must be ip:port, got "${opts.listen}"`);
+  const app = Fastify({
+    loggerInstance: opts.logger.child({ subsystem: 'api', listener: 'metrics' }),
+    logController: new LogController({ disableRequestLogging: true }),
+    forceCloseConnections: true,
+  });
+  app.setNotFoundHandler((req, reply) => sendError(reply, 404, 'EDGELB_ERR_INVALID_ARGUMENT', `the metrics listener serves only /metrics and /healthz, not ${req.method} ${req.url}`));
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/metrics', async (_req, reply) => reply.type(opts.registry.contentType).send(await opts.registry.metrics()));
+  return app;
 }

@@ -4,6 +4,8 @@
 // RFC 6608 subcode for the state. Also here, pure: hold-time negotiation, keepalive interval,
 // connect-retry and idle-hold back-off, and connection-collision resolution (RFC 4271 §6.8).
 
+import { CeaseSubcode, ErrorCode, FsmSubcode, OpenSubcode } from './wire/constants.js';
+
 export enum BgpState {
   Idle = 'Idle',
   Connect = 'Connect',
@@ -16,7 +18,7 @@ export enum BgpState {
 /** Events (RFC 4271 §8.1 numbers in comments; the optional ones we do not use are left out). */
 export enum FsmEvent {
   ManualStart = 'ManualStart', // 1
-  ManualStop = 'ManualStop', // 2: Cease / Administrative Shutdown
+  ManualStop = 'ManualStop', // 2: Cease / Administrative Shutdown (or the notify it carries)
   /** Close without a NOTIFICATION (graceful restart: the peer keeps our routes as stale). */
   ManualStopGraceful = 'ManualStopGraceful',
   ManualStartPassive = 'ManualStartPassive', // 4
@@ -34,6 +36,12 @@ export enum FsmEvent {
   BGPHeaderErr = 'BGPHeaderErr', // 21: carries the NOTIFICATION
   BGPOpenMsgErr = 'BGPOpenMsgErr', // 22: carries the NOTIFICATION
   OpenCollisionDump = 'OpenCollisionDump', // 23
+  /**
+   * The collision candidate (a second connection that has sent our OPEN) becomes the session's
+   * connection: it won the collision (notify: Cease/Collision on the old one) or the old one died.
+   * The candidate resumes in OpenSent; the session then feeds BGPOpen when it already holds the OPEN.
+   */
+  CandidateAdopted = 'CandidateAdopted',
   NotifMsgVerErr = 'NotifMsgVerErr', // 24
   NotifMsg = 'NotifMsg', // 25
   KeepAliveMsg = 'KeepAliveMsg', // 26
@@ -90,7 +98,9 @@ export type FsmAction =
   | { type: 'established' } // session up: reset back-off, send adj-RIB-out
   | { type: 'sessionDown' } // leaving Established: release adj-RIB-in, count
   | { type: 'processUpdate' }
-  | { type: 'processRouteRefresh' };
+  | { type: 'processRouteRefresh' }
+  /** Make the collision candidate the current connection (after the old one was dropped). */
+  | { type: 'adoptCandidate' };
 
 export interface FsmSnapshot {
   state: BgpState;
@@ -110,47 +120,23 @@ export interface Transition {
   reason: StateReason;
 }
 
-// NOTIFICATION codes (RFC 4271 §4.5, RFC 6608, RFC 4486)
-export const ERR_HEADER = 1;
-export const ERR_OPEN = 2;
-export const ERR_UPDATE = 3;
-export const ERR_HOLD_TIMER = 4;
-export const ERR_FSM = 5;
-export const ERR_CEASE = 6;
-export const OPEN_UNACCEPTABLE_HOLD_TIME = 6;
-export const OPEN_BAD_PEER_AS = 2;
-export const OPEN_BAD_BGP_ID = 3;
-export const OPEN_UNSUPPORTED_VERSION = 1;
-export const FSM_UNSPECIFIED = 0;
-export const FSM_IN_OPENSENT = 1;
-export const FSM_IN_OPENCONFIRM = 2;
-export const FSM_IN_ESTABLISHED = 3;
-export const CEASE_MAX_PREFIXES = 1;
-export const CEASE_ADMIN_SHUTDOWN = 2;
-export const CEASE_PEER_DECONFIGURED = 3;
-export const CEASE_ADMIN_RESET = 4;
-export const CEASE_CONNECTION_REJECTED = 5;
-export const CEASE_OTHER_CONFIG_CHANGE = 6;
-export const CEASE_COLLISION = 7;
-export const CEASE_OUT_OF_RESOURCES = 8;
-
 /** RFC 6608: the FSM-error subcode for an unexpected event in `state`. */
 export function fsmErrorSubcode(state: BgpState): number {
   switch (state) {
     case BgpState.OpenSent:
-      return FSM_IN_OPENSENT;
+      return FsmSubcode.UNEXPECTED_IN_OPENSENT;
     case BgpState.OpenConfirm:
-      return FSM_IN_OPENCONFIRM;
+      return FsmSubcode.UNEXPECTED_IN_OPENCONFIRM;
     case BgpState.Established:
-      return FSM_IN_ESTABLISHED;
+      return FsmSubcode.UNEXPECTED_IN_ESTABLISHED;
     default:
-      return FSM_UNSPECIFIED;
+      return FsmSubcode.UNSPECIFIED;
   }
 }
 
-const ADMIN_SHUTDOWN: Notify = { code: ERR_CEASE, subcode: CEASE_ADMIN_SHUTDOWN };
-const COLLISION: Notify = { code: ERR_CEASE, subcode: CEASE_COLLISION };
-const HOLD_EXPIRED: Notify = { code: ERR_HOLD_TIMER, subcode: 0 };
+const ADMIN_SHUTDOWN: Notify = { code: ErrorCode.CEASE, subcode: CeaseSubcode.ADMINISTRATIVE_SHUTDOWN };
+const COLLISION: Notify = { code: ErrorCode.CEASE, subcode: CeaseSubcode.CONNECTION_COLLISION_RESOLUTION };
+const HOLD_EXPIRED: Notify = { code: ErrorCode.HOLD_TIMER_EXPIRED, subcode: 0 };
 
 const stopAll: FsmAction[] = [
   { type: 'stopTimer', timer: 'connectRetry' },
@@ -178,15 +164,15 @@ function failTo(
 
 /** The RFC 6608 FSM error for an event `state` does not expect. */
 function fsmError(state: BgpState): Transition {
-  return failTo(state, StateReason.FsmError, 'rx', { code: ERR_FSM, subcode: fsmErrorSubcode(state) });
+  return failTo(state, StateReason.FsmError, 'rx', { code: ErrorCode.FSM, subcode: fsmErrorSubcode(state) });
 }
 
-/** Stop on request: orderly, no back-off. */
-function stopTo(from: BgpState, graceful: boolean): Transition {
+/** Stop on request: orderly, no back-off; `notify` replaces Cease/Administrative Shutdown. */
+function stopTo(from: BgpState, graceful: boolean, notify?: Notify): Transition {
   const actions: FsmAction[] = [...stopAll, { type: 'stopTimer', timer: 'idleHold' }];
   if (from === BgpState.Established) actions.push({ type: 'sessionDown' });
   const connected = from === BgpState.OpenSent || from === BgpState.OpenConfirm || from === BgpState.Established;
-  if (connected && !graceful) actions.push({ type: 'sendNotification', notify: ADMIN_SHUTDOWN });
+  if (connected && !graceful) actions.push({ type: 'sendNotification', notify: notify ?? ADMIN_SHUTDOWN });
   actions.push({ type: 'drop' });
   return to(BgpState.Idle, graceful ? StateReason.GracefulStop : StateReason.AdminStop, ...actions);
 }
@@ -213,6 +199,14 @@ function connected(): Transition {
   );
 }
 
+/** The collision candidate replaces the current connection and waits for (or holds) the peer's OPEN. */
+function adoptCandidate(notify: Notify | undefined): Transition {
+  const actions: FsmAction[] = [...stopAll];
+  if (notify) actions.push({ type: 'sendNotification', notify });
+  actions.push({ type: 'drop' }, { type: 'adoptCandidate' }, { type: 'startTimer', timer: 'hold', kind: 'large' });
+  return to(BgpState.OpenSent, StateReason.Collision, ...actions);
+}
+
 /**
  * The transition function. Pure: the same snapshot and event always give the same result.
  */
@@ -220,7 +214,7 @@ export function transition(s: FsmSnapshot, e: EventInput): Transition {
   const { state } = s;
   const ev = e.type;
   // stops are the same everywhere
-  if (ev === FsmEvent.ManualStop) return stopTo(state, false);
+  if (ev === FsmEvent.ManualStop) return stopTo(state, false, e.notify);
   if (ev === FsmEvent.ManualStopGraceful) return stopTo(state, true);
 
   switch (state) {
@@ -278,7 +272,7 @@ export function transition(s: FsmSnapshot, e: EventInput): Transition {
     case BgpState.OpenSent:
       switch (ev) {
         case FsmEvent.AutomaticStop:
-          return failTo(state, StateReason.LocalStop, 'admin', e.notify ?? { code: ERR_CEASE, subcode: 0 });
+          return failTo(state, StateReason.LocalStop, 'admin', e.notify ?? { code: ErrorCode.CEASE, subcode: 0 });
         case FsmEvent.HoldTimerExpires:
           return failTo(state, StateReason.HoldTimerExpired, 'rx', HOLD_EXPIRED);
         case FsmEvent.TcpConnectionFails:
@@ -297,6 +291,8 @@ export function transition(s: FsmSnapshot, e: EventInput): Transition {
           return failTo(state, StateReason.MessageError, 'rx', e.notify);
         case FsmEvent.OpenCollisionDump:
           return to(BgpState.Idle, StateReason.Collision, ...stopAll, { type: 'sendNotification', notify: COLLISION }, { type: 'drop' });
+        case FsmEvent.CandidateAdopted:
+          return adoptCandidate(e.notify);
         case FsmEvent.NotifMsgVerErr:
           return to(BgpState.Idle, StateReason.NotificationReceived, ...stopAll, { type: 'drop' }, { type: 'startTimer', timer: 'idleHold' });
         case FsmEvent.NotifMsg:
@@ -313,7 +309,7 @@ export function transition(s: FsmSnapshot, e: EventInput): Transition {
     case BgpState.OpenConfirm:
       switch (ev) {
         case FsmEvent.AutomaticStop:
-          return failTo(state, StateReason.LocalStop, 'admin', e.notify ?? { code: ERR_CEASE, subcode: 0 });
+          return failTo(state, StateReason.LocalStop, 'admin', e.notify ?? { code: ErrorCode.CEASE, subcode: 0 });
         case FsmEvent.HoldTimerExpires:
           return failTo(state, StateReason.HoldTimerExpired, 'rx', HOLD_EXPIRED);
         case FsmEvent.KeepaliveTimerExpires:
@@ -325,6 +321,8 @@ export function transition(s: FsmSnapshot, e: EventInput): Transition {
           return failTo(state, StateReason.NotificationReceived, 'rx', undefined);
         case FsmEvent.OpenCollisionDump:
           return to(BgpState.Idle, StateReason.Collision, ...stopAll, { type: 'sendNotification', notify: COLLISION }, { type: 'drop' });
+        case FsmEvent.CandidateAdopted:
+          return adoptCandidate(e.notify);
         case FsmEvent.BGPHeaderErr:
         case FsmEvent.BGPOpenMsgErr:
           return failTo(state, StateReason.MessageError, 'rx', e.notify);
@@ -347,7 +345,7 @@ export function transition(s: FsmSnapshot, e: EventInput): Transition {
     case BgpState.Established:
       switch (ev) {
         case FsmEvent.AutomaticStop:
-          return failTo(state, StateReason.LocalStop, 'admin', e.notify ?? { code: ERR_CEASE, subcode: 0 });
+          return failTo(state, StateReason.LocalStop, 'admin', e.notify ?? { code: ErrorCode.CEASE, subcode: 0 });
         case FsmEvent.HoldTimerExpires:
           return failTo(state, StateReason.HoldTimerExpired, 'rx', HOLD_EXPIRED);
         case FsmEvent.KeepaliveTimerExpires:
@@ -395,7 +393,7 @@ export type HoldNegotiation = { ok: true; holdTime: number; keepalive: number } 
  */
 export function negotiateHoldTime(local: number, remote: number, keepalive?: number): HoldNegotiation {
   if (remote === 1 || remote === 2 || remote < 0 || remote > 65535 || !Number.isInteger(remote)) {
-    return { ok: false, notify: { code: ERR_OPEN, subcode: OPEN_UNACCEPTABLE_HOLD_TIME } };
+    return { ok: false, notify: { code: ErrorCode.OPEN_MESSAGE, subcode: OpenSubcode.UNACCEPTABLE_HOLD_TIME } };
   }
   const holdTime = Math.min(local, remote);
   if (holdTime === 0) return { ok: true, holdTime: 0, keepalive: 0 };

@@ -1,7 +1,9 @@
 // Capabilities and the OPEN message of a BGP session: building our OPEN, checking the peer's, negotiating.
 import type { PeerSpec } from '../model/desired-state.js';
-import { negotiateHoldTime, ERR_OPEN, OPEN_BAD_PEER_AS, OPEN_BAD_BGP_ID, OPEN_UNSUPPORTED_VERSION, type Notify } from './fsm.js';
+import { negotiateHoldTime, type Notify } from './fsm.js';
 import {
+  ErrorCode,
+  OpenSubcode,
   AS_TRANS,
   Afi,
   Safi,
@@ -33,6 +35,10 @@ export function buildOpen(o: {
   for (const f of peer.families) caps.push({ type: 'mp', afi: f === 'ipv4' ? Afi.IPV4 : Afi.IPV6, safi: Safi.UNICAST });
   caps.push({ type: 'route-refresh' });
   caps.push({ type: 'as4', asn: o.localAsn });
+  // Extended messages (RFC 8654) stay offered: they let us pack far more VIPs per UPDATE, and what
+  // a peer sends us is bounded anyway: the framer caps a message at 65535 bytes, decoding is linear,
+  // and the adj-RIB-in keeps no attributes unless keepReceived (with a byte budget). A 64 KB UPDATE
+  // costs no more per byte than sixteen 4 KB ones, which any peer may send without the capability.
   caps.push({ type: 'extended-message' });
   if (peer.gracefulRestart) {
     // R bit only on the first session after a process restart; F bit only when the data path
@@ -56,13 +62,13 @@ export function buildOpen(o: {
 
 /** The NOTIFICATION a received OPEN deserves (version, peer AS, BGP identifier, hold time), or null. */
 export function checkOpen(m: OpenMessage, peer: PeerSpec, routerId: string, ibgp: boolean): Notify | null {
-  if (m.version !== 4) return { code: ERR_OPEN, subcode: OPEN_UNSUPPORTED_VERSION, data: Uint8Array.of(0, 4) };
+  if (m.version !== 4) return { code: ErrorCode.OPEN_MESSAGE, subcode: OpenSubcode.UNSUPPORTED_VERSION, data: Uint8Array.of(0, 4) };
   const as4 = m.capabilities.find((c) => c.type === 'as4');
   const asn = as4 && as4.type === 'as4' ? as4.asn : m.myAsn;
   if (asn !== peer.asn || (as4 && peer.asn > 0xffff && m.myAsn !== AS_TRANS)) {
-    return { code: ERR_OPEN, subcode: OPEN_BAD_PEER_AS };
+    return { code: ErrorCode.OPEN_MESSAGE, subcode: OpenSubcode.BAD_PEER_AS };
   }
-  if (m.bgpId === '0.0.0.0' || (ibgp && m.bgpId === routerId)) return { code: ERR_OPEN, subcode: OPEN_BAD_BGP_ID };
+  if (m.bgpId === '0.0.0.0' || (ibgp && m.bgpId === routerId)) return { code: ErrorCode.OPEN_MESSAGE, subcode: OpenSubcode.BAD_BGP_IDENTIFIER };
   const h = negotiateHoldTime(peer.holdTime, m.holdTime, peer.keepalive);
   if (!h.ok) return h.notify;
   return null;
@@ -97,6 +103,14 @@ export function negotiate(peer: PeerSpec, m: OpenMessage): { negotiated: Negotia
         }
       : {}),
   };
-  const ctx: CodecContext = { as4, extendedMessage, maxLength: extendedMessage ? MAX_EXTENDED_MESSAGE_LENGTH : MAX_MESSAGE_LENGTH };
+  const ctx: CodecContext = {
+    as4,
+    extendedMessage,
+    maxLength: extendedMessage ? MAX_EXTENDED_MESSAGE_LENGTH : MAX_MESSAGE_LENGTH,
+    // we do not offer RFC 8950: an IPv6 next hop for IPv4 NLRI is treated as withdraw
+    extendedNextHop: false,
+    // MP attributes of families not negotiated are discarded (the session is kept)
+    families: families.map((f) => ({ afi: f === 'ipv4' ? Afi.IPV4 : Afi.IPV6, safi: Safi.UNICAST })),
+  };
   return { negotiated, ctx };
 }

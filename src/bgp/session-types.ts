@@ -11,7 +11,7 @@ export type Family = 'ipv4' | 'ipv6';
 export interface LastError {
   at: string; // ISO time
   class: ErrorClass;
-  reason: StateReason | 'connect-failed';
+  reason: StateReason | 'connect-failed' | 'config-refused';
   /** NOTIFICATION sent or received, when there was one. */
   code?: number;
   subcode?: number;

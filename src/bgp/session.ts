@@ -15,19 +15,20 @@ import {
   StateReason,
   transition,
   resolveCollision,
-  ERR_CEASE,
-  OPEN_UNSUPPORTED_VERSION,
-  CEASE_MAX_PREFIXES,
-  CEASE_COLLISION,
   type ErrorClass,
   type EventInput,
   type FsmAction,
   type Notify,
   type TimerName,
 } from './fsm.js';
-import { Afi, Safi, BgpDecodeError, decodeMessage, errorName, familyName, isEndOfRib, type BgpMessage, type OpenMessage, type UpdateMessage } from './wire/index.js';
+import { Afi, Safi, CeaseSubcode, ErrorCode, MessageType, OpenSubcode, BgpDecodeError, decodeMessage, errorName, messageTypeOf, familyName, isEndOfRib, type BgpMessage, type OpenMessage, type UpdateMessage } from './wire/index.js';
 import { AdjRibOut, type OutRoute } from './adj-rib-out.js';
 import { AdjRibIn } from './adj-rib-in.js';
+
+/** Default byte budget of keepReceived. */
+export const DEFAULT_KEEP_RECEIVED_BYTES = 1 << 20;
+
+const COLLISION: Notify = { code: ErrorCode.CEASE, subcode: CeaseSubcode.CONNECTION_COLLISION_RESOLUTION };
 import { Conn, needsNativeSocket, nativeConnectOptions } from './session-conn.js';
 import { buildOpen, checkOpen, famOf, negotiate } from './session-open.js';
 import { SessionTimers, timerDelayMs } from './session-timers.js';
@@ -54,7 +55,9 @@ export class Session {
   private rxNotification: { code: number; subcode: number; data: Buffer } | null = null;
   private firstSessionDone = false;
   readonly ribOut = new AdjRibOut();
-  readonly ribIn = new AdjRibIn();
+  readonly ribIn: AdjRibIn;
+  /** Over maxPrefixes already warned about on this session. */
+  private maxPrefixesWarned = false;
   /** Families the peer sent End-of-RIB for on the current session. */
   readonly endOfRibReceived = new Set<Family>();
   negotiated: Negotiated | null = null;
@@ -67,6 +70,11 @@ export class Session {
   constructor(private readonly o: SessionOptions) {
     this.peer = o.peer;
     this.log = o.logger.child({ peer: o.peer.address });
+    this.ribIn = new AdjRibIn({
+      maxPrefixes: o.peer.maxPrefixes,
+      keep: o.peer.keepReceived ?? false,
+      keepBytes: o.peer.keepReceivedBytes ?? DEFAULT_KEEP_RECEIVED_BYTES,
+    });
     this.tx = new Transmitter({
       conn: () => this.conn,
       state: () => this.fsm,
@@ -96,12 +104,8 @@ export class Session {
   stop(mode: 'graceful' | 'shutdown', notify?: Notify): Promise<void> {
     this.stopped = true;
     const sock = this.conn?.socket;
-    if (notify && this.conn && this.fsm !== BgpState.Idle && this.fsm !== BgpState.Connect && this.fsm !== BgpState.Active) {
-      this.writeNow(this.conn, { type: 'notification', code: notify.code, subcode: notify.subcode, data: Buffer.from(notify.data ?? []) });
-      this.feed({ type: FsmEvent.ManualStopGraceful }, 'admin');
-    } else {
-      this.feed({ type: mode === 'graceful' ? FsmEvent.ManualStopGraceful : FsmEvent.ManualStop });
-    }
+    if (notify) this.feed({ type: FsmEvent.ManualStop, notify });
+    else this.feed({ type: mode === 'graceful' ? FsmEvent.ManualStopGraceful : FsmEvent.ManualStop });
     this.dropSpare();
     this.clearTimers();
     if (!sock || sock.destroyed) return Promise.resolve();
@@ -158,10 +162,8 @@ export class Session {
       return;
     }
     // Established (or a second candidate): RFC 4271 §6.8, the new connection is closed
-    this.log.info({ state: st }, 'closing incoming connection: session exists');
     this.wireSocket(c);
-    this.writeNow(c, { type: 'notification', code: ERR_CEASE, subcode: CEASE_COLLISION, data: Buffer.alloc(0) });
-    c.close();
+    this.closeWithNotification(c, COLLISION, 'rx', StateReason.Collision, `closing incoming connection: session in ${st}`);
   }
 
   // ---- FSM plumbing ----
@@ -170,7 +172,8 @@ export class Session {
     const from = this.fsm;
     const t = transition({ state: from, passive: this.peer.passive }, e);
     this.fsm = t.next;
-    if (t.next !== from) {
+    // adopting a collision candidate is a new connection even when the state stays OpenSent
+    if (t.next !== from || t.reason === StateReason.Collision) {
       this.lastStateChange = { at: Date.now(), reason: t.reason };
       this.log.info({ from, to: t.next, reason: t.reason, event: e.type }, `bgp ${this.peer.address}: ${from} → ${t.next} (${t.reason})`);
       this.o.hooks.onState(this, from, t.next, t.reason);
@@ -178,6 +181,8 @@ export class Session {
       this.log.debug({ state: from, event: e.type, reason: t.reason }, 'bgp event');
     }
     for (const a of t.actions) this.act(a, errClassOverride);
+    // Idle holds no connection: a collision candidate goes with the session it competed with
+    if (this.fsm === BgpState.Idle && this.spare) this.dropSpare();
   }
 
   private act(a: FsmAction, errClassOverride?: ErrorClass): void {
@@ -193,7 +198,8 @@ export class Session {
         if (this.conn) this.enqueue({ type: 'keepalive' });
         return;
       case 'sendNotification':
-        if (this.conn && this.conn.connected) this.writeNow(this.conn, { type: 'notification', code: a.notify.code, subcode: a.notify.subcode, data: Buffer.from(a.notify.data ?? []) });
+        // orderly (admin stop, collision): the connection is dropped by the FSM's next action
+        if (this.conn && this.conn.connected) this.closeWithNotification(this.conn, a.notify, 'admin', this.lastStateChange.reason);
         return;
       case 'startTimer':
         return this.startTimer(a.timer, a.kind);
@@ -213,6 +219,12 @@ export class Session {
         if (this.pendingRefresh) this.processRouteRefresh(this.pendingRefresh);
         this.pendingRefresh = null;
         return;
+      case 'adoptCandidate': {
+        const c = this.spare;
+        this.spare = null;
+        if (c) this.conn = c; // already wired (wireSocket) when it became the candidate
+        return;
+      }
     }
   }
 
@@ -244,10 +256,24 @@ export class Session {
     const longLived = this.lastEstablishedAt > 0 && Date.now() - this.lastEstablishedAt > 300_000;
     this.consecutiveErrors = longLived ? 1 : this.consecutiveErrors + 1;
     this.log.warn({ class: cls, reason, code: err.code, subcode: err.subcode, error: err.name, errors: this.consecutiveErrors }, `bgp ${this.peer.address}: ${err.message}`);
-    if (notify && this.conn && this.conn.connected && !this.conn.closed) {
-      this.writeNow(this.conn, { type: 'notification', code: notify.code, subcode: notify.subcode, data: Buffer.from(notify.data ?? []) });
-    }
+    if (notify && this.conn && this.conn.connected && !this.conn.closed) this.closeWithNotification(this.conn, notify, cls, reason, undefined, true);
     this.drop();
+  }
+
+  /**
+   * The one place a NOTIFICATION is written: on the session's connection (from fail() or an orderly
+   * FSM stop) or on a collision candidate; logs it (unless the caller already did), counts it, then
+   * closes that connection. A candidate's failure never touches the session (its state, lastError,
+   * back-off): only fail() does.
+   */
+  private closeWithNotification(c: Conn, n: Notify, cls: ErrorClass, reason: StateReason | string, message?: string, logged = false): void {
+    if (!logged) {
+      const which = c === this.conn ? 'session' : 'candidate';
+      this.log.info({ conn: which, dir: c.dir, class: cls, reason, code: n.code, subcode: n.subcode, error: errorName(n.code, n.subcode) }, message ?? `bgp ${this.peer.address}: NOTIFICATION on the ${which} connection`);
+    }
+    this.writeNow(c, { type: 'notification', code: n.code, subcode: n.subcode, data: Buffer.from(n.data ?? []) });
+    if (c === this.spare) this.dropSpare();
+    else if (c !== this.conn) c.close();
   }
 
   private socketError: string | null = null;
@@ -364,6 +390,15 @@ export class Session {
         this.lastError = { at: new Date().toISOString(), class: 'socket', reason: 'connect-failed', message: this.socketError ?? 'connection failed' };
         this.log.debug({ error: this.socketError }, 'connect failed');
       }
+      const cand = this.spare;
+      if (cand && cand.connected && !cand.closed && (this.fsm === BgpState.OpenSent || this.fsm === BgpState.OpenConfirm)) {
+        // the connection we were opening died while the peer's other connection waits for its
+        // OPEN (it has ours): that one carries on (RFC 4271 §6.8, one connection per peer)
+        this.log.info({ dir: cand.dir }, 'connection lost during a collision: the other connection carries on');
+        this.socketError = null;
+        this.feed({ type: FsmEvent.CandidateAdopted });
+        return;
+      }
       this.feed({ type: FsmEvent.TcpConnectionFails });
     });
   }
@@ -397,8 +432,8 @@ export class Session {
       try {
         m = decodeMessage(raw, c.ctx);
       } catch (e) {
-        const t = raw.length > 18 ? raw[18] : 0;
-        return this.onDecodeError(c, e, t === 1 ? FsmEvent.BGPOpenMsgErr : t === 2 ? FsmEvent.UpdateMsgErr : FsmEvent.BGPHeaderErr);
+        const t = messageTypeOf(raw);
+        return this.onDecodeError(c, e, t === MessageType.OPEN ? FsmEvent.BGPOpenMsgErr : t === MessageType.UPDATE ? FsmEvent.UpdateMsgErr : FsmEvent.BGPHeaderErr);
       }
       if (c === this.spare) {
         this.onSpareMessage(c, m);
@@ -413,16 +448,15 @@ export class Session {
   private onDecodeError(c: Conn, e: unknown, ev: FsmEvent): void {
     if (!(e instanceof BgpDecodeError)) {
       this.log.error({ err: errorMessage(e) }, 'unexpected decoder failure');
-      e = new BgpDecodeError(1, 0, Buffer.alloc(0), 'session-reset', errorMessage(e));
+      e = new BgpDecodeError(ErrorCode.MESSAGE_HEADER, 0, Buffer.alloc(0), 'session-reset', errorMessage(e));
     }
     const d = e as BgpDecodeError;
     if (c === this.spare) {
-      this.writeNow(c, d.toNotification());
-      this.dropSpare();
+      this.closeWithNotification(c, { code: d.bgpCode, subcode: d.subcode, data: d.data }, 'rx', StateReason.MessageError, `collision candidate: ${d.message}`);
       return;
     }
     if (c !== this.conn) return;
-    if (d.bgpCode === 1) ev = FsmEvent.BGPHeaderErr;
+    if (d.bgpCode === ErrorCode.MESSAGE_HEADER) ev = FsmEvent.BGPHeaderErr;
     this.feed({ type: ev, notify: { code: d.bgpCode, subcode: d.subcode, data: d.data } });
   }
 
@@ -448,7 +482,7 @@ export class Session {
         return this.feed({ type: FsmEvent.RouteRefreshMsg });
       case 'notification':
         this.rxNotification = { code: m.code, subcode: m.subcode, data: m.data };
-        return this.feed({ type: m.code === 2 && m.subcode === OPEN_UNSUPPORTED_VERSION ? FsmEvent.NotifMsgVerErr : FsmEvent.NotifMsg });
+        return this.feed({ type: m.code === ErrorCode.OPEN_MESSAGE && m.subcode === OpenSubcode.UNSUPPORTED_VERSION ? FsmEvent.NotifMsgVerErr : FsmEvent.NotifMsg });
     }
   }
 
@@ -460,8 +494,7 @@ export class Session {
     }
     const bad = this.checkOpen(m);
     if (bad) {
-      this.writeNow(c, { type: 'notification', code: bad.code, subcode: bad.subcode, data: Buffer.from(bad.data ?? []) });
-      this.dropSpare();
+      this.closeWithNotification(c, bad, 'rx', StateReason.MessageError, 'collision candidate: OPEN refused');
       return;
     }
     c.open = m;
@@ -469,28 +502,30 @@ export class Session {
     this.resolveCollisionWith(c);
   }
 
-  /** RFC 4271 §6.8 between the primary connection and the incoming candidate. */
+  /** RFC 4271 §6.8 between the current connection and the candidate, once the candidate's OPEN is in. */
   private resolveCollisionWith(spare: Conn): void {
-    const keep = resolveCollision(this.o.routerId, spare.open!.bgpId);
-    const primary = this.conn!;
-    const keepSpare = primary.dir !== spare.dir && (keep === 'keep-outgoing' ? spare.dir === 'out' : spare.dir === 'in');
-    this.log.info({ keep: keepSpare ? spare.dir : primary.dir, remoteId: spare.open!.bgpId }, 'connection collision');
-    if (!keepSpare) {
-      this.writeNow(spare, { type: 'notification', code: ERR_CEASE, subcode: CEASE_COLLISION, data: Buffer.alloc(0) });
+    const primary = this.conn;
+    const remoteId = spare.open!.bgpId;
+    if (!primary || primary.closed) {
+      // no connection to compare with (it failed and the session left OpenSent/OpenConfirm):
+      // the candidate went with it
       this.dropSpare();
+      return;
+    }
+    // a collision with an Established session always closes the new connection (§6.8)
+    const keep = resolveCollision(this.o.routerId, remoteId);
+    const keepSpare =
+      this.fsm !== BgpState.Established && primary.dir !== spare.dir && (keep === 'keep-outgoing' ? spare.dir === 'out' : spare.dir === 'in');
+    this.log.info({ keep: keepSpare ? spare.dir : primary.dir, remoteId, state: this.fsm }, 'connection collision');
+    if (!keepSpare) {
+      this.closeWithNotification(spare, COLLISION, 'rx', StateReason.Collision, 'collision: closing the candidate');
       if (primary.open && this.fsm === BgpState.OpenSent) this.feed({ type: FsmEvent.BGPOpen });
       return;
     }
-    // the candidate wins: dump the primary (Cease/Collision), adopt the candidate in OpenSent
-    this.spare = null;
-    this.feed({ type: FsmEvent.OpenCollisionDump });
-    // adopt the surviving connection: it has sent and received OPEN, so it resumes in OpenSent
-    this.fsm = BgpState.OpenSent;
-    this.lastStateChange = { at: Date.now(), reason: StateReason.Collision };
-    this.log.info({ from: BgpState.Idle, to: BgpState.OpenSent, reason: StateReason.Collision }, `bgp ${this.peer.address}: Idle → OpenSent (collision: adopted the ${spare.dir === 'in' ? 'incoming' : 'outgoing'} connection)`);
-    this.o.hooks.onState(this, BgpState.Idle, BgpState.OpenSent, StateReason.Collision);
-    this.attach(spare);
-    this.startTimer('hold', 'large');
+    // the candidate wins: Cease/Collision on the current connection, the candidate resumes in
+    // OpenSent (it has sent and received OPEN), then its OPEN moves it on to OpenConfirm
+    this.feed({ type: FsmEvent.CandidateAdopted, notify: COLLISION });
+    if (this.conn !== spare) return;
     this.negotiate(spare, spare.open!);
     this.feed({ type: FsmEvent.BGPOpen });
   }
@@ -524,14 +559,21 @@ export class Session {
       if (f) this.endOfRibReceived.add(f);
       return;
     }
-    this.ribIn.apply(u);
+    const r = this.ribIn.apply(u);
     if (u.errors?.length) this.log.warn({ errors: u.errors.map((e) => e.message) }, 'UPDATE errors recovered (RFC 7606)');
-    if (this.peer.maxPrefixes > 0 && this.ribIn.size > this.peer.maxPrefixes) {
+    if (r.dropped === 0) return;
+    if (this.peer.maxPrefixesAction === 'teardown') {
       const data = Buffer.alloc(7);
       data.writeUInt16BE(Afi.IPV4, 0);
       data.writeUInt8(Safi.UNICAST, 2);
       data.writeUInt32BE(Math.min(this.peer.maxPrefixes, 0xffffffff), 3);
-      this.feed({ type: FsmEvent.AutomaticStop, notify: { code: ERR_CEASE, subcode: CEASE_MAX_PREFIXES, data } }, 'rx');
+      this.feed({ type: FsmEvent.AutomaticStop, notify: { code: ErrorCode.CEASE, subcode: CeaseSubcode.MAX_PREFIXES_REACHED, data } }, 'rx');
+      return;
+    }
+    // warn (default): the session carries our VIPs, so it stays; the excess is dropped and counted
+    if (!this.maxPrefixesWarned) {
+      this.maxPrefixesWarned = true;
+      this.log.warn({ maxPrefixes: this.peer.maxPrefixes }, `bgp ${this.peer.address}: more than maxPrefixes (${this.peer.maxPrefixes}) received: dropping the excess, keeping the session`);
     }
   }
 
@@ -555,6 +597,7 @@ export class Session {
     this.establishedAt = null;
     this.ribOut.clear();
     this.ribIn.clear();
+    this.maxPrefixesWarned = false;
     this.endOfRibReceived.clear();
     this.o.hooks.onDown(this);
   }

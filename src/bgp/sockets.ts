@@ -81,10 +81,21 @@ export function nativeSocketFactory(n: BgpNative): BgpSocketFactory {
       return {
         server,
         setKeys(keys) {
+          // every key is tried: one the kernel refuses does not keep the others from changing
           const next = new Map(keys.map((k) => [k.address, k.password]));
-          for (const a of current.keys()) if (!next.has(a)) n.tcpSetMd5(fd, a, null);
-          for (const [a, p] of next) if (current.get(a) !== p) n.tcpSetMd5(fd, a, p);
+          const failed: string[] = [];
+          const set = (a: string, p: string | null) => {
+            try {
+              n.tcpSetMd5(fd, a, p);
+            } catch (e) {
+              failed.push(`${a}: ${(e as Error).message}`);
+              next.delete(a);
+            }
+          };
+          for (const a of current.keys()) if (!next.has(a)) set(a, null);
+          for (const [a, p] of [...next]) if (current.get(a) !== p) set(a, p);
           current = next;
+          if (failed.length > 0) throw new Error(`MD5 keys not set on the listener: ${failed.join('; ')}`);
         },
       };
     },

@@ -11,12 +11,12 @@ import { EdgelbError, errorMessage } from '../lib/errors.js';
 import { canonicalIp, familyOf, formatPrefix, parsePrefix, unmapIpv4 } from '../lib/addr.js';
 import type { PeerSpec, PolicySpec } from '../model/desired-state.js';
 import type { Advertisement } from '../model/engine-inputs.js';
-import { BgpState, CEASE_OTHER_CONFIG_CHANGE, CEASE_PEER_DECONFIGURED, ERR_CEASE, validHoldTime, type StateReason } from './fsm.js';
+import { BgpState, validHoldTime, type StateReason } from './fsm.js';
 import { Session, type Family, type LastError, type Negotiated } from './session.js';
 import { attrKey, type OutRoute } from './adj-rib-out.js';
-import { evaluateExport, normalizeCommunity, normalizeLargeCommunity, type ExportRoute } from './policy.js';
+import { evaluateExport, normalizeCommunity, normalizeLargeCommunity, validatePolicy, type ExportRoute } from './policy.js';
 import { nativeSocketFactory, type BgpNative, type BgpSocketFactory } from './sockets.js';
-import { Afi, Safi, type AsPathSegment, type PathAttributes } from './wire/index.js';
+import { Afi, CeaseSubcode, ErrorCode, Safi, type AsPathSegment, type PathAttributes } from './wire/index.js';
 
 const NONE: readonly string[] = Object.freeze([]);
 const NONE_N: readonly number[] = Object.freeze([]);
@@ -70,8 +70,16 @@ export interface NeighborView {
   establishedAt: string | null;
   lastStateChange: { at: string; reason: StateReason };
   lastError: LastError | null;
+  /** Why the latest configuration of this peer was refused (it keeps what it had), or null. */
+  configError: string | null;
   prefixesSent: number;
   prefixesReceived: number;
+  /** Received prefixes per family (counted, attributes kept only with keepReceived). */
+  prefixesReceivedByFamily: { ipv4: number; ipv6: number };
+  /** Announcements dropped over maxPrefixes on this session. */
+  prefixesDropped: number;
+  /** keepReceived: bytes of kept attributes, and whether the budget cut some off. */
+  received: { kept: boolean; bytes: number; truncated: boolean };
   /** Prefixes waiting to be sent or withdrawn. */
   pending: number;
   endOfRibSent: boolean;
@@ -94,6 +102,43 @@ interface PeerEntry {
   spec: PeerSpec;
   key: string; // identity of the spec: a change resets the session
   session: Session;
+  /** Why the latest spec for this address was refused (the entry keeps what it had), or null. */
+  configError: LastError | null;
+}
+
+/** A peer (or a policy) setPeers refused, with the reasons as "path: message". */
+export interface PeerRefusal {
+  address: string;
+  issues: string[];
+}
+
+/** TCP_MD5SIG_MAXKEYLEN of Linux: a longer key cannot be set on a socket. */
+export const MAX_MD5_KEY_BYTES = 80;
+
+/**
+ * Check one peer spec before anything is applied: every problem as "field: message". A peer with
+ * problems is refused on its own; the other peers are applied.
+ */
+export function validatePeer(p: PeerSpec, policies: ReadonlyMap<string, string[]>): string[] {
+  const issues: string[] = [];
+  if (typeof p.address !== 'string' || !familyOf(p.address)) issues.push('address: must be an IPv4 or IPv6 address');
+  if (!Number.isInteger(p.asn) || p.asn < 1 || p.asn > 0xffffffff) issues.push('asn: must be 1..4294967295');
+  if (!Number.isInteger(p.port) || p.port < 1 || p.port > 65535) issues.push('port: must be 1..65535');
+  if (!validHoldTime(p.holdTime)) issues.push('holdTime: must be 0 or 3..65535');
+  if (p.password !== undefined) {
+    const n = Buffer.byteLength(p.password);
+    if (n < 1 || n > MAX_MD5_KEY_BYTES) issues.push(`password: must be 1..${MAX_MD5_KEY_BYTES} bytes (TCP MD5 key), got ${n}`);
+  }
+  if (p.localAddress !== undefined && !familyOf(p.localAddress)) issues.push('localAddress: must be an address');
+  if (p.maxPrefixes !== undefined && !(Number.isInteger(p.maxPrefixes) && p.maxPrefixes >= 0)) issues.push('maxPrefixes: must be 0 or more');
+  if (p.maxPrefixesAction !== undefined && p.maxPrefixesAction !== 'warn' && p.maxPrefixesAction !== 'teardown') issues.push('maxPrefixesAction: must be warn or teardown');
+  if (p.keepReceivedBytes !== undefined && !(Number.isInteger(p.keepReceivedBytes) && p.keepReceivedBytes >= 0)) issues.push('keepReceivedBytes: must be 0 or more');
+  if (p.ebgpMultihop !== undefined && !(Number.isInteger(p.ebgpMultihop) && p.ebgpMultihop >= 1 && p.ebgpMultihop <= 255)) issues.push('ebgpMultihop: must be 1..255');
+  for (const name of p.exportPolicies ?? []) {
+    const bad = policies.get(name);
+    if (bad) issues.push(...bad.map((i) => `exportPolicies[${name}].${i}`));
+  }
+  return issues;
 }
 
 /** Identity of a peer spec for diffing (the password's value counts, but is never shown). */
@@ -182,7 +227,7 @@ export class BgpSpeaker extends EventEmitter {
       this.log.info({ port: this.o.listenPort }, 'BGP listener started');
     }
     this.running = true;
-    for (const p of this.peers.values()) if (p.session.state === BgpState.Idle) p.session.start();
+    for (const p of this.peers.values()) if (p.session.state === BgpState.Idle && !this.refusedNew(p)) p.session.start();
   }
 
   /** Port the listener is bound to (useful with listenPort chosen by the OS in tests). */
@@ -191,8 +236,13 @@ export class BgpSpeaker extends EventEmitter {
     return a && typeof a === 'object' ? a.port : 0;
   }
 
+  /** A peer that was refused when first configured: listed, never started. */
+  private refusedNew(p: PeerEntry): boolean {
+    return p.configError !== null && p.key.startsWith('refused:');
+  }
+
   private md5Keys(): { address: string; password: string }[] {
-    return [...this.peers.values()].filter((p) => p.spec.password).map((p) => ({ address: p.spec.address, password: p.spec.password! }));
+    return [...this.peers.values()].filter((p) => p.spec.password && !this.refusedNew(p)).map((p) => ({ address: p.spec.address, password: p.spec.password! }));
   }
 
   private onIncoming(s: net.Socket): void {
@@ -213,24 +263,59 @@ export class BgpSpeaker extends EventEmitter {
   }
 
   /**
-   * Set the configured peers and policies. Unchanged peers are untouched; a changed peer is reset
-   * (only that one); a removed peer gets Cease/Peer De-configured; a policy change re-evaluates the
-   * export of the peers that use it, without a reset.
+   * Set the configured peers and policies: everything is validated first, then applied. Unchanged
+   * peers are untouched; a changed peer is reset (only that one); a removed peer gets Cease/Peer
+   * De-configured; a policy change re-evaluates the export of the peers that use it, without a reset.
+   * Containment: a policy that does not validate (validatePolicy) is refused and its last good
+   * version stays in force; a peer that cannot be configured (bad field, over-long MD5 key, a refused
+   * policy with no good version) keeps what it had (or is not started when new) and shows the reason
+   * as its lastError in neighbors(). Never throws for one bad peer or policy; returns the refusals.
    */
-  setPeers(peers: PeerSpec[], policies: PolicySpec[]): void {
+  setPeers(peers: PeerSpec[], policies: PolicySpec[]): PeerRefusal[] {
+    const refusals: PeerRefusal[] = [];
+    // ---- validate ----
     const oldPolicies = this.policies;
-    this.policies = new Map(policies.map((p) => [p.name, p]));
+    const nextPolicies = new Map<string, PolicySpec>();
+    const badPolicies = new Map<string, string[]>();
+    for (const pol of policies) {
+      const issues = validatePolicy(pol);
+      if (issues.length === 0) {
+        nextPolicies.set(pol.name, pol);
+        continue;
+      }
+      const last = oldPolicies.get(pol.name);
+      this.log.warn({ policy: pol.name, issues, keptLastGood: !!last }, 'BGP policy refused');
+      refusals.push({ address: `policy/${pol.name}`, issues });
+      if (last) nextPolicies.set(pol.name, last);
+      else badPolicies.set(pol.name, issues);
+    }
     const want = new Map<string, PeerSpec>();
-    const replaced = new Set<string>();
+    const refusedAt = new Map<string, { spec: PeerSpec; err: LastError }>();
     for (const p of peers) {
-      if (!validHoldTime(p.holdTime)) throw new EdgelbError('EDGELB_ERR_INVALID_ARGUMENT', `peer ${p.address}: holdTime must be 0 or 3..65535`);
+      const issues = validatePeer(p, badPolicies);
+      if (issues.length > 0) {
+        const address = familyOf(p.address) ? canonicalIp(p.address) : String(p.address);
+        refusals.push({ address, issues });
+        this.log.warn({ peer: address, issues }, 'BGP peer refused: keeping what it had');
+        const err: LastError = { at: new Date().toISOString(), class: 'admin', reason: 'config-refused', message: `peer refused: ${issues.join('; ')}` };
+        if (familyOf(p.address)) refusedAt.set(address, { spec: { ...p, address }, err });
+        continue;
+      }
       want.set(canonicalIp(p.address), { ...p, address: canonicalIp(p.address) });
     }
+    // ---- apply ----
+    this.policies = nextPolicies;
+    const replaced = new Set<string>();
     for (const [addr, e] of this.peers) {
+      const refused = refusedAt.get(addr);
+      if (refused) {
+        e.configError = refused.err; // the running session keeps its last good spec
+        continue;
+      }
       const w = want.get(addr);
       if (!w || specKey(w) !== e.key) {
         this.log.info({ peer: addr, why: w ? 'changed' : 'removed' }, w ? 'peer changed: resetting its session' : 'peer removed');
-        void e.session.stop('shutdown', { code: ERR_CEASE, subcode: w ? CEASE_OTHER_CONFIG_CHANGE : CEASE_PEER_DECONFIGURED });
+        void e.session.stop('shutdown', { code: ErrorCode.CEASE, subcode: w ? CeaseSubcode.OTHER_CONFIGURATION_CHANGE : CeaseSubcode.PEER_DECONFIGURED });
         if (w) {
           replaced.add(addr); // keeps its place in the map (and in neighbors())
         } else {
@@ -246,27 +331,46 @@ export class BgpSpeaker extends EventEmitter {
           e.spec.exportPolicies.join('\0') !== spec.exportPolicies.join('\0') ||
           spec.exportPolicies.some((n) => JSON.stringify(oldPolicies.get(n)) !== JSON.stringify(this.policies.get(n)));
         e.spec = spec;
+        e.configError = null;
         if (policyChanged) this.refreshPeer(e);
         continue;
       }
-      const session = new Session({
-        peer: spec,
-        localAsn: this.o.asn,
-        routerId: this.o.routerId,
-        logger: this.log,
-        hooks: this.hooks,
-        ...(this.sockets ? { sockets: this.sockets } : {}),
-        restarting: this.o.restarting ?? false,
-        forwardingPreserved: this.o.forwardingPreserved ?? false,
-      });
-      const entry: PeerEntry = { spec, key: specKey(spec), session };
-      this.peers.set(addr, entry);
-      this.m.up.set({ peer: addr }, 0);
-      this.m.prefixesAdvertised.set({ peer: addr }, 0);
-      if (this.reconcileDone) session.allowEndOfRib();
-      if (this.running) session.start();
+      const entry = this.newEntry(spec, null);
+      if (this.running) entry.session.start();
     }
-    this.listenKeys?.(this.md5Keys());
+    // a refused new peer is listed (with its reason) but never started
+    for (const [addr, r] of refusedAt) if (!this.peers.has(addr)) this.newEntry(r.spec, r.err);
+    this.applyListenKeys();
+    return refusals;
+  }
+
+  private newEntry(spec: PeerSpec, configError: LastError | null): PeerEntry {
+    const session = new Session({
+      peer: spec,
+      localAsn: this.o.asn,
+      routerId: this.o.routerId,
+      logger: this.log,
+      hooks: this.hooks,
+      ...(this.sockets ? { sockets: this.sockets } : {}),
+      restarting: this.o.restarting ?? false,
+      forwardingPreserved: this.o.forwardingPreserved ?? false,
+    });
+    const entry: PeerEntry = { spec, key: configError ? `refused:${Date.now()}` : specKey(spec), session, configError };
+    this.peers.set(spec.address, entry);
+    this.m.up.set({ peer: spec.address }, 0);
+    this.m.prefixesAdvertised.set({ peer: spec.address }, 0);
+    if (this.reconcileDone) session.allowEndOfRib();
+    return entry;
+  }
+
+  /** MD5 keys of the listening socket follow the peers; a key the kernel refuses marks its peer. */
+  private applyListenKeys(): void {
+    if (!this.listenKeys) return;
+    try {
+      this.listenKeys(this.md5Keys());
+    } catch (e) {
+      this.log.error({ err: errorMessage(e) }, 'could not set the listener\'s MD5 keys');
+    }
   }
 
   /** The full set of advertisements; only the difference reaches each peer. */
@@ -299,7 +403,16 @@ export class BgpSpeaker extends EventEmitter {
   private refreshPeer(e: PeerEntry): void {
     const s = e.session;
     if (s.state !== BgpState.Established || !s.negotiated) return;
-    s.setRoutes(this.routesFor(e));
+    let routes: Map<string, OutRoute>;
+    try {
+      routes = this.routesFor(e);
+    } catch (err) {
+      // never reached with validated policies; if it is, this peer keeps what it was sent
+      this.log.error({ peer: e.spec.address, err: errorMessage(err) }, 'could not compute the routes for a peer');
+      e.configError = { at: new Date().toISOString(), class: 'admin', reason: 'config-refused', message: `export failed: ${errorMessage(err)}` };
+      return;
+    }
+    s.setRoutes(routes);
   }
 
   /**
@@ -416,7 +529,7 @@ export class BgpSpeaker extends EventEmitter {
 
   neighbors(): NeighborView[] {
     const now = Date.now();
-    return [...this.peers.values()].map(({ spec, session: s }) => {
+    return [...this.peers.values()].map(({ spec, session: s, configError }) => {
       const n = s.negotiated;
       const up = s.state === BgpState.Established && s.establishedAt !== null;
       return {
@@ -428,9 +541,13 @@ export class BgpSpeaker extends EventEmitter {
         uptime: up ? Math.floor((now - s.establishedAt!) / 1000) : 0,
         establishedAt: up ? new Date(s.establishedAt!).toISOString() : null,
         lastStateChange: { at: new Date(s.lastStateChange.at).toISOString(), reason: s.lastStateChange.reason },
-        lastError: s.lastError,
+        lastError: configError ?? s.lastError,
+        configError: configError?.message ?? null,
         prefixesSent: up ? s.ribOut.sentCount : 0,
         prefixesReceived: s.ribIn.size,
+        prefixesReceivedByFamily: s.ribIn.counts(),
+        prefixesDropped: s.ribIn.dropped,
+        received: { kept: spec.keepReceived ?? false, bytes: s.ribIn.keptBytes, truncated: s.ribIn.truncated },
         pending: s.ribOut.pending,
         endOfRibSent: s.endOfRibSent,
         endOfRibReceived: [...s.endOfRibReceived],
@@ -453,7 +570,7 @@ export class BgpSpeaker extends EventEmitter {
     });
   }
 
-  /** Sessions' routes received from a peer (visibility only). */
+  /** Routes received from a peer with their attributes: only for peers with keepReceived (visibility). */
   receivedRoutes(peer: string): ReturnType<Session['ribIn']['list']> {
     return this.peers.get(canonicalIp(peer))?.session.ribIn.list() ?? [];
   }

@@ -42,6 +42,7 @@ function peer(address: string, asn: number, extra: Partial<PeerSpec> = {}): Peer
     families: ['ipv4', 'ipv6'],
     exportPolicies: [],
     maxPrefixes: 1000,
+    keepReceived: true,
     ...extra,
   };
 }
@@ -153,8 +154,8 @@ test('session: stop("shutdown") sends Cease/Administrative Shutdown; stop("grace
   }
 });
 
-test('session: max-prefix guard resets with Cease/Maximum Number of Prefixes Reached and keeps nothing', async () => {
-  const { a, b } = await pair({ b: { maxPrefixes: 2 } });
+test('session: max-prefix guard with maxPrefixesAction teardown resets with Cease/Maximum Number of Prefixes Reached and keeps nothing', async () => {
+  const { a, b } = await pair({ b: { maxPrefixes: 2, maxPrefixesAction: 'teardown' } });
   await established(a, b);
   a.setAdvertisements([{ prefix: '10.0.0.1/32' }, { prefix: '10.0.0.2/32' }, { prefix: '10.0.0.3/32' }]);
   await waitFor(() => a.neighbors()[0]!.lastError?.code === 6, { timeoutMs: 3000, what: 'Cease at A' });

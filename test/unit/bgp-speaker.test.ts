@@ -27,7 +27,7 @@ async function freePort(host: string): Promise<number> {
 }
 
 function peer(address: string, asn: number, extra: Partial<PeerSpec> = {}): PeerSpec {
-  return { address, asn, port: 179, holdTime: 9, passive: false, connectRetry: 1, idleHold: 1, gracefulRestart: true, restartTime: 30, families: ['ipv4'], exportPolicies: [], maxPrefixes: 1000, ...extra };
+  return { address, asn, port: 179, holdTime: 9, passive: false, connectRetry: 1, idleHold: 1, gracefulRestart: true, restartTime: 30, families: ['ipv4'], exportPolicies: [], maxPrefixes: 1000, keepReceived: true, ...extra };
 }
 
 function speaker(o: Partial<BgpSpeakerOptions> & { asn: number; routerId: string }): BgpSpeaker {

@@ -12,13 +12,11 @@ import {
   Safi,
   asSequence,
   buildEndOfRib,
-  checkOpen,
   decodeMessage,
   encodeMessage,
   errorName,
   isEndOfRib,
   mergeAs4Path,
-  negotiate,
   openMessage,
   packUpdates,
   prefixBytes,
@@ -139,56 +137,6 @@ test('End-of-RIB: built bytes and recognition', () => {
 });
 
 const LOCAL = openMessage({ asn: 65001, holdTime: 90, bgpId: '10.0.0.1', capabilities: [{ type: 'mp', afi: 1, safi: 1 }, { type: 'mp', afi: 2, safi: 1 }, { type: 'route-refresh' }, { type: 'extended-message' }] });
-
-test('negotiate: 4-octet AS, extended messages, hold time, families, route refresh, graceful restart', () => {
-  const peer = (caps: OpenMessage['capabilities'], holdTime = 180): OpenMessage => ({ type: 'open', version: 4, myAsn: 65002, holdTime, bgpId: '10.0.0.2', capabilities: caps });
-  const rows: Array<{ desc: string; peer: OpenMessage; want: Partial<ReturnType<typeof negotiate>> }> = [
-    {
-      desc: 'everything shared',
-      peer: peer([{ type: 'mp', afi: 2, safi: 1 }, { type: 'mp', afi: 1, safi: 1 }, { type: 'as4', asn: 65002 }, { type: 'extended-message' }, { type: 'route-refresh' }]),
-      want: { ctx: EXT, holdTime: 90, families: [{ afi: 1, safi: 1 }, { afi: 2, safi: 1 }], routeRefresh: true, peerGracefulRestart: undefined },
-    },
-    {
-      desc: 'old peer: no capabilities at all means IPv4 unicast only',
-      peer: peer([], 30),
-      want: { ctx: AS2, holdTime: 30, families: [{ afi: 1, safi: 1 }], routeRefresh: false },
-    },
-    {
-      desc: 'hold time 0 on one side disables keepalives',
-      peer: peer([{ type: 'as4', asn: 65002 }, { type: 'mp', afi: 2, safi: 1 }], 0),
-      want: { ctx: AS4, holdTime: 0, families: [{ afi: 2, safi: 1 }] },
-    },
-    {
-      desc: 'graceful restart of the peer is reported',
-      peer: peer([{ type: 'graceful-restart', restartTime: 120, restartState: true, families: [{ afi: 1, safi: 1, forwarding: true }] }]),
-      want: { peerGracefulRestart: { type: 'graceful-restart', restartTime: 120, restartState: true, families: [{ afi: 1, safi: 1, forwarding: true }] } },
-    },
-  ];
-  for (const r of rows) {
-    const got = negotiate(LOCAL, r.peer);
-    for (const [k, v] of Object.entries(r.want)) assert.deepEqual(got[k as keyof typeof got], v, `${r.desc}: ${k}`);
-  }
-});
-
-test('checkOpen: RFC 4271 §6.2 session checks with their NOTIFICATION', () => {
-  const open = (o: Partial<OpenMessage>): OpenMessage => ({ type: 'open', version: 4, myAsn: AS_TRANS, holdTime: 90, bgpId: '10.0.0.2', capabilities: [{ type: 'as4', asn: 4200000000 }], ...o });
-  const rows: Array<{ desc: string; open: OpenMessage; want: Parameters<typeof checkOpen>[1]; err?: [number, number, string] }> = [
-    { desc: 'configured 4-byte peer', open: open({}), want: { peerAsn: 4200000000 } },
-    { desc: 'wrong peer AS: data is the My AS field', open: open({}), want: { peerAsn: 65002 }, err: [2, 2, '5ba0'] },
-    { desc: '2-byte AS that disagrees with the capability', open: open({ myAsn: 65003, capabilities: [{ type: 'as4', asn: 65002 }] }), want: {}, err: [2, 2, 'fdeb'] },
-    { desc: '4-byte AS without AS_TRANS', open: open({ myAsn: 65003 }), want: {}, err: [2, 2, 'fdeb'] },
-    { desc: 'internal peer with our identifier', open: open({ bgpId: '10.0.0.1' }), want: { localBgpId: '10.0.0.1', localAsn: 4200000000 }, err: [2, 3, '0a000001'] },
-    { desc: 'external peer with our identifier is allowed (RFC 6286)', open: open({ bgpId: '10.0.0.1' }), want: { localBgpId: '10.0.0.1', localAsn: 65001 } },
-    { desc: 'hold time below our minimum', open: open({ holdTime: 5 }), want: { minHoldTime: 10 }, err: [2, 6, ''] },
-    { desc: 'hold time 0 is always acceptable', open: open({ holdTime: 0 }), want: { minHoldTime: 10 } },
-    { desc: 'required IPv6 family missing: Unsupported Capability, data the MP capability', open: open({}), want: { requiredFamilies: [{ afi: 2, safi: 1 }] }, err: [2, 7, '010400020001'] },
-  ];
-  for (const r of rows) {
-    const e = checkOpen(r.open, r.want);
-    if (!r.err) assert.equal(e, undefined, r.desc);
-    else assert.deepEqual([e?.bgpCode, e?.subcode, e?.data.toString('hex'), e?.handling], [...r.err, 'session-reset'], r.desc);
-  }
-});
 
 test('AS4 merging (RFC 6793 §4.2.3) from an old speaker', () => {
   const upd = (attrs: string) => {

@@ -12,33 +12,15 @@ import {
   gracefulRestartCapability,
   isEndOfRib,
   mpCapability,
-  negotiate,
   openMessage,
   peerAsn,
-  checkOpen,
   DEFAULT_CONTEXT,
   type BgpMessage,
   type OpenMessage,
   type UpdateMessage,
 } from '../../src/bgp/wire/index.js';
-import { routerFixtures } from './fixtures/bgp/fixtures.js';
-
-/** The OPEN the capture's listener sent (see capture-routers.ts). */
-const LISTENER_OPEN: OpenMessage = openMessage({
-  asn: 65000,
-  holdTime: 90,
-  bgpId: '10.255.77.1',
-  capabilities: [
-    mpCapability(1, 1),
-    mpCapability(2, 1),
-    { type: 'route-refresh' },
-    { type: 'extended-message' },
-    gracefulRestartCapability(120, false, [
-      { afi: 1, safi: 1, forwarding: false },
-      { afi: 2, safi: 1, forwarding: false },
-    ]),
-  ],
-});
+import { checkOpen, negotiate } from '../../src/bgp/session-open.js';
+import { CAPTURED_ROUTER_PEER, CAPTURE_LISTENER, routerFixtures } from './fixtures/bgp/fixtures.js';
 
 /** What each router is known to send in this setup (its defaults, and how it chose the IPv6 next hop). */
 const EXPECT = {
@@ -89,23 +71,24 @@ for (const fx of fixtures) {
       const host = open.capabilities.find((c) => c.type === 'unknown' && c.code === 73);
       assert.ok(host && host.type === 'unknown' && host.value.includes(Buffer.from('bgw-frr')), 'FRR hostname capability');
     }
-    // session-level checks pass for the configured peer, and fail with Bad Peer AS for another
-    assert.equal(checkOpen(open, { peerAsn: 4200000001 }), undefined);
-    const bad = checkOpen(open, { peerAsn: 4200000002 });
-    assert.deepEqual([bad?.bgpCode, bad?.subcode, bad?.data.toString('hex')], [2, 2, '5ba0']);
-    // negotiation gives what the capture recorded
-    const n = negotiate(LISTENER_OPEN, open);
+    // production's session checks (src/bgp/session-open.ts) pass for the configured peer, and
+    // fail with Bad Peer AS for another
+    const ibgp = false;
+    assert.equal(checkOpen(open, CAPTURED_ROUTER_PEER, CAPTURE_LISTENER.routerId, ibgp), null);
+    const bad = checkOpen(open, { ...CAPTURED_ROUTER_PEER, asn: 4200000002 }, CAPTURE_LISTENER.routerId, ibgp);
+    assert.deepEqual([bad?.code, bad?.subcode], [2, 2]);
+    // production's negotiation gives what the capture recorded
+    const n = negotiate(CAPTURED_ROUTER_PEER, open);
     assert.equal(fx.negotiated, `# negotiated as4=${n.ctx.as4} extendedMessage=${n.ctx.extendedMessage} maxLength=${n.ctx.maxLength}`);
-    assert.equal(n.holdTime, Math.min(90, want.holdTime));
-    assert.deepEqual(n.families, [
-      { afi: 1, safi: 1 },
-      { afi: 2, safi: 1 },
-    ]);
+    assert.equal(n.negotiated.holdTime, Math.min(90, want.holdTime));
+    assert.deepEqual(n.negotiated.families, ['ipv4', 'ipv6']);
+    assert.equal(n.negotiated.remoteId, '10.255.77.2');
+    assert.equal(n.negotiated.peerGracefulRestart !== undefined, true, 'the routers were told to send graceful restart');
   });
 
   test(`${fx.file}: UPDATEs carry the test prefixes and attributes, End-of-RIB for both families, NOTIFICATION`, () => {
     const open = decodeMessage(fx.messages[0]!, DEFAULT_CONTEXT) as OpenMessage;
-    const { ctx } = negotiate(LISTENER_OPEN, open);
+    const { ctx } = negotiate(CAPTURED_ROUTER_PEER, open);
     const msgs: BgpMessage[] = fx.messages.slice(1).map((b) => decodeMessage(b, ctx));
     const updates = msgs.filter((m): m is UpdateMessage => m.type === 'update');
     for (const u of updates) assert.equal(u.errors, undefined, describeMessage(u));
@@ -152,7 +135,7 @@ for (const fx of fixtures) {
 
   test(`${fx.file}: every message re-encodes to an equivalent message`, () => {
     const open = decodeMessage(fx.messages[0]!, DEFAULT_CONTEXT) as OpenMessage;
-    const { ctx } = negotiate(LISTENER_OPEN, open);
+    const { ctx } = negotiate(CAPTURED_ROUTER_PEER, open);
     let identical = 0;
     fx.messages.forEach((b, i) => {
       const c = i === 0 ? DEFAULT_CONTEXT : ctx;
@@ -173,8 +156,12 @@ test('BIRD as an old speaker (4-octet AS off): AS_TRANS in AS_PATH, the real pat
   assert.equal(open.myAsn, 65010);
   assert.equal(findCapability(open, 'as4'), undefined);
   assert.equal(peerAsn(open), 65010);
-  const { ctx } = negotiate(LISTENER_OPEN, open);
-  assert.deepEqual(ctx, { as4: false, extendedMessage: false, maxLength: 4096 });
+  const { ctx } = negotiate(CAPTURED_ROUTER_PEER, open);
+  assert.deepEqual([ctx.as4, ctx.extendedMessage, ctx.maxLength], [false, false, 4096]);
+  assert.deepEqual(ctx.families, [
+    { afi: 1, safi: 1 },
+    { afi: 2, safi: 1 },
+  ]);
   const decoded = fx.messages.slice(1).map((raw) => ({ raw, msg: decodeMessage(raw, ctx) }));
   const updates = decoded.map((d) => d.msg).filter((m): m is UpdateMessage => m.type === 'update');
   const v4 = updates.find((u) => u.nlri.length > 0)!;
@@ -204,7 +191,7 @@ test('FRR without zebra (no interface addresses): IPv6 NLRI with an IPv4-mapped 
   const fx = all.find((f) => f.router === 'frr' && f.variant === 'nozebra');
   assert.ok(fx, 'frr-*-nozebra.hex');
   const open = decodeMessage(fx.messages[0]!, DEFAULT_CONTEXT) as OpenMessage;
-  const { ctx } = negotiate(LISTENER_OPEN, open);
+  const { ctx } = negotiate(CAPTURED_ROUTER_PEER, open);
   const v6 = fx.messages.map((b) => decodeMessage(b, ctx)).find((m): m is UpdateMessage => m.type === 'update' && !!m.attributes.mpReach)!;
   assert.deepEqual(v6.attributes.mpReach, { afi: 2, safi: 1, nextHops: ['::ffff:aff:4d02'], nlri: ['2001:db8::1/128'] });
 });

@@ -55,6 +55,7 @@ test('daemon: StateConsumer gets the first state and each good reload; its views
   const consumer = new RecordingConsumer();
   let seenCtx: { initial: DesiredState; kubernetes: boolean } | undefined;
   const d = await startDaemon({
+    watch: false, // reload() only: a late file event must not consume failNext
     config: file,
     logger: silentLogger(),
     createConsumer: (ctx) => {

@@ -25,6 +25,8 @@ export function readAsPath(r: BgpReader, asnSize: 2 | 4): AsPathSegment[] | stri
     if (r.remaining < count * asnSize) return `segment of ${count} AS numbers overruns the attribute`;
     const asns: number[] = new Array(count);
     for (let i = 0; i < count; i++) asns[i] = asnSize === 4 ? r.u32() : r.u16();
+    // RFC 7607: AS 0 in a path is malformed (AS_PATH: treat-as-withdraw, AS4_PATH: discard)
+    if (asns.includes(0)) return 'AS 0 in the path (RFC 7607)';
     out.push({ type, asns });
   }
   return out;

@@ -20,15 +20,17 @@ export type MpReachResult =
   | { ok: false; value: MpReach; detail: string };
 
 /** Decode MP_REACH_NLRI of a supported family. Short reads and bad prefixes throw through `bad`. */
-export function readMpReach(r: BgpReader, afi: number, safi: number, bad: (d: string) => BgpDecodeError): MpReachResult {
+export function readMpReach(r: BgpReader, afi: number, safi: number, bad: (d: string) => BgpDecodeError, extendedNextHop = false): MpReachResult {
   const family = prefixFamily(afi, safi)!;
   const nhLen = r.u8('next hop length');
   const nh = r.bytes(nhLen, 'next hop');
   r.u8('reserved');
   const nlri = readPrefixes(r, family, bad);
   const value: MpReach = { afi, safi, nextHops: [], nlri };
-  // IPv4 next hop for IPv4; IPv6 global (16) or global + link-local (32) for IPv6, and for IPv4 per RFC 8950
+  // IPv4 next hop for IPv4; IPv6 global (16) or global + link-local (32) for IPv6, and for IPv4 only
+  // when RFC 8950 was negotiated (otherwise the length is inconsistent: RFC 7606 §7.11, treat-as-withdraw)
   if (nhLen === 4 && family === 4) value.nextHops = [bytesToIp(nh)];
+  else if (family === 4 && !extendedNextHop) return { ok: false, value, detail: `next hop length ${nhLen} for ${familyName(afi, safi)} without the extended next hop capability (RFC 8950)` };
   else if (nhLen === 16) value.nextHops = [bytesToIp(nh)];
   else if (nhLen === 32) value.nextHops = [bytesToIp(nh.subarray(0, 16)), bytesToIp(nh.subarray(16))];
   else return { ok: false, value, detail: `next hop length ${nhLen} for ${familyName(afi, safi)}` };

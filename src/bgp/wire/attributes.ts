@@ -157,6 +157,7 @@ export const ATTRIBUTE_TABLE: readonly AttrRow[] = [
     decode(d) {
       exactLength(d, d.ctx.as4 ? 8 : 6);
       const asn = d.ctx.as4 ? d.r.u32() : d.r.u16();
+      if (asn === 0) throw d.fail(UpdateSubcode.OPTIONAL_ATTRIBUTE_ERROR, 'AS 0 (RFC 7607)');
       d.attrs.aggregator = { asn, address: ipv4String(d.r.u32()) };
     },
     encode: (a, ctx) =>
@@ -191,8 +192,9 @@ export const ATTRIBUTE_TABLE: readonly AttrRow[] = [
     decode(d) {
       const afi = d.r.u16();
       const safi = d.r.u8();
+      notNegotiated(d, afi, safi);
       if (!prefixFamily(afi, safi)) return keepRaw(d, AttrType.MP_REACH_NLRI);
-      const res = readMpReach(d.r, afi, safi, (x) => d.fail(UpdateSubcode.OPTIONAL_ATTRIBUTE_ERROR, x));
+      const res = readMpReach(d.r, afi, safi, (x) => d.fail(UpdateSubcode.OPTIONAL_ATTRIBUTE_ERROR, x), d.ctx.extendedNextHop ?? false);
       d.attrs.mpReach = res.value;
       if (!res.ok) throw d.fail(UpdateSubcode.OPTIONAL_ATTRIBUTE_ERROR, res.detail, 'treat-as-withdraw');
     },
@@ -208,6 +210,7 @@ export const ATTRIBUTE_TABLE: readonly AttrRow[] = [
     decode(d) {
       const afi = d.r.u16();
       const safi = d.r.u8();
+      notNegotiated(d, afi, safi);
       if (!prefixFamily(afi, safi)) {
         if (d.r.atEnd) d.attrs.mpUnreach = { afi, safi, withdrawn: [] }; // End-of-RIB of another family
         else keepRaw(d, AttrType.MP_UNREACH_NLRI);
@@ -255,7 +258,9 @@ export const ATTRIBUTE_TABLE: readonly AttrRow[] = [
     decode(d) {
       if (d.ctx.as4) return;
       exactLength(d, 8);
-      d.attrs.as4Aggregator = { asn: d.r.u32(), address: ipv4String(d.r.u32()) };
+      const asn = d.r.u32();
+      if (asn === 0) throw d.fail(UpdateSubcode.OPTIONAL_ATTRIBUTE_ERROR, 'AS 0 (RFC 7607)');
+      d.attrs.as4Aggregator = { asn, address: ipv4String(d.r.u32()) };
     },
     encode: (a, ctx) =>
       !ctx.as4 && a.aggregator && a.aggregator.asn > 0xffff
@@ -279,6 +284,17 @@ export const ATTRIBUTE_TABLE: readonly AttrRow[] = [
 ];
 
 const ROW_BY_CODE = new Map(ATTRIBUTE_TABLE.map((r) => [r.code, r]));
+
+/**
+ * An MP attribute of a family the session did not negotiate (ctx.families set) is discarded, with
+ * its NLRI neither learned nor withdrawn (RFC 4760 §7: may be treated as an error; discarding keeps
+ * the session that carries our VIPs). An empty MP_UNREACH (End-of-RIB) is discarded silently too.
+ */
+function notNegotiated(d: DecodeInput, afi: number, safi: number): void {
+  const fams = d.ctx.families;
+  if (!fams || fams.some((f) => f.afi === afi && f.safi === safi)) return;
+  throw d.fail(UpdateSubcode.OPTIONAL_ATTRIBUTE_ERROR, `family ${familyName(afi, safi)} was not negotiated`, 'attribute-discard');
+}
 
 /** An MP attribute of a family we do not decode is kept as raw bytes (it is optional non-transitive). */
 function keepRaw(d: DecodeInput, typeCode: number): void {

@@ -26,7 +26,7 @@ export function checkHeader(buf: Buffer, maxLength: number): Header {
   for (let i = 0; i < MARKER_LENGTH; i++)
     if (buf[i] !== 0xff) throw new BgpDecodeError(ErrorCode.MESSAGE_HEADER, HeaderSubcode.CONNECTION_NOT_SYNCHRONIZED, Buffer.alloc(0), 'session-reset', 'marker is not all ones');
   const length = buf.readUInt16BE(16);
-  const type = buf[18]!;
+  const type = buf[TYPE_OFFSET]!;
   const lengthField = buf.subarray(16, 18);
   const min = MIN_LENGTH[type];
   if (min === undefined) {
@@ -44,4 +44,12 @@ export function writeHeader(w: BgpWriter, type: number): number {
   const at = w.reserveU16();
   w.u8(type);
   return at;
+}
+
+/** Offset of the type field in the header. */
+export const TYPE_OFFSET = MARKER_LENGTH + 2;
+
+/** The type field of a framed message, or undefined when the buffer is shorter than a header. */
+export function messageTypeOf(buf: Buffer): number | undefined {
+  return buf.length >= HEADER_LENGTH ? buf[TYPE_OFFSET] : undefined;
 }

@@ -4,7 +4,7 @@ export * from './constants.js';
 export { BgpDecodeError, strongerHandling, errorName } from './errors.js';
 export { encodeMessage, decodeMessage, describeMessage } from './message.js';
 export { Framer } from './framer.js';
-export { checkHeader, type Header } from './header.js';
+export { checkHeader, messageTypeOf, type Header } from './header.js';
 export { buildEndOfRib, isEndOfRib } from './eor.js';
 export { packUpdates } from './pack.js';
 export {
@@ -12,11 +12,7 @@ export {
   peerAsn,
   findCapability,
   openFamilies,
-  negotiate,
-  checkOpen,
   type OpenOptions,
-  type Negotiated,
-  type OpenExpectations,
 } from './open.js';
 export { mpCapability, as4Capability, gracefulRestartCapability, describeCapability } from './capabilities.js';
 export { updateMessage } from './update.js';

@@ -12,6 +12,14 @@ export interface CodecContext {
   extendedMessage: boolean;
   /** Largest message accepted and sent: 4096, or 65535 with extended messages. */
   maxLength: number;
+  /** RFC 8950 extended next hop negotiated: IPv4 NLRI may carry an IPv6 next hop (never, today). */
+  extendedNextHop?: boolean;
+  /**
+   * The families negotiated on the session; when set, an MP_REACH/MP_UNREACH of any other family is
+   * discarded (RFC 4760 §7 lets a speaker treat it as an error; we drop the attribute, noted as an
+   * Optional Attribute Error with attribute-discard handling, and keep the session).
+   */
+  families?: ReadonlyArray<AfiSafi>;
   /** ADD-PATH (RFC 7911) is not supported: never negotiated. */
   addPath?: never;
 }
