@@ -1,10 +1,15 @@
 // The REST API (fastify): health, readiness, Prometheus metrics and the read-only /v1 views, plus
 // drain/undrain. A bearer token guards everything but /healthz and /readyz when one is set, and
-// one is required to listen on a non-loopback address.
+// one is required to listen on a non-loopback address. Against other local software and web pages
+// (docs/api.md): every request must name a loopback address, `localhost` or the listen address in
+// its Host header (a DNS-rebinding page names its own host), and a state-changing request must
+// carry `Content-Type: application/json` or `X-Edgelb-Request: 1`, which no page can send to us
+// without a CORS preflight that this API never answers; a cross-origin Origin is refused too.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Registry } from 'prom-client';
 import { counterOn } from '../lib/metrics.js';
+import { canonicalIp } from '../lib/addr.js';
 import { EdgelbError, errorMessage, isEdgelbError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -42,6 +47,45 @@ function isLoopback(host: string): boolean {
   return host.startsWith('127.') || host === '::1';
 }
 
+/** The host part of a Host (or Origin authority) value: "name", "1.2.3.4", "[v6]", with an
+ *  optional port. undefined when it is not one of those shapes. */
+export function hostPart(h: string): string | undefined {
+  const m = /^\[([0-9a-fA-F:.]+)\](?::\d{1,5})?$/.exec(h) ?? /^([A-Za-z0-9.-]+)(?::\d{1,5})?$/.exec(h);
+  return m?.[1]?.toLowerCase();
+}
+
+/** Whether a Host names this API: localhost, a loopback address, or the listen address (any IP
+ *  address when the API listens on all of them: a rebinding page always sends a name). */
+export function hostAllowed(host: string | undefined, listenHost: string): boolean {
+  const h = host === undefined ? undefined : hostPart(host);
+  if (!h) return false;
+  if (h === 'localhost') return true;
+  if (!isIP(h)) return false;
+  const c = canonicalIp(h);
+  const l = canonicalIp(listenHost);
+  return isLoopback(c) || c === l || l === '0.0.0.0' || l === '::';
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** Why a state-changing request is refused as one a web page could have sent, or undefined. */
+export function forgeable(headers: Record<string, string | string[] | undefined>, listenHost: string): string | undefined {
+  const origin = headers.origin;
+  if (origin !== undefined) {
+    const o = /^https?:\/\/([^/]+)$/.exec(String(origin));
+    if (!o || !hostAllowed(o[1], listenHost)) return `cross-origin request from ${String(origin)}`;
+  }
+  const mark = headers['x-edgelb-request'];
+  if (mark === '1') return undefined;
+  const type = String(headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type === 'application/json') return undefined;
+  return 'a state-changing request needs Content-Type: application/json or X-Edgelb-Request: 1';
+}
+
+function requestsRefused(registry: Registry) {
+  return counterOn(registry, { name: 'edgelb_api_requests_refused_total', help: 'API requests refused before routing, by reason (host, forgeable)', labelNames: ['reason'] as const });
+}
+
 /** Body of every error answer: a stable code and a message. */
 export interface ApiErrorBody {
   code: string;
@@ -76,6 +120,22 @@ export function createApiServer(opts: ApiServerOptions): ApiApp {
   });
 
   const wanted = opts.token ? digest(`Bearer ${opts.token}`) : undefined;
+  const refused = requestsRefused(opts.registry);
+  app.addHook('onRequest', async (req, reply) => {
+    if (!hostAllowed(req.headers.host, hp.host)) {
+      refused.inc({ reason: 'host' });
+      log.warn({ host: req.headers.host, url: req.url }, 'API request refused: its Host header does not name this API');
+      return sendError(reply, 403, 'EDGELB_ERR_API_FORBIDDEN', 'the Host header must be localhost, a loopback address or the listen address');
+    }
+    if (!SAFE_METHODS.has(req.method)) {
+      const why = forgeable(req.headers, hp.host);
+      if (why) {
+        refused.inc({ reason: 'forgeable' });
+        log.warn({ url: req.url, why }, 'API request refused: a web page could have sent it');
+        return sendError(reply, 403, 'EDGELB_ERR_API_FORBIDDEN', why);
+      }
+    }
+  });
   app.addHook('onRequest', async (req, reply) => {
     if (!wanted || OPEN_ROUTES.has(req.url.split('?')[0]!)) return;
     const got = digest(String(req.headers.authorization ?? ''));

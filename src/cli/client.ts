@@ -26,7 +26,8 @@ export async function apiRequest(base: string, path: string, opts: RequestOption
   try {
     res = await fetch(url, {
       method: opts.method ?? 'GET',
-      headers: opts.token ? { authorization: `Bearer ${opts.token}` } : {},
+      // the mark no web page can send without a CORS preflight: the daemon refuses POSTs without it
+      headers: { 'x-edgelb-request': '1', ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}) },
       signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (e) {
@@ -41,6 +42,10 @@ export async function apiRequest(base: string, path: string, opts: RequestOption
     throw new EdgelbError('EDGELB_ERR_API_RESPONSE', `${url} answered ${res.status} with a body that is not JSON`);
   }
   if (res.status === 401) throw new EdgelbError('EDGELB_ERR_API_UNAUTHORIZED', `${url}: missing or wrong bearer token (use --token or EDGELB_API_TOKEN)`);
+  if (res.status === 403) {
+    const b = body as { code?: string; message?: string } | undefined;
+    throw new EdgelbError('EDGELB_ERR_API_FORBIDDEN', `${url}: refused: ${b?.message ?? text}`);
+  }
   if (!res.ok) {
     const b = body as { code?: string; message?: string } | undefined;
     throw new EdgelbError('EDGELB_ERR_API_RESPONSE', `${url} answered ${res.status}${b?.code ? ` ${b.code}` : ''}: ${b?.message ?? text}`);

@@ -28,6 +28,9 @@ const VIP: VipRow = {
 };
 const NEIGHBOR: NeighborRow = { address: '10.0.0.1', port: 179, asn: 65000, state: 'Established', uptime: 5, prefixesSent: 1, prefixesReceived: 0, lastError: null };
 
+/** What the CLI sends with every request (docs/api.md). */
+const MARK = { 'x-edgelb-request': '1' };
+
 function fakeViews(over: Partial<ApiViews> = {}): ApiViews & { calls: string[] } {
   const calls: string[] = [];
   return {
@@ -111,10 +114,10 @@ test('api: POST /v1/drain and /v1/undrain call the views', async () => {
   const views = fakeViews();
   const { app } = server(views);
   try {
-    let r = await app.inject({ method: 'POST', url: '/v1/drain' });
+    let r = await app.inject({ method: 'POST', url: '/v1/drain', headers: MARK });
     assert.equal(r.statusCode, 200);
     assert.deepEqual(r.json(), { drained: true });
-    r = await app.inject({ method: 'POST', url: '/v1/undrain' });
+    r = await app.inject({ method: 'POST', url: '/v1/undrain', headers: MARK });
     assert.deepEqual(r.json(), { drained: false });
     assert.deepEqual(views.calls, ['drain', 'undrain']);
     r = await app.inject({ method: 'GET', url: '/v1/drain' });
@@ -136,7 +139,7 @@ test('api: errors carry a stable code', async () => {
     }),
   );
   try {
-    let r = await app.inject({ method: 'POST', url: '/v1/drain' });
+    let r = await app.inject({ method: 'POST', url: '/v1/drain', headers: MARK });
     assert.equal(r.statusCode, 500);
     assert.deepEqual(r.json(), { code: 'EDGELB_ERR_BGP_SESSION', message: 'speaker is stopping' });
     r = await app.inject('/v1/services');
@@ -162,7 +165,7 @@ test('api: with a token, /v1 and /metrics need it; /healthz and /readyz do not',
       r = await app.inject({ url, headers: { authorization: 'Bearer tok-123456' } });
       assert.equal(r.statusCode, 200, url);
     }
-    const d = await app.inject({ method: 'POST', url: '/v1/drain' });
+    const d = await app.inject({ method: 'POST', url: '/v1/drain', headers: MARK });
     assert.equal(d.statusCode, 401);
     assert.equal((await app.inject('/healthz')).statusCode, 200);
     assert.equal((await app.inject('/readyz')).statusCode, 200);
@@ -214,9 +217,9 @@ test('api: desired-state views list services, VIPs, shards and peers without the
     const peersText = (await app.inject('/v1/bgp/neighbors')).body;
     assert.ok(!peersText.includes('hunter2'), 'password must never be served');
     assert.deepEqual(JSON.parse(peersText)[0].address, '10.0.0.1');
-    await app.inject({ method: 'POST', url: '/v1/drain' });
+    await app.inject({ method: 'POST', url: '/v1/drain', headers: MARK });
     assert.equal((await app.inject('/v1/ha')).json().drained, true);
-    await app.inject({ method: 'POST', url: '/v1/undrain' });
+    await app.inject({ method: 'POST', url: '/v1/undrain', headers: MARK });
     assert.equal((await app.inject('/v1/ha')).json().drained, false);
   } finally {
     await app.close();
