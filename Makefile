@@ -70,3 +70,9 @@ lint: setup
 
 clean:
 	rm -rf dist build .cache/apt.stamp node_modules/.stamp
+
+# the addon built with AddressSanitizer + UBSan into build/asan/ (apart from the normal build),
+# running the tests that load it; a planted overflow proves the sanitizer reports (scripts/test-asan.sh)
+.PHONY: test-asan
+test-asan: build
+	scripts/test-asan.sh
