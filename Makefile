@@ -55,6 +55,12 @@ test-lab: build
 test-k8s: build kube-apiserver
 	scripts/test.sh k8s
 
+# the addon built with AddressSanitizer + UBSan into build/asan/ (apart from the normal build),
+# running the tests that load it; a planted overflow proves the sanitizer reports (scripts/test-asan.sh)
+.PHONY: test-asan
+test-asan: build
+	scripts/test-asan.sh
+
 # a real kube-apiserver for test/k8s (k8s.io/kubernetes built from tools/kube-apiserver/, cached
 # outside the repo in ~/.cache/edgelb; etcd is Debian's)
 kube-apiserver:

@@ -1,4 +1,7 @@
 {
+  "variables": {
+    "edgelb_sanitize%": "<!(node -p \"process.env.EDGELB_SANITIZE === '1' ? 1 : 0\")"
+  },
   "targets": [
     {
       "target_name": "edgelb",
@@ -13,7 +16,14 @@
       ],
       "cflags": ["-fvisibility=hidden", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers"],
       "cflags_cc": ["-std=gnu++17", "-fvisibility=hidden", "-fno-exceptions"],
-      "libraries": ["-lbpf", "-lelf", "-lz"]
+      "libraries": ["-lbpf", "-lelf", "-lz"],
+      "conditions": [
+        ["edgelb_sanitize==1", {
+          "cflags": ["-fsanitize=address,undefined", "-fno-sanitize-recover=undefined", "-fno-omit-frame-pointer", "-g"],
+          "ldflags": ["-fsanitize=address,undefined"],
+          "defines": ["EDGELB_PLANTED_OVERFLOW"]
+        }]
+      ]
     }
   ]
 }

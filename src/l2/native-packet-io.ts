@@ -14,13 +14,21 @@ export interface NativePacketIo extends PacketIo {
   delivered(): { arp: number; ip6: number };
 }
 
-export function openNativePacketIo(ifname: string, native: NativeBinding = loadNative()): NativePacketIo {
-  const arp = native.openPacketSocket(ifname, ETHERTYPE_ARP, { ignoreOutgoing: true, filter: 'arp-request' });
+export interface NativePacketIoOptions {
+  /** Kernel filters for the announcer (default true): only ARP requests and neighbour solicitations
+   *  for the setNdpTargets VIPs reach onFrame. false: every ARP and IPv6 frame (a client that
+   *  watches replies and advertisements, as the lab's probes do). */
+  announcerFilter?: boolean;
+}
+
+export function openNativePacketIo(ifname: string, native: NativeBinding = loadNative(), opts: NativePacketIoOptions = {}): NativePacketIo {
+  const filtered = opts.announcerFilter ?? true;
+  const arp = native.openPacketSocket(ifname, ETHERTYPE_ARP, { ignoreOutgoing: true, ...(filtered ? { filter: 'arp-request' as const } : {}) });
   let ip6: PacketSocketHandle;
   try {
+    ip6 = native.openPacketSocket(ifname, ETHERTYPE_IPV6, { ignoreOutgoing: true, ...(filtered ? { filter: 'neighbour-solicitation' as const } : {}) });
     // no target yet: no solicitation is ours until setNdpTargets
-    ip6 = native.openPacketSocket(ifname, ETHERTYPE_IPV6, { ignoreOutgoing: true, filter: 'neighbour-solicitation' });
-    ip6.setNdpTargets([]);
+    if (filtered) ip6.setNdpTargets([]);
   } catch (e) {
     arp.close();
     throw e;
@@ -45,6 +53,7 @@ export function openNativePacketIo(ifname: string, native: NativeBinding = loadN
       ip6.dropMembership(Buffer.from(group));
     },
     setNdpTargets(vips: readonly string[]): void {
+      if (!filtered) return;
       const v6 = vips.filter((v) => familyOf(v) === 6);
       try {
         ip6.setNdpTargets(v6);

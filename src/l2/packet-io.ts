@@ -6,7 +6,8 @@ export interface PacketIo {
   readonly mac: Uint8Array;
   /** Send one whole Ethernet frame (no FCS). */
   send(frame: Uint8Array): void;
-  /** Register the receiver of every ARP and IPv6 frame arriving on the interface. */
+  /** Register the receiver of the ARP and IPv6 frames arriving on the interface (every one, or
+   *  only what the announcer answers when the io filters: see setNdpTargets). */
   onFrame(handler: (frame: Uint8Array) => void): void;
   /** Accept frames to this multicast MAC (solicited-node groups of IPv6 VIPs). */
   addMulticast(mac: Uint8Array): void;

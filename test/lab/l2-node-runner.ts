@@ -98,7 +98,7 @@ interface ProbeOpts {
 async function runProbe(o: ProbeOpts) {
   const replies: Array<[number, string]> = [];
   const garps: Array<[number, string, string]> = [];
-  const io = openNativePacketIo(o.iface);
+  const io = openNativePacketIo(o.iface, undefined, { announcerFilter: false }); // replies and GARPs too
   io.onFrame((f) => {
     const eth = decodeEthernet(f);
     if (!eth) return;
@@ -136,7 +136,7 @@ interface WatchOpts {
 }
 
 async function runWatch(o: WatchOpts) {
-  const io = openNativePacketIo(o.iface);
+  const io = openNativePacketIo(o.iface, undefined, { announcerFilter: false }); // replies and advertisements too
   const answers: Array<[number, number, string, string]> = []; // round, time, vip, mac
   let round = 0;
   io.onFrame((f) => {
