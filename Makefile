@@ -43,6 +43,7 @@ build/bpf/%.bpf.o: native/bpf/%.bpf.c $(BPF_HDR)
 	clang $(BPF_CFLAGS) -c $< -o $@
 
 test: build kube-apiserver
+	$(MAKE) --no-print-directory lint
 	scripts/test.sh all
 
 test-unit: build
@@ -62,11 +63,28 @@ kube-apiserver:
 demo: build
 	node dist/cli/main.js lab demo $(DEMO_ARGS)
 
+# every benchmark beside its anchor (bench/README.md): ≤ 60 min, writes bench/results/;
+# QUICK=1: one run each, small N (≤ 3 min, also run by `make test`); BENCH="name…" picks some
 bench: build
-	scripts/bench.sh
+	QUICK=$(QUICK) scripts/bench.sh $(BENCH)
 
+# lint: the tests type-check, and the import rules of docs/architecture.md hold (a back-edge fails)
 lint: setup
 	npx tsc -p tsconfig.test.json
+	npx depcruise src --config .dependency-cruiser.cjs
 
 clean:
 	rm -rf dist build .cache/apt.stamp node_modules/.stamp
+
+# the OCI image (scripts/image.sh: Debian rootfs by mmdebstrap and Node from npm, cached in
+# ~/.cache/edgelb; skipped when its inputs' hash is unchanged and podman holds it) and helm for the
+# chart tests (built from the Go module proxy, cached like kube-apiserver)
+.PHONY: image helm
+image: build
+	@scripts/image.sh
+
+helm:
+	@scripts/helm.sh >/dev/null
+
+test test-lab: image
+test test-k8s: helm

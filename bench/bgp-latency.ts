@@ -1,18 +1,23 @@
-// Benchmark: latency from setAdvertisements (edgelb) to the VIP in the router's kernel FIB (BIRD
-// exporting to the kernel), and from the withdrawal to its removal, p50/p99 over N changes; the
-// anchor is GoBGP (`gobgp global rib add/del`, CLI start included) measured in the same run.
-//   npx tsx bench/bgp-latency.ts [changes]     (root: builds network namespaces)
+// Benchmark: announcement latency, a VIP change → the route added to / removed from the kernel FIB
+// of a BIRD router (seen by `ip monitor route` there). Side A: edgelb's compiled BgpSpeaker
+// (bench/lib/speaker-child.mjs) reading changes from a FIFO; side B: a long-lived ExaBGP reading
+// the same changes from a FIFO through its API process (`cat FIFO`). Both sessions are up before
+// the first change; the clock starts when the bench writes the line into the FIFO, and changes
+// alternate between the sides (A add, B add, A withdraw, B withdraw …). The changes are split into
+// blocks, one per run: each block gives a p50 and a p99.
 import { spawn } from 'node:child_process';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { Lab, edgeTopology, edgePlan, BirdRouter, GobgpRouter } from '../test/lab/lib/index.js';
-import { EdgeNode, peerSpec } from '../test/lab/bgp-node.js';
+import { Lab, edgeTopology, edgePlan, BirdRouter, run } from '../test/lab/lib/index.js';
+import { percentile, summarize, type BenchContext, type Row } from './lib/harness.js';
+import { startEdgelb } from './lib/senders.js';
+import type { Benchmark } from './run.js';
 
-const N = Number(process.argv[2] ?? 100);
 const R = edgePlan.router;
 const N1 = edgePlan.node(1);
 const N2 = edgePlan.node(2);
 const VIP_E = '192.168.80.241';
-const VIP_G = '192.168.80.242';
+const VIP_X = '192.168.80.242';
 
 /** Route events of a namespace's kernel FIB, as they happen (`ip monitor route`). */
 class FibMonitor {
@@ -50,81 +55,105 @@ class FibMonitor {
 const added = (vip: string) => (l: string) => l.startsWith(`${vip} `) || l.startsWith(`${vip}/32 `);
 const deleted = (vip: string) => (l: string) => l.startsWith(`Deleted ${vip} `) || l.startsWith(`Deleted ${vip}/32 `);
 
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+function exabgpConf(fifo: string): string {
+  return `process feed {
+  run /bin/cat ${fifo};
+  encoder text;
+}
+neighbor ${R.lan4} {
+  router-id ${N2.v4};
+  local-address ${N2.v4};
+  local-as 64602;
+  peer-as 64512;
+  hold-time 90;
+  family { ipv4 unicast; }
+  api { processes [ feed ]; }
+}
+`;
 }
 
-async function main(): Promise<void> {
-  const lab = await Lab.create(edgeTopology({ prefix: 'bgl', nodes: 2, client: false, ipv6: false }));
-  let mon: FibMonitor | undefined;
-  try {
-    const bird = await BirdRouter.start(lab, 'router', {
-      asn: 64512,
-      routerId: R.lan4,
-      neighbors: [
-        { address: N1.v4, asn: 64601, name: 'edgelb' },
-        { address: N2.v4, asn: 64602, name: 'gobgp' },
-      ],
-    });
-    const edge = await EdgeNode.start(lab, N1.name, {
-      asn: 64601,
-      routerId: N1.v4,
-      peers: [peerSpec(R.lan4, 64512, { localAddress: N1.v4, families: ['ipv4'] })],
-      reconciled: true,
-    });
-    const gobgp = await GobgpRouter.start(lab, N2.name, {
-      asn: 64602,
-      routerId: N2.v4,
-      listenPort: -1,
-      neighbors: [{ address: R.lan4, asn: 64512, localAddress: N2.v4 }],
-    });
-    await bird.waitEstablished(undefined, { timeoutMs: 30_000 });
-    mon = new FibMonitor(lab.netns('router'));
-    await new Promise((r) => setTimeout(r, 500));
+const bench: Benchmark = {
+  name: 'bgp-latency',
+  title: 'VIP change → route in a BIRD router’s kernel FIB: edgelb speaker vs long-lived ExaBGP, both fed through a FIFO',
+  async run(ctx: BenchContext): Promise<Row[]> {
+    const changes = ctx.quick ? 20 : 1000; // per side: half announcements, half withdrawals
+    const lab = await Lab.create(edgeTopology({ prefix: 'blat', nodes: 2, client: false, ipv6: false }));
+    let mon: FibMonitor | undefined;
+    const fds: number[] = [];
+    try {
+      const bird = await BirdRouter.start(lab, 'router', {
+        asn: 64512,
+        routerId: R.lan4,
+        neighbors: [
+          { address: N1.v4, asn: 64601, name: 'edgelb' },
+          { address: N2.v4, asn: 64602, name: 'exabgp' },
+        ],
+      });
+      const fifoE = lab.path('edgelb.fifo');
+      const fifoX = lab.path('exabgp.fifo');
+      await run(['mkfifo', '-m', '0600', fifoE, fifoX]);
+      // O_RDWR: opening does not wait for the reader, and the FIFO never sees EOF while we hold it
+      fds.push(openSync(fifoE, 'r+'), openSync(fifoX, 'r+'));
+      const [fdE, fdX] = fds as [number, number];
+      await startEdgelb(lab, N1.name, { family: 4, asn: 64601, address: N1.v4, routerId: N1.v4, peer: R.lan4, peerAsn: 64512, prefixes: [] }, 'edgelb-lat', fifoE);
+      const xconf = lab.writeFile('exabgp.conf', exabgpConf(fifoX), 0o644);
+      await lab.spawn(N2.name, ['exabgp', xconf], {
+        name: 'exabgp',
+        env: { exabgp_daemon_user: 'root', exabgp_daemon_drop: 'false', exabgp_daemon_daemonize: 'false', exabgp_log_level: 'WARNING', exabgp_api_ack: 'false' },
+      });
+      await bird.waitEstablished(undefined, { timeoutMs: 60_000 });
+      mon = new FibMonitor(lab.netns('router'));
+      await new Promise((r) => setTimeout(r, 500));
 
-    const lat = { edgelbAdd: [] as number[], edgelbDel: [] as number[], gobgpAdd: [] as number[], gobgpDel: [] as number[] };
-    for (let i = 0; i < N; i++) {
-      // edgelb
-      let ev = mon.next(added(VIP_E));
-      let t0 = performance.now();
-      await edge.setAds([{ prefix: `${VIP_E}/32` }]);
-      lat.edgelbAdd.push((await ev) - t0);
-      ev = mon.next(deleted(VIP_E));
-      t0 = performance.now();
-      await edge.setAds([]);
-      lat.edgelbDel.push((await ev) - t0);
-      // GoBGP (anchor)
-      ev = mon.next(added(VIP_G));
-      t0 = performance.now();
-      await gobgp.announce(`${VIP_G}/32`);
-      lat.gobgpAdd.push((await ev) - t0);
-      ev = mon.next(deleted(VIP_G));
-      t0 = performance.now();
-      await gobgp.withdraw(`${VIP_G}/32`);
-      lat.gobgpDel.push((await ev) - t0);
+      const change = async (fd: number, line: string, test: (l: string) => boolean) => {
+        const ev = mon!.next(test);
+        const t0 = performance.now();
+        writeSync(fd, line + '\n');
+        return (await ev) - t0;
+      };
+      const lat = { eAdd: [] as number[], eDel: [] as number[], xAdd: [] as number[], xDel: [] as number[] };
+      for (let i = 0; i < changes / 2; i++) {
+        const eFirst = i % 2 === 0;
+        const e = async () => lat.eAdd.push(await change(fdE, `A ${VIP_E}/32`, added(VIP_E)));
+        const x = async () => lat.xAdd.push(await change(fdX, `announce route ${VIP_X}/32 next-hop self`, added(VIP_X)));
+        const ew = async () => lat.eDel.push(await change(fdE, `W ${VIP_E}/32`, deleted(VIP_E)));
+        const xw = async () => lat.xDel.push(await change(fdX, `withdraw route ${VIP_X}/32 next-hop self`, deleted(VIP_X)));
+        for (const step of eFirst ? [e, x, ew, xw] : [x, e, xw, ew]) await step();
+      }
+      // per run (block of consecutive changes): p50 and p99
+      const blocks = (xs: number[], p: number) => {
+        const size = Math.ceil(xs.length / ctx.runs);
+        return Array.from({ length: ctx.runs }, (_, k) => percentile(xs.slice(k * size, (k + 1) * size), p));
+      };
+      ctx.log(`all ${changes / 2} per kind: edgelb add p50 ${percentile(lat.eAdd, 50).toFixed(1)} p99 ${percentile(lat.eAdd, 99).toFixed(1)} ms, exabgp add p50 ${percentile(lat.xAdd, 50).toFixed(1)} p99 ${percentile(lat.xAdd, 99).toFixed(1)} ms`);
+      const rows: Row[] = [];
+      for (const [kind, ours, theirs] of [
+        ['announce', lat.eAdd, lat.xAdd],
+        ['withdraw', lat.eDel, lat.xDel],
+      ] as const) {
+        for (const p of [50, 99]) {
+          const a = blocks(ours, p);
+          rows.push({
+            bench: 'bgp-latency',
+            figure: `${kind} → router FIB, p${p} per run of ${Math.ceil(changes / 2 / ctx.runs)}`,
+            unit: 'ms',
+            better: 'lower',
+            ours: a,
+            anchor: 'ExaBGP 4 via its API pipe',
+            theirs: blocks(theirs, p),
+            ...(p === 99 ? { goal: 'p99 ≤ 10 ms', met: summarize(a).median <= 10 } : {}),
+          });
+        }
+      }
+      return rows;
+    } catch (e) {
+      console.error(lab.logs(15));
+      throw e;
+    } finally {
+      mon?.stop();
+      for (const fd of fds) closeSync(fd);
+      await lab.teardown();
     }
-    const nb = (await edge.neighbors())[0]!;
-    console.log(`\nbgp-latency: ${N} advertise/withdraw changes, to the kernel FIB of a BIRD router (ms; same run)`);
-    console.log('change             p50      p99      max    p50 vs GoBGP');
-    const rows: Array<[string, number[], number[]]> = [
-      ['edgelb advertise', lat.edgelbAdd, lat.gobgpAdd],
-      ['edgelb withdraw', lat.edgelbDel, lat.gobgpDel],
-      ['gobgp advertise', lat.gobgpAdd, lat.gobgpAdd],
-      ['gobgp withdraw', lat.gobgpDel, lat.gobgpDel],
-    ];
-    for (const [name, xs, anchor] of rows) {
-      console.log(`${name.padEnd(17)} ${pct(xs, 50).toFixed(1).padStart(6)}  ${pct(xs, 99).toFixed(1).padStart(7)}  ${Math.max(...xs).toFixed(1).padStart(7)}  ${(pct(xs, 50) / pct(anchor, 50)).toFixed(2).padStart(8)}x`);
-    }
-    console.log(`(edgelb's session stayed up: established ${nb.establishedAt}, last error ${JSON.stringify(nb.lastError)})`);
-    console.log(JSON.stringify({ bench: 'bgp-latency', n: N, p50: Object.fromEntries(Object.entries(lat).map(([k, v]) => [k, pct(v, 50)])), p99: Object.fromEntries(Object.entries(lat).map(([k, v]) => [k, pct(v, 99)])) }));
-  } catch (e) {
-    console.error(lab.logs(20));
-    throw e;
-  } finally {
-    mon?.stop();
-    await lab.teardown();
-  }
-}
-
-await main();
+  },
+};
+export default bench;

@@ -1,12 +1,13 @@
-// Config load cost: validating a large file (N services, pools, peers) against the anchor of only
-// parsing its YAML, in the same run. Reload latency is dominated by this.
-//   npx tsx bench/config-load.ts [services]
+// Benchmark: config load cost, validating a large file (N services, 16 peers, pools) against the
+// anchor of only parsing its YAML, alternating in the same process. Reload latency is dominated
+// by this.
+import { performance } from 'node:perf_hooks';
 import { parse } from 'yaml';
 import { parseConfig } from '../src/config/load.js';
+import { alternate, type BenchContext, type Row } from './lib/harness.js';
+import type { Benchmark } from './run.js';
 
-const N = Number(process.argv[2] ?? 2000);
-
-function makeYaml(n: number, allocate: boolean): string {
+export function makeYaml(n: number, allocate: boolean): string {
   const lines = [
     'node: { name: edge-1, routerId: 10.0.0.11, interface: eth0 }',
     'cluster: { listen: 10.0.0.11:11112, members: [10.0.0.11], shards: 8 }',
@@ -26,18 +27,28 @@ function makeYaml(n: number, allocate: boolean): string {
   return lines.join('\n') + '\n';
 }
 
-function time(fn: () => unknown, reps: number): number {
-  fn(); // warm up
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < reps; i++) fn();
-  return Number(process.hrtime.bigint() - t0) / 1e6 / reps;
-}
+const timed = (fn: () => unknown) => async () => {
+  const s = performance.now();
+  fn();
+  return performance.now() - s;
+};
 
-for (const allocate of [false, true]) {
-  const text = makeYaml(N, allocate);
-  const anchor = time(() => parse(text), 5);
-  const ours = time(() => parseConfig(text, { readSecret: () => 'x' }), 5);
-  console.log(
-    `${N} services (${allocate ? 'pool-allocated' : 'explicit vip'}): validate ${ours.toFixed(1)} ms vs YAML parse alone ${anchor.toFixed(1)} ms → ratio ${(ours / anchor).toFixed(2)}`,
-  );
-}
+const bench: Benchmark = {
+  name: 'config-load',
+  title: 'config validation of N services vs parsing the same YAML alone',
+  async run(ctx: BenchContext): Promise<Row[]> {
+    const n = ctx.quick ? 200 : 2000;
+    const rows: Row[] = [];
+    for (const allocate of [false, true]) {
+      const text = makeYaml(n, allocate);
+      const ours = () => parseConfig(text, { readSecret: () => 'x' });
+      const anchor = () => parse(text);
+      ours();
+      anchor();
+      const { a, b } = await alternate(Math.max(ctx.runs, 3), timed(ours), timed(anchor), true);
+      rows.push({ bench: 'config-load', figure: `load + validate ${n} services (${allocate ? 'pool-allocated' : 'explicit vip'})`, unit: 'ms', better: 'lower', ours: a, anchor: 'YAML parse alone', theirs: b });
+    }
+    return rows;
+  },
+};
+export default bench;

@@ -1,8 +1,14 @@
-// Benchmark: ns per packet of the edgelb XDP program under BPF_PROG_TEST_RUN — a new-flow SYN
-// (Maglev + two conntrack inserts + FIB lookup), an established-flow packet (conntrack hit, cached
-// next hop) and a non-VIP packet — each beside a bare XDP_TX program (swap MACs) measured the same
-// way in the same run, as a ratio. Root; runs in a private network namespace.
-//   npx tsx bench/dataplane-testrun.ts
+// Benchmark: ns per packet of the edgelb XDP program under BPF_PROG_TEST_RUN, each beside a bare
+// XDP_TX program (swap MACs) measured the same way in the same run, over a conntrack table
+// pre-filled with FLOWS flows (default 1M, not one hot flow in an empty table):
+// - with `repeat` (one call, many runs of the same packet): an established dsr packet (the only
+//   translation a repeated run does not undo: MACs only) and a packet for no VIP;
+// - as single runs on fresh copies (a repeated run would see its own rewritten packet: a new flow
+//   becomes established, a NAT rewrite is not to the VIP any more): new flows (dnat, dsr, onearm),
+//   established NAT packets (dnat, onearm) and echo replies, reported minus the anchor's single
+//   runs (the call's fixed cost).
+// Root; runs in a private network namespace. Also runs against an older tree (the "before").
+//   npx tsx bench/dataplane-testrun.ts            FLOWS=200000 npx tsx bench/dataplane-testrun.ts
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
@@ -10,22 +16,26 @@ import { loadNative } from '../src/native/index.js';
 import { silentLogger } from '../src/lib/logger.js';
 import { XdpDataplane } from '../src/dataplane/xdp.js';
 import { xdpNativeFrom, XDP_ACTION } from '../src/dataplane/native.js';
-import { frame, TCP_ACK } from '../test/unit/dataplane/pkt.js';
-import { createTestNetns, deleteTestNetns, xdpCtx } from '../test/unit/dataplane/netns.js';
+import { frame, TCP_ACK, TCP_SYN } from '../test/unit/dataplane/pkt.js';
+import { BACKEND_MAC, createTestNetns, deleteTestNetns, NODE_MAC, xdpCtx } from '../test/unit/dataplane/netns.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const NS = `xdpb${process.pid}`;
+const FLOWS = Number(process.env.FLOWS ?? 1_000_000);
+const SINGLE = 20000;
+const REPEAT = 1_000_000;
 execFileSync('make', ['-s', '-C', ROOT, 'build/bpf/edgelb_xdp.bpf.o', 'build/bpf/xdp_tx_anchor.bpf.o'], { stdio: 'inherit' });
 const native = xdpNativeFrom(loadNative());
 const ns = createTestNetns(NS);
 native.xdpSetNetns(ns.path);
 let dp: XdpDataplane | undefined;
 let anchorFd = -1;
+const ip = (base: number, i: number) => `${base + (i >> 16)}.${(i >> 8) & 255}.${i & 255}.${1 + (i % 7)}`;
 try {
   const ifindex = native.ifNameToIndex('xdpt0');
   dp = new XdpDataplane({
     node: { name: `xdpb-${process.pid}`, routerId: '10.0.0.10', interface: 'xdpt0' },
-    spec: { attachMode: 'generic', maglevSize: 65537, conntrackSize: 262144, enabled: true },
+    spec: { attachMode: 'generic', maglevSize: 65537, conntrackSize: Math.max(65536, 2 * FLOWS), enabled: true, flowHashKey: 'benchmark cluster key' } as never,
     logger: silentLogger(),
     registry: new Registry(),
     native,
@@ -33,57 +43,76 @@ try {
     maxServices: 8,
   });
   await dp.open();
+  const be = (p: number) => [{ address: '10.0.0.2', port: p }, { address: '10.0.0.3', port: p }];
   await dp.setServices([
-    { name: 'web', vip: '192.168.80.1', port: 80, protocol: 'tcp', mode: 'dnat', backends: [{ address: '10.0.0.2', port: 8080 }, { address: '10.0.0.3', port: 8080 }], epSelect: 'maglev', timeoutSec: 300 },
-    { name: 'webdsr', vip: '192.168.80.3', port: 80, protocol: 'tcp', mode: 'dsr', backends: [{ address: '10.0.0.2', port: 80 }, { address: '10.0.0.3', port: 80 }], epSelect: 'maglev', timeoutSec: 300 },
-    // onearm: SNAT ports are per (node address, backend address:port): 4536 by default
-    { name: 'web1arm', vip: '192.168.80.2', port: 80, protocol: 'tcp', mode: 'onearm', backends: [{ address: '10.0.0.2', port: 8080 }, { address: '10.0.0.3', port: 8080 }], epSelect: 'maglev', timeoutSec: 300 },
+    { name: 'web', vip: '192.168.80.1', port: 80, protocol: 'tcp', mode: 'dnat', backends: be(8080), epSelect: 'maglev', timeoutSec: 300 },
+    { name: 'web1arm', vip: '192.168.80.2', port: 80, protocol: 'tcp', mode: 'onearm', backends: be(8080), epSelect: 'maglev', timeoutSec: 300 },
+    { name: 'webdsr', vip: '192.168.80.3', port: 80, protocol: 'tcp', mode: 'dsr', backends: be(80), epSelect: 'maglev', timeoutSec: 300 },
   ]);
   const anchor = native.xdpLoad(`${ROOT}/build/bpf/xdp_tx_anchor.bpf.o`, { program: 'xdp_tx_anchor' });
   anchorFd = anchor.progFd;
   const prog = dp.programFd;
 
-  const runRepeat = (fd: number, pkt: Buffer, repeat: number, want: number) => {
+  // ---- the table: FLOWS tracked dsr flows (entries written directly, like flows the program made)
+  const t0 = Date.now();
+  const ctFd = dp.mapFd('ct');
+  const value = Buffer.alloc(native.xdpLayout().sizes.ct!);
+  for (let i = 0; i < FLOWS; i++) {
+    native.mapUpdate(ctFd, native.xdpEncode('ctKey', { src: ip(100, i), dst: '192.168.80.3', sport: 1024 + (i % 60000), dport: 80, protocol: 'tcp' }), value);
+  }
+  const filled = Date.now() - t0;
+
+  const run = (fd: number, pkt: Buffer, repeat: number, want?: number) => {
     const r = native.progTestRun(fd, pkt, repeat, { ctx: xdpCtx(pkt.length, ifindex) });
-    if (r.retval !== want) throw new Error(`verdict ${r.retval}, wanted ${want}`);
-    return r.durationNs;
+    if (want !== undefined && r.retval !== want) throw new Error(`verdict ${r.retval}, wanted ${want}`);
+    return r;
   };
-  /** Mean of single runs over distinct packets (each its own new flow). */
-  const runDistinct = (fd: number, pkts: Buffer[], want: number) => {
-    let total = 0;
-    for (const p of pkts) total += runRepeat(fd, p, 1, want);
-    return total / pkts.length;
-  };
+  /** Mean ns of single runs over the packets (fresh copies). */
+  const single = (fd: number, pkts: Buffer[], want?: number) => pkts.reduce((t, p) => t + run(fd, Buffer.from(p), 1, want).durationNs, 0) / pkts.length;
+  const TX = XDP_ACTION.TX;
+  const rows: Array<{ name: string; ours: number; base: number; net?: boolean }> = [];
+  const anchorSingle = (pkts: Buffer[]) => single(anchorFd, pkts, TX);
 
-  const N = 20000;
-  const syns = Array.from({ length: N }, (_, i) => frame({ src: `10.${1 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`, dst: '192.168.80.1', proto: 'tcp', sport: 1024 + (i % 60000), dport: 80 }));
-  // warm both programs once
-  runRepeat(anchorFd, syns[0]!, 1000, XDP_ACTION.TX);
-  const rows: Array<[string, number, number]> = [];
-  rows.push(['new-flow SYN, dnat (Maglev, 2 conntrack inserts, FIB)', runDistinct(prog, syns, XDP_ACTION.TX), runDistinct(anchorFd, syns, XDP_ACTION.TX)]);
-  const onearmSyns = Array.from({ length: 4000 }, (_, i) => frame({ src: `10.9.${(i >> 8) & 255}.${i & 255}`, dst: '192.168.80.2', proto: 'tcp', sport: 2000 + i, dport: 80 }));
-  const dsrSyns = syns.map((_, i) => frame({ src: `10.7.${(i >> 8) & 255}.${i & 255}`, dst: '192.168.80.3', proto: 'tcp', sport: 1024 + i, dport: 80 }));
-  rows.push(['new-flow SYN, dsr (Maglev, 1 conntrack insert, FIB)', runDistinct(prog, dsrSyns, XDP_ACTION.TX), runDistinct(anchorFd, dsrSyns, XDP_ACTION.TX)]);
-  rows.push(['new-flow SYN, onearm (+ SNAT port claim)', runDistinct(prog, onearmSyns, XDP_ACTION.TX), runDistinct(anchorFd, onearmSyns, XDP_ACTION.TX)]);
-
-  // The program rewrites the packet in place and BPF_PROG_TEST_RUN does not restore it between
-  // repeats, so translated packets are measured as single runs of a fresh copy (like the SYNs).
-  const est = frame({ src: '10.1.0.0', dst: '192.168.80.1', proto: 'tcp', sport: 1024, dport: 80, tcpFlags: TCP_ACK, payload: Buffer.alloc(64) });
-  const ests = Array.from({ length: N }, () => est);
-  rows.push(['established flow (conntrack hit, cached next hop)', runDistinct(prog, ests, XDP_ACTION.TX), runDistinct(anchorFd, ests, XDP_ACTION.TX)]);
-
+  // ---- established dsr, repeated: the handshake first (SYN, then the client's ACK)
+  const est = { src: '10.1.0.9', dst: '192.168.80.3', proto: 'tcp' as const, sport: 40000, dport: 80 };
+  run(prog, frame({ ...est, tcpFlags: TCP_SYN }), 1, TX);
+  const estAck = frame({ ...est, tcpFlags: TCP_ACK, payload: Buffer.alloc(64) });
+  run(prog, Buffer.from(estAck), 1, TX);
+  run(anchorFd, estAck, 1000, TX); // warm
+  rows.push({ name: `established dsr, ${REPEAT} repeats`, ours: run(prog, Buffer.from(estAck), REPEAT, TX).durationNs, base: run(anchorFd, Buffer.from(estAck), REPEAT, TX).durationNs });
   const nonVip = frame({ src: '10.1.0.5', dst: '10.0.0.2', proto: 'tcp', sport: 40000, dport: 22, tcpFlags: TCP_ACK });
-  rows.push(['non-VIP packet (passed untouched)', runDistinct(prog, Array.from({ length: N }, () => nonVip), XDP_ACTION.PASS), runDistinct(anchorFd, Array.from({ length: N }, () => nonVip), XDP_ACTION.TX)]);
-  const REPEAT = 2_000_000;
-  rows.push([`non-VIP packet, ${REPEAT} repeats in one call`, runRepeat(prog, nonVip, REPEAT, XDP_ACTION.PASS), runRepeat(anchorFd, nonVip, REPEAT, XDP_ACTION.TX)]);
+  rows.push({ name: `not for a VIP (passed), ${REPEAT} repeats`, ours: run(prog, nonVip, REPEAT, XDP_ACTION.PASS).durationNs, base: run(anchorFd, nonVip, REPEAT, TX).durationNs });
 
-  console.log(`edgelb_xdp vs bare XDP_TX under BPF_PROG_TEST_RUN (mean of ${N} single runs, each on a fresh copy of the packet, unless noted)`);
-  console.log('case'.padEnd(58), 'edgelb ns', 'anchor ns', 'ratio');
-  for (const [name, ours, base] of rows) {
-    console.log(name.padEnd(58), ours.toFixed(1).padStart(9), base.toFixed(1).padStart(9), (ours / base).toFixed(2).padStart(5));
+  // ---- single runs, minus the anchor's single runs
+  const syns = (vip: string, base: number, n: number) => Array.from({ length: n }, (_, i) => frame({ src: ip(base, i), dst: vip, proto: 'tcp', sport: 2000 + (i % 50000), dport: 80, tcpFlags: TCP_SYN }));
+  for (const [name, vip, base, n] of [['new flow, dnat SYN', '192.168.80.1', 20, SINGLE], ['new flow, dsr SYN', '192.168.80.3', 30, SINGLE], ['new flow, onearm SYN (+ SNAT port)', '192.168.80.2', 40, 4000]] as const) {
+    const pkts = syns(vip, base, n);
+    rows.push({ name, ours: single(prog, pkts, TX), base: anchorSingle(pkts), net: true });
+  }
+  // established NAT flows: handshake through the program, then data packets as single runs
+  for (const [name, vip] of [['established dnat', '192.168.80.1'], ['established onearm', '192.168.80.2']] as const) {
+    const f = { src: '10.2.0.9', dst: vip, proto: 'tcp' as const, sport: 41000, dport: 80 };
+    const out = run(prog, frame({ ...f, tcpFlags: TCP_SYN }), 1, TX).data;
+    const toNode = out.subarray(26, 30).join('.');
+    const backend = out.subarray(30, 34).join('.');
+    const bport = out.readUInt16BE(36);
+    const nport = out.readUInt16BE(34);
+    run(prog, frame({ srcMac: BACKEND_MAC[backend], dstMac: NODE_MAC, src: backend, dst: toNode, proto: 'tcp', sport: bport, dport: nport, tcpFlags: TCP_SYN | TCP_ACK }), 1, TX);
+    const data = frame({ ...f, tcpFlags: TCP_ACK, payload: Buffer.alloc(64) });
+    const pkts = Array.from({ length: SINGLE }, () => data);
+    rows.push({ name, ours: single(prog, pkts, TX), base: anchorSingle(pkts), net: true });
+  }
+  const echo = frame({ src: '10.1.0.5', dst: '192.168.80.1', proto: 'icmp', icmp: { type: 8, code: 0, rest: 1 }, payload: Buffer.alloc(56) });
+  const echoes = Array.from({ length: 2000 }, () => echo);
+  rows.push({ name: 'ICMP echo to a VIP (reply from XDP after this change)', ours: single(prog, echoes), base: anchorSingle(echoes), net: true });
+
+  console.log(`edgelb_xdp vs bare XDP_TX under BPF_PROG_TEST_RUN; conntrack pre-filled with ${FLOWS} flows (${filled} ms); single runs: mean of fresh copies, "net" = minus the anchor's single run`);
+  console.log('case'.padEnd(56), 'edgelb ns', 'anchor ns', 'ratio', '  net ns');
+  for (const r of rows) {
+    console.log(r.name.padEnd(56), r.ours.toFixed(1).padStart(9), r.base.toFixed(1).padStart(9), (r.ours / r.base).toFixed(2).padStart(5), r.net ? (r.ours - r.base).toFixed(1).padStart(8) : '');
   }
   const st = dp.stats();
-  console.log(`counters: ct_new ${st.counters.ct_new}, ct_hit ${st.counters.ct_hit}, tx ${st.counters.tx}, conntrack entries ${st.conntrackEntries}`);
+  console.log(`counters: ct_new ${st.counters.ct_new}, ct_hit ${st.counters.ct_hit}, tx ${st.counters.tx}, tx_echo ${st.counters.tx_echo ?? '-'}, conntrack entries ${st.conntrackEntries}`);
 } finally {
   if (anchorFd >= 0) native.closeFd(anchorFd);
   await dp?.close({ detach: true });

@@ -6,12 +6,12 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <string>
 #include <vector>
 
+#include "bpf_pin.h"
 #include "registry.h"
 #include "util.h"
 
@@ -42,17 +42,6 @@ struct CaptureLog {
     return text.size() <= max ? text : "..." + text.substr(text.size() - max);
   }
 };
-
-static bool MkdirP(const std::string& path) {
-  std::string cur;
-  for (size_t i = 0; i <= path.size(); i++) {
-    if (i == path.size() || (path[i] == '/' && i > 0)) {
-      cur = path.substr(0, i);
-      if (mkdir(cur.c_str(), 0700) != 0 && errno != EEXIST) return false;
-    }
-  }
-  return true;
-}
 
 static const char* MapTypeName(int type) {
   const char* n = libbpf_bpf_map_type_str(static_cast<bpf_map_type>(type));
@@ -148,29 +137,20 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
       bool internal = st.name.find('.') != std::string::npos;
       if (hasPin && !pinDir.empty() && !internal) {
         st.pinPath = pinDir + "/" + st.name;
-        int fd = bpf_obj_get(st.pinPath.c_str());
-        if (fd >= 0) {
-          std::string why;
-          if (!Compatible(fd, map, &why)) {
-            close(fd);
-            if (!replace) {
-              Release();
-              ThrowErrnoDetail(env, "pinned map " + st.pinPath + " is incompatible", EEXIST, why);
-              return;
-            }
-            unlink(st.pinPath.c_str());
-            st.replaced = true;
-          } else {
-            int rc = bpf_map__reuse_fd(map, fd);
-            close(fd);
-            if (rc != 0) {
-              Release();
-              ThrowErrno(env, "bpf_map__reuse_fd(" + st.pinPath + ")", -rc);
-              return;
-            }
-            st.reused = true;
-          }
+        PinReuse pr;
+        int rc = ReusePinnedMap(map, st.pinPath, replace, &pr);
+        if (rc == -EEXIST && !pr.why.empty()) {
+          Release();
+          ThrowErrnoDetail(env, "pinned map " + st.pinPath + " is incompatible", EEXIST, pr.why);
+          return;
         }
+        if (rc != 0) {
+          Release();
+          ThrowErrno(env, "bpf_map__reuse_fd(" + st.pinPath + ")", -rc);
+          return;
+        }
+        st.reused = pr.reused;
+        st.replaced = pr.replaced;
       }
       maps_.push_back(st);
     }
@@ -204,26 +184,6 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
     bool reused = false;
     bool replaced = false;
   };
-
-  static bool Compatible(int fd, bpf_map* map, std::string* why) {
-    bpf_map_info mi;
-    memset(&mi, 0, sizeof(mi));
-    __u32 len = sizeof(mi);
-    if (bpf_obj_get_info_by_fd(fd, &mi, &len) != 0) {
-      *why = std::string("cannot read its info: ") + strerror(errno);
-      return false;
-    }
-    auto mismatch = [&](const char* what, unsigned pinned, unsigned wanted) {
-      *why = std::string(what) + " is " + std::to_string(pinned) + " in the pin, " + std::to_string(wanted) + " in the object";
-      return false;
-    };
-    if (mi.type != (unsigned)bpf_map__type(map)) return mismatch("type", mi.type, bpf_map__type(map));
-    if (mi.key_size != bpf_map__key_size(map)) return mismatch("key size", mi.key_size, bpf_map__key_size(map));
-    if (mi.value_size != bpf_map__value_size(map)) return mismatch("value size", mi.value_size, bpf_map__value_size(map));
-    if (mi.max_entries != bpf_map__max_entries(map)) return mismatch("max entries", mi.max_entries, bpf_map__max_entries(map));
-    if (mi.map_flags != bpf_map__map_flags(map)) return mismatch("flags", mi.map_flags, bpf_map__map_flags(map));
-    return true;
-  }
 
   void Release() {
     if (obj_ != nullptr) {

@@ -100,10 +100,44 @@ Napi::Value EncodeCfg(Napi::Env env, Napi::Object o) {
   c.maglev_size = (uint32_t)v;
   if (!ReqInt(o, "maxServices", 1, 65535, &v)) return env.Undefined();
   c.max_services = (uint32_t)v;
-  if (!ReqInt(o, "portMin", 1, 65535, &v)) return env.Undefined();
-  c.port_min = (uint16_t)v;
-  if (!ReqInt(o, "portMax", 1, 65535, &v)) return env.Undefined();
-  c.port_max = (uint16_t)v;
+  // ports: [[lo, hi], ...] (at most EDGELB_PORT_RANGES, each 1..65535, lo <= hi)
+  Napi::Value pv = o.Get("ports");
+  if (!pv.IsArray()) return ThrowType(env, "property ports must be an array of [lo, hi]"), env.Undefined();
+  Napi::Array pa = pv.As<Napi::Array>();
+  if (pa.Length() < 1 || pa.Length() > EDGELB_PORT_RANGES)
+    return ThrowRange(env, "ports: 1.." + std::to_string(EDGELB_PORT_RANGES) + " ranges"), env.Undefined();
+  for (uint32_t i = 0; i < pa.Length(); i++) {
+    Napi::Value r = pa.Get(i);
+    if (!r.IsArray() || r.As<Napi::Array>().Length() != 2) return ThrowType(env, "ports: each range is [lo, hi]"), env.Undefined();
+    Napi::Value lo = r.As<Napi::Array>().Get((uint32_t)0), hi = r.As<Napi::Array>().Get((uint32_t)1);
+    if (!lo.IsNumber() || !hi.IsNumber()) return ThrowType(env, "ports: lo and hi must be numbers"), env.Undefined();
+    double l = lo.As<Napi::Number>().DoubleValue(), h = hi.As<Napi::Number>().DoubleValue();
+    if (l != (int64_t)l || h != (int64_t)h || l < 1 || h > 65535 || l > h)
+      return ThrowRange(env, "ports: a range is 1 <= lo <= hi <= 65535"), env.Undefined();
+    c.ports[i].lo = (uint16_t)l;
+    c.ports[i].hi = (uint16_t)h;
+    c.port_total += (uint32_t)(h - l + 1);
+  }
+  bool ok = true;
+  c.snat_share = (uint32_t)IntOr(o, "snatShare", 0, 65535, 0, &ok);
+  if (!ok) return env.Undefined();
+  c.tcp_syn_timeout = (uint32_t)IntOr(o, "tcpSynTimeout", 1, 86400, 5, &ok);
+  if (!ok) return env.Undefined();
+  c.tcp_fin_timeout = (uint32_t)IntOr(o, "tcpFinTimeout", 1, 86400, 10, &ok);
+  if (!ok) return env.Undefined();
+  c.tcp_rst_timeout = (uint32_t)IntOr(o, "tcpRstTimeout", 1, 86400, 2, &ok);
+  if (!ok) return env.Undefined();
+  c.echo_rate = (uint32_t)IntOr(o, "echoRate", 0, 1000000000, 1000, &ok);
+  if (!ok) return env.Undefined();
+  bool rst = false, has = false;
+  if (!OptBool(o, "rstUnserved", &rst, &has)) return env.Undefined();
+  if (rst) c.flags |= EDGELB_CFG_F_RST_UNSERVED;
+  Napi::Value hk = o.Get("hashKey");
+  if (!hk.IsUndefined()) {
+    if (!hk.IsBuffer() || hk.As<Napi::Buffer<uint8_t>>().Length() != sizeof(c.hash_key))
+      return ThrowType(env, "hashKey must be a Buffer of 16 bytes"), env.Undefined();
+    memcpy(c.hash_key, hk.As<Napi::Buffer<uint8_t>>().Data(), sizeof(c.hash_key));
+  }
   int f = ReqAddr(o, "node4", &c.node4, true);
   if (f == 0) return env.Undefined();
   if (f == 6) return ThrowType(env, "node4 must be IPv4"), env.Undefined();
@@ -224,8 +258,21 @@ Napi::Value Decode(const Napi::CallbackInfo& info) {
     o.Set("layoutVersion", c.layout_version);
     o.Set("maglevSize", c.maglev_size);
     o.Set("maxServices", c.max_services);
-    o.Set("portMin", c.port_min);
-    o.Set("portMax", c.port_max);
+    Napi::Array ports = Napi::Array::New(env);
+    for (uint32_t i = 0; i < EDGELB_PORT_RANGES && c.ports[i].lo != 0; i++) {
+      Napi::Array r = Napi::Array::New(env, 2);
+      r.Set((uint32_t)0, c.ports[i].lo);
+      r.Set((uint32_t)1, c.ports[i].hi);
+      ports.Set(i, r);
+    }
+    o.Set("ports", ports);
+    o.Set("portTotal", c.port_total);
+    o.Set("snatShare", c.snat_share);
+    o.Set("tcpSynTimeout", c.tcp_syn_timeout);
+    o.Set("tcpFinTimeout", c.tcp_fin_timeout);
+    o.Set("tcpRstTimeout", c.tcp_rst_timeout);
+    o.Set("echoRate", c.echo_rate);
+    o.Set("rstUnserved", (c.flags & EDGELB_CFG_F_RST_UNSERVED) != 0);
     o.Set("node4", AddrString(env, c.node4, 4));
     o.Set("node6", AddrString(env, c.node6, 6));
   } else if (kind == "svcKey") {
@@ -274,6 +321,7 @@ Napi::Value Decode(const Napi::CallbackInfo& info) {
     o.Set("snat", (c.flags & EDGELB_CT_F_SNAT) != 0);
     o.Set("dnat", (c.flags & EDGELB_CT_F_DNAT) != 0);
     o.Set("l2Cached", (c.flags & EDGELB_CT_F_L2) != 0);
+    o.Set("state", c.state);
     o.Set("lastNs", Napi::BigInt::New(env, (uint64_t)c.last_ns));
     o.Set("timeoutSec", c.timeout_sec);
     o.Set("svcIndex", c.svc_index);
@@ -313,6 +361,12 @@ Napi::Value Layout(const Napi::CallbackInfo& info) {
   maps.Set("svcStats", EDGELB_MAP_SVC_STATS);
   maps.Set("backendStats", EDGELB_MAP_BE_STATS);
   maps.Set("rr", EDGELB_MAP_RR);
+  maps.Set("addrf", EDGELB_MAP_ADDRF);
+  maps.Set("snatClients", EDGELB_MAP_SNAT_CLIENTS);
+  maps.Set("echo", EDGELB_MAP_ECHO);
+  maps.Set("frags", EDGELB_MAP_FRAGS);
+  maps.Set("scratch", EDGELB_MAP_SCRATCH);
+  maps.Set("backendNextHop", EDGELB_MAP_BE_NH);
   o.Set("maps", maps);
   Napi::Object sizes = Napi::Object::New(env);
   sizes.Set("addr", (uint32_t)sizeof(edgelb_addr));
@@ -368,11 +422,34 @@ Napi::Value Layout(const Napi::CallbackInfo& info) {
   CNT(PASS_FRAG_NEEDED);
   CNT(PASS_NOT_FWDED);
   CNT(DROP_DSR_NO_NEIGH);
-  static_assert(EDGELB_CNT_LAST == 29, "list every counter code above");
+  CNT(DROP_CT_STRAY);
+  CNT(CT_ESTABLISHED);
+  CNT(CT_CLOSING);
+  CNT(DROP_SNAT_SHARE);
+  CNT(TX_ECHO);
+  CNT(DROP_ECHO_RATE);
+  CNT(DROP_VIP_NO_SVC);
+  CNT(TX_RST);
+  CNT(DROP_IP_OPTIONS);
+  CNT(DROP_FRAGMENT);
+  CNT(PASS_NDP);
+  CNT(DROP_VIP_ICMP);
+  CNT(FRAG_TRACKED);
+  CNT(NH_CACHED);
+  static_assert(EDGELB_CNT_LAST == 43, "list every counter code above");
   o.Set("counters", counters);
   o.Set("counterSlots", EDGELB_CNT_MAX);
   o.Set("svcListMax", EDGELB_SVC_LIST_MAX);
   o.Set("maglevEmpty", (double)EDGELB_MAGLEV_EMPTY);
+  o.Set("addrfWords", EDGELB_ADDRF_WORDS);
+  o.Set("portRanges", EDGELB_PORT_RANGES);
+  Napi::Object states = Napi::Object::New(env);
+  states.Set("established", EDGELB_CT_ST_ESTABLISHED);
+  states.Set("syn", EDGELB_CT_ST_SYN);
+  states.Set("synReply", EDGELB_CT_ST_SYN_REPLY);
+  states.Set("fin", EDGELB_CT_ST_FIN);
+  states.Set("rst", EDGELB_CT_ST_RST);
+  o.Set("ctStates", states);
   Napi::Object defaults = Napi::Object::New(env);
   defaults.Set("maxServices", EDGELB_DEFAULT_MAX_SERVICES);
   defaults.Set("maxBackends", EDGELB_DEFAULT_MAX_BACKENDS);

@@ -9,56 +9,19 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <map>
 #include <string>
 #include <vector>
 
+#include "bpf_pin.h"
 #include "registry.h"
 #include "util.h"
 
 namespace edgelb {
 
 namespace {
-
-// mkdir -p; retried because another process may remove an empty parent (the shared
-// /sys/fs/bpf/edgelb) between our mkdir of it and of its child.
-bool MkdirP(const std::string& path) {
-  for (int attempt = 0; attempt < 5; attempt++) {
-    bool ok = true;
-    for (size_t i = 1; i <= path.size() && ok; i++) {
-      if (i == path.size() || path[i] == '/') {
-        std::string cur = path.substr(0, i);
-        if (mkdir(cur.c_str(), 0700) != 0 && errno != EEXIST) ok = false;
-      }
-    }
-    if (ok) return true;
-    if (errno != ENOENT) return false;
-  }
-  return false;
-}
-
-bool Compatible(int fd, bpf_map* map, std::string* why) {
-  bpf_map_info mi;
-  memset(&mi, 0, sizeof(mi));
-  __u32 len = sizeof(mi);
-  if (bpf_obj_get_info_by_fd(fd, &mi, &len) != 0) {
-    *why = std::string("cannot read its info: ") + strerror(errno);
-    return false;
-  }
-  auto mismatch = [&](const char* what, unsigned pinned, unsigned wanted) {
-    *why = std::string(what) + " " + std::to_string(pinned) + " pinned, " + std::to_string(wanted) + " wanted";
-    return false;
-  };
-  if (mi.type != (unsigned)bpf_map__type(map)) return mismatch("type", mi.type, bpf_map__type(map));
-  if (mi.key_size != bpf_map__key_size(map)) return mismatch("key size", mi.key_size, bpf_map__key_size(map));
-  if (mi.value_size != bpf_map__value_size(map)) return mismatch("value size", mi.value_size, bpf_map__value_size(map));
-  if (mi.max_entries != bpf_map__max_entries(map)) return mismatch("max entries", mi.max_entries, bpf_map__max_entries(map));
-  if (mi.map_flags != bpf_map__map_flags(map)) return mismatch("flags", mi.map_flags, bpf_map__map_flags(map));
-  return true;
-}
 
 struct MapResult {
   std::string name;
@@ -120,20 +83,11 @@ Napi::Value Load(const Napi::CallbackInfo& info) {
     }
     if (!pinDir.empty()) {
       std::string pin = pinDir + "/" + r.name;
-      int fd = bpf_obj_get(pin.c_str());
-      if (fd >= 0) {
-        std::string why;
-        if (Compatible(fd, map, &why)) {
-          int rc = bpf_map__reuse_fd(map, fd);
-          close(fd);
-          if (rc != 0) return fail("bpf_map__reuse_fd(" + pin + ")", -rc);
-          r.reused = true;
-        } else {
-          close(fd);
-          unlink(pin.c_str());
-          r.replaced = why;
-        }
-      }
+      PinReuse pr;
+      int rc = ReusePinnedMap(map, pin, true, &pr);
+      if (rc != 0) return fail("bpf_map__reuse_fd(" + pin + ")", -rc);
+      r.reused = pr.reused;
+      if (pr.replaced) r.replaced = pr.why;
     }
     results.push_back(r);
   }

@@ -10,9 +10,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <memory>
+#include <vector>
 
-#include "poll_fd.h"
+#include "fd_reader.h"
 #include "registry.h"
 #include "util.h"
 
@@ -26,8 +26,10 @@ static uint16_t InetChecksum(const uint8_t* p, size_t n) {
   return (uint16_t)~sum;
 }
 
-class IcmpSocket : public Napi::ObjectWrap<IcmpSocket> {
+class IcmpSocket : public FdReaderWrap<IcmpSocket> {
  public:
+  static constexpr const char* kWhat = "IcmpSocket";
+
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "IcmpSocket",
                        {
@@ -36,13 +38,14 @@ class IcmpSocket : public Napi::ObjectWrap<IcmpSocket> {
                            InstanceMethod("stop", &IcmpSocket::Stop),
                            InstanceMethod("close", &IcmpSocket::Close),
                            InstanceAccessor("fd", &IcmpSocket::Fd, nullptr),
+                           InstanceAccessor("delivered", &IcmpSocket::Delivered, nullptr),
                            InstanceAccessor("kind", &IcmpSocket::Kind, nullptr),
                            InstanceAccessor("family", &IcmpSocket::Family, nullptr),
                        });
   }
 
   // new IcmpSocket(family: 4 | 6, { kind?: 'raw' | 'dgram' })
-  explicit IcmpSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<IcmpSocket>(info) {
+  explicit IcmpSocket(const Napi::CallbackInfo& info) : FdReaderWrap<IcmpSocket>(info) {
     Napi::Env env = info.Env();
     EDGELB_ARG_INT(info, 0, "family", 4, 6, fam, );
     if (fam != 4 && fam != 6) {
@@ -83,44 +86,18 @@ class IcmpSocket : public Napi::ObjectWrap<IcmpSocket> {
         setsockopt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &f, sizeof(f));
       }
     }
-    fd_ = fd;
-    cleanup_id_ = TrackResource(env, [this]() { Release(); });
+    Adopt(env, fd);
   }
-
-  ~IcmpSocket() override { Release(); }
 
  private:
-  void Release() {
-    poller_.reset();
-    if (fd_ >= 0) {
-      close(fd_);
-      fd_ = -1;
-    }
-    if (!callback_.IsEmpty()) callback_.Reset();
-    if (ref_held_) {
-      ref_held_ = false;
-      Unref();
-    }
-    if (cleanup_id_ != 0) {
-      UntrackResource(Env(), cleanup_id_);
-      cleanup_id_ = 0;
-    }
-  }
-
-  bool Open(Napi::Env env) {
-    if (fd_ < 0) {
-      ThrowErrno(env, "IcmpSocket is closed", EBADF);
-      return false;
-    }
-    return true;
-  }
+  friend class FdReaderWrap<IcmpSocket>;
 
   // send(address, message: Buffer (ICMP header + payload)) -> bytes sent
   Napi::Value Send(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     EDGELB_ARG_STRING(info, 0, "address", env.Undefined());
     EDGELB_ARG_BUFFER(info, 1, "message", env.Undefined());
-    if (!Open(env)) return env.Undefined();
+    if (!Open(env, kWhat)) return env.Undefined();
     sockaddr_storage ss;
     socklen_t sl;
     std::string addr = info[0].As<Napi::String>().Utf8Value();
@@ -149,74 +126,28 @@ class IcmpSocket : public Napi::ObjectWrap<IcmpSocket> {
     return Napi::Number::New(env, (double)n);
   }
 
-  // start(onMessage(message: Buffer (ICMP header + payload), from: string))
-  Napi::Value Start(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    EDGELB_ARG_FUNCTION(info, 0, "onMessage", env.Undefined());
-    if (!Open(env)) return env.Undefined();
-    callback_ = Napi::Persistent(info[0].As<Napi::Function>());
-    if (!poller_) poller_ = std::make_unique<FdPoller>(env, fd_, [this](int, int) { OnReadable(); }, true);
-    int rc = poller_->Start(UV_READABLE);
-    if (rc != 0) {
-      ThrowErrno(env, "uv_poll_start", -rc);
-      return env.Undefined();
+  // one received reply -> onMessage(message: Buffer (ICMP header + payload), from: string)
+  int Deliver(Napi::Env env, const uint8_t* buf, size_t n, const sockaddr_storage& from, std::vector<napi_value>* args) {
+    const uint8_t* p = buf;
+    size_t len = n;
+    if (raw_ && family_ == 4) {  // raw IPv4 sockets deliver the IP header too
+      size_t ihl = (size_t)(buf[0] & 0x0f) * 4;
+      if (len < ihl) return kSkip;
+      p += ihl;
+      len -= ihl;
     }
-    if (!ref_held_) {
-      Ref();
-      ref_held_ = true;
-    }
-    return env.Undefined();
+    Napi::Buffer<uint8_t> msg = Napi::Buffer<uint8_t>::Copy(env, p, len);
+    if (msg.IsEmpty()) return kStopBatch;  // the environment is shutting down
+    args->push_back(msg);
+    args->push_back(Napi::String::New(env, FormatAddress(reinterpret_cast<const sockaddr*>(&from))));
+    return kDeliver;
   }
 
-  Napi::Value Stop(const Napi::CallbackInfo& info) {
-    if (poller_) poller_->Stop();
-    if (ref_held_) {
-      ref_held_ = false;
-      Unref();
-    }
-    return info.Env().Undefined();
-  }
-
-  Napi::Value Close(const Napi::CallbackInfo& info) {
-    Release();
-    return info.Env().Undefined();
-  }
-
-  void OnReadable() {
-    Napi::Env env = Env();
-    Napi::HandleScope scope(env);
-    uint8_t buf[65536];
-    for (int i = 0; i < 64 && fd_ >= 0 && !callback_.IsEmpty(); i++) {
-      sockaddr_storage from;
-      socklen_t fl = sizeof(from);
-      ssize_t n = recvfrom(fd_, buf, sizeof(buf), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &fl);
-      if (n < 0) break;
-      const uint8_t* p = buf;
-      size_t len = (size_t)n;
-      if (raw_ && family_ == 4) {  // raw IPv4 sockets deliver the IP header too
-        size_t ihl = (size_t)(buf[0] & 0x0f) * 4;
-        if (len < ihl) continue;
-        p += ihl;
-        len -= ihl;
-      }
-      Napi::Buffer<uint8_t> msg = Napi::Buffer<uint8_t>::Copy(env, p, len);
-      if (msg.IsEmpty()) break;  // the environment is shutting down: no JavaScript runs any more
-      callback_.MakeCallback(Value(), {msg, Napi::String::New(env, FormatAddress(reinterpret_cast<sockaddr*>(&from)))});
-      ReportPendingException(env);
-    }
-  }
-
-  Napi::Value Fd(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), fd_); }
   Napi::Value Kind(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), raw_ ? "raw" : "dgram"); }
   Napi::Value Family(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), family_); }
 
-  int fd_ = -1;
   int family_ = 4;
   bool raw_ = false;
-  std::unique_ptr<FdPoller> poller_;
-  Napi::FunctionReference callback_;
-  bool ref_held_ = false;
-  uint64_t cleanup_id_ = 0;
 };
 
 static void InitIcmp(Napi::Env env, Napi::Object exports) { exports.Set("IcmpSocket", IcmpSocket::Define(env)); }

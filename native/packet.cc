@@ -1,6 +1,8 @@
 // AF_PACKET sockets for ARP/NDP: bound to one interface and one EtherType, multicast membership
-// (IPv6 solicited-node groups), raw frame send, and frames delivered to a JavaScript callback by
-// a uv_poll watcher (never blocking the event loop).
+// (IPv6 solicited-node groups), raw frame send, an optional kernel socket filter (ARP requests;
+// neighbour solicitations, narrowed to a target list: packet_filter.h) so other frames are never
+// copied to JavaScript, and frames delivered to a JavaScript callback by a uv_poll watcher (never
+// blocking the event loop).
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/if_ether.h>
@@ -11,9 +13,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <memory>
+#include <vector>
 
-#include "poll_fd.h"
+#include "fd_reader.h"
+#include "packet_filter.h"
 #include "registry.h"
 #include "util.h"
 
@@ -34,34 +37,45 @@ static const char* PktTypeName(int t) {
   }
 }
 
-class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
+class PacketSocket : public FdReaderWrap<PacketSocket> {
  public:
+  static constexpr const char* kWhat = "PacketSocket";
+
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "PacketSocket",
                        {
                            InstanceMethod("send", &PacketSocket::Send),
                            InstanceMethod("addMembership", &PacketSocket::AddMembership),
                            InstanceMethod("dropMembership", &PacketSocket::DropMembership),
+                           InstanceMethod("setNdpTargets", &PacketSocket::SetNdpTargets),
                            InstanceMethod("start", &PacketSocket::Start),
                            InstanceMethod("stop", &PacketSocket::Stop),
                            InstanceMethod("close", &PacketSocket::Close),
                            InstanceAccessor("fd", &PacketSocket::Fd, nullptr),
+                           InstanceAccessor("delivered", &PacketSocket::Delivered, nullptr),
                            InstanceAccessor("ifindex", &PacketSocket::Ifindex, nullptr),
                            InstanceAccessor("mac", &PacketSocket::Mac, nullptr),
                        });
   }
 
-  // new PacketSocket(ifname, protocol (EtherType, e.g. 0x0806), { ignoreOutgoing?, promiscuous? })
-  explicit PacketSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PacketSocket>(info) {
+  // new PacketSocket(ifname, protocol (EtherType, e.g. 0x0806),
+  //                  { ignoreOutgoing?, promiscuous?, filter?: 'arp-request' | 'neighbour-solicitation' })
+  explicit PacketSocket(const Napi::CallbackInfo& info) : FdReaderWrap<PacketSocket>(info) {
     Napi::Env env = info.Env();
     EDGELB_ARG_STRING(info, 0, "ifname", );
     EDGELB_ARG_INT(info, 1, "protocol", 0, 0xffff, proto, );
     std::string ifname = info[0].As<Napi::String>().Utf8Value();
-    bool ignoreOut = false, promisc = false, has = false;
+    bool ignoreOut = false, promisc = false, has = false, hasFilter = false;
+    std::string filter;
     if (info.Length() > 2 && info[2].IsObject()) {
       Napi::Object o = info[2].As<Napi::Object>();
       if (!OptBool(o, "ignoreOutgoing", &ignoreOut, &has)) return;
       if (!OptBool(o, "promiscuous", &promisc, &has)) return;
+      if (!OptString(o, "filter", &filter, &hasFilter)) return;
+      if (hasFilter && filter != "arp-request" && filter != "neighbour-solicitation") {
+        ThrowRange(env, "option filter must be 'arp-request' or 'neighbour-solicitation'");
+        return;
+      }
     }
     protocol_ = (uint16_t)proto;
     ifindex_ = (int)if_nametoindex(ifname.c_str());
@@ -74,6 +88,16 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
     if (fd < 0) {
       ThrowErrno(env, "socket(AF_PACKET)", errno);
       return;
+    }
+    // the filter goes on before bind(): no frame is queued unfiltered
+    if (hasFilter) {
+      std::vector<sock_filter> prog = filter == "arp-request" ? ArpRequestFilter() : NeighbourSolicitationFilter(nullptr);
+      int err = AttachFilter(fd, &prog);
+      if (err != 0) {
+        close(fd);
+        ThrowErrno(env, "SO_ATTACH_FILTER", err);
+        return;
+      }
     }
     sockaddr_ll sll;
     memset(&sll, 0, sizeof(sll));
@@ -100,13 +124,12 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
     memset(&ifr, 0, sizeof(ifr));
     strncpy(ifr.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
     if (ioctl(fd, SIOCGIFHWADDR, &ifr) == 0) memcpy(mac_, ifr.ifr_hwaddr.sa_data, 6);
-    fd_ = fd;
-    cleanup_id_ = TrackResource(env, [this]() { Release(); });
+    Adopt(env, fd);
   }
 
-  ~PacketSocket() override { Release(); }
-
  private:
+  friend class FdReaderWrap<PacketSocket>;
+
   bool Membership(int fd, int op, int type, const uint8_t* mac) {
     packet_mreq mr;
     memset(&mr, 0, sizeof(mr));
@@ -119,36 +142,11 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
     return setsockopt(fd, SOL_PACKET, op, &mr, sizeof(mr)) == 0;
   }
 
-  void Release() {
-    poller_.reset();  // closes the uv handle before the fd
-    if (fd_ >= 0) {
-      close(fd_);
-      fd_ = -1;
-    }
-    if (!callback_.IsEmpty()) callback_.Reset();
-    if (ref_held_) {
-      ref_held_ = false;
-      Unref();
-    }
-    if (cleanup_id_ != 0) {
-      UntrackResource(Env(), cleanup_id_);
-      cleanup_id_ = 0;
-    }
-  }
-
-  bool Open(Napi::Env env) {
-    if (fd_ < 0) {
-      ThrowErrno(env, "PacketSocket is closed", EBADF);
-      return false;
-    }
-    return true;
-  }
-
   // send(frame) -> bytes sent
   Napi::Value Send(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     EDGELB_ARG_BUFFER(info, 0, "frame", env.Undefined());
-    if (!Open(env)) return env.Undefined();
+    if (!Open(env, kWhat)) return env.Undefined();
     auto frame = info[0].As<Napi::Buffer<uint8_t>>();
     if (frame.Length() < ETH_HLEN) {
       ThrowRange(env, "a frame needs at least 14 bytes (Ethernet header)");
@@ -191,7 +189,7 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
   Napi::Value AddMembership(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     uint8_t mac[6];
-    if (!Open(env) || !GroupMac(env, info[0], mac)) return env.Undefined();
+    if (!Open(env, kWhat) || !GroupMac(env, info[0], mac)) return env.Undefined();
     if (!Membership(fd_, PACKET_ADD_MEMBERSHIP, PACKET_MR_MULTICAST, mac)) ThrowErrno(env, "PACKET_ADD_MEMBERSHIP", errno);
     return env.Undefined();
   }
@@ -199,80 +197,71 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
   Napi::Value DropMembership(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     uint8_t mac[6];
-    if (!Open(env) || !GroupMac(env, info[0], mac)) return env.Undefined();
+    if (!Open(env, kWhat) || !GroupMac(env, info[0], mac)) return env.Undefined();
     if (!Membership(fd_, PACKET_DROP_MEMBERSHIP, PACKET_MR_MULTICAST, mac)) ThrowErrno(env, "PACKET_DROP_MEMBERSHIP", errno);
     return env.Undefined();
   }
 
-  // start(onFrame(frame: Buffer, meta: { pktType, protocol, ifindex })): keeps the socket (and
-  // the event loop) alive until stop() or close()
-  Napi::Value Start(const Napi::CallbackInfo& info) {
+  // setNdpTargets(targets: string[] | null) -> true when the kernel matches the targets exactly,
+  // false when it passes every neighbour solicitation (null, more than kMaxFilterTargets, or a
+  // program larger than the kernel's net.core.optmem_max allows).
+  // Replaces the socket's filter with the neighbour-solicitation one, atomically.
+  Napi::Value SetNdpTargets(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    EDGELB_ARG_FUNCTION(info, 0, "onFrame", env.Undefined());
-    if (!Open(env)) return env.Undefined();
-    callback_ = Napi::Persistent(info[0].As<Napi::Function>());
-    if (!poller_) {
-      poller_ = std::make_unique<FdPoller>(env, fd_, [this](int, int) { OnReadable(); }, true);
+    if (!Open(env, kWhat)) return env.Undefined();
+    std::vector<Ipv6Bytes> targets;
+    bool all = info.Length() == 0 || info[0].IsNull() || info[0].IsUndefined();
+    if (!all) {
+      if (!info[0].IsArray()) {
+        ThrowType(env, "targets must be an array of IPv6 addresses or null");
+        return env.Undefined();
+      }
+      Napi::Array a = info[0].As<Napi::Array>();
+      for (uint32_t i = 0; i < a.Length(); i++) {
+        Napi::Value v = a.Get(i);
+        Ipv6Bytes t;
+        if (!v.IsString() || inet_pton(AF_INET6, v.As<Napi::String>().Utf8Value().c_str(), t.data()) != 1) {
+          ThrowType(env, "targets[" + std::to_string(i) + "] is not an IPv6 address");
+          return env.Undefined();
+        }
+        targets.push_back(t);
+      }
     }
-    int rc = poller_->Start(UV_READABLE);
-    if (rc != 0) {
-      ThrowErrno(env, "uv_poll_start", -rc);
+    bool exact = !all && targets.size() <= kMaxFilterTargets;
+    std::vector<sock_filter> prog = NeighbourSolicitationFilter(exact ? &targets : nullptr);
+    int err = AttachFilter(fd_, &prog);
+    if (err == ENOMEM && exact) {  // over net.core.optmem_max: every solicitation instead
+      exact = false;
+      prog = NeighbourSolicitationFilter(nullptr);
+      err = AttachFilter(fd_, &prog);
+    }
+    if (err != 0) {
+      ThrowErrno(env, "SO_ATTACH_FILTER", err);
       return env.Undefined();
     }
-    if (!ref_held_) {
-      Ref();
-      ref_held_ = true;
-    }
-    return env.Undefined();
+    return Napi::Boolean::New(env, exact);
   }
 
-  Napi::Value Stop(const Napi::CallbackInfo& info) {
-    if (poller_) poller_->Stop();
-    if (ref_held_) {
-      ref_held_ = false;
-      Unref();
-    }
-    return info.Env().Undefined();
+  // one received frame -> onFrame(frame: Buffer, meta: { pktType, protocol, ifindex })
+  int Deliver(Napi::Env env, const uint8_t* buf, size_t n, const sockaddr_storage& ss, std::vector<napi_value>* args) {
+    const sockaddr_ll& from = reinterpret_cast<const sockaddr_ll&>(ss);
+    Napi::Object meta = Napi::Object::New(env);
+    meta.Set("pktType", Napi::String::New(env, PktTypeName(from.sll_pkttype)));
+    meta.Set("protocol", Napi::Number::New(env, ntohs(from.sll_protocol)));
+    meta.Set("ifindex", Napi::Number::New(env, from.sll_ifindex));
+    Napi::Buffer<uint8_t> frame = Napi::Buffer<uint8_t>::Copy(env, buf, n);
+    if (frame.IsEmpty()) return kStopBatch;  // the environment is shutting down
+    args->push_back(frame);
+    args->push_back(meta);
+    return kDeliver;
   }
 
-  Napi::Value Close(const Napi::CallbackInfo& info) {
-    Release();
-    return info.Env().Undefined();
-  }
-
-  void OnReadable() {
-    Napi::Env env = Env();
-    Napi::HandleScope scope(env);
-    uint8_t buf[65536];
-    // a bounded batch per wakeup so one busy socket cannot starve the loop
-    for (int i = 0; i < 64 && fd_ >= 0 && !callback_.IsEmpty(); i++) {
-      sockaddr_ll from;
-      socklen_t fl = sizeof(from);
-      ssize_t n = recvfrom(fd_, buf, sizeof(buf), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &fl);
-      if (n < 0) break;  // EAGAIN (or a transient error: the next wakeup retries)
-      Napi::Object meta = Napi::Object::New(env);
-      meta.Set("pktType", Napi::String::New(env, PktTypeName(from.sll_pkttype)));
-      meta.Set("protocol", Napi::Number::New(env, ntohs(from.sll_protocol)));
-      meta.Set("ifindex", Napi::Number::New(env, from.sll_ifindex));
-      Napi::Buffer<uint8_t> frame = Napi::Buffer<uint8_t>::Copy(env, buf, (size_t)n);
-      if (frame.IsEmpty()) break;  // the environment is shutting down: no JavaScript runs any more
-      callback_.MakeCallback(Value(), {frame, meta});
-      ReportPendingException(env);
-    }
-  }
-
-  Napi::Value Fd(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), fd_); }
   Napi::Value Ifindex(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), ifindex_); }
   Napi::Value Mac(const Napi::CallbackInfo& info) { return Napi::Buffer<uint8_t>::Copy(info.Env(), mac_, 6); }
 
-  int fd_ = -1;
   int ifindex_ = 0;
   uint16_t protocol_ = 0;
   uint8_t mac_[6] = {0};
-  std::unique_ptr<FdPoller> poller_;
-  Napi::FunctionReference callback_;
-  bool ref_held_ = false;
-  uint64_t cleanup_id_ = 0;
 };
 
 static void InitPacket(Napi::Env env, Napi::Object exports) {

@@ -1,18 +1,10 @@
 #!/usr/bin/env bash
-# Run edgelb's benchmarks one after the other (root: most build network namespaces). Each prints
-# its figures beside an anchor measured in the same run, as a ratio.
-#   scripts/bench.sh [name…]     e.g. scripts/bench.sh bgp-push dataplane-testrun
-set -uo pipefail
+# Run edgelb's benchmarks through the harness (bench/run.ts; root: most build network namespaces).
+# Prints one table (figure, anchor, ratio, runs, spread); a full run writes it to bench/results/,
+# QUICK=1 / --quick (one run each, small N: a check that every benchmark works) to .cache/bench/.
+#   scripts/bench.sh [--quick] [--runs N] [name…]     e.g. scripts/bench.sh --quick bgp-transfer
+set -euo pipefail
 cd "$(dirname "$0")/.."
-names=("$@")
-if ((${#names[@]} == 0)); then
-  names=(bgp-codec config-load native-calls dataplane-testrun bgp-latency bgp-push dataplane-wrk failover-l2 k8s-ingress)
-fi
-rc=0
-for n in "${names[@]}"; do
-  echo "== bench $n"
-  start=$(date +%s)
-  node --import tsx "bench/$n.ts" || rc=1
-  echo "== bench $n: $(( $(date +%s) - start )) s"
-done
-exit $rc
+args=()
+if [[ "${QUICK:-}" == 1 ]]; then args+=(--quick); fi
+exec node --import tsx bench/run.ts "${args[@]}" "$@"

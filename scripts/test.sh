@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Run edgelb's test suites with node's test runner (TypeScript through tsx).
-#   scripts/test.sh [all|unit|lab|k8s] [files...]
+#   scripts/test.sh [all|unit|lab|k8s|bench-quick] [files...]
 # unit: pure logic, fast, parallel. lab: network namespaces, real routers, XDP (root, serial).
 # k8s: a real kube-apiserver + etcd on loopback (serial).
+# bench-quick: every benchmark once with small N (`make bench QUICK=1`), so a broken one fails.
 # Each suite prints its duration; the last line sums every suite: "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -41,7 +42,8 @@ else
   case "$which" in
     unit|all) mapfile -t f < <(find_tests test/unit); run_suite unit 2 "${f[@]}" ;;&
     lab|all)  mapfile -t f < <(find_tests test/lab);  run_suite lab 1 "${f[@]}" ;;&
-    k8s|all)  mapfile -t f < <(find_tests test/k8s);  run_suite k8s 1 "${f[@]}" ;;
+    k8s|all)  mapfile -t f < <(find_tests test/k8s);  run_suite k8s 1 "${f[@]}" ;;&
+    bench-quick|all) run_suite bench-quick 1 test/bench/quick.test.ts ;;
   esac
 fi
 echo "tests: $total_pass passed, $total_fail failed, $total_skip skipped"

@@ -19,7 +19,7 @@
 #endif
 
 /* Bumped on any incompatible change of a map key/value layout or map set. */
-#define EDGELB_LAYOUT_VERSION 1
+#define EDGELB_LAYOUT_VERSION 2
 
 /* Map names (also the pin file names under /sys/fs/bpf/edgelb/<node>/). */
 #define EDGELB_MAP_CFG "edgelb_cfg"
@@ -33,6 +33,12 @@
 #define EDGELB_MAP_SVC_STATS "edgelb_svc_st"
 #define EDGELB_MAP_BE_STATS "edgelb_be_st"
 #define EDGELB_MAP_RR "edgelb_rr"
+#define EDGELB_MAP_ADDRF "edgelb_addrf"
+#define EDGELB_MAP_SNAT_CLIENTS "edgelb_snat_cl"
+#define EDGELB_MAP_ECHO "edgelb_echo"
+#define EDGELB_MAP_FRAGS "edgelb_frags"
+#define EDGELB_MAP_SCRATCH "edgelb_scratch"
+#define EDGELB_MAP_BE_NH "edgelb_be_nh"
 #define EDGELB_PROG_XDP "edgelb_xdp"
 
 /* Compile-time defaults; the addon resizes the maps before load (bpf_map__set_max_entries). */
@@ -44,6 +50,13 @@
 #define EDGELB_SVC_LIST_MAX 256
 #define EDGELB_MAGLEV_EMPTY 0xffffffffu
 #define EDGELB_CNT_MAX 64
+/* Address filter (edgelb_addrf): one bit per hash of an address, VIPs in the first half, backends
+ * in the second. A packet whose destination bit and source bit are both clear is neither to a VIP
+ * nor a reply, and leaves on the fast path after two array reads. */
+#define EDGELB_ADDRF_WORDS 2048 /* per half: 65536 bits */
+#define EDGELB_SNAT_CLIENTS_SIZE 65536
+#define EDGELB_FRAGS_SIZE 8192
+#define EDGELB_PORT_RANGES 4
 
 /* Load-balancing modes (edgelb_svc.mode). Permanent. */
 #define EDGELB_MODE_DNAT 0    /* destination only; replies translated back (src -> VIP) */
@@ -64,18 +77,32 @@ struct edgelb_addr {
 EDGELB_STATIC_ASSERT(sizeof(struct edgelb_addr) == 16, "edgelb_addr");
 
 /* edgelb_cfg[0]: node-wide settings written by the addon. */
+#define EDGELB_CFG_F_RST_UNSERVED 0x01 /* answer TCP to an unserved VIP port with RST */
+
+struct edgelb_port_range {
+	__u16 lo; /* host order, inclusive */
+	__u16 hi;
+};
+
 struct edgelb_cfg {
 	__u32 layout_version;   /* EDGELB_LAYOUT_VERSION of the maps */
 	__u32 maglev_size;      /* entries per service in edgelb_maglev (prime) */
 	__u32 max_services;     /* slots in edgelb_svc_st / edgelb_maglev */
-	__u32 flags;            /* reserved, 0 */
+	__u32 flags;            /* EDGELB_CFG_F_* */
 	struct edgelb_addr node4; /* onearm source address, IPv4 (a[0]) */
 	struct edgelb_addr node6; /* onearm source address, IPv6 */
-	__u16 port_min;         /* SNAT port range, host order, inclusive */
-	__u16 port_max;
-	__u32 pad;
+	/* SNAT source ports: up to EDGELB_PORT_RANGES ranges (outside ip_local_port_range and the
+	 * daemon's own ports), port_total ports in all */
+	struct edgelb_port_range ports[EDGELB_PORT_RANGES];
+	__u32 port_total;
+	__u32 snat_share;       /* new SNAT ports one client may take per backend per window */
+	__u32 tcp_syn_timeout;  /* s: embryonic TCP (SYN seen, not yet established) */
+	__u32 tcp_fin_timeout;  /* s: after a FIN */
+	__u32 tcp_rst_timeout;  /* s: after an RST */
+	__u32 echo_rate;        /* ICMP echo replies per second per CPU (0: echo dropped) */
+	__u32 hash_key[4];      /* flow hash key, the same on every node */
 };
-EDGELB_STATIC_ASSERT(sizeof(struct edgelb_cfg) == 56, "edgelb_cfg");
+EDGELB_STATIC_ASSERT(sizeof(struct edgelb_cfg) == 104, "edgelb_cfg");
 
 /* edgelb_svc key: (VIP, port, protocol). */
 struct edgelb_svc_key {
@@ -132,6 +159,16 @@ EDGELB_STATIC_ASSERT(sizeof(struct edgelb_ct_key) == 40, "edgelb_ct_key");
 #define EDGELB_CT_F_DNAT 0x04  /* the destination is rewritten (all but dsr forward) */
 #define EDGELB_CT_F_L2 0x08    /* smac/dmac/ifindex hold a cached next hop */
 
+/* TCP states of a conntrack entry (both entries of a flow carry the same, except that the reply
+ * entry alone records that the backend answered). UDP entries are always ESTABLISHED. The timeout
+ * of an entry follows its state: embryonic states use cfg.tcp_syn_timeout, FIN cfg.tcp_fin_timeout,
+ * RST cfg.tcp_rst_timeout, ESTABLISHED the service's timeout_sec (kept in the entry). */
+#define EDGELB_CT_ST_ESTABLISHED 0
+#define EDGELB_CT_ST_SYN 1       /* embryonic: created by a SYN (or, dnat/dsr, any first packet) */
+#define EDGELB_CT_ST_SYN_REPLY 2 /* embryonic, reply entry: the backend answered */
+#define EDGELB_CT_ST_FIN 3       /* closing: a FIN was seen */
+#define EDGELB_CT_ST_RST 4       /* closed: an RST was seen */
+
 /* edgelb_ct value: how to rewrite a packet with that key, and where to send it. */
 struct edgelb_ct {
 	struct edgelb_addr new_src;
@@ -141,7 +178,8 @@ struct edgelb_ct {
 	__u16 new_dport;
 	__u8 mode;
 	__u8 flags;             /* EDGELB_CT_F_* */
-	__u16 pad;
+	__u8 state;             /* EDGELB_CT_ST_* */
+	__u8 pad;
 	__u64 last_ns;          /* bpf_ktime_get_ns of the last refresh (about once a second) */
 	__u32 timeout_sec;
 	__u32 svc_index;
@@ -153,6 +191,60 @@ struct edgelb_ct {
 };
 EDGELB_STATIC_ASSERT(sizeof(struct edgelb_ct) == 96, "edgelb_ct");
 
+/* edgelb_snat_cl key: (client address, IPv6 masked to /64; backend; protocol). */
+struct edgelb_snat_client_key {
+	struct edgelb_addr client;
+	__u32 be_index;
+	__u8 proto;
+	__u8 pad[3];
+};
+EDGELB_STATIC_ASSERT(sizeof(struct edgelb_snat_client_key) == 24, "edgelb_snat_client_key");
+
+/* edgelb_snat_cl value: new SNAT ports taken in the window that started at win_ns. */
+struct edgelb_snat_client {
+	__u64 win_ns;
+	__u32 count;
+	__u32 pad;
+};
+EDGELB_STATIC_ASSERT(sizeof(struct edgelb_snat_client) == 16, "edgelb_snat_client");
+
+/* edgelb_echo (per CPU, one entry): ICMP echo replies sent in the second that started at win_ns. */
+struct edgelb_echo {
+	__u64 win_ns;
+	__u64 count;
+};
+EDGELB_STATIC_ASSERT(sizeof(struct edgelb_echo) == 16, "edgelb_echo");
+
+/* edgelb_frags key: a fragmented datagram (source, destination, IP ID, protocol). */
+struct edgelb_frag_key {
+	struct edgelb_addr src;
+	struct edgelb_addr dst;
+	__u32 id;
+	__u8 proto;
+	__u8 family;
+	__u16 pad;
+};
+EDGELB_STATIC_ASSERT(sizeof(struct edgelb_frag_key) == 40, "edgelb_frag_key");
+
+/* edgelb_frags value: the ports of its first fragment. */
+struct edgelb_frag {
+	__u16 sport; /* network order */
+	__u16 dport;
+	__u32 pad;
+	__u64 last_ns;
+};
+EDGELB_STATIC_ASSERT(sizeof(struct edgelb_frag) == 16, "edgelb_frag");
+
+/* edgelb_be_nh[backend index]: the backend's next hop as bpf_fib_lookup last gave it (a new flow
+ * to a backend seen in the last second skips the lookup). */
+struct edgelb_nh {
+	__u8 smac[6];
+	__u8 dmac[6];
+	__u32 ifindex;
+	__u64 ts_ns; /* when it was looked up; 0 = none */
+};
+EDGELB_STATIC_ASSERT(sizeof(struct edgelb_nh) == 24, "edgelb_nh");
+
 /* Per service / per backend traffic, per CPU. */
 struct edgelb_stats {
 	__u64 packets;
@@ -161,9 +253,10 @@ struct edgelb_stats {
 EDGELB_STATIC_ASSERT(sizeof(struct edgelb_stats) == 16, "edgelb_stats");
 
 /* Counter codes: index into the per-CPU edgelb_cnt array. PERMANENT: append only.
- * Every packet increments EDGELB_CNT_RX and exactly one verdict code (PASS_*, TX, DROP_*);
- * CT_* and ICMP_* are events counted on the way. */
-#define EDGELB_CNT_RX 0              /* packets seen */
+ * Every packet increments exactly one verdict code (PASS_*, TX*, DROP_*); EDGELB_CNT_RX is their
+ * sum, computed by the reader (the program does not count it). CT_*, ICMP_TRANSLATED and
+ * FRAG_TRACKED are events counted on the way. */
+#define EDGELB_CNT_RX 0              /* packets seen (sum of the verdicts; not written) */
 #define EDGELB_CNT_PASS_NOT_IP 1     /* not IPv4/IPv6 (ARP, VLAN, ...) */
 #define EDGELB_CNT_PASS_NOT_VIP 2    /* IP, but no service and no tracked flow */
 #define EDGELB_CNT_PASS_FRAGMENT 3   /* IPv4 fragment or IPv6 fragment header */
@@ -193,7 +286,21 @@ EDGELB_STATIC_ASSERT(sizeof(struct edgelb_stats) == 16, "edgelb_stats");
 #define EDGELB_CNT_PASS_FRAG_NEEDED 27 /* larger than the egress MTU: the kernel answers */
 #define EDGELB_CNT_PASS_NOT_FWDED 28 /* route lookup says local/not forwarded */
 #define EDGELB_CNT_DROP_DSR_NO_NEIGH 29 /* dsr backend not resolved yet (its managed entry will be) */
-#define EDGELB_CNT_LAST 29
+#define EDGELB_CNT_DROP_CT_STRAY 30 /* TCP non-SYN with no tracked flow (onearm/fullnat) */
+#define EDGELB_CNT_CT_ESTABLISHED 31 /* embryonic TCP flow seen established */
+#define EDGELB_CNT_CT_CLOSING 32   /* FIN or RST seen on a tracked flow */
+#define EDGELB_CNT_DROP_SNAT_SHARE 33 /* client over its share of a backend's SNAT ports */
+#define EDGELB_CNT_TX_ECHO 34      /* ICMP/ICMPv6 echo to a VIP answered */
+#define EDGELB_CNT_DROP_ECHO_RATE 35 /* ICMP echo to a VIP over the reply rate */
+#define EDGELB_CNT_DROP_VIP_NO_SVC 36 /* to a VIP, no service on that port/protocol */
+#define EDGELB_CNT_TX_RST 37       /* TCP to an unserved VIP port answered with RST */
+#define EDGELB_CNT_DROP_IP_OPTIONS 38 /* IPv4 options / IPv6 extension headers to a VIP */
+#define EDGELB_CNT_DROP_FRAGMENT 39 /* fragment to a VIP without a tracked first fragment */
+#define EDGELB_CNT_PASS_NDP 40     /* ICMPv6 router/neighbour discovery (133-137): the announcer's */
+#define EDGELB_CNT_DROP_VIP_ICMP 41 /* other ICMP to a VIP (untracked errors, other types) */
+#define EDGELB_CNT_FRAG_TRACKED 42 /* first fragment's flow remembered by IP ID */
+#define EDGELB_CNT_NH_CACHED 43    /* new flow's next hop from the backend's cached lookup */
+#define EDGELB_CNT_LAST 43
 
 EDGELB_STATIC_ASSERT(EDGELB_CNT_LAST < EDGELB_CNT_MAX, "counter codes fit edgelb_cnt");
 

@@ -108,6 +108,60 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } edgelb_rr SEC(".maps");
 
+/* address filter: bits of VIP (first half) and backend (second half) address hashes */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * EDGELB_ADDRF_WORDS);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} edgelb_addrf SEC(".maps");
+
+/* SNAT ports each client took per backend in the current window (fair share), LRU */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, EDGELB_SNAT_CLIENTS_SIZE);
+	__type(key, struct edgelb_snat_client_key);
+	__type(value, struct edgelb_snat_client);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} edgelb_snat_cl SEC(".maps");
+
+/* ICMP echo replies per CPU in the current second (rate limit) */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct edgelb_echo);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} edgelb_echo SEC(".maps");
+
+/* first fragments' ports by (src, dst, IP ID, protocol), for the later fragments, LRU */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, EDGELB_FRAGS_SIZE);
+	__type(key, struct edgelb_frag_key);
+	__type(value, struct edgelb_frag);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} edgelb_frags SEC(".maps");
+
+/* backend index -> its next hop from the last bpf_fib_lookup (resized: max backends) */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, EDGELB_DEFAULT_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct edgelb_nh);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} edgelb_be_nh SEC(".maps");
+
+/* per-CPU scratch for a conntrack value being built (keeps it off the 512-byte stack) */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct edgelb_ct);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} edgelb_scratch SEC(".maps");
+
 static __always_inline void cnt_inc(__u32 code)
 {
 	__u64 *v = bpf_map_lookup_elem(&edgelb_cnt, &code);
@@ -115,7 +169,7 @@ static __always_inline void cnt_inc(__u32 code)
 		*v += 1;
 }
 
-/* Count a verdict and return its XDP action. */
+/* Count a verdict and return its XDP action (EDGELB_CNT_RX is the readers' sum of verdicts). */
 static __always_inline int verdict(__u32 code, int action)
 {
 	cnt_inc(code);

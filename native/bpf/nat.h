@@ -38,6 +38,20 @@ static __always_inline int nat_rewrite4(struct xdp_md *ctx, struct pkt *p, const
 	struct iphdr *ip = data + ETH_LEN;
 	if ((void *)(ip + 1) > data_end)
 		return -1;
+	if (p->frag == 2) {
+		/* a later fragment: addresses only (its ports and checksum are in the first one) */
+		__u32 acc = 0;
+		if (ct->flags & EDGELB_CT_F_SNAT) {
+			csum_acc32(&acc, ip->saddr, ct->new_src.a[0]);
+			ip->saddr = ct->new_src.a[0];
+		}
+		if (ct->flags & EDGELB_CT_F_DNAT) {
+			csum_acc32(&acc, ip->daddr, ct->new_dst.a[0]);
+			ip->daddr = ct->new_dst.a[0];
+		}
+		ip->check = csum_apply(ip->check, acc);
+		return 0;
+	}
 	void *l4 = (void *)(ip + 1);
 	__u16 *csum = l4_csum_ptr(p->proto, l4, data_end);
 	if (!csum)

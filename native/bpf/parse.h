@@ -1,6 +1,8 @@
 /* parse.h: bounded parsing of Ethernet / IPv4 / IPv6 / TCP / UDP / ICMP into struct pkt.
- * Offsets are constants per family (IPv4 options and IPv6 extension headers are passed to the
- * kernel), which keeps every packet access provably in bounds for the verifier. */
+ * Offsets are constants per family (IPv4 options and IPv6 extension headers are classified, not
+ * walked), which keeps every packet access provably in bounds for the verifier. An IPv4 first
+ * fragment is parsed like a whole packet (frag = 1); later fragments (frag = 2, no L4 header) and
+ * IPv6 fragments are PARSE_FRAGMENT. */
 #ifndef EDGELB_PARSE_H
 #define EDGELB_PARSE_H
 
@@ -48,10 +50,15 @@ struct pkt {
 	__u8 proto;
 	__u8 tcp_flags;           /* TCP byte 13 */
 	__u8 icmp_type;
+	__u8 frag;                /* 0 whole, 1 IPv4 first fragment, 2 later fragment / IPv6 fragment */
+	__u8 pad[3];
+	__u32 ip_id;              /* IPv4 identification (network order), fragments only */
 };
 
 #define TCP_FLAG_SYN_ 0x02
 #define TCP_FLAG_ACK_ 0x10
+#define TCP_FLAG_FIN_ 0x01
+#define TCP_FLAG_RST_ 0x04
 
 static __always_inline int parse_l4(struct pkt *p, void *l4, void *data_end)
 {
@@ -107,10 +114,16 @@ static __always_inline int parse(struct xdp_md *ctx, struct pkt *p)
 		if (bpf_ntohs(ip->tot_len) < (__u32)ip->ihl * 4 ||
 		    (void *)ip + bpf_ntohs(ip->tot_len) > data_end)
 			return PARSE_L4_MALFORMED;
-		if (ip->frag_off & bpf_htons(IP_MF | IP_OFFMASK))
-			return PARSE_FRAGMENT;
 		if (ip->ihl != 5)
 			return PARSE_OPTIONS;
+		if (ip->frag_off & bpf_htons(IP_MF | IP_OFFMASK)) {
+			p->ip_id = ip->id;
+			if (ip->frag_off & bpf_htons(IP_OFFMASK)) {
+				p->frag = 2;
+				return PARSE_FRAGMENT;
+			}
+			p->frag = 1;
+		}
 		return parse_l4(p, (void *)(ip + 1), data_end);
 	}
 	if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
@@ -127,8 +140,10 @@ static __always_inline int parse(struct xdp_md *ctx, struct pkt *p)
 		__builtin_memcpy(&p->key.dst, &ip6->daddr, 16);
 		if ((void *)(ip6 + 1) + bpf_ntohs(ip6->payload_len) > data_end)
 			return PARSE_L4_MALFORMED;
-		if (ip6->nexthdr == NEXTHDR_FRAGMENT)
+		if (ip6->nexthdr == NEXTHDR_FRAGMENT) {
+			p->frag = 2;
 			return PARSE_FRAGMENT;
+		}
 		if (ip6->nexthdr != IPPROTO_TCP && ip6->nexthdr != IPPROTO_UDP &&
 		    ip6->nexthdr != IPPROTO_ICMPV6)
 			return ip6->nexthdr == 0 || ip6->nexthdr == 43 || ip6->nexthdr == 60 ||

@@ -6,9 +6,26 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { DesiredState } from '../model/desired-state.js';
-import { errorMessage } from '../lib/errors.js';
+import type { HaRow, Readiness, ServiceRow } from '../model/views.js';
+import { EdgelbError, errorMessage } from '../lib/errors.js';
 import { computePlan, type Facts, type Plan, type VipView } from './plan.js';
 import type { Engines, ShardView } from './ports.js';
+
+/** The engines the agent drives, as failures name them. */
+export type EngineName = 'health' | 'dataplane' | 'bgp-peers' | 'bgp' | 'l2';
+
+/** What one reconcile did: every engine took its input, or which ones lag and why. */
+export interface ApplyResult {
+  ok: boolean;
+  lagging: Array<{ engine: EngineName; error: string }>;
+}
+
+/** A desired state some engines could not take (they keep their previous input and are retried). */
+export class ApplyPartialError extends EdgelbError {
+  constructor(readonly lagging: ApplyResult['lagging']) {
+    super('EDGELB_ERR_APPLY_PARTIAL', `not applied by ${lagging.map((l) => `${l.engine} (${l.error})`).join(', ')}; retrying`);
+  }
+}
 
 export interface AgentOptions {
   nodeName: string;
@@ -17,17 +34,6 @@ export interface AgentOptions {
   registry?: Registry;
   /** How often the data path's health is polled (ms); 0 = never (tests call notify()). */
   dataplaneHealthIntervalMs?: number;
-}
-
-export interface ServiceView {
-  name: string;
-  vips: string[];
-  pool: string;
-  shard: number;
-  mode: string;
-  ports: Array<{ port: number; protocol: string; targetPort: number }>;
-  endpoints: Array<{ address: string; ready: boolean; healthy: boolean }>;
-  healthyEndpoints: number;
 }
 
 /** Stable key of an engine input, to tell whether it changed since the last call. */
@@ -41,7 +47,14 @@ export class Agent extends EventEmitter {
   private plan: Plan | null = null;
   private last = { peers: '', ads: '', owned: '', dataplane: '', health: '' };
   private eorSent = false;
-  private running: Promise<void> = Promise.resolve();
+  private running: Promise<ApplyResult> = Promise.resolve({ ok: true, lagging: [] });
+  /** What the speaker and the announcer hold now (new VIPs wait while the data path lags). */
+  private lastAds = new Set<string>();
+  private lastOwned = new Set<string>();
+  private retryDelayMs = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryEnabled = true;
+  private readonly inSync: Gauge<'engine'> | undefined;
   private pending = false;
   private dpTimer: NodeJS.Timeout | undefined;
   private lastDpHealth = '';
@@ -55,6 +68,12 @@ export class Agent extends EventEmitter {
         name: 'edgelb_agent_reconciles_total',
         help: 'Reconciles of the desired state into the engines, by result',
         labelNames: ['result'],
+        registers: [opts.registry],
+      });
+      this.inSync = new Gauge({
+        name: 'edgelb_agent_engine_in_sync',
+        help: '1 when the engine runs the current desired state, 0 while it lags (its last call failed)',
+        labelNames: ['engine'],
         registers: [opts.registry],
       });
       this.announcedGauge = new Gauge({
@@ -74,26 +93,33 @@ export class Agent extends EventEmitter {
     }
   }
 
-  /** Take a new desired state (first load or reload) and reconcile. */
-  apply(state: DesiredState): Promise<void> {
+  /**
+   * Take a new desired state (first load or reload) and reconcile. Rejects with ApplyPartialError
+   * (EDGELB_ERR_APPLY_PARTIAL) naming each engine that could not take it: those keep their previous
+   * input and are retried (back-off, and on every change); the others run the new state.
+   */
+  async apply(state: DesiredState): Promise<void> {
     this.state = state;
-    return this.schedule('desired state');
+    const r = await this.schedule('desired state');
+    if (!r.ok) throw new ApplyPartialError(r.lagging);
   }
 
   /** Something the plan depends on changed (health, shards, data path): reconcile soon. */
-  notify(why: string): Promise<void> {
-    return this.schedule(why);
+  async notify(why: string): Promise<void> {
+    await this.schedule(why);
   }
 
-  /** Withdraw every VIP of this node and keep them withdrawn until undrain. */
-  drain(): Promise<void> {
+  /** Withdraw every VIP of this node and keep them withdrawn until undrain (rejects like apply). */
+  async drain(): Promise<void> {
     this.drained = true;
-    return this.schedule('drain');
+    const r = await this.schedule('drain');
+    if (!r.ok) throw new ApplyPartialError(r.lagging);
   }
 
-  undrain(): Promise<void> {
+  async undrain(): Promise<void> {
     this.drained = false;
-    return this.schedule('undrain');
+    const r = await this.schedule('undrain');
+    if (!r.ok) throw new ApplyPartialError(r.lagging);
   }
 
   isDrained(): boolean {
@@ -102,15 +128,17 @@ export class Agent extends EventEmitter {
 
   stop(): void {
     if (this.dpTimer) clearInterval(this.dpTimer);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryEnabled = false;
   }
 
   /** Serialise reconciles; coalesce triggers that arrive while one runs. */
-  private schedule(why: string): Promise<void> {
+  private schedule(why: string): Promise<ApplyResult> {
     if (this.pending) return this.running;
     this.pending = true;
     this.running = this.running.then(async () => {
       this.pending = false;
-      await this.reconcile(why);
+      return this.reconcile(why);
     });
     return this.running;
   }
@@ -127,65 +155,103 @@ export class Agent extends EventEmitter {
     };
   }
 
-  private async reconcile(why: string): Promise<void> {
+  private async reconcile(why: string): Promise<ApplyResult> {
     const state = this.state;
-    if (!state) return;
+    if (!state) return { ok: true, lagging: [] };
     const { bgp, l2, dataplane, health } = this.opts.engines;
     const facts = this.facts();
     this.lastDpHealth = keyOf(facts.dataplane);
     const plan = computePlan(state, facts);
     this.plan = plan;
     const log = this.opts.logger;
-    try {
-      if (health) {
-        const k = keyOf(plan.healthTargets);
-        if (k !== this.last.health) {
+    const lagging: ApplyResult['lagging'] = [];
+    /** Run one engine's step; a throw marks that engine as lagging and the others go on. */
+    const step = async (engine: EngineName, fn: () => void | Promise<void>): Promise<boolean> => {
+      try {
+        await fn();
+        this.inSync?.set({ engine }, 1);
+        return true;
+      } catch (e) {
+        lagging.push({ engine, error: errorMessage(e) });
+        this.inSync?.set({ engine }, 0);
+        return false;
+      }
+    };
+    if (health) {
+      const k = keyOf(plan.healthTargets);
+      if (k !== this.last.health)
+        await step('health', () => {
           health.setTargets(plan.healthTargets);
           this.last.health = k;
-        }
-      }
-      if (dataplane) {
-        const k = keyOf(plan.dataplane);
-        if (k !== this.last.dataplane) {
+        });
+    }
+    let dataplaneOk = true;
+    if (dataplane) {
+      const k = keyOf(plan.dataplane);
+      if (k !== this.last.dataplane)
+        dataplaneOk = await step('dataplane', async () => {
           await dataplane.setServices(plan.dataplane);
           this.last.dataplane = k;
-        }
-      }
-      if (bgp && state.bgp) {
-        const k = keyOf([state.bgp.peers, state.policies]);
-        if (k !== this.last.peers) {
-          bgp.setPeers(state.bgp.peers, state.policies);
+        });
+    }
+    // while the data path lags, announce nothing new (it may not be served); withdrawals proceed
+    const ads = dataplaneOk ? plan.advertisements : plan.advertisements.filter((a) => this.lastAds.has(a.prefix));
+    const owned = dataplaneOk ? plan.owned : plan.owned.filter((v) => this.lastOwned.has(v));
+    if (!dataplaneOk && ads.length < plan.advertisements.length) lagging.push({ engine: 'bgp', error: 'new advertisements wait for the data path' });
+    if (!dataplaneOk && l2 && owned.length < plan.owned.length) lagging.push({ engine: 'l2', error: 'new VIPs wait for the data path' });
+    if (bgp && state.bgp) {
+      const k = keyOf([state.bgp.peers, state.policies]);
+      if (k !== this.last.peers)
+        await step('bgp-peers', () => {
+          bgp.setPeers(state.bgp!.peers, state.policies);
           this.last.peers = k;
-        }
-      }
-      if (bgp) {
-        const k = keyOf(plan.advertisements);
-        if (k !== this.last.ads) {
-          bgp.setAdvertisements(plan.advertisements);
+        });
+    }
+    if (bgp) {
+      const k = keyOf(ads);
+      if (k !== this.last.ads)
+        await step('bgp', () => {
+          bgp.setAdvertisements(ads);
           this.last.ads = k;
-        }
-        if (!this.eorSent) {
-          // End-of-RIB only once the first full desired state is programmed everywhere
+          this.lastAds = new Set(ads.map((a) => a.prefix));
+        });
+      if (!this.eorSent && lagging.length === 0) {
+        // End-of-RIB only once the first full desired state is programmed everywhere
+        await step('bgp', () => {
           bgp.setInitialReconcileDone();
           this.eorSent = true;
-        }
+        });
       }
-      if (l2) {
-        const k = keyOf(plan.owned);
-        if (k !== this.last.owned) {
-          l2.setOwned(plan.owned);
+    }
+    if (l2) {
+      const k = keyOf(owned);
+      if (k !== this.last.owned)
+        await step('l2', () => {
+          l2.setOwned(owned);
           this.last.owned = k;
-        }
-      }
-      this.updateGauges(plan.vips);
+          this.lastOwned = new Set(owned);
+        });
+    }
+    this.updateGauges(plan.vips);
+    if (lagging.length === 0) {
+      this.retryDelayMs = 0;
       this.reconciles?.inc({ result: 'ok' });
       log.debug({ why, vips: plan.vips.length }, 'reconciled');
       this.emit('reconciled', plan);
-    } catch (e) {
-      this.reconciles?.inc({ result: 'error' });
-      log.error({ why, err: errorMessage(e) }, 'reconcile failed; will retry on the next change');
-      this.emit('error-reconcile', e);
+      return { ok: true, lagging };
     }
+    this.reconciles?.inc({ result: 'error' });
+    this.retryDelayMs = Math.min(30_000, this.retryDelayMs ? this.retryDelayMs * 2 : 1000);
+    log.error({ why, lagging, retryInMs: this.retryDelayMs }, `reconcile incomplete: ${lagging.map((l) => l.engine).join(', ')} lag behind the desired state; retrying`);
+    this.emit('error-reconcile', new ApplyPartialError(lagging));
+    if (!this.retryTimer && this.retryEnabled) {
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = undefined;
+        void this.notify('retry after a failed engine');
+      }, this.retryDelayMs);
+      this.retryTimer.unref();
+    }
+    return { ok: false, lagging };
   }
 
   private updateGauges(vips: VipView[]): void {
@@ -206,7 +272,7 @@ export class Agent extends EventEmitter {
     return (this.plan?.vips ?? []).map((v) => (shards ? { ...v, master: shards.masterOf(v.shard) } : v));
   }
 
-  services(): ServiceView[] {
+  services(): ServiceRow[] {
     const state = this.state;
     if (!state) return [];
     const health = this.opts.engines.health;
@@ -229,7 +295,7 @@ export class Agent extends EventEmitter {
     });
   }
 
-  ha(): { node: string; drained: boolean; shards: ShardView[] } {
+  ha(): HaRow {
     const shards = this.opts.engines.shards;
     const n = this.state?.cluster?.shards ?? 1;
     const view: ShardView[] = shards
@@ -238,12 +304,14 @@ export class Agent extends EventEmitter {
     return { node: this.opts.nodeName, drained: this.drained, shards: view };
   }
 
-  readiness(): { ready: boolean; reasons: string[] } {
+  readiness(): Readiness {
     const reasons: string[] = [];
     if (!this.state) reasons.push('no configuration applied yet');
     else if (!this.plan) reasons.push('first reconcile not finished');
     const dp = this.opts.engines.dataplane?.health();
     if (dp && !dp.ok) reasons.push(`data path: ${dp.reason ?? 'unhealthy'}`);
+    const cluster = this.opts.engines.shards?.health?.();
+    if (cluster && !cluster.ok) reasons.push(`cluster: ${cluster.reason ?? 'fenced'}`);
     return { ready: reasons.length === 0, reasons };
   }
 }

@@ -1,9 +1,11 @@
 // The agent's pure core: from the desired state and the live facts (shard masters, endpoint
 // health, data-path health, drain), compute what each engine should hold and why each VIP is or
 // is not announced from this node. No I/O; the Agent applies the result.
-import type { DesiredState, PoolSpec, ServiceSpec } from '../model/desired-state.js';
+import type { DesiredState, ServiceSpec } from '../model/desired-state.js';
+import type { AnnounceDecision, VipRow } from '../model/views.js';
 import { familyOf, canonicalIp } from '../lib/addr.js';
-import type { Advertisement, DataplaneService, HealthTarget } from './ports.js';
+import type { Advertisement, DataplaneService } from '../model/engine-inputs.js';
+import type { HealthTarget } from './ports.js';
 
 /**
  * MEDs in bgpMode activeBackup: the shard master is preferred, standbys stay as a hot path. The
@@ -40,21 +42,12 @@ export interface Facts {
   drained: boolean;
 }
 
-export interface VipDecision {
-  announced: boolean;
+export interface VipDecision extends AnnounceDecision {
   reason: VipReason;
-  detail?: string;
 }
 
-export interface VipView {
-  vip: string;
-  services: string[];
-  pool: string;
-  shard: number;
-  master: string | null;
-  interface: string;
-  announce: PoolSpec['announce'];
-  bgpMode: PoolSpec['bgpMode'];
+/** A VIP row of the REST contract, with the agent's reason codes. */
+export interface VipView extends VipRow {
   bgp: VipDecision & { med?: number };
   l2: VipDecision;
 }

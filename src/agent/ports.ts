@@ -1,16 +1,9 @@
 // The engine ports the node agent drives. Each is the smallest structural slice of an engine's
 // public API that the agent needs, so the agent is tested over fakes and wired to the real
 // engines (BgpSpeaker, L2Announcer, XdpDataplane, HealthChecker, ShardManager) by the CLI.
-import type { EpSelect, LbMode, PeerSpec, PolicySpec, Protocol, ProbeSpec } from '../model/desired-state.js';
-
-/** One route the BGP speaker advertises from this node. */
-export interface Advertisement {
-  prefix: string;
-  med?: number;
-  localPref?: number;
-  communities?: string[];
-  largeCommunities?: string[];
-}
+import type { PeerSpec, PolicySpec, ProbeSpec } from '../model/desired-state.js';
+import type { Advertisement, DataplaneService } from '../model/engine-inputs.js';
+import type { ShardRow } from '../model/views.js';
 
 export interface BgpPort {
   setPeers(peers: PeerSpec[], policies: PolicySpec[]): void;
@@ -20,18 +13,6 @@ export interface BgpPort {
 
 export interface L2Port {
   setOwned(vips: string[]): void;
-}
-
-/** One (VIP, port, protocol) of a service as the data path programs it. */
-export interface DataplaneService {
-  name: string;
-  vip: string;
-  port: number;
-  protocol: Protocol;
-  mode: LbMode;
-  backends: Array<{ address: string; port: number }>;
-  epSelect: EpSelect;
-  timeoutSec: number;
 }
 
 export interface DataplanePort {
@@ -52,17 +33,15 @@ export interface HealthPort {
   isHealthy(service: string, endpoint: string): boolean;
 }
 
-export interface ShardView {
-  shard: number;
-  state: 'MASTER' | 'BACKUP';
-  master: string | null;
-  epoch: number;
-}
+/** A shard as the agent and GET /v1/ha see it. */
+export type ShardView = ShardRow;
 
 export interface ShardPort {
   isMaster(shard: number): boolean;
   masterOf(shard: number): string | null;
   view(): ShardView[];
+  /** Whether this node takes part in the cluster (false while fenced: its heartbeat thread is down). */
+  health?(): { ok: boolean; reason?: string };
 }
 
 /** Everything the agent may drive; a missing engine means "this node does not do that". */

@@ -3,7 +3,8 @@
 // one is required to listen on a non-loopback address.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 'fastify';
-import { Counter, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { counterOn } from '../lib/metrics.js';
 import { EdgelbError, errorMessage, isEdgelbError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -68,14 +69,11 @@ export function createApiServer(opts: ApiServerOptions): ApiApp {
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: true,
   });
-  const requests =
-    (opts.registry.getSingleMetric('edgelb_api_requests_total') as Counter<'route' | 'status'> | undefined) ??
-    new Counter({
-      name: 'edgelb_api_requests_total',
-      help: 'API requests answered, by route and HTTP status',
-      labelNames: ['route', 'status'],
-      registers: [opts.registry],
-    });
+  const requests = counterOn(opts.registry, {
+    name: 'edgelb_api_requests_total',
+    help: 'API requests answered, by route and HTTP status',
+    labelNames: ['route', 'status'] as const,
+  });
 
   const wanted = opts.token ? digest(`Bearer ${opts.token}`) : undefined;
   app.addHook('onRequest', async (req, reply) => {
@@ -140,4 +138,29 @@ export async function listenApi(app: ApiApp, listen: string): Promise<ListeningA
   const addr = app.server.address();
   const port = addr && typeof addr === 'object' ? addr.port : hp.port;
   return { host: hp.host, port, url: `http://${isIP(hp.host) === 6 ? `[${hp.host}]` : hp.host}:${port}` };
+}
+
+export interface MetricsServerOptions {
+  /** "host:port" (IP literal), any address: it serves nothing but metrics and liveness. */
+  listen: string;
+  registry: Registry;
+  logger: Logger;
+}
+
+/**
+ * The metrics-only listener (`api.metricsListen`): GET /metrics and /healthz, nothing else (404), no
+ * token, so Prometheus can scrape the node's address while /v1 stays on loopback or behind the
+ * token. Throws EdgelbError EDGELB_ERR_INVALID_ARGUMENT for a bad listen address.
+ */
+export function createMetricsServer(opts: MetricsServerOptions): ApiApp {
+  if (!parseListen(opts.listen)) throw new EdgelbError('EDGELB_ERR_INVALID_ARGUMENT', `api metricsListen must be ip:port, got "${opts.listen}"`);
+  const app = Fastify({
+    loggerInstance: opts.logger.child({ subsystem: 'api', listener: 'metrics' }),
+    logController: new LogController({ disableRequestLogging: true }),
+    forceCloseConnections: true,
+  });
+  app.setNotFoundHandler((req, reply) => sendError(reply, 404, 'EDGELB_ERR_INVALID_ARGUMENT', `the metrics listener serves only /metrics and /healthz, not ${req.method} ${req.url}`));
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/metrics', async (_req, reply) => reply.type(opts.registry.contentType).send(await opts.registry.metrics()));
+  return app;
 }

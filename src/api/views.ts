@@ -1,64 +1,26 @@
-// The read-only views the API serves, and the shapes of their rows. The node agent implements
+// The views the API serves, typed by the REST contract (model/views.ts). The node agent implements
 // ApiViews; without an agent the daemon serves views computed from the desired state alone
-// (desiredStateViews). The CLI's tables read these shapes and tolerate missing fields.
+// (desiredStateViews), with the same row types.
 import type { DesiredState } from '../model/desired-state.js';
+import type { DrainResult, HaRow, NeighborRow, Readiness, ServiceRow, VipRow } from '../model/views.js';
+
+export type { DrainResult, HaRow, NeighborRow, Readiness, ServiceRow, VipRow };
 
 export interface ApiViews {
-  /** GET /v1/services: ServiceRow-like objects. */
-  services(): unknown[];
-  /** GET /v1/vips: VipRow-like objects. */
-  vips(): unknown[];
-  /** GET /v1/ha: HaRow-like object. */
-  ha(): unknown;
-  /** GET /v1/bgp/neighbors: NeighborRow-like objects. Never a password. */
-  bgpNeighbors(): unknown[];
+  /** GET /v1/services */
+  services(): ServiceRow[];
+  /** GET /v1/vips */
+  vips(): VipRow[];
+  /** GET /v1/ha */
+  ha(): HaRow;
+  /** GET /v1/bgp/neighbors. Never a password. */
+  bgpNeighbors(): NeighborRow[];
   /** GET /readyz: 200 when ready, 503 with the reasons otherwise. */
-  readiness(): { ready: boolean; reasons: string[] };
+  readiness(): Readiness;
   /** POST /v1/drain: withdraw every VIP of this node and keep them withdrawn. */
-  drain(): Promise<unknown>;
+  drain(): Promise<DrainResult>;
   /** POST /v1/undrain: end a drain. */
-  undrain(): Promise<unknown>;
-}
-
-export interface ServiceRow {
-  name: string;
-  vips: string[];
-  pool: string;
-  shard: number;
-  mode: string;
-  ports: Array<{ port: number; protocol: string; targetPort: number }>;
-  endpoints: Array<{ address: string; ready: boolean; healthy?: boolean }>;
-  healthyEndpoints?: number;
-}
-
-export interface VipRow {
-  vip: string;
-  services: string[];
-  pool: string;
-  shard: number;
-  announce: string;
-  bgpMode: string;
-  /** Node that masters the VIP's shard (null: unknown / no cluster). */
-  master?: string | null;
-  bgp?: { announced: boolean; reason: string; med?: number };
-  l2?: { announced: boolean; reason: string };
-}
-
-export interface HaRow {
-  node: string;
-  drained: boolean;
-  shards: Array<{ shard: number; state: string; master: string | null; epoch?: number }>;
-  members?: Array<{ address: string; alive: boolean }>;
-}
-
-export interface NeighborRow {
-  address: string;
-  asn: number;
-  state: string;
-  uptimeSec?: number;
-  prefixesSent?: number;
-  prefixesReceived?: number;
-  lastError?: string;
+  undrain(): Promise<DrainResult>;
 }
 
 /**
@@ -68,6 +30,7 @@ export interface NeighborRow {
 export function desiredStateViews(current: () => DesiredState | undefined): ApiViews {
   let drained = false;
   const reason = 'no node agent in this daemon';
+  const since = new Date().toISOString();
   return {
     services: (): ServiceRow[] =>
       (current()?.services ?? []).map((s) => ({
@@ -97,6 +60,7 @@ export function desiredStateViews(current: () => DesiredState | undefined): ApiV
               announce: pool?.announce ?? 'bgp',
               bgpMode: pool?.bgpMode ?? 'ecmp',
               master: null,
+              interface: st.node.interface,
               bgp: { announced: false, reason },
               l2: { announced: false, reason },
             });
@@ -110,12 +74,21 @@ export function desiredStateViews(current: () => DesiredState | undefined): ApiV
       return {
         node: st?.node.name ?? '',
         drained,
-        shards: Array.from({ length: n }, (_, shard) => ({ shard, state: 'UNKNOWN', master: null })),
+        shards: Array.from({ length: n }, (_, shard) => ({ shard, state: 'UNKNOWN' as const, master: null, epoch: 0 })),
         members: (st?.cluster?.members ?? []).map((address) => ({ address, alive: false })),
       };
     },
     bgpNeighbors: (): NeighborRow[] =>
-      (current()?.bgp?.peers ?? []).map((p) => ({ address: p.address, asn: p.asn, state: 'Idle', lastError: reason })),
+      (current()?.bgp?.peers ?? []).map((p) => ({
+        address: p.address,
+        port: p.port,
+        asn: p.asn,
+        state: 'Idle',
+        uptime: 0,
+        prefixesSent: 0,
+        prefixesReceived: 0,
+        lastError: { at: since, class: 'admin', reason: 'no-agent', message: reason },
+      })),
     readiness: () => (current() ? { ready: true, reasons: [] } : { ready: false, reasons: ['no configuration applied yet'] }),
     drain: async () => {
       drained = true;

@@ -7,7 +7,7 @@
 import net from 'node:net';
 import type { Logger } from '../lib/logger.js';
 import { errorMessage } from '../lib/errors.js';
-import { familyOf } from '../lib/addr.js';
+import { familyOf, unmapIpv4 } from '../lib/addr.js';
 import type { PeerSpec } from '../model/desired-state.js';
 import {
   BgpState,
@@ -539,7 +539,7 @@ export class Session {
     this.negotiated = n.negotiated;
     c.ctx = n.ctx;
     c.framer.maxLength = c.ctx.maxLength;
-    this.localAddress = c.socket.localAddress ? c.socket.localAddress.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1') : null;
+    this.localAddress = c.socket.localAddress ? unmapIpv4(c.socket.localAddress) : null;
   }
 
   private buildOpen(): OpenMessage {

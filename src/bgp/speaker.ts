@@ -8,8 +8,9 @@ import os from 'node:os';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../lib/logger.js';
 import { EdgelbError, errorMessage } from '../lib/errors.js';
-import { canonicalIp, familyOf, formatPrefix, parsePrefix } from '../lib/addr.js';
+import { canonicalIp, familyOf, formatPrefix, parsePrefix, unmapIpv4 } from '../lib/addr.js';
 import type { PeerSpec, PolicySpec } from '../model/desired-state.js';
+import type { Advertisement } from '../model/engine-inputs.js';
 import { BgpState, validHoldTime, type StateReason } from './fsm.js';
 import { Session, type Family, type LastError, type Negotiated } from './session.js';
 import { attrKey, type OutRoute } from './adj-rib-out.js';
@@ -36,13 +37,7 @@ export function canonicalPrefix(p: string): string {
   return formatPrefix(parsePrefix(p));
 }
 
-export interface Advertisement {
-  prefix: string;
-  med?: number;
-  localPref?: number;
-  communities?: string[];
-  largeCommunities?: string[];
-}
+export type { Advertisement };
 
 export interface BgpSpeakerOptions {
   asn: number;
@@ -254,7 +249,7 @@ export class BgpSpeaker extends EventEmitter {
   }
 
   private onIncoming(s: net.Socket): void {
-    const remote = s.remoteAddress ? canonicalIp(s.remoteAddress.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1')) : '';
+    const remote = s.remoteAddress ? canonicalIp(unmapIpv4(s.remoteAddress)) : '';
     const p = this.peers.get(remote);
     if (!p || this.stopped) {
       this.log.info({ remote }, 'refusing BGP connection from an address that is not a configured peer');

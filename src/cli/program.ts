@@ -6,7 +6,7 @@ import { EdgelbError, errorMessage, isEdgelbError } from '../lib/errors.js';
 import { createLogger } from '../lib/logger.js';
 import { loadConfig } from '../config/load.js';
 import type { LbMode } from '../model/desired-state.js';
-import { apiRequest, DEFAULT_API } from './client.js';
+import { apiRequest, DEFAULT_API, getView, type ViewBodies, type ViewPath } from './client.js';
 import { EXIT, runDaemon } from '../daemon/daemon.js';
 import { importOptional } from './optional.js';
 import { bgpTable, haTable, servicesTable, vipsTable } from './tables.js';
@@ -35,11 +35,18 @@ export function reportError(e: unknown, io: Io): number {
   return EXIT.ERROR;
 }
 
+/** One `edgelb get` view: fetch its typed body and render it. */
+const view =
+  <P extends ViewPath>(path: P, table: (body: ViewBodies[P]) => string) =>
+  async (api: string, token?: string): Promise<{ body: ViewBodies[P]; text: string }> => {
+    const body = await getView(api, path, token ? { token } : {});
+    return { body, text: table(body) };
+  };
 const GETS = {
-  services: { path: '/v1/services', table: servicesTable },
-  vips: { path: '/v1/vips', table: vipsTable },
-  bgp: { path: '/v1/bgp/neighbors', table: bgpTable },
-  ha: { path: '/v1/ha', table: haTable },
+  services: view('/v1/services', servicesTable),
+  vips: view('/v1/vips', vipsTable),
+  bgp: view('/v1/bgp/neighbors', bgpTable),
+  ha: view('/v1/ha', haTable),
 } as const;
 
 const apiOption = () => new Option('--api <url>', 'daemon API base URL').env('EDGELB_API').default(DEFAULT_API);
@@ -70,13 +77,16 @@ export function buildProgram(io: Io = stdio, setCode: (code: number) => void = (
     .option('--kubernetes', 'take services, pools, peers and policies from the Kubernetes API', false)
     .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'))
     .addOption(new Option('--default-lbmode <mode>', 'mode of services that name none').choices(['dnat', 'onearm', 'fullnat', 'dsr']))
+    .option('--default-class', 'Kubernetes mode: also serve LoadBalancer Services that have no loadBalancerClass (opt-in)', false)
     .option('--check', 'validate the configuration, print problems and warnings, and exit', false)
     .action(
-      wrap(async (o: { config?: string; kubernetes: boolean; logLevel: string; defaultLbMode?: LbMode; check: boolean }) => {
+      // commander names the value of --default-lbmode `defaultLbmode` (it was read as defaultLbMode, always undefined)
+      wrap(async (o: { config?: string; kubernetes: boolean; logLevel: string; defaultLbmode?: LbMode; defaultClass: boolean; check: boolean }) => {
         if (!o.config && !o.kubernetes) throw new EdgelbError('EDGELB_ERR_INVALID_ARGUMENT', 'edgelb daemon needs --config FILE (or --kubernetes)');
+        if (o.defaultClass && !o.kubernetes) throw new EdgelbError('EDGELB_ERR_INVALID_ARGUMENT', '--default-class needs --kubernetes (it chooses which Services edgelb serves)');
         if (o.check) {
           if (!o.config) throw new EdgelbError('EDGELB_ERR_INVALID_ARGUMENT', '--check needs --config FILE');
-          const r = await loadConfig(o.config, { kubernetes: o.kubernetes, ...(o.defaultLbMode ? { defaultLbMode: o.defaultLbMode } : {}) });
+          const r = await loadConfig(o.config, { kubernetes: o.kubernetes, ...(o.defaultLbmode ? { defaultLbMode: o.defaultLbmode } : {}) });
           for (const w of r.warnings) io.err(`warning: ${w.path}: ${w.message}\n`);
           io.out(`${r.source}: valid (${r.state.services.length} services, ${r.state.pools.length} pools, ${r.state.bgp?.peers.length ?? 0} peers)\n`);
           return EXIT.OK;
@@ -85,7 +95,8 @@ export function buildProgram(io: Io = stdio, setCode: (code: number) => void = (
           ...(o.config ? { config: o.config } : {}),
           kubernetes: o.kubernetes,
           logLevel: o.logLevel as 'info',
-          ...(o.defaultLbMode ? { defaultLbMode: o.defaultLbMode } : {}),
+          ...(o.defaultLbmode ? { defaultLbMode: o.defaultLbmode } : {}),
+          ...(o.defaultClass ? { defaultClass: true } : {}),
           errorOut: io.err,
           createConsumer: async (ctx) => (await import('../daemon/runtime.js')).createNodeRuntime(ctx),
           createKubernetesSource: async (ctx) => (await import('../daemon/kubernetes.js')).createKubernetesSource(ctx),
@@ -103,9 +114,8 @@ export function buildProgram(io: Io = stdio, setCode: (code: number) => void = (
     .addOption(tokenOption())
     .action(
       wrap(async (what: keyof typeof GETS, o: { output: string; api: string; token?: string }) => {
-        const g = GETS[what];
-        const body = await apiRequest(o.api, g.path, { ...(o.token ? { token: o.token } : {}) });
-        io.out(o.output === 'json' ? JSON.stringify(body, null, 2) + '\n' : g.table(body));
+        const { body, text } = await GETS[what](o.api, o.token);
+        io.out(o.output === 'json' ? JSON.stringify(body, null, 2) + '\n' : text);
         return EXIT.OK;
       }),
     );
@@ -149,6 +159,21 @@ export function buildProgram(io: Io = stdio, setCode: (code: number) => void = (
         const result = await cleanupNode(opts);
         if (result !== undefined) io.out(JSON.stringify(result, null, 2) + '\n');
         return EXIT.OK;
+      }),
+    );
+
+  program
+    .command('migrate')
+    .description('convert MetalLB or kube-loxilb objects into edgelb objects (YAML on stdout); what cannot be carried over goes to stderr (exit 3)')
+    .addArgument(program.createArgument('<from>', 'metallb | kube-loxilb').choices(['metallb', 'kube-loxilb']))
+    .argument('<files...>', 'YAML files: multi-document, kind: List (kubectl get … -o yaml)')
+    .action(
+      wrap(async (from: 'metallb' | 'kube-loxilb', files: string[]) => {
+        const { migrateFiles, MIGRATE_EXIT } = await import('../migrate/index.js');
+        const r = migrateFiles(from, files);
+        io.out(r.stdout);
+        if (r.stderr) io.err(r.stderr);
+        return r.lost > 0 ? MIGRATE_EXIT.PARTIAL : MIGRATE_EXIT.OK;
       }),
     );
 

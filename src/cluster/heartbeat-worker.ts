@@ -1,6 +1,9 @@
 // Heartbeat worker thread: sends and receives the cluster's UDP heartbeats and decides liveness
 // off the main event loop, so a busy main thread or its garbage collection never fakes a death.
-// Talks to Membership (main thread) by messages only.
+// Talks to Membership (main thread) by messages only. The receive path is bounded: datagrams from
+// addresses that are not members are dropped before anything is parsed, the size and layout are
+// checked before the HMAC, and each member may cost at most VERIFY_BUDGET HMACs per interval, so a
+// flood (even one that spoofs a member) cannot delay the other members' heartbeats.
 import { createSocket, type RemoteInfo } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
@@ -8,8 +11,8 @@ import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { performance, PerformanceObserver } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
-import { canonicalIp, familyOf } from '../lib/addr.js';
-import { checkReplay, decodeHeartbeat, encodeHeartbeat, type HeartbeatDrop, type ReplayState } from './heartbeat-codec.js';
+import { canonicalIp, familyOf, unmapIpv4 } from '../lib/addr.js';
+import { checkFresh, decodeHeartbeat, encodeHeartbeat, SendLog, type Challenge, type HeartbeatDrop, type ReplayState } from './heartbeat-codec.js';
 
 export interface WorkerConfig {
   self: string;
@@ -21,6 +24,8 @@ export interface WorkerConfig {
   deadAfterMs: number;
   /** SCHED_FIFO priority of this thread (1-99); 0 = do not ask for real-time scheduling. */
   rtPriority: number;
+  /** The payload to start with (a restarted thread carries the node's claims on). */
+  payload: Uint8Array;
 }
 
 export interface PeerView {
@@ -35,7 +40,7 @@ export type FromWorker =
   | { type: 'ready'; port: number; scheduling: string }
   | { type: 'error'; message: string }
   | { type: 'view'; live: PeerView[]; died: Array<{ key: string; name: string; lastSeenMs: number }> }
-  | { type: 'stats'; sent: number; received: number; stalls: number; lateSends: number; maxSendGapMs: number; maxGcMs: number; dropped: Record<HeartbeatDrop, number> };
+  | { type: 'stats'; sent: number; received: number; stalls: number; lateSends: number; maxSendGapMs: number; maxGcMs: number; dropped: Partial<Record<HeartbeatDrop, number>> };
 
 /**
  * Best effort: run this thread with real-time scheduling (SCHED_FIFO at cfg.rtPriority, as
@@ -71,11 +76,20 @@ function raisePriority(): string {
 
 export type ToWorker = { type: 'payload'; payload: Uint8Array } | { type: 'stop' };
 
+/** HMAC verifications a member may cost per heartbeat interval (it sends one, plus immediate
+ *  sends on claim changes); the rest of its datagrams are dropped unverified as rate-limited. */
+export const VERIFY_BUDGET = 16;
+
 interface Peer {
   host: string;
   port: number;
   key: string;
+  /** The last heartbeat accepted from it (freshness state). */
   replay?: ReplayState;
+  /** What we echo to it: its boot id and latest sequence number heard (0n: nothing yet). */
+  echoBoot: bigint;
+  echoSeq: bigint;
+  budget: number;
   name: string;
   payload: Uint8Array;
   lastSeenMono: number;
@@ -88,21 +102,40 @@ const checkEveryMs = Math.max(2, Math.min(10, Math.floor(cfg.intervalMs / 3)));
 let stalls = 0;
 const scheduling = raisePriority();
 const port = parentPort!;
-const bootTime = BigInt(Date.now());
-const nonce = randomBytes(8).readBigUInt64BE(0);
+const boot = randomBytes(8).readBigUInt64BE(0) || 1n;
 let seq = 0n;
-let payload: Uint8Array = new Uint8Array(0);
-const stats = { sent: 0, received: 0, dropped: { malformed: 0, unauthenticated: 0, replayed: 0, 'unknown-sender': 0 } as Record<HeartbeatDrop, number> };
+let payload: Uint8Array = cfg.payload ?? new Uint8Array(0);
+const stats = { sent: 0, received: 0, dropped: {} as Partial<Record<HeartbeatDrop, number>> };
 let statsDirty = false;
-const peers = new Map<string, Peer>(cfg.peers.map((p) => [p.key, { ...p, name: '', payload: new Uint8Array(0), lastSeenMono: 0, lastSeenWall: 0, live: false }]));
+const peers = new Map<string, Peer>(
+  cfg.peers.map((p) => [p.key, { ...p, echoBoot: 0n, echoSeq: 0n, budget: VERIFY_BUDGET, name: '', payload: new Uint8Array(0), lastSeenMono: 0, lastSeenWall: 0, live: false }]),
+);
+/** Members by the address and port the socket reports (no parsing for the common spelling). */
+const byRaw = new Map<string, Peer>();
 const family = familyOf(cfg.listenHost) === 6 ? 'udp6' : 'udp4';
 const sock = createSocket({ type: family, reuseAddr: false });
+const sendLog = new SendLog(256);
+/** Echoes older than this are stale: generous next to deadAfterMs, so a stalled thread is not a death. */
+const challenge: Challenge = { boot, ageOf: (s) => sendLog.ageOf(s, performance.now()), windowMs: 2 * cfg.deadAfterMs + cfg.intervalMs };
 
-function keyOf(r: RemoteInfo): string {
-  let a = r.address.replace(/%.*$/, '');
-  if (a.startsWith('::ffff:') && familyOf(a.slice(7)) === 4) a = a.slice(7);
-  const c = canonicalIp(a);
-  return familyOf(c) === 6 ? `[${c}]:${r.port}` : `${c}:${r.port}`;
+/** Recent strangers, so a flood from a few addresses costs a map lookup per datagram. Bounded. */
+const strangers = new Set<string>();
+
+function peerOf(r: RemoteInfo): Peer | undefined {
+  const raw = `${r.address}|${r.port}`;
+  const hit = byRaw.get(raw);
+  if (hit) return hit;
+  if (strangers.has(raw)) return undefined;
+  const a = r.address.replace(/%.*$/, '');
+  const c = familyOf(a) ? canonicalIp(unmapIpv4(a)) : '';
+  const p = c ? peers.get(familyOf(c) === 6 ? `[${c}]:${r.port}` : `${c}:${r.port}`) : undefined;
+  if (p) {
+    if (byRaw.size < 4 * peers.size + 4) byRaw.set(raw, p);
+  } else {
+    if (strangers.size >= 4096) strangers.clear();
+    strangers.add(raw);
+  }
+  return p;
 }
 
 let maxGcMs = 0;
@@ -113,6 +146,14 @@ let lastSend = 0;
 let lateSends = 0;
 let maxSendGapMs = 0;
 
+function sendTo(p: Peer): void {
+  const pkt = encodeHeartbeat({ boot, seq, echoBoot: p.echoBoot, echoSeq: p.echoSeq, name: cfg.self, payload }, cfg.key);
+  sock.send(pkt, p.port, p.host, (err) => {
+    if (!err) stats.sent++;
+  });
+}
+
+/** One round: a new sequence number (a new challenge), one packet per member with its echo. */
 function sendAll(): void {
   const now = performance.now();
   if (lastSend) {
@@ -122,11 +163,10 @@ function sendAll(): void {
   }
   lastSend = now;
   seq++;
-  const pkt = encodeHeartbeat({ bootTime, nonce, seq, name: cfg.self, payload }, cfg.key);
+  sendLog.record(seq, now);
   for (const p of peers.values()) {
-    sock.send(pkt, p.port, p.host, (err) => {
-      if (!err) stats.sent++;
-    });
+    p.budget = VERIFY_BUDGET;
+    sendTo(p);
   }
   statsDirty = true;
 }
@@ -138,26 +178,42 @@ function postView(died: Array<{ key: string; name: string; lastSeenMs: number }>
 }
 
 function drop(reason: HeartbeatDrop): void {
-  stats.dropped[reason]++;
+  stats.dropped[reason] = (stats.dropped[reason] ?? 0) + 1;
   statsDirty = true;
 }
 
 sock.on('message', (msg, rinfo) => {
-  const p = peers.get(keyOf(rinfo));
+  const p = peerOf(rinfo);
   if (!p) return drop('unknown-sender');
+  if (p.budget <= 0) return drop('rate-limited');
+  p.budget--;
   const d = decodeHeartbeat(msg, cfg.key);
   if (!d.ok) return drop(d.reason);
-  const next = checkReplay(p.replay, d.hb);
-  if (!next) return drop('replayed');
-  p.replay = next;
+  const hb = d.hb;
+  const fresh = checkFresh(p.replay, hb, challenge);
+  // what we echo back: the newest sequence of its boot; another boot only from a fresh heartbeat,
+  // or while nothing of it was accepted yet (the first contact, in both directions)
+  const newBoot = hb.boot !== p.echoBoot;
+  if ((newBoot && (fresh.ok || !p.replay)) || (!newBoot && hb.seq > p.echoSeq)) {
+    p.echoBoot = hb.boot;
+    p.echoSeq = hb.seq;
+    if (newBoot && p.budget > 0) {
+      // answer a new boot at once (with a sequence number of its own): accepted within a round trip
+      seq++;
+      sendLog.record(seq, performance.now());
+      sendTo(p);
+    }
+  }
+  if (!fresh.ok) return drop(fresh.reason);
+  p.replay = fresh.state;
   stats.received++;
   statsDirty = true;
   p.lastSeenMono = performance.now();
   p.lastSeenWall = Date.now();
-  const changed = !p.live || p.name !== d.hb.name || Buffer.compare(Buffer.from(p.payload), Buffer.from(d.hb.payload)) !== 0;
+  const changed = !p.live || p.name !== hb.name || Buffer.compare(Buffer.from(p.payload), Buffer.from(hb.payload)) !== 0;
   p.live = true;
-  p.name = d.hb.name;
-  p.payload = d.hb.payload;
+  p.name = hb.name;
+  p.payload = hb.payload;
   if (changed) postView([]);
 });
 
@@ -194,6 +250,12 @@ function check(): void {
 
 sock.on('error', (e) => port.postMessage({ type: 'error', message: e.message } satisfies FromWorker));
 sock.bind(cfg.listenPort, cfg.listenHost, () => {
+  // room for a burst: the kernel queues what arrives while this thread is not scheduled
+  try {
+    sock.setRecvBufferSize(1 << 20);
+  } catch {
+    /* the default buffer still works */
+  }
   const sendTimer = setInterval(sendAll, cfg.intervalMs);
   const checkTimer = setInterval(tick, checkEveryMs);
   const statsTimer = setInterval(() => {

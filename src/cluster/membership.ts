@@ -1,6 +1,9 @@
 // Membership: which edgelb nodes of the cluster are alive, from authenticated UDP heartbeats that a
 // worker thread sends and checks (see heartbeat-worker.ts). Emits 'change' when the live set or a
 // live node's payload (its shard claims) changes. Works without the Kubernetes API server.
+// Containment: a heartbeat thread that dies fences this node. It sees no peer and has no quorum
+// (so ShardManager gives up every shard) and health() says why (so /readyz is 503) until the
+// thread is back: Membership restarts it with a back-off, and the others accept its new boot.
 import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { networkInterfaces } from 'node:os';
@@ -9,7 +12,7 @@ import { Counter, Gauge } from 'prom-client';
 import { canonicalIp } from '../lib/addr.js';
 import { EdgelbError, errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
-import type { HeartbeatDrop } from './heartbeat-codec.js';
+import { HB_MAX_PAYLOAD, type HeartbeatDrop } from './heartbeat-codec.js';
 import type { FromWorker, ToWorker, WorkerConfig } from './heartbeat-worker.js';
 import { hasQuorum } from './ownership.js';
 import { parseHostPort, tieBreakerOf, type HostPort } from './members.js';
@@ -46,9 +49,30 @@ export interface MembershipOptions {
    * Real-time scheduling is what keeps a 150 ms detection free of false alarms on a busy machine.
    */
   realtimePriority?: number;
+  /** How payloads travel (default JSON). The node runtime passes the compact shard-claims codec. */
+  payloadCodec?: PayloadCodec;
+  /** First delay before a dead heartbeat thread is restarted (doubles up to 5 s; default 100 ms). */
+  restartDelayMs?: number;
   logger: Logger;
   registry: Registry;
 }
+
+export interface PayloadCodec {
+  encode(payload: unknown): Uint8Array;
+  /** undefined for bytes it cannot read; never throws. */
+  decode(bytes: Uint8Array): unknown;
+}
+
+const jsonCodec: PayloadCodec = {
+  encode: (p) => new TextEncoder().encode(JSON.stringify(p)),
+  decode: (b) => {
+    try {
+      return b.length ? JSON.parse(new TextDecoder().decode(b)) : undefined;
+    } catch {
+      return undefined;
+    }
+  },
+};
 
 export interface PeerInfo {
   name: string;
@@ -86,6 +110,15 @@ export class Membership extends EventEmitter {
   /** How the heartbeat thread is scheduled ('SCHED_FIFO 10', 'nice -10' or 'normal'), once started. */
   scheduling = '';
   private worker: Worker | undefined;
+  private running = false;
+  private stopping: Worker | undefined;
+  private fenced = false;
+  private fencedWhy = '';
+  private restartTimer: NodeJS.Timeout | undefined;
+  private restartDelay: number;
+  private readonly firstRestartDelay: number;
+  private readonly codec: PayloadCodec;
+  private payloadBytes: Uint8Array = new Uint8Array(0);
   private livePeers = new Map<string, PeerInfo>(); // by address key
   private lastStats = { sent: 0, received: 0, stalls: 0, lateSends: 0, dropped: {} as Record<string, number> };
   /** Longest gap between two heartbeat rounds of this node so far (ms), for diagnostics. */
@@ -99,6 +132,8 @@ export class Membership extends EventEmitter {
   private readonly mDeaths: Counter;
   private readonly mStalls: Counter;
   private readonly mLate: Counter;
+  private readonly mRestarts: Counter;
+  private readonly mFenced: Gauge;
 
   constructor(opts: MembershipOptions) {
     super();
@@ -130,6 +165,8 @@ export class Membership extends EventEmitter {
     }
     if (opts.key && opts.key.length < 16) this.log.warn('cluster key is shorter than 16 bytes');
     this.key = Uint8Array.from(opts.key ?? new Uint8Array(0));
+    this.codec = opts.payloadCodec ?? jsonCodec;
+    this.firstRestartDelay = this.restartDelay = opts.restartDelayMs ?? 100;
     this.rtPriority = opts.realtimePriority ?? 10;
     if (!Number.isInteger(this.rtPriority) || this.rtPriority < 0 || this.rtPriority > 99) throw new EdgelbError('EDGELB_ERR_CLUSTER', 'realtimePriority must be 0..99');
     const registers = [opts.registry];
@@ -140,12 +177,61 @@ export class Membership extends EventEmitter {
     this.mDeaths = new Counter({ name: 'edgelb_cluster_member_deaths_total', help: 'Peers declared dead after deadAfterMs without a heartbeat', registers });
     this.mStalls = new Counter({ name: 'edgelb_cluster_worker_stalls_total', help: 'Liveness checks skipped because the heartbeat thread itself was not scheduled in time', registers });
     this.mLate = new Counter({ name: 'edgelb_cluster_heartbeats_late_total', help: 'Heartbeat rounds sent more than two intervals after the previous one (this node was starved)', registers });
+    this.mRestarts = new Counter({ name: 'edgelb_cluster_worker_restarts_total', help: 'Heartbeat threads restarted after they died (this node was fenced meanwhile)', registers });
+    this.mFenced = new Gauge({ name: 'edgelb_cluster_fenced', help: '1 while this node is fenced: its heartbeat thread is down, it holds no shard and is not ready', registers });
     this.mLive.set(1);
   }
 
   /** Start the heartbeat worker; resolves once its socket is bound. */
   async start(): Promise<void> {
-    if (this.worker) return;
+    if (this.worker || this.running) return;
+    this.running = true;
+    try {
+      await this.spawn();
+    } catch (e) {
+      this.running = false;
+      throw e;
+    }
+  }
+
+  /** Whether this node takes part in the cluster now (false while fenced), and why not. */
+  health(): { ok: boolean; reason?: string } {
+    return this.fenced ? { ok: false, reason: this.fencedWhy } : { ok: true };
+  }
+
+  private fence(why: string): void {
+    this.fencedWhy = why;
+    if (!this.fenced) {
+      this.fenced = true;
+      this.mFenced.set(1);
+      this.log.error({ why }, 'heartbeat thread down: this node is fenced (every shard given up, not ready) until it is back');
+    }
+    this.livePeers.clear();
+    this.mLive.set(1);
+    this.emit('change', this.live());
+    if (this.restartTimer || !this.running) return;
+    const delay = this.restartDelay;
+    this.restartDelay = Math.min(5000, this.restartDelay * 2);
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      if (!this.running) return;
+      this.mRestarts.inc();
+      this.spawn().then(
+        () => {
+          this.fenced = false;
+          this.fencedWhy = '';
+          this.mFenced.set(0);
+          this.restartDelay = this.firstRestartDelay;
+          this.log.warn('heartbeat thread restarted: this node rejoins (after the hold-down)');
+          this.emit('change', this.live());
+        },
+        (e: unknown) => this.fence(`heartbeat thread restart failed: ${errorMessage(e)}`),
+      );
+    }, delay);
+    this.restartTimer.unref?.();
+  }
+
+  private async spawn(): Promise<void> {
     const cfg: WorkerConfig = {
       self: this.self,
       listenHost: this.listen.host,
@@ -155,6 +241,7 @@ export class Membership extends EventEmitter {
       intervalMs: this.intervalMs,
       deadAfterMs: this.deadAfterMs,
       rtPriority: this.rtPriority,
+      payload: this.payloadBytes,
     };
     const here = import.meta.url;
     let w: Worker;
@@ -167,7 +254,8 @@ export class Membership extends EventEmitter {
       w = new Worker(new URL('./heartbeat-worker.js', here), { workerData: cfg });
     }
     this.worker = w;
-    await new Promise<void>((resolve, reject) => {
+    this.lastStats = { sent: 0, received: 0, stalls: 0, lateSends: 0, dropped: {} }; // a new thread counts from 0
+    const started = new Promise<void>((resolve, reject) => {
       const onMsg = (m: FromWorker) => {
         if (m.type === 'ready') {
           this.scheduling = m.scheduling;
@@ -180,24 +268,42 @@ export class Membership extends EventEmitter {
         }
       };
       w.on('message', (m: FromWorker) => {
+        if (this.worker !== w && !(m.type === 'stats' && this.stopping === w)) return; // a thread that was replaced
         onMsg(m);
         this.onWorker(m);
       });
-      w.once('error', (e) => reject(new EdgelbError('EDGELB_ERR_CLUSTER', `heartbeat worker failed: ${errorMessage(e)}`, { cause: e })));
+      let lastError = '';
+      w.on('error', (e) => {
+        lastError = errorMessage(e);
+        reject(new EdgelbError('EDGELB_ERR_CLUSTER', `heartbeat worker failed: ${lastError}`, { cause: e }));
+      });
       w.once('exit', (code) => {
-        if (this.worker === w) {
-          this.worker = undefined;
-          reject(new EdgelbError('EDGELB_ERR_CLUSTER', `heartbeat worker exited (${code})`));
-          this.log.error({ code }, 'heartbeat worker exited');
-        }
+        if (this.worker !== w) return; // stopped on purpose
+        this.worker = undefined;
+        const why = `heartbeat thread exited (${code})${lastError ? `: ${lastError}` : ''}`;
+        reject(new EdgelbError('EDGELB_ERR_CLUSTER', why));
+        this.fence(why);
       });
     });
+    try {
+      await started;
+    } catch (e) {
+      if (this.worker === w) {
+        this.worker = undefined; // a thread that could not bind is not a crash: end it
+        void w.terminate();
+      }
+      throw e;
+    }
   }
 
   async stop(): Promise<void> {
+    this.running = false;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = undefined;
     const w = this.worker;
     if (!w) return;
     this.worker = undefined;
+    this.stopping = w;
     const exited = new Promise<void>((r) => w.once('exit', () => r()));
     w.postMessage({ type: 'stop' } satisfies ToWorker);
     const t = setTimeout(() => void w.terminate(), 1000);
@@ -224,27 +330,32 @@ export class Membership extends EventEmitter {
 
   /** Quorum rule of ownership.ts: more than half live, or exactly half holding the tie-breaker. */
   hasQuorum(): boolean {
+    if (this.fenced) return false;
     const tb = tieBreakerOf(this.members);
     const tieLive = tb === this.selfKey || this.livePeers.has(tb);
     return hasQuorum(this.livePeers.size + 1, this.memberCount(), tieLive);
   }
 
-  /** What this node tells the others in every heartbeat (JSON-serialisable; sent at once). */
+  /**
+   * What this node tells the others in every heartbeat (sent at once, and by a restarted thread).
+   * A payload the heartbeat cannot carry is refused here, logged, and never reaches the thread.
+   */
   setPayload(payload: unknown): void {
-    const bytes = new TextEncoder().encode(JSON.stringify(payload));
+    const bytes = this.codec.encode(payload);
+    if (bytes.length > HB_MAX_PAYLOAD) {
+      this.log.error({ bytes: bytes.length, max: HB_MAX_PAYLOAD }, 'heartbeat payload too large: not sent (the others keep the previous one)');
+      return;
+    }
+    this.payloadBytes = bytes;
     this.worker?.postMessage({ type: 'payload', payload: bytes } satisfies ToWorker);
   }
 
   private onWorker(m: FromWorker): void {
     if (m.type === 'view') {
+      if (this.fenced) return;
       const next = new Map<string, PeerInfo>();
       for (const p of m.live) {
-        let payload: unknown;
-        try {
-          payload = p.payload.length ? JSON.parse(new TextDecoder().decode(p.payload)) : undefined;
-        } catch {
-          payload = undefined;
-        }
+        const payload = p.payload.length ? this.codec.decode(p.payload) : undefined;
         next.set(p.key, { name: p.name || p.key, address: p.key, payload, lastSeenMs: p.lastSeenMs });
       }
       const before = this.live().join(',');

@@ -39,13 +39,16 @@ export const apiSchema = z
     token: str().optional(),
     /** A file holding the bearer token (read at load; trailing newline dropped). */
     tokenFile: str('a file path').optional(),
+    /** A second listener serving only /metrics and /healthz (no token: for Prometheus on the node's address). */
+    metricsListen: hostPort.optional(),
   })
   .strict();
 
 export const clusterSchema = z
   .object({
     listen: hostPort,
-    members: list(z.string({ invalid_type_error: 'must be an address or address:port' })).min(1, 'must list at least this node'),
+    /** Required standalone; in Kubernetes mode the members are edgelb's pods (validate.ts). */
+    members: list(z.string({ invalid_type_error: 'must be an address or address:port' })).min(1, 'must list at least this node').optional(),
     keyFile: str('a file path').optional(),
     shards: intRange(1, 4096).default(1),
     heartbeatInterval: duration(10, 10_000).default('30ms'),
@@ -228,6 +231,14 @@ export const dataplaneSchema = z
     conntrackSize: intRange(1024, 134_217_728).default(65536),
     pinRoot: z.string({ invalid_type_error: 'must be an absolute path' }).startsWith('/', 'must be an absolute path').optional(),
     enabled: bool.default(true),
+    // TCP-aware conntrack and SNAT (docs/dataplane.md, "Conntrack"), seconds
+    tcpSynTimeout: intRange(1, 300).default(5),
+    tcpFinTimeout: intRange(1, 3600).default(10),
+    tcpRstTimeout: intRange(1, 300).default(2),
+    snatClientShare: intRange(1, 100).default(10),
+    icmpEchoRate: intRange(0, 1_000_000).default(1000),
+    rstUnserved: bool.default(false),
+    flowHashKey: z.string({ invalid_type_error: 'must be a string of at least 16 characters' }).min(16, 'must be at least 16 characters').optional(),
   })
   .strict();
 

@@ -2,6 +2,7 @@
 // listing EVERY problem with its path (schema and cross-field), plus warnings that do not reject.
 import { ConfigError, type Issue } from '../lib/errors.js';
 import { familyOf } from '../lib/addr.js';
+import { validatePolicy } from '../model/policy-check.js';
 import type {
   ApiSpec,
   BgpSpec,
@@ -69,7 +70,7 @@ export function validateConfig(raw: unknown, opts: ValidateOptions = {}): Loaded
     garpIntervalMs: l2raw.garpInterval,
     refreshIntervalMs: l2raw.refreshInterval,
   };
-  const cluster = root.cluster === undefined || root.cluster === null ? undefined : checkCluster(ctx, root.cluster);
+  const cluster = root.cluster === undefined || root.cluster === null ? undefined : checkCluster(ctx, root.cluster, kube);
   // a cluster section that failed still tells how many shards were meant (or we skip shard checks)
   const shards: number | undefined =
     root.cluster === undefined || root.cluster === null
@@ -94,6 +95,8 @@ export function validateConfig(raw: unknown, opts: ValidateOptions = {}): Loaded
         defaultLbMode: opts.defaultLbMode ?? 'onearm',
       });
 
+  if (!kube && (root.cluster === undefined || root.cluster === null)) warnAlone(ctx, pools);
+
   if (ctx.errors.length > 0 || !node || !api || !dataplane || !l2) {
     if (ctx.errors.length === 0) ctx.error([], 'invalid (internal: a section failed without an error)');
     throw new ConfigError(ctx.errors, source);
@@ -102,6 +105,28 @@ export function validateConfig(raw: unknown, opts: ValidateOptions = {}): Loaded
   if (cluster) state.cluster = cluster;
   if (bgp) state.bgp = bgp;
   return { state, warnings: ctx.warnings, source };
+}
+
+/**
+ * Without a cluster section a node knows of no other node, so it is master of every shard: it
+ * answers ARP/NDP for every L2 address and announces activeBackup pools as the active node. Right
+ * for one node alone; with several nodes on the same pools every node answers (clients flip
+ * between MAC addresses) and activeBackup turns into ECMP. The file cannot tell how many nodes run
+ * it, so this is a warning, in those words.
+ */
+function warnAlone(ctx: Ctx, pools: readonly { name: string; announce: string; bgpMode: string }[]): void {
+  pools.forEach((p, i) => {
+    if (p.announce !== 'bgp')
+      ctx.warn(
+        ['pools', i, 'announce'],
+        `pool "${p.name}" is announced by L2 and there is no cluster section, so this node answers ARP/NDP for all of its addresses as if it were alone: right for a single node, but if other nodes run with this pool they all answer too and clients flip between them; list every node under cluster.members`,
+      );
+    if (p.announce !== 'l2' && p.bgpMode === 'activeBackup')
+      ctx.warn(
+        ['pools', i, 'bgpMode'],
+        `pool "${p.name}" is activeBackup and there is no cluster section, so this node is the active node for every shard: right for a single node, but if other nodes run with this pool they all announce as active and the routers spread traffic over them (ECMP); list every node under cluster.members`,
+      );
+  });
 }
 
 function checkNode(ctx: Ctx, raw: unknown, kube: boolean): NodeSpec | undefined {
@@ -144,6 +169,15 @@ function checkApi(ctx: Ctx, raw: unknown): ApiSpec | undefined {
     if (t === undefined) return undefined;
     out.token = t;
   }
+  if (a.metricsListen !== undefined) {
+    const m = parseHostPort(a.metricsListen)!;
+    const l = parseHostPort(a.listen)!;
+    if (m.port !== 0 && m.port === l.port && (m.host === l.host || m.host === '0.0.0.0' || m.host === '::')) {
+      ctx.error(['api', 'metricsListen'], `must not use the port of api.listen (${a.listen})`);
+      return undefined;
+    }
+    out.metricsListen = a.metricsListen;
+  }
   const host = parseHostPort(a.listen)!.host;
   const loopback = host.startsWith('127.') || host === '::1';
   if (!loopback && out.token === undefined) {
@@ -153,13 +187,17 @@ function checkApi(ctx: Ctx, raw: unknown): ApiSpec | undefined {
   return out;
 }
 
-function checkCluster(ctx: Ctx, raw: unknown): ClusterSpec | undefined {
+function checkCluster(ctx: Ctx, raw: unknown, kube: boolean): ClusterSpec | undefined {
   const c = ctx.parse(clusterSchema, raw, ['cluster']);
   if (!c) return undefined;
   let ok = true;
   const listen = parseHostPort(c.listen)!;
   const members: string[] = [];
-  c.members.forEach((m, i) => {
+  if (c.members === undefined && !kube) {
+    ctx.error(['cluster', 'members'], 'required: every node of the cluster (this one included), as address or address:port');
+    ok = false;
+  }
+  (c.members ?? []).forEach((m, i) => {
     const hp = parseHostPort(m) ?? (familyOf(m.trim()) ? { host: m.trim(), port: listen.port } : undefined);
     if (!hp) {
       ctx.error(['cluster', 'members', i], 'must be an address or address:port');
@@ -174,8 +212,10 @@ function checkCluster(ctx: Ctx, raw: unknown): ClusterSpec | undefined {
     }
     members.push(text);
   });
-  if (ok && !members.includes(formatHostPort(listen))) {
-    ctx.error(['cluster', 'listen'], `must be this node's own address, one of cluster.members (${members.join(', ')})`);
+  // 0.0.0.0 / :: listens everywhere: the member on that port that is a local address is this node
+  const wildcard = listen.host === '0.0.0.0' || listen.host === '::';
+  if (ok && members.length > 0 && !members.includes(formatHostPort(listen)) && !(wildcard && members.some((m) => parseHostPort(m)?.port === listen.port))) {
+    ctx.error(['cluster', 'listen'], `must be this node's own address, one of cluster.members (${members.join(', ')}), or 0.0.0.0:PORT with a member on that port`);
     ok = false;
   }
   let keyFile: string | undefined;
@@ -195,6 +235,9 @@ function checkCluster(ctx: Ctx, raw: unknown): ClusterSpec | undefined {
     }
   } else if (new Set(members).size > 1) {
     ctx.error(['cluster', 'keyFile'], 'required when cluster.members has more than one node (heartbeats are authenticated)');
+    ok = false;
+  } else if (c.members === undefined && kube) {
+    ctx.error(['cluster', 'keyFile'], "required: in Kubernetes mode the members are edgelb's pods, and heartbeats between them are authenticated");
     ok = false;
   }
   if (c.deadAfter < 2 * c.heartbeatInterval) {
@@ -340,6 +383,14 @@ function checkPolicies(ctx: Ctx, raw: unknown): PolicySpec[] {
         ok = false;
       }
     });
+    // the one policy check the speaker and the BGPPolicy path apply too: nothing it refuses passes
+    if (ok)
+      for (const issue of validatePolicy(p as PolicySpec)) {
+        const sep = issue.indexOf(': ');
+        const rel = issue.slice(0, sep).split(/[.[\]]+/).filter(Boolean).map((k) => (/^\d+$/.test(k) ? Number(k) : k));
+        ctx.error(['policies', i, ...rel], issue.slice(sep + 2));
+        ok = false;
+      }
     if (ok) out.push(p as PolicySpec);
   }
   return out;

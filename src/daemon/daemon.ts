@@ -7,7 +7,7 @@ import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { LevelWithSilent } from 'pino';
 import { ConfigSource } from '../config/watch.js';
 import { parseConfig } from '../config/load.js';
-import { createApiServer, listenApi, type ApiApp, type ListeningAddress } from '../api/server.js';
+import { createApiServer, createMetricsServer, listenApi, type ApiApp, type ListeningAddress } from '../api/server.js';
 import { desiredStateViews, type ApiViews } from '../api/views.js';
 import { ConfigError, EdgelbError, errorMessage, isEdgelbError, type Issue } from '../lib/errors.js';
 import { createLogger, type Logger } from '../lib/logger.js';
@@ -15,13 +15,15 @@ import type { DesiredState, LbMode } from '../model/desired-state.js';
 
 /** What receives each good desired state: the node agent (or, by default, nothing). */
 export interface StateConsumer {
-  /** Reconcile to this state. A rejection is logged; the daemon keeps running. */
+  /** Reconcile to this state. A rejection is logged and the success gauge set to 0; the daemon
+   *  keeps running. An error with `lagging` (ApplyPartialError) names the engines that lag. */
   apply(state: DesiredState): Promise<void>;
   /** Views the consumer serves; missing ones fall back to views of the desired state itself. */
   views(): Partial<ApiViews>;
   /** 'restart' (SIGTERM/SIGINT): keep routes and data path for a hitless restart (graceful
-   *  restart); 'shutdown': withdraw and let go (a drained node, or a programmatic stop). */
-  stop(mode: 'restart' | 'shutdown'): Promise<void>;
+   *  restart); 'shutdown': withdraw and let go (a drained node, or a programmatic stop);
+   *  'uninstall' (the DaemonSet was deleted): withdraw, detach XDP and remove the pins. */
+  stop(mode: StopMode): Promise<void>;
 }
 
 export interface ConsumerContext {
@@ -33,6 +35,8 @@ export interface ConsumerContext {
   /** Where the consumer publishes its BGP sessions for the Kubernetes BGPPeer status. */
   neighbors: NeighborReport;
 }
+
+export type StopMode = 'restart' | 'shutdown' | 'uninstall';
 
 /** One row of a BGP session as the BGPPeer status shows it. */
 export interface NeighborStatusRow {
@@ -54,28 +58,48 @@ export interface StateSource {
   start(): Promise<DesiredState>;
   on(event: 'state', listener: (state: DesiredState) => void): unknown;
   close(): void | Promise<void>;
+  /** On a stop signal: 'uninstall' when what runs this daemon is being deleted (not updated). */
+  stopMode?(): Promise<'restart' | 'uninstall'>;
+}
+
+/** What the Kubernetes source is built from: the file's node settings and the daemon's flags. */
+export interface KubernetesSourceContext {
+  base: DesiredState;
+  logger: Logger;
+  registry: Registry;
+  neighbors: NeighborReport;
+  /** `--default-class`: serve Services with no loadBalancerClass. */
+  defaultClass?: boolean;
+  /** `--default-lbmode`: mode of Services without an lbmode annotation. */
+  defaultLbMode?: LbMode;
 }
 
 export interface DaemonOptions {
   /** The YAML file (required unless `kubernetes`, where it gives node-level settings only). */
   config?: string;
   kubernetes?: boolean;
+  /** Reload when the file changes (default true; tests that drive reload() themselves turn it off). */
+  watch?: boolean;
   logLevel?: LevelWithSilent;
   /** Mode of services that give none (`--default-lbmode`). */
   defaultLbMode?: LbMode;
+  /** Kubernetes mode: also serve LoadBalancer Services with no loadBalancerClass (`--default-class`). */
+  defaultClass?: boolean;
   /** A logger to use instead of a new one on stdout (tests). */
   logger?: Logger;
   /** Build the consumer of desired states (the node agent). Default: none; views come from the
    *  desired state itself and /v1/services lists the configured services. */
   createConsumer?: (ctx: ConsumerContext) => StateConsumer | Promise<StateConsumer>;
   /** Kubernetes mode: the source of services, pools, peers and policies. */
-  createKubernetesSource?: (ctx: { base: DesiredState; logger: Logger; registry: Registry; neighbors: NeighborReport }) => StateSource | Promise<StateSource>;
+  createKubernetesSource?: (ctx: KubernetesSourceContext) => StateSource | Promise<StateSource>;
   /** Where human-readable startup errors go (default stderr). */
   errorOut?: (text: string) => void;
 }
 
 export interface Daemon {
   readonly api: ListeningAddress;
+  /** The metrics-only listener (api.metricsListen), when configured. */
+  readonly metrics?: ListeningAddress;
   readonly registry: Registry;
   readonly logger: Logger;
   /** The desired state last applied. */
@@ -83,12 +107,20 @@ export interface Daemon {
   /** Re-read the file now (what SIGHUP does); true when a new state was applied. */
   reload(reason?: string): Promise<boolean>;
   /** Stop: consumer first, then the API and the watcher. Idempotent. */
-  stop(mode?: 'restart' | 'shutdown'): Promise<void>;
+  stop(mode?: StopMode): Promise<void>;
+  /** What a stop signal means now: 'restart' (hitless), or 'uninstall' when the source says so. */
+  signalStopMode(): Promise<'restart' | 'uninstall'>;
 }
 
 /** A consumer that only remembers the state: views come from the desired state. */
 export function nullConsumer(): StateConsumer {
   return { apply: async () => undefined, views: () => ({}), stop: async () => undefined };
+}
+
+/** The engines that lag after a partial apply (an error with `lagging`), else undefined. */
+function lagsOf(e: unknown): string[] | undefined {
+  const l = (e as { lagging?: Array<{ engine: string }> } | undefined)?.lagging;
+  return Array.isArray(l) ? l.map((x) => x.engine) : undefined;
 }
 
 /** Exit codes (docs/errors.md). */
@@ -113,7 +145,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   let base: DesiredState;
   let warnings: Issue[] = [];
   if (opts.config) {
-    fileSource = new ConfigSource(opts.config, { ...loadOpts, logger, watch: !kubernetes });
+    fileSource = new ConfigSource(opts.config, { ...loadOpts, logger, watch: !kubernetes && opts.watch !== false });
     const loaded = await fileSource.start();
     base = loaded.state;
     warnings = loaded.warnings;
@@ -145,12 +177,28 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
 
   const neighbors: NeighborReport = { rows: () => [] };
   let kubeSource: StateSource | undefined;
+  let earlyKubeState: DesiredState | undefined;
+  let onKubeState: ((state: DesiredState) => void) | undefined;
   if (kubernetes) {
     if (!opts.createKubernetesSource) {
       fileSource?.close();
       throw new EdgelbError('EDGELB_ERR_K8S', 'Kubernetes mode needs createKubernetesSource (the caller passed none)');
     }
-    kubeSource = await opts.createKubernetesSource({ base, logger, registry, neighbors });
+    kubeSource = await opts.createKubernetesSource({
+      base,
+      logger,
+      registry,
+      neighbors,
+      ...(opts.defaultClass ? { defaultClass: true } : {}),
+      ...(opts.defaultLbMode ? { defaultLbMode: opts.defaultLbMode } : {}),
+    });
+    // states that come while the consumer and the API start are kept (the last one) and applied
+    // once the daemon is ready: the leader's first writes land in this window, and the source
+    // emits a state only when it changes, so one dropped here would never come again
+    kubeSource.on('state', (state) => {
+      if (onKubeState) onKubeState(state);
+      else earlyKubeState = state;
+    });
     base = await kubeSource.start();
   }
 
@@ -165,11 +213,15 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   }
   try {
     await consumer.apply(base);
+    lastOk.set(1);
+    lastOkTime.set(Date.now() / 1000);
   } catch (e) {
-    logger.error({ err: errorMessage(e) }, 'the first desired state could not be applied; serving it anyway, retrying on the next change');
+    lastOk.set(0);
+    logger.error(
+      { err: errorMessage(e), code: isEdgelbError(e) ? e.code : undefined, lagging: lagsOf(e) },
+      'the first desired state could not be applied by every engine; serving it anyway, the lagging engines are retried',
+    );
   }
-  lastOk.set(1);
-  lastOkTime.set(Date.now() / 1000);
 
   // ---- API: consumer views first, desired-state views for the rest
   const fallback = desiredStateViews(() => current);
@@ -186,6 +238,21 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     throw isEdgelbError(e) ? e : new EdgelbError('EDGELB_ERR_INVALID_ARGUMENT', `API cannot listen on ${base.api.listen}: ${errorMessage(e)}`, { cause: e });
   }
   logger.info({ url: api.url, port: api.port, node: base.node.name, services: base.services.length }, `API listening on ${api.url}`);
+  let metricsApp: ApiApp | undefined;
+  let metrics: ListeningAddress | undefined;
+  if (base.api.metricsListen) {
+    try {
+      metricsApp = createMetricsServer({ listen: base.api.metricsListen, registry, logger });
+      metrics = await listenApi(metricsApp, base.api.metricsListen);
+    } catch (e) {
+      fileSource?.close();
+      await kubeSource?.close();
+      await app.close();
+      await consumer.stop('restart').catch(() => undefined);
+      throw isEdgelbError(e) ? e : new EdgelbError('EDGELB_ERR_INVALID_ARGUMENT', `metrics listener cannot listen on ${base.api.metricsListen}: ${errorMessage(e)}`, { cause: e });
+    }
+    logger.info({ url: metrics.url }, `metrics (/metrics, /healthz only) listening on ${metrics.url}`);
+  }
 
   // ---- later states: one at a time, in order
   let chain: Promise<unknown> = Promise.resolve();
@@ -200,7 +267,13 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       } catch (e) {
         reloads.inc({ result: 'failed' });
         lastOk.set(0);
-        logger.error({ reason, err: errorMessage(e) }, 'new desired state could not be applied; keeping the previous one');
+        const lagging = lagsOf(e);
+        if (lagging) {
+          // some engines run the new state, the named ones keep their previous input: say exactly that
+          logger.error({ reason, err: errorMessage(e), code: 'EDGELB_ERR_APPLY_PARTIAL', lagging }, `config applied only in part: ${lagging.join(', ')} lag behind and are retried`);
+        } else {
+          logger.error({ reason, err: errorMessage(e) }, 'new desired state could not be applied; keeping the previous one');
+        }
         return false;
       }
       current = state;
@@ -227,14 +300,17 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       issues.length ? `config rejected, keeping the last good one: ${issueLines(issues).join('; ')}` : `config rejected, keeping the last good one: ${err.message}`,
     );
   });
-  kubeSource?.on('state', (state) => void apply(state, 'kubernetes', []));
+  onKubeState = (state) => void apply(state, 'kubernetes', []);
+  if (earlyKubeState) onKubeState(earlyKubeState);
+  earlyKubeState = undefined;
 
   let stopping: Promise<void> | undefined;
-  const stop = (mode: 'restart' | 'shutdown' = 'shutdown'): Promise<void> => {
+  const stop = (mode: StopMode = 'shutdown'): Promise<void> => {
     stopping ??= (async () => {
       logger.info({ mode }, 'stopping');
       fileSource?.close();
       try {
+        // the source's last word on the stop mode is asked before stop(); closing it here is safe
         await kubeSource?.close();
       } catch (e) {
         logger.warn({ err: errorMessage(e) }, 'Kubernetes source did not close cleanly');
@@ -246,6 +322,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         logger.error({ err: errorMessage(e) }, 'the node agent did not stop cleanly');
       }
       await app.close();
+      await metricsApp?.close();
       logger.info('stopped');
     })();
     return stopping;
@@ -253,6 +330,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
 
   return {
     api,
+    ...(metrics ? { metrics } : {}),
     registry,
     logger,
     current: () => current,
@@ -265,6 +343,15 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       return current === loaded.state;
     },
     stop,
+    signalStopMode: async () => {
+      if (!kubeSource?.stopMode) return 'restart';
+      try {
+        return await kubeSource.stopMode();
+      } catch (e) {
+        logger.warn({ err: errorMessage(e) }, 'could not tell an uninstall from a restart: keeping the data path (restart)');
+        return 'restart';
+      }
+    },
   };
 }
 
@@ -307,8 +394,14 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
         void flush(logger).then(() => process.exit(EXIT.ERROR));
         return;
       }
-      logger.info({ signal: sig }, 'stop signal: closing sockets, keeping routes and data path for a restart');
-      daemon.stop('restart').then(
+      daemon
+        .signalStopMode()
+        .then((mode) => {
+          if (mode === 'uninstall') logger.warn({ signal: sig }, 'stop signal and the DaemonSet is deleted: uninstalling (routes withdrawn, XDP detached, pins removed)');
+          else logger.info({ signal: sig }, 'stop signal: closing sockets, keeping routes and data path for a restart');
+          return daemon.stop(mode);
+        })
+        .then(
         async () => {
           process.off('SIGHUP', onHup);
           process.off('SIGTERM', onStop);

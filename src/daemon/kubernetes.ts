@@ -1,14 +1,13 @@
 // Kubernetes mode wiring: adapts the KubernetesSource (watchers → DesiredState, leader IPAM and
 // status) to the daemon's StateSource, and lets the node runtime report its BGP sessions for the
 // BGPPeer status through the daemon's NeighborReport (the runtime fills it once its speaker exists).
-import type { Registry } from 'prom-client';
-import type { Logger } from 'pino';
-import type { DesiredState } from '../model/desired-state.js';
+// On a stop signal it tells an uninstall from a rolling update: when the DaemonSet named by
+// $EDGELB_DAEMONSET (in $POD_NAMESPACE) is gone or being deleted, the pod is going for good.
 import { EdgelbError } from '../lib/errors.js';
 import { waitFor } from '../lib/backoff.js';
-import type { NeighborReport, StateSource } from './daemon.js';
+import type { KubernetesSourceContext, StateSource } from './daemon.js';
 
-export async function createKubernetesSource(ctx: { base: DesiredState; logger: Logger; registry: Registry; neighbors: NeighborReport }): Promise<StateSource> {
+export async function createKubernetesSource(ctx: KubernetesSourceContext): Promise<StateSource> {
   const { KubernetesSource } = await import('../k8s/source.js');
   const src = new KubernetesSource({
     nodeName: ctx.base.node.name,
@@ -16,6 +15,8 @@ export async function createKubernetesSource(ctx: { base: DesiredState; logger: 
     logger: ctx.logger,
     registry: ctx.registry,
     statusSource: { bgpNeighbors: () => ctx.neighbors.rows() },
+    ...(ctx.defaultClass ? { defaultClass: true } : {}),
+    ...(ctx.defaultLbMode ? { defaultLbMode: ctx.defaultLbMode } : {}),
   });
   return {
     async start() {
@@ -30,5 +31,27 @@ export async function createKubernetesSource(ctx: { base: DesiredState; logger: 
     },
     on: (event, listener) => src.on(event, listener),
     close: () => src.stop(),
+    stopMode: () => daemonSetStopMode(process.env),
   };
+}
+
+/**
+ * 'uninstall' when the DaemonSet running this pod is deleted (404, or a deletionTimestamp: kubectl
+ * and helm delete it before its pods), else 'restart' (a rolling update, a node drain, an evicted
+ * pod: the next pod takes the data path over). Without EDGELB_DAEMONSET, always 'restart'.
+ */
+export async function daemonSetStopMode(env: NodeJS.ProcessEnv, kubeconfig?: string): Promise<'restart' | 'uninstall'> {
+  const name = env.EDGELB_DAEMONSET;
+  const namespace = env.POD_NAMESPACE;
+  if (!name || !namespace) return 'restart';
+  const { loadKubeConfig, statusOf } = await import('../k8s/client.js');
+  const { AppsV1Api } = await import('@kubernetes/client-node');
+  const apps = loadKubeConfig(kubeconfig).makeApiClient(AppsV1Api);
+  try {
+    const ds = await apps.readNamespacedDaemonSet({ name, namespace });
+    return ds.metadata?.deletionTimestamp ? 'uninstall' : 'restart';
+  } catch (e) {
+    if (statusOf(e) === 404) return 'uninstall';
+    throw e;
+  }
 }

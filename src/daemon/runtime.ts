@@ -3,12 +3,13 @@
 // the node agent, and serves the agent's views to the API. This is the only place that knows the
 // concrete engine classes; the agent sees them through its ports.
 import { readFileSync, writeFileSync } from 'node:fs';
-import type { Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { Agent } from '../agent/agent.js';
 import type { Engines, DataplanePort } from '../agent/ports.js';
 import type { ApiViews } from '../api/views.js';
 import { BgpSpeaker } from '../bgp/speaker.js';
+import { claimsPayloadCodec } from '../cluster/claims-codec.js';
 import { Membership } from '../cluster/membership.js';
 import { ShardManager } from '../cluster/shard-manager.js';
 import { XdpDataplane } from '../dataplane/xdp.js';
@@ -19,7 +20,11 @@ import { openNativePacketIo } from '../l2/native-packet-io.js';
 import { errorMessage } from '../lib/errors.js';
 import type { DesiredState } from '../model/desired-state.js';
 import { loadNative, nativeAvailable } from '../native/index.js';
-import type { NeighborReport, StateConsumer } from './daemon.js';
+import type { NeighborReport, StateConsumer, StopMode } from './daemon.js';
+import { cleanupNode } from '../dataplane/cleanup.js';
+import { DrainState } from './drain-state.js';
+import { join } from 'node:path';
+import { DEFAULT_PIN_BASE } from '../dataplane/xdp.js';
 
 export interface RuntimeContext {
   logger: Logger;
@@ -59,7 +64,7 @@ export async function createNodeRuntime(ctx: RuntimeContext): Promise<StateConsu
   const { logger, registry, initial } = ctx;
   const log = logger.child({ subsystem: 'runtime' });
   const engines: Engines = {};
-  const closers: Array<(mode: 'restart' | 'shutdown') => Promise<void>> = [];
+  const closers: Array<(mode: StopMode) => Promise<void>> = [];
   let agent: Agent | undefined;
   const notify = (why: string) => void agent?.notify(why);
 
@@ -69,15 +74,18 @@ export async function createNodeRuntime(ctx: RuntimeContext): Promise<StateConsu
   if (initial.dataplane.enabled) {
     const native = loadNative();
     ensureForwarding(initial.node.interface, log);
-    const dp = new XdpDataplane({ node: initial.node, spec: initial.dataplane, logger, registry, native });
+    // the daemon's own ports are never SNAT ports; the flow-hash key falls back to the cluster key
+    const ownPorts = [initial.api.listen, initial.cluster?.listen].map((l) => Number(/:(\d+)$/.exec(l ?? '')?.[1])).filter((p) => p > 0);
+    const dp = new XdpDataplane({ node: initial.node, spec: initial.dataplane, logger, registry, native, reservedPorts: ownPorts, clusterKeyFile: initial.cluster?.keyFile });
     const opened = await dp.open();
     takenOver = opened.takenOver;
     log.info({ attachMode: opened.attachMode, takenOver, iface: initial.node.interface }, takenOver ? 'data path taken over from the previous daemon, nothing detached' : 'data path attached');
     dataplane = dp;
     const port: DataplanePort = { setServices: (l) => dp.setServices(l), health: () => dp.health() };
     engines.dataplane = port;
-    // the data path stays attached and pinned on every stop: `edgelb cleanup` removes it
-    closers.push(async () => dp.close({ detach: false }));
+    // the data path stays attached and pinned on every stop but an uninstall (a restart or an
+    // upgrade takes it over); `edgelb cleanup` removes it by hand
+    closers.push(async (mode) => dp.close({ detach: mode === 'uninstall' }));
   }
 
   // ---- health probes
@@ -100,6 +108,7 @@ export async function createNodeRuntime(ctx: RuntimeContext): Promise<StateConsu
       key,
       intervalMs: c.heartbeatIntervalMs,
       deadAfterMs: c.deadAfterMs,
+      payloadCodec: claimsPayloadCodec(c.shards),
       logger,
       registry,
     });
@@ -107,7 +116,22 @@ export async function createNodeRuntime(ctx: RuntimeContext): Promise<StateConsu
     shards.on('change', () => notify('shard ownership'));
     await membership.start();
     shards.start();
-    engines.shards = { isMaster: (s) => shards.isMaster(s), masterOf: (s) => shards.masterOf(s) || null, view: () => shards.view().map((v) => ({ ...v, master: v.master || null })) };
+    // how the heartbeat thread got scheduled: SCHED_FIFO needs CAP_SYS_NICE and, in a container, an
+    // RT budget (cpu.rt_runtime_us); without it the fallback (nice -10, or normal) is shown here
+    new Gauge({
+      name: 'edgelb_cluster_heartbeat_scheduling',
+      help: 'How the heartbeat thread is scheduled: 1 for the policy in use (SCHED_FIFO <prio>, nice -10, normal)',
+      labelNames: ['policy', 'realtime'],
+      registers: [registry],
+    }).set({ policy: membership.scheduling || 'unknown', realtime: String(membership.scheduling.startsWith('SCHED_FIFO')) }, 1);
+    if (membership.scheduling && !membership.scheduling.startsWith('SCHED_FIFO'))
+      log.warn({ scheduling: membership.scheduling }, `heartbeat thread without real-time priority (${membership.scheduling}): grant CAP_SYS_NICE and an RT budget (cpu.rt_runtime_us) to the container`);
+    engines.shards = {
+      isMaster: (s) => shards.isMaster(s),
+      masterOf: (s) => shards.masterOf(s) || null,
+      view: () => shards.view().map((v) => ({ ...v, master: v.master || null })),
+      health: () => membership.health(),
+    };
     closers.push(async () => {
       shards.stop();
       await membership.stop();
@@ -162,6 +186,13 @@ export async function createNodeRuntime(ctx: RuntimeContext): Promise<StateConsu
 
   agent = new Agent({ nodeName: initial.node.name, engines, logger, registry });
   const a = agent;
+  // a drain outlives restarts: the marker beside the pins puts the new agent in drain before it
+  // announces anything
+  const drainState = new DrainState(initial.dataplane.pinRoot ?? join(DEFAULT_PIN_BASE, initial.node.name), logger);
+  if (drainState.persisted()) {
+    await a.drain();
+    log.warn({ marker: drainState.path }, 'this node was drained before the restart: it stays drained (edgelb undrain to announce again)');
+  }
   if (speaker) await speaker.start();
   const nodeKey = nodeLevelKey(initial);
 
@@ -183,11 +214,11 @@ export async function createNodeRuntime(ctx: RuntimeContext): Promise<StateConsu
     readiness: () => a.readiness(),
     drain: async () => {
       await a.drain();
-      return { drained: true };
+      return { drained: true, persisted: drainState.save(true) };
     },
     undrain: async () => {
       await a.undrain();
-      return { drained: false };
+      return { drained: false, persisted: drainState.save(false) };
     },
   });
 
@@ -205,6 +236,12 @@ export async function createNodeRuntime(ctx: RuntimeContext): Promise<StateConsu
         } catch (e) {
           log.warn({ err: errorMessage(e) }, 'error while stopping an engine');
         }
+      }
+      if (mode === 'uninstall') {
+        // what the engines did not take with them: another process' leftovers, the drain marker
+        const pinRoot = initial.dataplane.pinRoot;
+        const r = await cleanupNode({ nodeName: initial.node.name, iface: initial.node.interface, logger, ...(pinRoot ? { pinRoot } : {}) });
+        log.info({ ...r }, 'uninstalled: nothing of edgelb is left on this node');
       }
     },
   };

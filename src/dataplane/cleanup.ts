@@ -2,11 +2,11 @@
 // edgelb XDP program on the uplink (never another program), managed neighbour entries of
 // backends, and the pins under /sys/fs/bpf/edgelb/<node>/.
 import { existsSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import type { Logger } from '../lib/logger.js';
 import { errorMessage } from '../lib/errors.js';
-import * as iproute from './iproute.js';
+import { loadNative, type NativeBinding } from '../native/index.js';
+import { managedNeighbours, updateNeighbours } from './neighbours.js';
 import { DEFAULT_PIN_BASE } from './xdp.js';
 
 export const XDP_PROGRAM_NAME = 'edgelb_xdp';
@@ -17,26 +17,36 @@ export interface CleanupResult {
   neighboursRemoved: number;
 }
 
-export async function cleanupNode(opts: { nodeName: string; iface?: string; logger: Logger; pinBase?: string; pinRoot?: string }): Promise<CleanupResult> {
+type CleanupNative = Pick<NativeBinding, 'ifNameToIndex' | 'xdpQuery' | 'progFdById' | 'progInfo' | 'closeFd' | 'xdpDetach' | 'neighUpdate' | 'neighList'>;
+
+export async function cleanupNode(opts: {
+  nodeName: string;
+  iface?: string;
+  logger: Logger;
+  pinBase?: string;
+  pinRoot?: string;
+  /** The addon (default loadNative()). */
+  native?: CleanupNative;
+}): Promise<CleanupResult> {
   const log = opts.logger.child({ subsystem: 'dataplane' });
   const result: CleanupResult = { detached: false, pinsRemoved: 0, neighboursRemoved: 0 };
   if (opts.iface) {
+    const n = opts.native ?? loadNative();
+    let ifindex = 0;
     try {
-      const x = iproute.xdpAttachment(opts.iface);
-      if (x.progId && x.name === XDP_PROGRAM_NAME) {
-        const flag = x.mode === 'native' ? 'xdpdrv' : x.mode === 'offload' ? 'xdpoffload' : 'xdpgeneric';
-        execFileSync('ip', ['link', 'set', 'dev', opts.iface, flag, 'off'], { stdio: 'ignore' });
-        result.detached = true;
-        log.info({ iface: opts.iface, progId: x.progId, mode: x.mode }, 'edgelb XDP program detached');
-      } else if (x.progId) {
-        log.warn({ iface: opts.iface, program: x.name, progId: x.progId }, 'another XDP program is attached: left alone');
-      }
+      ifindex = n.ifNameToIndex(opts.iface);
+      result.detached = detachOurs(n, ifindex, opts.iface, log);
     } catch (e) {
       log.warn({ iface: opts.iface, err: errorMessage(e) }, 'could not inspect the interface');
     }
-    for (const addr of iproute.managedNeighbours(opts.iface)) {
-      iproute.removeNeighbour(addr, opts.iface);
-      result.neighboursRemoved++;
+    if (ifindex > 0) {
+      try {
+        const managed = await managedNeighbours(n, ifindex);
+        await updateNeighbours(n, ifindex, [], managed, log);
+        result.neighboursRemoved = managed.length;
+      } catch (e) {
+        log.warn({ iface: opts.iface, err: errorMessage(e) }, 'could not remove managed neighbour entries');
+      }
     }
   }
   const dir = opts.pinRoot ?? join(opts.pinBase ?? DEFAULT_PIN_BASE, opts.nodeName);
@@ -54,4 +64,27 @@ export async function cleanupNode(opts: { nodeName: string; iface?: string; logg
     log.info({ pinDir: dir, removed: result.pinsRemoved }, 'edgelb BPF pins removed');
   }
   return result;
+}
+
+/** Detach the edgelb program from ifindex in whichever mode it is attached; never another program. */
+function detachOurs(n: CleanupNative, ifindex: number, iface: string, log: Logger): boolean {
+  const q = n.xdpQuery(ifindex);
+  let detached = false;
+  for (const [mode, progId] of [['native', q.nativeProgId], ['generic', q.genericProgId], ['offload', q.offloadProgId]] as const) {
+    if (!progId) continue;
+    const fd = n.progFdById(progId);
+    try {
+      const name = n.progInfo(fd).name;
+      if (name !== XDP_PROGRAM_NAME) {
+        log.warn({ iface, program: name, progId }, 'another XDP program is attached: left alone');
+        continue;
+      }
+      n.xdpDetach(ifindex, { mode, expectedFd: fd });
+      detached = true;
+      log.info({ iface, progId, mode }, 'edgelb XDP program detached');
+    } finally {
+      n.closeFd(fd);
+    }
+  }
+  return detached;
 }

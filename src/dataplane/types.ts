@@ -2,25 +2,10 @@
 // and reads (health, counters). XdpDataplane implements it over the XDP program; FakeDataplane
 // in memory for control-plane tests.
 import type { EpSelect, LbMode, Protocol } from '../model/desired-state.js';
+import type { DataplaneBackend, DataplaneService } from '../model/engine-inputs.js';
 
-export interface DataplaneBackend {
-  address: string;
-  port: number;
-}
-
-export interface DataplaneService {
-  /** Unique name of this (service, VIP, port) entry, e.g. "web/192.168.80.241:80/tcp". */
-  name: string;
-  vip: string;
-  port: number;
-  protocol: Protocol;
-  mode: LbMode;
-  /** Healthy backends only; an empty list drops new flows to the service (counted). */
-  backends: DataplaneBackend[];
-  epSelect: EpSelect;
-  /** Idle timeout of a tracked flow, seconds. */
-  timeoutSec: number;
-}
+/** The engine inputs are defined once, in model/engine-inputs.ts. */
+export type { DataplaneBackend, DataplaneService };
 
 /** Traffic of a backend (address:port), summed over every service that uses it. */
 export interface DataplaneBackendStats extends DataplaneBackend {

@@ -3,7 +3,6 @@ import type { Logger } from '../lib/logger.js';
 import { EdgelbError, errorMessage } from '../lib/errors.js';
 import type { DataplaneSpec } from '../model/desired-state.js';
 import type { XdpNative } from './native.js';
-import * as iproute from './iproute.js';
 
 export interface XdpAttachResult {
   /** True when our program was already attached (replaced in place). */
@@ -39,7 +38,7 @@ export function attachXdp(
   let mode: 'native' | 'generic';
   let reason: string;
   if (a.attachMode === 'auto') {
-    const kind = iproute.linkKind(iface);
+    const kind = n.linkKind(a.ifindex);
     if (kind === 'veth') {
       mode = 'generic';
       reason = 'veth: XDP_TX in native mode needs an XDP program on the peer';

@@ -5,6 +5,9 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from '../lib/logger.js';
 import { errorMessage } from '../lib/errors.js';
 import { u32Key, type XdpLayout, type XdpNative } from './native.js';
+import { endianness } from 'node:os';
+
+const u32Of = (b: Buffer) => (endianness() === 'LE' ? b.readUInt32LE(0) : b.readUInt32BE(0));
 import { beKeyOf, svcKeyOf, type FreeList } from './xdp-slots.js';
 
 export const DEFAULT_PIN_BASE = '/sys/fs/bpf/edgelb';
@@ -28,9 +31,11 @@ export function checkPinnedLayout(
     const fd = n.objGet(cfgPin);
     try {
       const v = n.mapLookup(fd, u32Key(0));
-      const cfg = v ? (n.xdpDecode('cfg', v) as { layoutVersion: number; maglevSize: number; maxServices: number }) : undefined;
-      if (!cfg || cfg.layoutVersion === 0) return; // never configured: nothing to keep
-      if (cfg.layoutVersion !== layout.version) why = `layout version ${cfg.layoutVersion} pinned, ${layout.version} needed`;
+      // the version is the first u32 of every layout's edgelb_cfg (older ones are shorter)
+      const version = v && v.length >= 4 ? u32Of(v) : 0;
+      if (version === 0) return; // never configured: nothing to keep
+      const cfg = v && v.length >= layout.sizes.cfg! ? (n.xdpDecode('cfg', v) as { layoutVersion: number; maglevSize: number; maxServices: number }) : undefined;
+      if (version !== layout.version || !cfg) why = `layout version ${version} pinned, ${layout.version} needed`;
       else if (cfg.maglevSize !== want.maglevSize) why = `maglev table size ${cfg.maglevSize} pinned, ${want.maglevSize} configured`;
       else if (cfg.maxServices !== want.maxServices) why = `max services ${cfg.maxServices} pinned, ${want.maxServices} configured`;
     } finally {

@@ -1,4 +1,8 @@
-// XDP data path statistics: summing the per-CPU counter/stats maps, the cached conntrack count, per-service stats.
+// XDP data path statistics: summing the per-CPU counter/stats maps, the conntrack count (kernel
+// counters through a tiny BPF program, or a cached walk where the kernel lacks them), per-service stats.
+import { dirname, join } from 'node:path';
+import type { Logger } from '../lib/logger.js';
+import { errorMessage } from '../lib/errors.js';
 import { readU64, u32Key, type XdpLayout, type XdpNative } from './native.js';
 import { beKeyOf, type BackendSlot, type ServiceSlot } from './xdp-slots.js';
 import type { DataplaneServiceStats } from './types.js';
@@ -30,10 +34,17 @@ export function sumPerCpuStats(n: XdpNative, fd: number, index: number): PacketB
   return { packets, bytes };
 }
 
-/** Every counter of the layout by lower-case name. */
+/** Every counter of the layout by lower-case name; rx is the sum of the verdicts (pass*, tx*, drop*). */
 export function readCounters(layout: XdpLayout, read: (code: number) => number): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const [name, code] of Object.entries(layout.counters)) out[name.toLowerCase()] = read(code);
+  let rx = 0;
+  for (const [name, code] of Object.entries(layout.counters)) {
+    const key = name.toLowerCase();
+    if (key === 'rx') continue;
+    out[key] = read(code);
+    if (/^(pass|drop|tx)(_|$)/.test(key)) rx += out[key]!;
+  }
+  out.rx = rx;
   return out;
 }
 
@@ -45,6 +56,49 @@ export class ConntrackCount {
     const now = Date.now();
     if (fresh || now - this.cached.at > CT_COUNT_CACHE_MS) this.cached = { at: now, value: this.count() };
     return this.cached.value;
+  }
+}
+
+/**
+ * Conntrack occupancy without a walk: ct_count.bpf.o, loaded against the pinned edgelb_ct, returns
+ * bpf_map_sum_elem_count (Linux 6.6+: the map's per-CPU insert/delete counters, which LRU
+ * evictions decrement) from one BPF_PROG_TEST_RUN — constant time at any table size. Where that
+ * program does not load, a walk of the map, at most once per CT_COUNT_CACHE_MS.
+ */
+export class ConntrackCounter {
+  private progFd = -1;
+  private readonly walk: ConntrackCount;
+  private readonly frame = Buffer.alloc(64);
+  constructor(
+    private readonly n: XdpNative,
+    walkCount: () => number,
+  ) {
+    this.walk = new ConntrackCount(walkCount);
+  }
+
+  /** 'kernel' (bpf_map_sum_elem_count) or 'walk'. */
+  get method(): 'kernel' | 'walk' {
+    return this.progFd >= 0 ? 'kernel' : 'walk';
+  }
+
+  open(mainObjectPath: string, pinDir: string, ctMap: string, ctSize: number, log: Logger): void {
+    try {
+      const r = this.n.xdpLoad(join(dirname(mainObjectPath), 'ct_count.bpf.o'), { pinDir, maxEntries: { [ctMap]: ctSize }, program: 'edgelb_ct_count' });
+      for (const m of Object.values(r.maps)) this.n.closeFd(m.fd);
+      this.progFd = r.progFd;
+    } catch (e) {
+      log.info({ err: errorMessage(e) }, 'conntrack count by kernel counters unavailable (Linux < 6.6?): walking the map, cached 5 s');
+    }
+  }
+
+  get(fresh: boolean): number {
+    if (this.progFd < 0) return this.walk.get(fresh);
+    return this.n.progTestRun(this.progFd, this.frame, 1).retval >>> 0;
+  }
+
+  close(): void {
+    if (this.progFd >= 0) this.n.closeFd(this.progFd);
+    this.progFd = -1;
   }
 }
 

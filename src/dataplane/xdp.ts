@@ -10,13 +10,13 @@ import { canonicalIp, familyOf, parsePrefix, prefixContains, type Prefix } from 
 import type { DataplaneSpec, EpSelect, NodeSpec } from '../model/desired-state.js';
 import { maglevTable } from './maglev.js';
 import { u32Array, u32Key, xdpNativeFrom, type XdpLayout, type XdpNative } from './native.js';
-import type { NativeBinding } from '../native/index.js';
-import * as iproute from './iproute.js';
+import { updateNeighbours } from './neighbours.js';
 import { attachXdp } from './xdp-attach.js';
 import { registerXdpMetrics } from './xdp-metrics.js';
 import { adoptPinnedState, checkPinnedLayout, DEFAULT_OBJECT_PATH, DEFAULT_PIN_BASE, removePins } from './xdp-pins.js';
 import { beKeyOf, FreeList, keyToSvc, svcKeyOf, type BackendSlot, type ServiceSlot } from './xdp-slots.js';
-import { ConntrackCount, readCounters, serviceStats, sumPerCpuCounter, sumPerCpuStats, type PacketBytes } from './xdp-stats.js';
+import { addrfWords, CT_DEFAULTS, flowHashKey, localPortRange, snatPortRanges, snatShare, type PortRange } from './xdp-cfg.js';
+import { ConntrackCounter, readCounters, serviceStats, sumPerCpuCounter, sumPerCpuStats, type PacketBytes } from './xdp-stats.js';
 import type {
   Dataplane,
   DataplaneBackend,
@@ -33,15 +33,20 @@ export interface XdpDataplaneOptions {
   logger: Logger;
   registry: Registry;
   /** The addon (src/native's loadNative()) or any object with the XdpNative functions. */
-  native: NativeBinding | XdpNative;
+  native: XdpNative;
   objectPath?: string;
   /** Default /sys/fs/bpf/edgelb (pins go to <pinBase>/<node.name> unless spec.pinRoot is set). */
   pinBase?: string;
   maxServices?: number;
   maxBackends?: number;
-  /** SNAT source ports for onearm/fullnat (default 61000-65535, above Linux's ephemeral range). */
+  /** SNAT source ports for onearm/fullnat: one range instead of the default (every port above
+   * 1023 outside ip_local_port_range and reservedPorts). */
   natPortMin?: number;
   natPortMax?: number;
+  /** The daemon's own listening ports (API, cluster), never used as SNAT ports. */
+  reservedPorts?: number[];
+  /** The cluster key file: the flow-hash key is derived from it unless spec.flowHashKey is set. */
+  clusterKeyFile?: string;
   /** Keep on-segment backends resolved with managed neighbour entries (default true). */
   manageNeighbours?: boolean;
 }
@@ -81,6 +86,7 @@ export class XdpDataplane implements Dataplane {
     this.opts = opts;
     this.log = opts.logger.child({ subsystem: 'dataplane' });
     this.n = xdpNativeFrom(opts.native);
+    this.ctCount = new ConntrackCounter(this.n, () => this.n.xdpCountEntries(this.fd('ct')));
     this.pinDir = opts.spec.pinRoot ?? join(opts.pinBase ?? DEFAULT_PIN_BASE, opts.node.name);
     this.maglevSize = opts.spec.maglevSize;
     this.maxServices = opts.maxServices ?? opts.spec.maxServices ?? 64;
@@ -122,6 +128,7 @@ export class XdpDataplane implements Dataplane {
   }
 
   private releaseFds(): void {
+    this.ctCount.close();
     for (const fd of Object.values(this.fds)) this.n.closeFd(fd);
     this.fds = {};
     if (this.progFd >= 0) this.n.closeFd(this.progFd);
@@ -151,6 +158,7 @@ export class XdpDataplane implements Dataplane {
           [M.ct]: this.opts.spec.conntrackSize,
           [M.svcStats]: this.maxServices,
           [M.backendStats]: this.maxBackends,
+          [M.backendNextHop]: this.maxBackends,
           [M.rr]: this.maxServices,
         },
       });
@@ -167,6 +175,7 @@ export class XdpDataplane implements Dataplane {
     const anyReused = Object.values(loaded.maps).some((m) => m.reused);
 
     this.writeConfig();
+    this.ctCount.open(this.opts.objectPath ?? DEFAULT_OBJECT_PATH, this.pinDir, M.ct, this.opts.spec.conntrackSize, this.log);
     if (anyReused) this.adoptPinnedState();
 
     const hadOurProgram = this.attach();
@@ -179,16 +188,37 @@ export class XdpDataplane implements Dataplane {
     return { takenOver, attachMode: this.attachMode! };
   }
 
+  /** SNAT port ranges in effect (set by open). */
+  natPorts: PortRange[] = [];
+
   private writeConfig(): void {
     const iface = this.opts.node.interface;
+    const spec = this.opts.spec;
+    this.natPorts =
+      this.opts.natPortMin !== undefined || this.opts.natPortMax !== undefined
+        ? [[this.opts.natPortMin ?? 61000, this.opts.natPortMax ?? 65535]]
+        : snatPortRanges(localPortRange(), this.opts.reservedPorts ?? [], this.layout.portRanges);
+    let hashKey: Buffer | undefined;
+    try {
+      hashKey = flowHashKey(spec, this.opts.clusterKeyFile);
+    } catch (e) {
+      this.log.warn({ err: errorMessage(e) }, 'cluster key file unreadable: flow hash unkeyed');
+    }
+    if (!hashKey) this.log.warn('no dataplane.flowHashKey and no cluster.keyFile: the flow hash is unkeyed (clients can aim at a backend)');
     const addrs = this.n.interfaceAddresses().filter((a) => a.name === iface);
     const v4 = addrs.find((a) => a.family === 4)?.address ?? (familyOf(this.opts.node.routerId) === 4 ? this.opts.node.routerId : undefined);
     const v6 = addrs.find((a) => a.family === 6 && !a.address.toLowerCase().startsWith('fe80'))?.address;
     const cfg = this.n.xdpEncode('cfg', {
       maglevSize: this.maglevSize,
       maxServices: this.maxServices,
-      portMin: this.opts.natPortMin ?? 61000,
-      portMax: this.opts.natPortMax ?? 65535,
+      ports: this.natPorts,
+      snatShare: snatShare(this.natPorts, spec.snatClientShare ?? CT_DEFAULTS.snatClientShare),
+      tcpSynTimeout: spec.tcpSynTimeout ?? CT_DEFAULTS.tcpSynTimeout,
+      tcpFinTimeout: spec.tcpFinTimeout ?? CT_DEFAULTS.tcpFinTimeout,
+      tcpRstTimeout: spec.tcpRstTimeout ?? CT_DEFAULTS.tcpRstTimeout,
+      echoRate: spec.icmpEchoRate ?? CT_DEFAULTS.icmpEchoRate,
+      rstUnserved: spec.rstUnserved ?? false,
+      ...(hashKey ? { hashKey } : {}),
       node4: v4,
       node6: v6?.replace(/%.*$/, ''),
     });
@@ -227,7 +257,9 @@ export class XdpDataplane implements Dataplane {
       } catch (e) {
         this.log.warn({ err: errorMessage(e) }, 'XDP detach failed (another program replaced ours?)');
       }
-      iproute.neighbourBatch([], [...new Set([...this.backends.values()].filter((b) => b.neighbour).map((b) => b.address))], this.opts.node.interface);
+      await updateNeighbours(this.n, this.ifindex, [], [...new Set([...this.backends.values()].filter((b) => b.neighbour).map((b) => b.address))], this.log).catch((e: unknown) =>
+        this.log.warn({ err: errorMessage(e) }, 'managed neighbour entries not removed'),
+      );
       removePins(this.pinDir);
       this.log.info({ iface: this.opts.node.interface }, 'XDP data path detached and unpinned');
     } else {
@@ -244,7 +276,7 @@ export class XdpDataplane implements Dataplane {
     return run;
   }
 
-  private apply(list: DataplaneService[]): void {
+  private async apply(list: DataplaneService[]): Promise<void> {
     if (!this.opened) throw new EdgelbError('EDGELB_ERR_INTERNAL', 'dataplane not open');
     const desired = new Map<string, DataplaneService>();
     for (const s of list) {
@@ -297,7 +329,8 @@ export class XdpDataplane implements Dataplane {
       }
     }
     this.orphanVips.clear();
-    this.flushNeighbours();
+    this.writeAddressFilter();
+    await this.flushNeighbours();
     this.log.debug({ services: desired.size, changed }, 'services programmed');
   }
 
@@ -358,6 +391,17 @@ export class XdpDataplane implements Dataplane {
     const global = new Uint32Array(table.length);
     for (let i = 0; i < table.length; i++) global[i] = table[i]! < 0 ? empty : slots[table[i]!]!.index;
     this.n.xdpArrayWrite(this.fd('maglev'), index * this.maglevSize, u32Array(global));
+  }
+
+  /** The fast path's filter: VIP and backend address bits (rewritten when either set changes). */
+  private addrfSig = '';
+  private writeAddressFilter(): void {
+    const vips = [...this.vipRefs.keys()].sort();
+    const backends = [...new Set([...this.backends.values()].map((b) => b.address))].sort();
+    const sig = JSON.stringify([vips, backends]);
+    if (sig === this.addrfSig) return;
+    this.n.xdpArrayWrite(this.fd('addrf'), 0, u32Array(addrfWords(vips, backends, this.layout.addrfWords)));
+    this.addrfSig = sig;
   }
 
   private removeService(slot: ServiceSlot): void {
@@ -449,14 +493,16 @@ export class XdpDataplane implements Dataplane {
   }
 
   /** Managed neighbour entries keep on-segment backends resolved for bpf_fib_lookup. */
-  private flushNeighbours(): void {
+  private async flushNeighbours(): Promise<void> {
+    const add = [...this.neighAdd];
+    const del = [...this.neighDel];
+    this.neighAdd.clear();
+    this.neighDel.clear();
     try {
-      iproute.neighbourBatch([...this.neighAdd], [...this.neighDel], this.opts.node.interface);
+      await updateNeighbours(this.n, this.ifindex, add, del, this.log);
     } catch (e) {
       this.log.debug({ err: errorMessage(e) }, 'managed neighbour entries not updated');
     }
-    this.neighAdd.clear();
-    this.neighDel.clear();
   }
 
   private effectiveSel(s: DataplaneService): EpSelect {
@@ -498,9 +544,14 @@ export class XdpDataplane implements Dataplane {
     return readCounters(this.layout, (code) => sumPerCpuCounter(this.n, this.fd('counters'), code));
   }
 
-  private readonly ctCount = new ConntrackCount(() => this.n.xdpCountEntries(this.fd('ct')));
+  private readonly ctCount: ConntrackCounter;
 
-  /** Entries in the conntrack LRU (walks the map; cached for a few seconds unless fresh). */
+  /** How conntrackEntries counts: kernel counters (constant time) or a cached walk. */
+  get conntrackCountMethod(): 'kernel' | 'walk' {
+    return this.ctCount.method;
+  }
+
+  /** Entries in the conntrack LRU (kernel counters; else a walk cached a few seconds unless fresh). */
   conntrackEntries(fresh = false): number {
     if (!this.opened) return 0;
     return this.ctCount.get(fresh);

@@ -13,7 +13,8 @@
 // Events: 'change' (service, endpoint, healthy: boolean), 'probe' (service, endpoint, ProbeOutcome).
 // Metrics: edgelb_endpoint_healthy{service,endpoint} (1/0), edgelb_health_probes_total{type,result}.
 import { EventEmitter } from 'node:events';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Counter, Gauge, Registry } from 'prom-client';
+import { counterOn, gaugeOn } from '../lib/metrics.js';
 import { EdgelbError, errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { ProbeSpec } from '../model/desired-state.js';
@@ -75,22 +76,16 @@ export class HealthChecker extends EventEmitter {
     this.probers = { ...defaults.probers, ...opts.probers };
     this.closeProbers = defaults.close;
     this.jitterMs = opts.firstProbeJitterMs ?? 200;
-    this.healthyGauge =
-      (opts.registry.getSingleMetric('edgelb_endpoint_healthy') as Gauge<'service' | 'endpoint'> | undefined) ??
-      new Gauge({
-        name: 'edgelb_endpoint_healthy',
-        help: 'Whether a service endpoint passes its health probe (1) or not (0); unknown counts as 1',
-        labelNames: ['service', 'endpoint'],
-        registers: [opts.registry],
-      });
-    this.probesTotal =
-      (opts.registry.getSingleMetric('edgelb_health_probes_total') as Counter<'type' | 'result'> | undefined) ??
-      new Counter({
-        name: 'edgelb_health_probes_total',
-        help: 'Health probes run, by probe type and result (ok or the failure reason)',
-        labelNames: ['type', 'result'],
-        registers: [opts.registry],
-      });
+    this.healthyGauge = gaugeOn(opts.registry, {
+      name: 'edgelb_endpoint_healthy',
+      help: 'Whether a service endpoint passes its health probe (1) or not (0); unknown counts as 1',
+      labelNames: ['service', 'endpoint'] as const,
+    });
+    this.probesTotal = counterOn(opts.registry, {
+      name: 'edgelb_health_probes_total',
+      help: 'Health probes run, by probe type and result (ok or the failure reason)',
+      labelNames: ['type', 'result'] as const,
+    });
   }
 
   /** Replace the watched set. Unchanged (service, endpoint, probe) keep state and timers. */

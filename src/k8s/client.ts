@@ -27,7 +27,30 @@ export function loadKubeConfig(path?: string): KubeConfig {
   const kc = new KubeConfig();
   if (path) kc.loadFromFile(path);
   else kc.loadFromDefault(); // KUBECONFIG, ~/.kube/config, or in-cluster
+  reuseConnections(kc);
   return kc;
+}
+
+/**
+ * The client library makes a new https.Agent (keepAlive off) for every request, so every API call
+ * paid a TCP and TLS handshake: about half the time of a Service write on a loaded node. One
+ * keep-alive agent per TLS setting (CA, client certificate) makes calls reuse connections.
+ */
+export function reuseConnections(kc: KubeConfig): void {
+  type AgentFactory = (cluster: unknown, opts: Record<string, unknown>) => unknown;
+  const k = kc as unknown as { createAgent: AgentFactory };
+  const orig = k.createAgent.bind(kc);
+  const agents = new Map<string, unknown>();
+  k.createAgent = (cluster, opts) => {
+    const id = JSON.stringify([(cluster as { server?: string })?.server, opts.ca, opts.cert, opts.key, opts.pfx, opts.rejectUnauthorized]);
+    let a = agents.get(id);
+    if (!a) {
+      if (agents.size > 8) agents.clear(); // rotated credentials: do not grow
+      a = orig(cluster, { ...opts, keepAlive: true, keepAliveMsecs: 10_000 });
+      agents.set(id, a);
+    }
+    return a;
+  };
 }
 
 /** HTTP status of an API error (0 when the server was not reached). */
@@ -132,10 +155,14 @@ export class KubeWriter {
     return r.metadata?.resourceVersion;
   }
 
-  /** Strategic merge: our condition merges by type with others'; ingress is replaced. Returns the new resourceVersion. */
-  async patchServiceStatus(namespace: string, name: string, status: object): Promise<string | undefined> {
+  /**
+   * One strategic-merge PATCH of the status subresource: status (our condition merges by type
+   * with others'; ingress is replaced) and metadata.annotations (the Service status strategy keeps
+   * metadata changes, so one write records both). Returns the new resourceVersion.
+   */
+  async patchServiceStatus(namespace: string, name: string, body: { status?: object; metadata?: { annotations: Record<string, string | null> } }): Promise<string | undefined> {
     const r = await this.core.patchNamespacedServiceStatus(
-      { namespace, name, body: { status } },
+      { namespace, name, body },
       setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
     );
     return r.metadata?.resourceVersion;
@@ -146,11 +173,12 @@ export class KubeWriter {
   }
 
   /** Server-side apply of a cluster-scoped edgelb.io object's status, as `fieldManager`. */
-  async applyClusterStatus(plural: string, kind: string, name: string, status: object, fieldManager: string): Promise<void> {
-    await this.custom.patchClusterCustomObjectStatus(
+  async applyClusterStatus(plural: string, kind: string, name: string, status: object, fieldManager: string): Promise<string | undefined> {
+    const r = await this.custom.patchClusterCustomObjectStatus(
       { group: GROUP, version: VERSION, plural, name, body: { apiVersion: `${GROUP}/${VERSION}`, kind, metadata: { name }, status }, fieldManager, force: true },
       setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
     );
+    return (r as { metadata?: { resourceVersion?: string } })?.metadata?.resourceVersion;
   }
 
   async readLease(namespace: string, name: string): Promise<V1Lease | undefined> {

@@ -1,219 +1,241 @@
-// The leader's reconciler: IPAM (rebuilt from the Services before any new assignment), the
-// allocation annotations, Service status and condition, Events, IPPool usage and the BGPPeer
-// summary. Glue: decisions come from ipam.ts, translate.ts and status.ts.
+// The leader's executor: runs the writes that plan.ts decides. Glue only, no decisions:
+// - the plan sees the cluster as it will be: Services overlaid with the writes this pod queued or
+//   made that the watch cache does not show yet (by resourceVersion), so nothing is assigned or
+//   written twice while the cache lags;
+// - one write per Service (a PATCH of the status subresource carries status, condition and the
+//   allocation annotations), at most `concurrency` in flight, no phase barriers: a Service's
+//   write starts as soon as a worker is free; Events and IPPool/BGPPeer/BGPPolicy status come
+//   after the Service writes waiting at that moment;
+// - a new write for a Service whose write is still queued merges into it; writes for one
+//   Service never run concurrently; a failed write drops its overlay and asks for a retry.
 import type { Logger } from '../lib/logger.js';
 import { errorMessage } from '../lib/errors.js';
-import { ANN_ASSIGNED_IPS, isOurs, serviceKey } from './annotations.js';
-import { Ipam, poolFromObj, type AssignResult, type IpamPool } from './ipam.js';
-import {
-  allocationAnnotations,
-  desiredServiceStatus,
-  eventObject,
-  peerSummary,
-  serviceEvent,
-  serviceStatusPatch,
-  withAnnotations,
-} from './status.js';
-import { leastLoadedShard, shardOf, translate, type ClusterView, type TranslateOptions } from './translate.js';
-import { statusOf, type KubeWriter } from './client.js';
+import { serviceKey } from './annotations.js';
+import { planWrites, type ObjectStatusWrite, type ServiceWrite } from './plan.js';
+import { involvedEvent, withAnnotations, type EventSpec } from './status.js';
+import { GROUP, VERSION, statusOf, type KubeWriter } from './client.js';
+import type { ClusterView, TranslateOptions } from './translate.js';
 import type { K8sMetrics } from './metrics.js';
 import type { ServiceObj } from './types.js';
 
 export interface LeaderDeps {
-  writer: KubeWriter;
+  writer: Pick<KubeWriter, 'patchServiceStatus' | 'createEvent' | 'applyClusterStatus'>;
   log: Logger;
   identity: string;
   metrics: K8sMetrics;
   namespaceLabels: (ns: string) => Record<string, string> | undefined;
-  /** Parallel API writes (default 32). */
+  /** Writes in flight at once (default 64; the API server's mutating limit is 200 by default). */
   concurrency?: number;
+  /** Called when a write failed: reconcile again later (the caller backs off). */
+  onRetry?: () => void;
 }
 
-async function runLimited<T>(items: T[], limit: number, fn: (x: T) => Promise<void>): Promise<void> {
-  let i = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (i < items.length) await fn(items[i++]!);
-  });
-  await Promise.all(workers);
+/** What a Service write changes, kept until the watch cache shows it. */
+interface Overlay {
+  ann?: Record<string, string | null>;
+  status?: ServiceObj['status'];
+  /** resourceVersion the write produced (0 while queued or in flight). */
+  rv: number;
+  done: boolean;
+}
+
+interface ServiceJob {
+  write: ServiceWrite;
+  events: EventSpec[];
 }
 
 const isoNow = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+const rvOf = (o: { metadata: { resourceVersion?: string } }) => Number(o.metadata.resourceVersion ?? 0);
 
 export class LeaderController {
-  private readonly ipam: Ipam;
-  private rebuilt = false;
-  /** key → outcome last written (reason + ips), so an Event is sent once per change. */
-  private readonly outcomes = new Map<string, { reason: string; ips: string }>();
-  /** key → what was last written and the resourceVersion it produced: while the watch cache
-   * lags behind our own writes, the same write is not sent again. */
-  private readonly sent = new Map<string, { status?: string; ann?: string; rv: number }>();
+  private readonly overlays = new Map<string, Overlay>();
+  private readonly queued = new Map<string, ServiceJob>();
+  private readonly busy = new Set<string>();
+  private low: Array<{ key: string; run: () => Promise<void> }> = [];
+  private readonly lowKeys = new Set<string>();
+  /** Object status last sent (signature, resourceVersion), so a lagging cache does not resend it. */
+  private readonly objSent = new Map<string, { sig: string; rv: number }>();
+  private active = 0;
+  private idleWaiters: Array<() => void> = [];
+  private epoch = 0;
+  private loggedRebuild = false;
 
-  constructor(private readonly d: LeaderDeps) {
-    this.ipam = new Ipam([], d.namespaceLabels);
-  }
+  constructor(private readonly d: LeaderDeps) {}
 
-  /** Call on gaining leadership: the next reconcile rebuilds IPAM from the Services first. */
+  /** Call on gaining or losing leadership: forget everything queued and overlaid. */
   reset(): void {
-    this.rebuilt = false;
-    this.outcomes.clear();
-    this.sent.clear();
+    this.epoch++;
+    this.overlays.clear();
+    this.queued.clear();
+    this.low = [];
+    this.lowKeys.clear();
+    this.objSent.clear();
+    this.loggedRebuild = false;
   }
 
-  /** Reconcile once. Returns true when some write failed and a retry is due. */
-  async reconcile(view: ClusterView, opts: TranslateOptions): Promise<boolean> {
-    const { log, metrics } = this.d;
-    const shards = opts.settings.cluster?.shards ?? 1;
-    const pools: IpamPool[] = [];
-    for (const p of view.pools) {
-      const r = poolFromObj(p);
-      if (r.pool) pools.push(r.pool);
-    }
-    this.ipam.setPools(pools);
-    const ours = view.services.filter((s) => isOurs(s, opts.defaultClass));
-    if (!this.rebuilt) {
-      const problems = this.ipam.rebuild(ours);
-      for (const p of problems) log.warn({ service: p.key, ip: p.ip, reason: p.reason }, p.message);
-      this.rebuilt = true;
-      log.info({ services: ours.length, allocations: this.ipam.allocations().length }, 'IPAM rebuilt from Services');
-    }
-    const oursKeys = new Set(ours.map(serviceKey));
-    for (const a of this.ipam.allocations()) if (!oursKeys.has(a.key)) this.ipam.release(a.key);
-    for (const k of [...this.outcomes.keys()]) if (!oursKeys.has(k)) this.outcomes.delete(k);
-    for (const k of [...this.sent.keys()]) if (!oursKeys.has(k)) this.sent.delete(k);
+  /** Resolves once nothing is queued or in flight. */
+  idle(): Promise<void> {
+    if (this.active === 0 && this.queued.size === 0 && this.low.length === 0) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
 
-    // assign, oldest first; a Service without a shard gets the least loaded one, once
-    const sorted = [...ours].sort(
-      (a, b) => new Date(a.metadata.creationTimestamp ?? 0).getTime() - new Date(b.metadata.creationTimestamp ?? 0).getTime() || serviceKey(a).localeCompare(serviceKey(b)),
-    );
-    const loads = new Array<number>(shards).fill(0);
-    for (const s of sorted) {
-      const sh = shardOf(s, shards);
-      if (sh.source !== 'hash') loads[sh.shard]!++;
+  /** Plan against the cache (plus what is on its way) and queue the writes. Returns at once. */
+  reconcile(view: ClusterView, opts: TranslateOptions): void {
+    const services = this.overlay(view.services);
+    const plan = planWrites({ view: { ...view, services }, opts, namespaceLabels: this.d.namespaceLabels, now: isoNow() });
+    if (!this.loggedRebuild) {
+      this.loggedRebuild = true;
+      for (const p of plan.rebuildProblems) this.d.log.warn({ service: p.key, ip: p.ip, reason: p.reason }, p.message);
+      this.d.log.info({ services: services.length, allocations: plan.allocations }, 'IPAM rebuilt from Services');
     }
-    const results = new Map<string, { r: AssignResult; svc: ServiceObj; ann: Record<string, string | null> }>();
-    const patched: ServiceObj[] = [];
-    for (const svc of sorted) {
-      const r = this.ipam.assign(svc);
-      let shard: number | undefined;
-      if (r.ok) {
-        const sh = shardOf(svc, shards);
-        shard = sh.shard;
-        if (sh.source === 'hash') {
-          shard = leastLoadedShard(loads);
-          loads[shard]!++;
-        }
-      } else metrics.ipamFailure(r.reason);
-      const ann = allocationAnnotations(svc, r, shard);
-      results.set(serviceKey(svc), { r, svc, ann });
-      patched.push(withAnnotations(svc, ann));
+    this.d.metrics.allocations(plan.allocations);
+    for (const r of plan.ipamFailures) this.d.metrics.ipamFailure(r);
+    const objRv = new Map<string, number>();
+    for (const o of [...view.pools, ...view.peers, ...view.policies]) objRv.set(o.metadata.name, rvOf(o));
+    for (const w of plan.writes) {
+      if (w.kind === 'service') this.queueService(w);
+      else this.queueObject(w, objRv);
     }
-    metrics.allocations(this.ipam.allocations().length);
+    this.pump();
+  }
 
-    // plans as the nodes will see them once the annotations are written
-    const others = view.services.filter((s) => !isOurs(s, opts.defaultClass));
-    const { plans } = translate({ ...view, services: [...patched, ...others] }, opts);
-    const planByKey = new Map(plans.map((p) => [p.key, p]));
-    let failed = false;
-    const now = isoNow();
-    // three phases, so every Service shows its address as early as possible: status (ingress and
-    // condition: what users wait for, and the record rebuild() reads first), then the annotations
-    // (pool, shard, and a second record of the addresses), then the Events
-    const statusWork: Array<() => Promise<void>> = [];
-    const annWork: Array<() => Promise<void>> = [];
-    const eventWork: Array<() => Promise<void>> = [];
-    const fail = (key: string) => (e: unknown) => {
-      if (statusOf(e) === 404) return; // deleted meanwhile
-      failed = true;
-      log.warn({ service: key, err: errorMessage(e) }, 'service write failed; will retry');
+  /** The Services with the writes not yet in the cache applied; overlays the cache caught up with are dropped. */
+  private overlay(services: ServiceObj[]): ServiceObj[] {
+    const seen = new Set<string>();
+    const out = services.map((svc) => {
+      const key = serviceKey(svc);
+      seen.add(key);
+      const o = this.overlays.get(key);
+      if (!o) return svc;
+      if (o.done && rvOf(svc) >= o.rv) {
+        this.overlays.delete(key);
+        return svc;
+      }
+      const s = o.ann ? withAnnotations(svc, o.ann) : svc;
+      return o.status ? { ...s, status: { ...(s.status ?? {}), ...o.status } } : s;
+    });
+    for (const k of [...this.overlays.keys()]) if (!seen.has(k)) this.overlays.delete(k);
+    return out;
+  }
+
+  private queueService(w: ServiceWrite): void {
+    const ann = w.body.metadata?.annotations;
+    const status = w.body.status as ServiceObj['status'] | undefined;
+    const prev = this.overlays.get(w.key);
+    this.overlays.set(w.key, {
+      ...(ann || prev?.ann ? { ann: { ...(prev?.ann ?? {}), ...(ann ?? {}) } } : {}),
+      ...(status || prev?.status ? { status: { ...(prev?.status ?? {}), ...(status ?? {}) } } : {}),
+      rv: 0,
+      done: false,
+    });
+    const q = this.queued.get(w.key);
+    if (!q) {
+      this.queued.set(w.key, { write: w, events: w.event ? [w.event] : [] });
+      return;
+    }
+    // merge into the write still waiting: newer values win
+    const a = q.write.body;
+    const body: ServiceWrite['body'] = {
+      ...(a.status || w.body.status ? { status: { ...(a.status ?? {}), ...(w.body.status ?? {}) } } : {}),
+      ...(a.metadata || w.body.metadata ? { metadata: { annotations: { ...(a.metadata?.annotations ?? {}), ...(w.body.metadata?.annotations ?? {}) } } } : {}),
     };
-    for (const [key, { r, svc, ann }] of results) {
-      const ns = svc.metadata.namespace ?? 'default';
-      const name = svc.metadata.name;
-      const want = desiredServiceStatus(r, planByKey.get(key));
-      let status = serviceStatusPatch(svc, want, now);
-      const ev = serviceEvent(this.outcomes.get(key), want, r);
-      // skip what we wrote already when the cache has not caught up with our write yet
-      const rv = Number(svc.metadata.resourceVersion ?? 0);
-      const sent = this.sent.get(key);
-      const cacheBehind = sent !== undefined && rv <= sent.rv;
-      const statusSig = JSON.stringify({ i: want.ingress, c: want.condition });
-      let annSig = JSON.stringify(ann);
-      if (status && cacheBehind && sent.status === statusSig) status = undefined;
-      const annToSend = Object.keys(ann).length > 0 && !(cacheBehind && sent.ann === annSig) ? ann : undefined;
-      if (!annToSend) annSig = sent?.ann ?? '';
-      const record = (field: 'status' | 'ann', sig: string) => (newRv: string | undefined) => {
-        const cur = this.sent.get(key) ?? { rv: 0 };
-        this.sent.set(key, { ...cur, [field]: sig, rv: Math.max(cur.rv, Number(newRv ?? 0)) });
-      };
-      let statusOk = !status;
-      if (status) {
-        const body = status;
-        statusWork.push(() =>
-          this.write('status', () => this.d.writer.patchServiceStatus(ns, name, body).then(record('status', statusSig))).then(() => {
-            statusOk = true;
-          }, fail(key)),
-        );
-      }
-      if (annToSend) {
-        annWork.push(() =>
-          statusOk ? this.write('annotations', () => this.d.writer.patchServiceAnnotations(ns, name, annToSend).then(record('ann', annSig))).catch(fail(key)) : Promise.resolve(),
-        );
-      }
-      eventWork.push(async () => {
-        if (!statusOk) return;
-        this.outcomes.set(key, { reason: want.condition.reason ?? '', ips: want.ingress.join(',') });
-        if (!ev) return;
-        await this.write('event', () => this.d.writer.createEvent(ns, eventObject(svc, ev, this.d.identity, now))).catch((e) =>
-          log.debug({ service: key, err: errorMessage(e) }, 'event not written'),
-        );
-      });
-    }
-    const work: Array<() => Promise<void>> = [];
-    // Services that are no longer ours lose what edgelb wrote
-    for (const svc of others) {
-      if (svc.metadata.annotations?.[ANN_ASSIGNED_IPS] === undefined) continue;
-      const ns = svc.metadata.namespace ?? 'default';
-      work.push(async () => {
-        try {
-          await this.write('status', () => this.d.writer.patchServiceStatus(ns, svc.metadata.name, { loadBalancer: { ingress: [] } }));
-          await this.write('annotations', () => this.d.writer.patchServiceAnnotations(ns, svc.metadata.name, allocationAnnotations(svc, undefined, undefined)));
-        } catch (e) {
-          if (statusOf(e) !== 404) failed = true;
-        }
-      });
-    }
-    // IPPool usage and the BGPPeer summary column
-    for (const p of view.pools) {
-      const u = this.ipam.usage(p.metadata.name);
-      const available = String(u.size - BigInt(u.assigned));
-      if (p.status?.assigned === u.assigned && p.status?.available === available) continue;
-      work.push(async () => {
-        await this.write('ippool-status', () => this.d.writer.applyClusterStatus('ippools', 'IPPool', p.metadata.name, { assigned: u.assigned, available }, 'edgelb-leader')).catch((e) => {
-          if (statusOf(e) !== 404) failed = true;
-        });
-      });
-    }
-    for (const peer of view.peers) {
-      const s = peerSummary(peer.status?.nodes ?? []);
-      if (peer.status?.summary === s.summary && peer.status?.established === s.established) continue;
-      work.push(async () => {
-        await this.write('bgppeer-status', () => this.d.writer.applyClusterStatus('bgppeers', 'BGPPeer', peer.metadata.name, s, 'edgelb-leader')).catch((e) => {
-          if (statusOf(e) !== 404) failed = true;
-        });
-      });
-    }
-    const limit = this.d.concurrency ?? 32;
-    await runLimited(statusWork, limit, (f) => f());
-    await runLimited(annWork, limit, (f) => f());
-    await runLimited(eventWork, limit, (f) => f());
-    await runLimited(work, limit, (f) => f());
-    return failed;
+    q.write = { ...w, body };
+    if (w.event) q.events.push(w.event);
   }
 
-  private async write(kind: string, f: () => Promise<unknown>): Promise<void> {
+  private queueObject(w: ObjectStatusWrite, objRv: Map<string, number>): void {
+    const id = `${w.plural}/${w.name}`;
+    const sig = JSON.stringify(w.status, (k, v) => (k === 'lastTransitionTime' ? undefined : v));
+    const sent = this.objSent.get(id);
+    if (sent && (objRv.get(w.name) ?? 0) < sent.rv && sent.sig === sig) return; // the cache has not caught up yet
+    if (sent && sent.rv === 0 && sent.sig === sig) return; // on its way
+    if (this.lowKeys.has(id)) return; // queued already; the next plan sees the result
+    this.objSent.set(id, { sig, rv: 0 });
+    this.lowKeys.add(id);
+    const epoch = this.epoch;
+    this.low.push({
+      key: id,
+      run: async () => {
+        this.lowKeys.delete(id);
+        try {
+          const rv = await this.write(`${w.plural.replace(/s$/, '')}-status`, () => this.d.writer.applyClusterStatus(w.plural, w.objKind, w.name, w.status, 'edgelb-leader'));
+          if (epoch === this.epoch) this.objSent.set(id, { sig, rv: Number(rv ?? 0) });
+          if (w.event) {
+            const ev = involvedEvent({ kind: w.objKind, apiVersion: `${GROUP}/${VERSION}`, name: w.name, ...(w.uid ? { uid: w.uid } : {}) }, w.event, this.d.identity, isoNow());
+            await this.write('event', () => this.d.writer.createEvent(ev.namespace, ev.body)).catch((e) => this.d.log.debug({ object: id, err: errorMessage(e) }, 'event not written'));
+          }
+        } catch (e) {
+          this.objSent.delete(id);
+          if (statusOf(e) !== 404) this.failed(id, e);
+        }
+      },
+    });
+  }
+
+  private pump(): void {
+    const limit = this.d.concurrency ?? 64;
+    while (this.active < limit) {
+      const next = this.nextService() ?? this.low.shift();
+      if (!next) break;
+      this.active++;
+      void next.run().finally(() => {
+        this.active--;
+        this.pump();
+        if (this.active === 0 && this.queued.size === 0 && this.low.length === 0) for (const r of this.idleWaiters.splice(0)) r();
+      });
+    }
+  }
+
+  private nextService(): { key: string; run: () => Promise<void> } | undefined {
+    for (const [key, job] of this.queued) {
+      if (this.busy.has(key)) continue;
+      this.queued.delete(key);
+      this.busy.add(key);
+      return { key, run: () => this.runService(job).finally(() => this.busy.delete(key)) };
+    }
+    return undefined;
+  }
+
+  private async runService(job: ServiceJob): Promise<void> {
+    const { write: w } = job;
+    const epoch = this.epoch;
     try {
-      await f();
+      const rv = await this.write('service', () => this.d.writer.patchServiceStatus(w.namespace, w.name, w.body));
+      const o = this.overlays.get(w.key);
+      // a newer write queued meanwhile keeps the overlay open until it lands too
+      if (epoch === this.epoch && o && !this.queued.has(w.key)) {
+        o.rv = Number(rv ?? 0);
+        o.done = true;
+      }
+      const svc = w.after;
+      for (const e of job.events) {
+        const ev = involvedEvent(
+          { kind: 'Service', apiVersion: 'v1', namespace: w.namespace, name: w.name, ...(svc.metadata.uid ? { uid: svc.metadata.uid } : {}), ...(rv ? { resourceVersion: rv } : {}) },
+          e,
+          this.d.identity,
+          isoNow(),
+        );
+        this.low.push({
+          key: `event/${w.key}`,
+          run: () => this.write('event', () => this.d.writer.createEvent(ev.namespace, ev.body)).catch((err) => this.d.log.debug({ service: w.key, err: errorMessage(err) }, 'event not written')),
+        });
+      }
+    } catch (e) {
+      if (epoch === this.epoch && !this.queued.has(w.key)) this.overlays.delete(w.key);
+      if (statusOf(e) !== 404) this.failed(w.key, e); // 404: deleted meanwhile
+    }
+  }
+
+  private failed(what: string, e: unknown): void {
+    this.d.log.warn({ object: what, err: errorMessage(e) }, 'write failed; will retry');
+    this.d.onRetry?.();
+  }
+
+  private async write<T>(kind: string, f: () => Promise<T>): Promise<T> {
+    try {
+      const r = await f();
       this.d.metrics.write(kind, 'ok');
+      return r;
     } catch (e) {
       this.d.metrics.write(kind, statusOf(e) === 404 ? 'gone' : 'error');
       throw e;

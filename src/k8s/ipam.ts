@@ -1,10 +1,14 @@
 // IPAM for LoadBalancer Services: pools of CIDRs and ranges, static IPs by annotation, shared IPs
 // (allow-shared-ip, ports must not clash), dual-stack by ipFamilyPolicy. Pure: no API calls.
 //
-// Allocations persist in the Service (status.loadBalancer.ingress, else the edgelb.io/assigned-ips
-// annotation) and `rebuild()` reloads them all before any new assignment, oldest Service first,
-// so a controller restart never moves an IP nor hands one to two Services.
-import { bigIntToIp, canonicalIp, familyOf, ipToBigInt, parsePrefix, type Family } from '../lib/addr.js';
+// Allocations persist in the Service's status.loadBalancer.ingress, which only the leader writes
+// (status is a subresource a tenant cannot edit), and `rebuild()` reloads them all before any new
+// assignment, oldest Service first, so a controller restart never moves an IP nor hands one to
+// two Services. The edgelb.io/assigned-ips annotation is user-writable: it is only a request,
+// granted when the address is free, refused (IPInUse) when another Service holds it.
+// Address blocks, sizes and the first-free walk are the shared allocator's (config/allocate.ts).
+import { bigIntToIp, canonicalIp, familyOf, ipToBigInt, type Family } from '../lib/addr.js';
+import { blockSize, firstFreeValue, parseBlocks, type Block } from '../config/allocate.js';
 import {
   ANN_ASSIGNED_IPS,
   ANN_ASSIGNED_POOL,
@@ -44,7 +48,13 @@ export type IpamReason =
 
 export type AssignResult =
   | { ok: true; reason: 'Assigned' | 'Kept'; pool: string; ips: string[]; changed: boolean }
-  | { ok: false; reason: Exclude<IpamReason, 'Assigned' | 'Kept'>; message: string };
+  | {
+      ok: false;
+      reason: Exclude<IpamReason, 'Assigned' | 'Kept'>;
+      message: string;
+      /** Refused because of the edgelb.io/assigned-ips request: the annotation stays (the user's to remove). */
+      fromRequest?: boolean;
+    };
 
 export interface Allocation {
   key: string;
@@ -61,15 +71,9 @@ export interface RebuildProblem {
   message: string;
 }
 
-interface Range {
-  family: Family;
-  start: bigint;
-  end: bigint;
-}
-
 interface CompiledPool extends IpamPool {
-  rangesParsed: Range[];
-  /** Usable addresses per family (avoidBuggyIPs applied). */
+  blocks: Block[];
+  /** Usable addresses per family (the allocator's rule, avoidBuggyIPs applied). */
   size: { 4: bigint; 6: bigint };
 }
 
@@ -87,67 +91,9 @@ export function poolFromObj(obj: IPPoolObj): { pool?: IpamPool; errors: string[]
     ...(s.namespaceSelector ? { namespaceSelector: s.namespaceSelector } : {}),
     ...(s.serviceSelector ? { serviceSelector: s.serviceSelector } : {}),
   };
-  const errors: string[] = [];
-  try {
-    compileRanges(pool);
-  } catch (e) {
-    errors.push((e as Error).message);
-  }
+  const errors = parseBlocks(pool).errors.map((e) => `spec.${e}`);
   if (pool.cidrs.length + pool.ranges.length === 0) errors.push('spec: needs at least one of cidrs or ranges');
   return errors.length ? { errors } : { pool, errors };
-}
-
-function compileRanges(p: IpamPool): Range[] {
-  const out: Range[] = [];
-  p.cidrs.forEach((c, i) => {
-    let pr;
-    try {
-      pr = parsePrefix(c);
-    } catch {
-      throw new Error(`spec.cidrs[${i}]: "${c}" is not a CIDR`);
-    }
-    const start = bytesToBigInt(pr.addr);
-    const bits = BigInt((pr.family === 4 ? 32 : 128) - pr.len);
-    // IPv6: the prefix's first address is the subnet-router anycast address (RFC 4291): skip it
-    const first = pr.family === 6 && pr.len < 127 ? start + 1n : start;
-    out.push({ family: pr.family, start: first, end: start + (1n << bits) - 1n });
-  });
-  p.ranges.forEach((r, i) => {
-    const [a, b, extra] = r.split('-').map((x) => x.trim());
-    const fa = a ? familyOf(a) : 0;
-    const fb = b ? familyOf(b) : 0;
-    if (extra !== undefined || !fa || fa !== fb) throw new Error(`spec.ranges[${i}]: "${r}" must be "first-last" of one family`);
-    const start = ipToBigInt(a!);
-    const end = ipToBigInt(b!);
-    if (end < start) throw new Error(`spec.ranges[${i}]: "${r}" ends before it starts`);
-    out.push({ family: fa, start, end });
-  });
-  return out;
-}
-
-function bytesToBigInt(b: Uint8Array): bigint {
-  let v = 0n;
-  for (const x of b) v = (v << 8n) | BigInt(x);
-  return v;
-}
-
-/** Count of x in [0, n] with x % 256 == r. */
-function countMod(n: bigint, r: bigint): bigint {
-  return n < r ? 0n : (n - r) / 256n + 1n;
-}
-
-function rangeSize(r: Range, avoidBuggy: boolean): bigint {
-  let n = r.end - r.start + 1n;
-  if (avoidBuggy && r.family === 4) {
-    for (const m of [0n, 255n]) n -= countMod(r.end, m) - (r.start === 0n ? 0n : countMod(r.start - 1n, m));
-  }
-  return n;
-}
-
-function isBuggy(v: bigint, family: Family): boolean {
-  if (family !== 4) return false;
-  const last = v & 0xffn;
-  return last === 0n || last === 255n;
 }
 
 const famName = (f: Family) => (f === 4 ? 'IPv4' : 'IPv6');
@@ -192,10 +138,10 @@ export class Ipam {
   setPools(pools: IpamPool[]): void {
     this.pools = new Map(
       pools.map((p) => {
-        const rangesParsed = compileRanges(p);
+        const blocks = parseBlocks(p).blocks;
         const size = { 4: 0n, 6: 0n };
-        for (const r of rangesParsed) size[r.family] += rangeSize(r, p.avoidBuggyIPs);
-        return [p.name, { ...p, rangesParsed, size }];
+        for (const b of blocks) size[b.family] += blockSize(b, p.avoidBuggyIPs);
+        return [p.name, { ...p, blocks, size }];
       }),
     );
   }
@@ -222,7 +168,7 @@ export class Ipam {
     const f = familyOf(ip);
     if (!f) return undefined;
     const v = ipToBigInt(ip);
-    const inPool = (p: CompiledPool) => p.rangesParsed.some((r) => r.family === f && v >= r.start && v <= r.end);
+    const inPool = (p: CompiledPool) => p.blocks.some((b) => b.family === f && v >= b.first && v <= b.last);
     if (hint) {
       const h = this.pools.get(hint);
       if (h && inPool(h)) return hint;
@@ -258,7 +204,7 @@ export class Ipam {
     });
     for (const svc of sorted) {
       const key = serviceKey(svc);
-      const recorded = recordedIps(svc);
+      const recorded = statusIps(svc);
       if (recorded.length === 0) continue;
       const hint = svc.metadata.annotations?.[ANN_ASSIGNED_POOL];
       const kept: string[] = [];
@@ -301,6 +247,10 @@ export class Ipam {
     const existing = this.byKey.get(key);
     if (st.ips.length > 0) return this.assignStatic(svc, key, st.ips, wantPool, existing);
 
+    if (!existing) {
+      const asked = this.assignRequested(svc, key, wantPool);
+      if (asked) return asked;
+    }
     const fams = wantedFamilies(svc);
     if (existing && this.pools.has(existing.pool) && (wantPool === undefined || wantPool === existing.pool)) {
       const inPool = existing.ips.filter((ip) => this.poolOf(ip, existing.pool) === existing.pool);
@@ -345,7 +295,7 @@ export class Ipam {
         got.push(ip);
       }
       if (!ok) {
-        const missing = fams.required.filter((f) => !p.rangesParsed.some((r) => r.family === f));
+        const missing = fams.required.filter((f) => !p.blocks.some((b) => b.family === f));
         if (missing.length) full.push(`${p.name} has no ${missing.map(famName).join('/')} range`);
         else {
           const u = this.usage(p.name);
@@ -417,6 +367,42 @@ export class Ipam {
     return { ok: true, reason: same ? 'Kept' : 'Assigned', pool: pool!, ips, changed: !same };
   }
 
+  /**
+   * The edgelb.io/assigned-ips annotation of a Service that holds nothing (no status): granted
+   * when every address lies in a pool it may use and is free; refused when another Service
+   * holds one and may not share it; ignored (undefined: a fresh allocation) otherwise.
+   */
+  private assignRequested(svc: ServiceObj, key: string, wantPool: string | undefined): AssignResult | undefined {
+    const raw = annotationIps(svc);
+    if (raw.length === 0 || raw.some((ip) => !familyOf(ip))) return undefined;
+    const ips = [...new Set(raw.map(canonicalIp))];
+    const fams = wantedFamilies(svc);
+    const all = [...fams.required, ...fams.optional];
+    if (!fams.required.every((f) => ips.some((ip) => familyOf(ip) === f)) || ips.some((ip) => !all.includes(familyOf(ip) as Family))) return undefined;
+    const hint = svc.metadata.annotations?.[ANN_ASSIGNED_POOL];
+    let pool: string | undefined;
+    for (const ip of ips) {
+      const p = this.poolOf(ip, wantPool ?? hint);
+      if (!p || (wantPool !== undefined && p !== wantPool)) return undefined;
+      const cp = this.pools.get(p)!;
+      if (!this.poolAccepts(cp, svc)) return undefined;
+      pool ??= p;
+    }
+    for (const ip of ips) {
+      const clash = this.clashWith(ip, svc, key);
+      if (clash) {
+        return {
+          ok: false,
+          reason: 'IPInUse',
+          fromRequest: true,
+          message: `annotation ${ANN_ASSIGNED_IPS} asks for ${ip}, which ${clash} holds and may not share; edgelb assigns addresses itself: remove the annotation to get a free one`,
+        };
+      }
+    }
+    this.record(svc, pool!, sortFam(ips, fams));
+    return { ok: true, reason: 'Assigned', pool: pool!, ips: sortFam(ips, fams), changed: true };
+  }
+
   private describePools(only?: string): string {
     const ps = only !== undefined ? [this.pools.get(only)].filter((p): p is CompiledPool => !!p) : [...this.pools.values()];
     if (ps.length === 0) return 'there is no IPPool';
@@ -455,15 +441,9 @@ export class Ipam {
     }
     // every address of the pool taken from it: full, without a scan
     if (BigInt(this.taken.get(`${p.name}|${f}`) ?? 0) >= p.size[f]) return undefined;
-    const used = this.usedVals[f];
-    for (const r of p.rangesParsed) {
-      if (r.family !== f) continue;
-      for (let v = r.start; v <= r.end; v++) {
-        if (p.avoidBuggyIPs && isBuggy(v, f)) continue;
-        if (!used.has(v)) return bigIntToIp(v, f);
-      }
-    }
-    return undefined;
+    const vals = this.usedVals;
+    const r = firstFreeValue(p.blocks, { has: (v, fam) => vals[fam].has(v), size: vals[f].size }, p.avoidBuggyIPs, { family: f });
+    return r && bigIntToIp(r.value, r.family);
   }
 
   /** The key of a holder of `ip` that `svc` may not share with, if any. */
@@ -507,16 +487,15 @@ export class Ipam {
   }
 }
 
-/**
- * The addresses a Service holds: status.loadBalancer.ingress (written first, so it is what users
- * see), else the edgelb.io/assigned-ips annotation (written next; it also records pool and shard).
- */
-export function recordedIps(svc: ServiceObj): string[] {
-  const st = (svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip).filter((ip): ip is string => !!ip);
-  if (st.length > 0) return st;
+/** The addresses the leader recorded for a Service: status.loadBalancer.ingress (what nodes announce). */
+export function statusIps(svc: ServiceObj): string[] {
+  return (svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip).filter((ip): ip is string => !!ip);
+}
+
+/** The addresses of the edgelb.io/assigned-ips annotation: a request, never trusted as a record. */
+export function annotationIps(svc: ServiceObj): string[] {
   const ann = svc.metadata.annotations?.[ANN_ASSIGNED_IPS];
-  if (ann !== undefined && ann.trim() !== '') return ann.split(',').map((s) => s.trim()).filter(Boolean);
-  return [];
+  return ann === undefined ? [] : ann.split(',').map((s) => s.trim()).filter(Boolean);
 }
 
 function sameSet(a: string[], b: string[]): boolean {

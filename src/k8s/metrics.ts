@@ -9,6 +9,7 @@ export class K8sMetrics {
   private readonly writes: Counter;
   private readonly states: Counter;
   private readonly reconciles: Counter;
+  private readonly translateErrors: Counter;
 
   constructor(registry: Registry) {
     const reg = [registry];
@@ -19,6 +20,7 @@ export class K8sMetrics {
     this.ipamFailures = get('edgelb_k8s_ipam_failures_total', () => new Counter({ name: 'edgelb_k8s_ipam_failures_total', help: 'assignments refused, by reason', labelNames: ['reason'], registers: reg }));
     this.writes = get('edgelb_k8s_writes_total', () => new Counter({ name: 'edgelb_k8s_writes_total', help: 'API writes by kind and result', labelNames: ['kind', 'result'], registers: reg }));
     this.states = get('edgelb_k8s_state_updates_total', () => new Counter({ name: 'edgelb_k8s_state_updates_total', help: 'DesiredState updates emitted', registers: reg }));
+    this.translateErrors = get('edgelb_k8s_translate_errors_total', () => new Counter({ name: 'edgelb_k8s_translate_errors_total', help: 'translations or leader plans that threw (the last good state was kept)', registers: reg }));
     this.reconciles = get('edgelb_k8s_reconciles_total', () => new Counter({ name: 'edgelb_k8s_reconciles_total', help: 'leader reconcile passes', registers: reg }));
   }
   leader(v: boolean): void {
@@ -38,6 +40,9 @@ export class K8sMetrics {
   }
   stateUpdate(): void {
     this.states.inc();
+  }
+  translateError(): void {
+    this.translateErrors.inc();
   }
   reconcile(): void {
     this.reconciles.inc();

@@ -16,7 +16,7 @@ import { LeaderController } from './controller.js';
 import { LeaderElector } from './leader.js';
 import { K8sMetrics } from './metrics.js';
 import { peerEntryChanged, peerNodeEntry, type NodeStatusSource } from './status.js';
-import { nodeInternalIp, translate, type ClusterView, type MemberPod, type Problem, type ServicePlan } from './translate.js';
+import { nodeInternalIp, translate, type ClusterView, type MemberPod, type Problem, type ServicePlan, type Translation } from './translate.js';
 import type {
   BGPPeerNodeStatus,
   BGPPeerObj,
@@ -58,6 +58,8 @@ export interface KubernetesSourceOptions {
   debounceMs?: number;
   /** BGPPeer status refresh period (default 10 s). */
   statusIntervalMs?: number;
+  /** The translation (default: translate()); tests wrap it to prove a throw is contained. */
+  translate?: typeof translate;
 }
 
 const CORE = (res: string) => `/api/v1/${res}`;
@@ -89,7 +91,9 @@ export class KubernetesSource extends EventEmitter {
   private running: Promise<void> | undefined;
   private dirty = false;
   private stopped = true;
-  private retryDelay = 500;
+  private retryDelay = 250;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private readonly translateFn: typeof translate;
   /** CPU time of the last recompute: the next waits at least as long, so a flood of watch
    * events never starves the event loop (API I/O, BGP timers) of a large cluster. */
   private lastDurationMs = 0;
@@ -106,6 +110,7 @@ export class KubernetesSource extends EventEmitter {
     this.metrics = new K8sMetrics(o.registry);
     this.namespace = o.namespace ?? process.env.POD_NAMESPACE ?? 'edgelb-system';
     this.identity = o.identity ?? process.env.POD_NAME ?? `${o.nodeName}@${hostname()}`;
+    this.translateFn = o.translate ?? translate;
   }
 
   /** True once every watched resource has been listed (for /readyz). */
@@ -165,6 +170,7 @@ export class KubernetesSource extends EventEmitter {
       identity: this.identity,
       metrics: this.metrics,
       namespaceLabels: (name) => (this.r.namespaces.list() as NamespaceObj[]).find((n) => n.metadata.name === name)?.metadata.labels,
+      onRetry: () => this.retryLater(),
     });
     this.elector = new LeaderElector({
       writer: w,
@@ -177,7 +183,7 @@ export class KubernetesSource extends EventEmitter {
     });
     this.elector.on('change', (v: boolean) => {
       this.metrics.leader(v);
-      if (v) this.leaderCtl!.reset();
+      this.leaderCtl!.reset();
       this.emit('leader', v);
       this.schedule();
     });
@@ -190,7 +196,10 @@ export class KubernetesSource extends EventEmitter {
     this.stopped = true;
     clearTimeout(this.timer);
     clearTimeout(this.statusTimer);
+    clearTimeout(this.retryTimer);
     await this.running?.catch(() => undefined);
+    this.leaderCtl?.reset();
+    await this.leaderCtl?.idle();
     await this.elector?.stop();
     await Promise.all(this.reflectors.map((r) => r.stop()));
   }
@@ -205,7 +214,12 @@ export class KubernetesSource extends EventEmitter {
     if (this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.running = this.recompute().finally(() => {
+      this.running = this.recompute()
+        .catch((e: unknown) => {
+          this.metrics.translateError();
+          this.log.error({ err: errorMessage(e) }, 'recompute failed; keeping the last good desired state');
+        })
+        .finally(() => {
         this.running = undefined;
         if (this.dirty) {
           this.dirty = false;
@@ -251,7 +265,16 @@ export class KubernetesSource extends EventEmitter {
       ...(this.o.defaultLbMode !== undefined ? { defaultLbMode: this.o.defaultLbMode } : {}),
     };
     const t0 = performance.now();
-    const t = translate(view, opts);
+    // containment: a throw in the translation (a bug, an object nobody foresaw) is logged and
+    // counted; the node keeps the last good state and the watches go on
+    let t: Translation;
+    try {
+      t = this.translateFn(view, opts);
+    } catch (e) {
+      this.metrics.translateError();
+      this.log.error({ err: errorMessage(e) }, 'translation failed; keeping the last good desired state');
+      return;
+    }
     // the leader computes about twice as much again (IPAM, a second translation) besides its I/O
     this.lastDurationMs = Math.min(1000, (performance.now() - t0) * (this.elector?.isLeader ? 3 : 1));
     this.lastProblems = t.problems;
@@ -265,18 +288,25 @@ export class KubernetesSource extends EventEmitter {
     }
     if (this.elector?.isLeader && this.leaderCtl) {
       this.metrics.reconcile();
-      let failed = false;
       try {
-        failed = await this.leaderCtl.reconcile(view, opts);
+        this.leaderCtl.reconcile(view, opts);
       } catch (e) {
-        failed = true;
-        this.log.warn({ err: errorMessage(e) }, 'leader reconcile failed');
+        this.metrics.translateError();
+        this.log.error({ err: errorMessage(e) }, 'leader plan failed; will retry');
+        this.retryLater();
       }
-      if (failed) {
-        this.retryDelay = Math.min(this.retryDelay * 2, 30_000);
-        setTimeout(() => this.schedule(0), this.retryDelay).unref();
-      } else this.retryDelay = 500;
     }
+  }
+
+  /** Reconcile again after a back-off (a write failed); one timer at a time. */
+  private retryLater(): void {
+    if (this.retryTimer || this.stopped) return;
+    this.retryDelay = Math.min(this.retryDelay * 2, 30_000);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.schedule(0);
+    }, this.retryDelay);
+    this.retryTimer.unref();
   }
 
   private scheduleStatus(): void {

@@ -89,22 +89,41 @@ export function serviceEvent(prev: { reason: string; ips: string } | undefined, 
   return { type: want.condition.status === 'True' ? 'Normal' : 'Warning', reason, message: want.condition.message ?? '' };
 }
 
+/** The object an Event is about. Cluster-scoped objects' Events go to the default namespace. */
+export interface InvolvedObject {
+  kind: string;
+  apiVersion: string;
+  namespace?: string;
+  name: string;
+  uid?: string;
+  resourceVersion?: string;
+}
+
+/** A core/v1 Event about any object. */
+export function involvedEvent(o: InvolvedObject, e: EventSpec, instance: string, nowIso: string): { namespace: string; body: object } {
+  const ns = o.namespace ?? 'default';
+  return {
+    namespace: ns,
+    body: {
+      metadata: { generateName: `${o.name}.`, namespace: ns },
+      involvedObject: { ...o },
+      type: e.type,
+      reason: e.reason,
+      message: e.message.slice(0, 1024),
+      source: { component: 'edgelb' },
+      reportingComponent: 'edgelb.io/edgelb',
+      reportingInstance: instance,
+      firstTimestamp: nowIso,
+      lastTimestamp: nowIso,
+      count: 1,
+    },
+  };
+}
+
 /** A core/v1 Event about a Service. */
 export function eventObject(svc: ServiceObj, e: EventSpec, instance: string, nowIso: string): object {
   const ns = svc.metadata.namespace ?? 'default';
-  return {
-    metadata: { generateName: `${svc.metadata.name}.`, namespace: ns },
-    involvedObject: { kind: 'Service', apiVersion: 'v1', namespace: ns, name: svc.metadata.name, uid: svc.metadata.uid, resourceVersion: svc.metadata.resourceVersion },
-    type: e.type,
-    reason: e.reason,
-    message: e.message.slice(0, 1024),
-    source: { component: 'edgelb' },
-    reportingComponent: 'edgelb.io/edgelb',
-    reportingInstance: instance,
-    firstTimestamp: nowIso,
-    lastTimestamp: nowIso,
-    count: 1,
-  };
+  return involvedEvent({ kind: 'Service', apiVersion: 'v1', namespace: ns, name: svc.metadata.name, uid: svc.metadata.uid, resourceVersion: svc.metadata.resourceVersion } as InvolvedObject, e, instance, nowIso).body;
 }
 
 /** This node's entry in a BGPPeer's status (a peer without a session yet shows Idle). */

@@ -1,6 +1,10 @@
 // The one pure function of the Kubernetes source (MetalLB's config.For): Services, EndpointSlices,
 // Nodes, IPPools, BGPPeers, BGPPolicies, Secrets and edgelb's own Pods → the DesiredState of one
 // node, plus a per-Service plan (served or why not, which nodes announce and how) for status.
+// Built from small pure functions: the cluster objects in objects.ts, one Service in
+// serviceOf(), the peers of this node in peersOf(), the node settings in nodeStateOf().
+// A Service's addresses are only those the leader wrote in status.loadBalancer.ingress (a
+// subresource tenants cannot write); the user-writable annotations are never trusted here.
 import { canonicalIp, familyOf } from '../lib/addr.js';
 import type {
   DesiredState,
@@ -8,15 +12,16 @@ import type {
   EpSelect,
   LbMode,
   PeerSpec,
-  PolicySpec,
   PoolSpec,
   ProbeSpec,
   ProbeType,
   ServicePort,
   ServiceSpec,
 } from '../model/desired-state.js';
+import { fnv1a32 } from '../config/hash.js';
 import { ANN_ASSIGNED_POOL, ANN_ASSIGNED_SHARD, annotation, isOurs, selectorMatches, serviceKey } from './annotations.js';
-import { Ipam, poolFromObj, recordedIps } from './ipam.js';
+import { Ipam, statusIps } from './ipam.js';
+import { loxiPeerSpecOf, peerSpecOf, validPolicies, validPools, type Problem } from './objects.js';
 import type {
   BGPPeerObj,
   BGPPolicyObj,
@@ -27,6 +32,8 @@ import type {
   SecretObj,
   ServiceObj,
 } from './types.js';
+
+export { poolSpecOf, policySpecOf, type Problem } from './objects.js';
 
 export const LABEL_EXCLUDE_LB = 'node.kubernetes.io/exclude-from-external-load-balancers';
 export const LABEL_SERVICE_NAME = 'kubernetes.io/service-name';
@@ -60,13 +67,6 @@ export interface TranslateOptions {
   defaultLbMode?: LbMode;
 }
 
-/** Something in the cluster edgelb cannot use as given; it is skipped, the rest goes on. */
-export interface Problem {
-  object: string; // "Service default/web", "BGPPeer tor-a"
-  reason: string;
-  message: string;
-}
-
 export interface ServicePlan {
   key: string;
   served: boolean;
@@ -95,11 +95,11 @@ export function shardOf(svc: ServiceObj, shards: number): { shard: number; sourc
   const zone = annotation(svc, 'zoneinstance');
   if (zone !== undefined && zone !== '') {
     const m = /(\d+)$/.exec(zone); // "2", "llb-inst2"
-    return { shard: (m ? Number(m[1]) : hashString(zone)) % shards, source: 'annotation' };
+    return { shard: (m ? Number(m[1]) : fnv1a32(zone)) % shards, source: 'annotation' };
   }
   const rec = svc.metadata.annotations?.[ANN_ASSIGNED_SHARD];
   if (rec !== undefined && /^\d+$/.test(rec) && Number(rec) < shards) return { shard: Number(rec), source: 'assigned' };
-  return { shard: hashString(serviceKey(svc)) % shards, source: 'hash' };
+  return { shard: fnv1a32(serviceKey(svc)) % shards, source: 'hash' };
 }
 
 /** The least loaded shard (ties: the lowest number). */
@@ -107,15 +107,6 @@ export function leastLoadedShard(loads: number[]): number {
   let best = 0;
   for (let i = 1; i < loads.length; i++) if (loads[i]! < loads[best]!) best = i;
   return best;
-}
-
-export function hashString(s: string): number {
-  let h = 0x811c9dc5; // FNV-1a
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h;
 }
 
 /** Why a node may not announce (excluded label, NetworkUnavailable), or undefined. */
@@ -130,41 +121,6 @@ export function nodeNoAnnounceReason(node: NodeObj | undefined): string | undefi
 export function nodeInternalIp(node: NodeObj | undefined, family: 4 | 6 = 4): string | undefined {
   const a = node?.status?.addresses?.find((x) => x.type === 'InternalIP' && familyOf(x.address) === family);
   return a?.address;
-}
-
-export function poolSpecOf(p: IPPoolObj): PoolSpec {
-  return {
-    name: p.metadata.name,
-    cidrs: p.spec.cidrs ?? [],
-    ranges: p.spec.ranges ?? [],
-    announce: p.spec.announce ?? 'bgp',
-    bgpMode: p.spec.bgpMode ?? 'ecmp',
-    avoidBuggyIPs: p.spec.avoidBuggyIPs ?? true,
-    autoAssign: p.spec.autoAssign ?? true,
-  };
-}
-
-export function policySpecOf(p: BGPPolicyObj): PolicySpec {
-  const s = p.spec ?? {};
-  const prefixSets: PolicySpec['prefixSets'] = {};
-  for (const ps of s.prefixSets ?? []) prefixSets[ps.name] = ps.prefixes.map((e) => ({ ...e }));
-  const communitySets: PolicySpec['communitySets'] = {};
-  for (const cs of s.communitySets ?? []) communitySets[cs.name] = [...cs.communities];
-  return {
-    name: p.metadata.name,
-    prefixSets,
-    communitySets,
-    statements: (s.statements ?? []).map((st) => ({ name: st.name, match: { ...(st.match ?? {}) }, actions: { ...(st.actions ?? {}) } })),
-    defaultResult: s.defaultResult ?? 'accept',
-  };
-}
-
-function secretValue(secrets: SecretObj[], name: string, key: string): string | undefined {
-  const sec = secrets.find((s) => s.metadata.name === name);
-  if (!sec) return undefined;
-  if (sec.stringData?.[key] !== undefined) return sec.stringData[key];
-  const b64 = sec.data?.[key];
-  return b64 === undefined ? undefined : Buffer.from(b64, 'base64').toString('utf8');
 }
 
 function probeOf(svc: ServiceObj, proto: 'tcp' | 'udp'): { probe: ProbeSpec; error?: string } {
@@ -220,213 +176,159 @@ export function endpointsOf(svc: ServiceObj, slices: EndpointSliceObj[]): { endp
   return { endpoints: [...seen.values()].sort((a, b) => a.address.localeCompare(b.address)), portByName };
 }
 
-export function translate(view: ClusterView, opts: TranslateOptions): Translation {
-  const settings = opts.settings;
-  const problems: Problem[] = [];
-  const shards = settings.cluster?.shards ?? 1;
-  const nodesByName = new Map(view.nodes.map((n) => [n.metadata.name, n]));
-  const myNode = nodesByName.get(opts.nodeName);
 
-  // pools: valid ones only (the schema catches field errors; these are cross-field rules)
-  const pools: PoolSpec[] = [];
-  const ipamPools = [];
-  for (const p of [...view.pools].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))) {
-    const r = poolFromObj(p);
-    if (!r.pool) {
-      problems.push({ object: `IPPool ${p.metadata.name}`, reason: 'InvalidPool', message: r.errors.join('; ') });
-      continue;
-    }
-    ipamPools.push(r.pool);
-    pools.push(poolSpecOf(p));
+/** EndpointSlices grouped by "namespace/service", so each Service reads only its own. */
+export function slicesByService(slices: EndpointSliceObj[]): Map<string, EndpointSliceObj[]> {
+  const m = new Map<string, EndpointSliceObj[]>();
+  for (const sl of slices) {
+    const svc = sl.metadata.labels?.[LABEL_SERVICE_NAME];
+    if (svc === undefined) continue;
+    const k = `${sl.metadata.namespace ?? 'default'}/${svc}`;
+    const list = m.get(k);
+    if (list) list.push(sl);
+    else m.set(k, [sl]);
   }
-  const poolIndex = new Ipam(ipamPools);
-  const poolByName = new Map(pools.map((p) => [p.name, p]));
+  return m;
+}
 
-  // which nodes can announce: nodes with a ready edgelb pod that are not excluded
-  const memberNodes = [...new Set(view.members.filter((m) => m.ready).map((m) => m.nodeName))].sort();
-  const eligibleNodes = memberNodes.filter((n) => !nodeNoAnnounceReason(nodesByName.get(n)));
+/** What the Services of one translation share. */
+interface ServiceContext {
+  opts: TranslateOptions;
+  shards: number;
+  poolIndex: Ipam;
+  poolByName: Map<string, PoolSpec>;
+  slices: Map<string, EndpointSliceObj[]>;
+  memberNodes: string[];
+  eligibleNodes: string[];
+}
 
-  const services: ServiceSpec[] = [];
-  const plans: ServicePlan[] = [];
-  const sortedSvcs = [...view.services].filter((s) => isOurs(s, opts.defaultClass)).sort((a, b) => serviceKey(a).localeCompare(serviceKey(b)));
-  for (const svc of sortedSvcs) {
-    const key = serviceKey(svc);
-    const obj = `Service ${key}`;
-    const recorded = recordedIps(svc).filter((ip) => familyOf(ip)).map(canonicalIp);
-    if (recorded.length === 0) {
-      plans.push({ key, served: false, reason: 'Pending', message: 'no address assigned yet', vips: [], nodes: [] });
+/** The VIPs of a Service: its status addresses that lie in a usable pool. */
+function serviceVips(svc: ServiceObj, c: ServiceContext, problems: Problem[]): { vips: string[]; pool?: string; recorded: string[] } {
+  const recorded = statusIps(svc).filter((ip) => familyOf(ip)).map(canonicalIp);
+  const hint = svc.metadata.annotations?.[ANN_ASSIGNED_POOL];
+  const vips: string[] = [];
+  let pool: string | undefined;
+  for (const ip of recorded) {
+    const p = c.poolIndex.poolOf(ip, hint);
+    if (!p) {
+      problems.push({ object: `Service ${serviceKey(svc)}`, reason: 'NotInPool', message: `${ip} lies in no IPPool; edgelb never announces it` });
       continue;
     }
-    const hint = svc.metadata.annotations?.[ANN_ASSIGNED_POOL];
-    const vips: string[] = [];
-    let pool: string | undefined;
-    for (const ip of recorded) {
-      const p = poolIndex.poolOf(ip, hint);
-      if (!p) {
-        problems.push({ object: obj, reason: 'NotInPool', message: `${ip} lies in no IPPool; edgelb never announces it` });
-        continue;
-      }
-      pool ??= p;
-      vips.push(ip);
-    }
-    if (vips.length === 0 || pool === undefined) {
-      plans.push({ key, served: false, reason: 'NotInPool', message: `${recorded.join(', ')} lies in no IPPool; edgelb never announces it`, vips: [], nodes: [] });
-      continue;
-    }
-    const modeRaw = annotation(svc, 'lbmode')?.toLowerCase();
-    let mode: LbMode = opts.defaultLbMode ?? 'onearm';
-    if (modeRaw !== undefined && modeRaw !== '') {
-      const m = LB_MODES[modeRaw];
-      if (m) mode = m;
-      else problems.push({ object: obj, reason: 'InvalidAnnotation', message: `lbmode "${modeRaw}" is not one of dnat, onearm, fullnat, dsr; using ${mode}` });
-    }
-    const epRaw = annotation(svc, 'epselect')?.toLowerCase();
-    let epSelect: EpSelect = 'maglev';
-    if (epRaw !== undefined && epRaw !== '') {
-      const e = EP_SELECT[epRaw];
-      if (e) epSelect = e;
-      else problems.push({ object: obj, reason: 'InvalidAnnotation', message: `epselect "${epRaw}" is not one of maglev, rr, hash, persist, lc; using maglev` });
-    }
-    const { endpoints, portByName } = endpointsOf(svc, view.slices);
-    const ports: ServicePort[] = [];
-    for (const p of svc.spec.ports ?? []) {
-      const proto = (p.protocol ?? 'TCP').toUpperCase();
-      if (proto !== 'TCP' && proto !== 'UDP') {
-        problems.push({ object: obj, reason: 'UnsupportedProtocol', message: `port ${p.port}/${proto} is not served (TCP and UDP only)` });
-        continue;
-      }
-      const fromSlice = portByName.get(p.name ?? '');
-      const targetPort = fromSlice ?? (typeof p.targetPort === 'number' ? p.targetPort : p.port);
-      ports.push({ port: p.port, protocol: proto === 'TCP' ? 'tcp' : 'udp', targetPort });
-    }
-    const firstProto = ports[0]?.protocol ?? 'tcp';
-    const pr = probeOf(svc, firstProto);
-    if (pr.error) problems.push({ object: obj, reason: 'InvalidAnnotation', message: pr.error });
-    const timeoutRaw = annotation(svc, 'timeout');
-    const timeoutSec = timeoutRaw !== undefined && /^\d+$/.test(timeoutRaw) ? Number(timeoutRaw) : 300;
-    const { shard } = shardOf(svc, shards);
-    const localOnly = svc.spec.externalTrafficPolicy === 'Local';
-    services.push({
-      name: key,
-      vips,
-      pool,
-      shard,
-      mode,
-      ports,
-      endpoints,
-      probe: pr.probe,
-      epSelect,
-      timeoutSec,
-      withdrawWhenUnhealthy: true,
-      localOnly,
-    });
-    const ps = poolByName.get(pool)!;
-    let nodes = eligibleNodes;
-    if (localOnly) {
-      const withLocal = new Set(endpoints.filter((e) => e.ready && e.nodeName).map((e) => e.nodeName!));
-      nodes = nodes.filter((n) => withLocal.has(n));
-    }
-    const how = [
-      ps.announce !== 'l2' ? `BGP ${ps.bgpMode === 'ecmp' ? 'ECMP (every node)' : 'activeBackup (shard master preferred by MED)'}` : '',
-      ps.announce !== 'bgp' ? 'L2 ARP/NDP (shard master answers)' : '',
-    ]
-      .filter(Boolean)
-      .join(' + ');
-    const readyEps = endpoints.filter((e) => e.ready).length;
-    let reason = 'Served';
-    let message = `${vips.join(', ')} from pool ${pool}, shard ${shard}, announced by ${nodes.length ? nodes.join(', ') : 'no node'} via ${how}; ${readyEps} ready endpoint(s)`;
-    if (nodes.length === 0) {
-      reason = localOnly && eligibleNodes.length ? 'NoLocalEndpoint' : 'NoAnnouncingNode';
-      message =
-        reason === 'NoLocalEndpoint'
-          ? `${vips.join(', ')} from pool ${pool}, shard ${shard}: externalTrafficPolicy Local and no edgelb node hosts a ready endpoint, so no node announces it`
-          : `${vips.join(', ')} from pool ${pool}, shard ${shard}: no edgelb node may announce it (${memberNodes.length ? 'all excluded or NetworkUnavailable' : 'no edgelb pod is ready'})`;
-    } else if (readyEps === 0) {
-      reason = 'NoReadyEndpoint';
-      message = `${vips.join(', ')} from pool ${pool}, shard ${shard}: no ready endpoint, so the VIP is withdrawn until one is ready`;
-    }
-    plans.push({ key, served: reason === 'Served', reason, message, vips, pool, shard, nodes, how });
+    pool ??= p;
+    vips.push(ip);
   }
+  return pool === undefined ? { vips: [], recorded } : { vips, pool, recorded };
+}
 
-  // peers of this node: BGPPeers whose nodeSelector matches it, plus kube-loxilb's BGPPeerService
-  const policyNames = new Set(view.policies.map((p) => p.metadata.name));
-  const policies = [...view.policies].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+/** A value of an annotation from a table of names, else the default and a problem. */
+function pick<T>(svc: ServiceObj, key: string, table: Record<string, T>, dflt: T, names: string, problems: Problem[]): T {
+  const raw = annotation(svc, key)?.toLowerCase();
+  if (raw === undefined || raw === '') return dflt;
+  const v = table[raw];
+  if (v !== undefined) return v;
+  problems.push({ object: `Service ${serviceKey(svc)}`, reason: 'InvalidAnnotation', message: `${key} "${raw}" is not one of ${names}; using ${String(dflt)}` });
+  return dflt;
+}
+
+/** The TCP and UDP ports of a Service, target ports from its EndpointSlices. */
+function servicePorts(svc: ServiceObj, portByName: Map<string, number>, problems: Problem[]): ServicePort[] {
+  const ports: ServicePort[] = [];
+  for (const p of svc.spec.ports ?? []) {
+    const proto = (p.protocol ?? 'TCP').toUpperCase();
+    if (proto !== 'TCP' && proto !== 'UDP') {
+      problems.push({ object: `Service ${serviceKey(svc)}`, reason: 'UnsupportedProtocol', message: `port ${p.port}/${proto} is not served (TCP and UDP only)` });
+      continue;
+    }
+    const fromSlice = portByName.get(p.name ?? '');
+    const targetPort = fromSlice ?? (typeof p.targetPort === 'number' ? p.targetPort : p.port);
+    ports.push({ port: p.port, protocol: proto === 'TCP' ? 'tcp' : 'udp', targetPort });
+  }
+  return ports;
+}
+
+/** Which nodes announce a served Service, and the plan's reason and message. */
+function announcePlan(spec: ServiceSpec, pool: PoolSpec, c: ServiceContext): ServicePlan {
+  let nodes = c.eligibleNodes;
+  if (spec.localOnly) {
+    const withLocal = new Set(spec.endpoints.filter((e) => e.ready && e.nodeName).map((e) => e.nodeName!));
+    nodes = nodes.filter((n) => withLocal.has(n));
+  }
+  const how = [
+    pool.announce !== 'l2' ? `BGP ${pool.bgpMode === 'ecmp' ? 'ECMP (every node)' : 'activeBackup (shard master preferred by MED)'}` : '',
+    pool.announce !== 'bgp' ? 'L2 ARP/NDP (shard master answers)' : '',
+  ]
+    .filter(Boolean)
+    .join(' + ');
+  const vips = spec.vips.join(', ');
+  const at = `${vips} from pool ${pool.name}, shard ${spec.shard}`;
+  const readyEps = spec.endpoints.filter((e) => e.ready).length;
+  let reason = 'Served';
+  let message = `${at}, announced by ${nodes.length ? nodes.join(', ') : 'no node'} via ${how}; ${readyEps} ready endpoint(s)`;
+  if (nodes.length === 0) {
+    reason = spec.localOnly && c.eligibleNodes.length ? 'NoLocalEndpoint' : 'NoAnnouncingNode';
+    message =
+      reason === 'NoLocalEndpoint'
+        ? `${at}: externalTrafficPolicy Local and no edgelb node hosts a ready endpoint, so no node announces it`
+        : `${at}: no edgelb node may announce it (${c.memberNodes.length ? 'all excluded or NetworkUnavailable' : 'no edgelb pod is ready'})`;
+  } else if (readyEps === 0) {
+    reason = 'NoReadyEndpoint';
+    message = `${at}: no ready endpoint, so the VIP is withdrawn until one is ready`;
+  }
+  return { key: spec.name, served: reason === 'Served', reason, message, vips: spec.vips, pool: pool.name, shard: spec.shard, nodes, how };
+}
+
+/** One Service → its ServiceSpec (when it has addresses in a pool) and its plan. */
+export function serviceOf(svc: ServiceObj, c: ServiceContext, problems: Problem[]): { spec?: ServiceSpec; plan: ServicePlan } {
+  const key = serviceKey(svc);
+  const { vips, pool, recorded } = serviceVips(svc, c, problems);
+  if (recorded.length === 0) return { plan: { key, served: false, reason: 'Pending', message: 'no address assigned yet', vips: [], nodes: [] } };
+  if (pool === undefined) {
+    return { plan: { key, served: false, reason: 'NotInPool', message: `${recorded.join(', ')} lies in no IPPool; edgelb never announces it`, vips: [], nodes: [] } };
+  }
+  const mode = pick(svc, 'lbmode', LB_MODES, c.opts.defaultLbMode ?? 'onearm', 'dnat, onearm, fullnat, dsr', problems);
+  const epSelect = pick<EpSelect>(svc, 'epselect', EP_SELECT, 'maglev', 'maglev, rr, hash, persist, lc', problems);
+  const { endpoints, portByName } = endpointsOf(svc, c.slices.get(key) ?? []);
+  const ports = servicePorts(svc, portByName, problems);
+  const pr = probeOf(svc, ports[0]?.protocol ?? 'tcp');
+  if (pr.error) problems.push({ object: `Service ${key}`, reason: 'InvalidAnnotation', message: pr.error });
+  const timeoutRaw = annotation(svc, 'timeout');
+  const spec: ServiceSpec = {
+    name: key,
+    vips,
+    pool,
+    shard: shardOf(svc, c.shards).shard,
+    mode,
+    ports,
+    endpoints,
+    probe: pr.probe,
+    epSelect,
+    timeoutSec: timeoutRaw !== undefined && /^\d+$/.test(timeoutRaw) ? Number(timeoutRaw) : 300,
+    withdrawWhenUnhealthy: true,
+    localOnly: svc.spec.externalTrafficPolicy === 'Local',
+  };
+  return { spec, plan: announcePlan(spec, c.poolByName.get(pool)!, c) };
+}
+
+/** The BGP peers of this node: BGPPeers whose nodeSelector matches it, then kube-loxilb's BGPPeerServices. */
+export function peersOf(view: ClusterView, myLabels: Record<string, string>, invalidPolicies: ReadonlySet<string>, problems: Problem[]): PeerSpec[] {
   const peers: PeerSpec[] = [];
-  const myLabels = myNode?.metadata.labels ?? {};
   for (const p of [...view.peers].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))) {
-    const s = p.spec;
-    if (!selectorMatches(s.nodeSelector, myLabels)) continue;
-    const obj = `BGPPeer ${p.metadata.name}`;
-    if (!familyOf(s.address)) {
-      problems.push({ object: obj, reason: 'InvalidPeer', message: `address "${s.address}" is not an IP` });
-      continue;
-    }
-    let password: string | undefined;
-    if (s.passwordSecretRef) {
-      const k = s.passwordSecretRef.key ?? 'password';
-      password = secretValue(view.secrets, s.passwordSecretRef.name, k);
-      if (password === undefined) {
-        problems.push({ object: obj, reason: 'SecretNotFound', message: `Secret ${s.passwordSecretRef.name} (key ${k}) is not in edgelb's namespace; the peer is skipped` });
-        continue;
-      }
-    }
-    const exportPolicies: string[] = [];
-    for (const n of [...(s.exportPolicies ?? []), ...policies.filter((x) => x.spec.peers?.includes(p.metadata.name)).map((x) => x.metadata.name)]) {
-      if (exportPolicies.includes(n)) continue;
-      if (!policyNames.has(n)) {
-        problems.push({ object: obj, reason: 'PolicyNotFound', message: `export policy "${n}" does not exist; skipped` });
-        continue;
-      }
-      exportPolicies.push(n);
-    }
-    const holdTime = s.holdTime ?? 9;
-    peers.push({
-      address: canonicalIp(s.address),
-      asn: s.asn,
-      port: s.port ?? 179,
-      holdTime,
-      ...(s.keepalive !== undefined ? { keepalive: s.keepalive } : {}),
-      ...(password !== undefined ? { password } : {}),
-      passive: s.passive ?? false,
-      connectRetry: s.connectRetry ?? 5,
-      idleHold: 1,
-      gracefulRestart: s.gracefulRestart?.enabled ?? true,
-      restartTime: s.gracefulRestart?.restartTime ?? 30,
-      ...(s.ebgpMultihop !== undefined ? { ebgpMultihop: s.ebgpMultihop } : {}),
-      ...(s.gtsm !== undefined ? { gtsm: s.gtsm } : {}),
-      ...(s.localAddress ? { localAddress: s.localAddress } : {}),
-      families: s.families ?? [familyOf(s.address) === 6 ? 'ipv6' : 'ipv4'],
-      exportPolicies,
-      maxPrefixes: s.maxPrefixes ?? 10_000,
-    });
+    if (!selectorMatches(p.spec.nodeSelector, myLabels)) continue;
+    const r = peerSpecOf(p, view.secrets, view.policies, invalidPolicies);
+    problems.push(...r.problems);
+    if (r.peer) peers.push(r.peer);
   }
   for (const lp of [...view.loxiPeers].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))) {
-    const addr = lp.spec?.ipAddress;
-    if (!addr || !familyOf(addr)) {
-      problems.push({ object: `BGPPeerService ${lp.metadata.name}`, reason: 'InvalidPeer', message: `ipAddress "${addr}" is not an IP` });
-      continue;
-    }
-    if (peers.some((p) => p.address === canonicalIp(addr))) continue; // an edgelb BGPPeer wins
-    peers.push({
-      address: canonicalIp(addr),
-      asn: lp.spec.remoteAs,
-      port: lp.spec.remotePort ?? 179,
-      holdTime: 9,
-      passive: false,
-      connectRetry: 5,
-      idleHold: 1,
-      gracefulRestart: true,
-      restartTime: 30,
-      families: [familyOf(addr) === 6 ? 'ipv6' : 'ipv4'],
-      exportPolicies: [],
-      maxPrefixes: 10_000,
-    });
+    const r = loxiPeerSpecOf(lp);
+    if (r.problem) problems.push(r.problem);
+    else if (!peers.some((p) => p.address === r.peer!.address)) peers.push(r.peer!); // an edgelb BGPPeer wins
   }
-  if (peers.length > 0 && !settings.bgp) {
-    problems.push({ object: `Node ${opts.nodeName}`, reason: 'NoLocalAsn', message: 'BGPPeers select this node but the node settings have no bgp.asn; no session is started' });
-  }
+  return peers;
+}
 
-  // node-level settings from the file, completed from the Node object and edgelb's pods
+/** Node-level settings from the file, completed from the Node object and edgelb's pods. */
+function nodeStateOf(view: ClusterView, opts: TranslateOptions, myNode: NodeObj | undefined): Pick<DesiredState, 'node' | 'cluster'> & { routerId: string } {
+  const settings = opts.settings;
   const routerId = settings.node.routerId || nodeInternalIp(myNode) || settings.bgp?.routerId || '';
   const noAnnounce = nodeNoAnnounceReason(myNode);
   const node = { ...settings.node, name: opts.nodeName, routerId, ...(noAnnounce ? { noAnnounceReason: noAnnounce } : {}) };
@@ -439,14 +341,52 @@ export function translate(view: ClusterView, opts: TranslateOptions): Translatio
       cluster = { ...cluster, members: ips.map((ip) => (port ? (familyOf(ip) === 6 ? `[${ip}]:${port}` : `${ip}:${port}`) : ip)) };
     }
   }
+  return { node, routerId, ...(cluster ? { cluster } : {}) };
+}
+
+export function translate(view: ClusterView, opts: TranslateOptions): Translation {
+  const settings = opts.settings;
+  const problems: Problem[] = [];
+  const nodesByName = new Map(view.nodes.map((n) => [n.metadata.name, n]));
+  const myNode = nodesByName.get(opts.nodeName);
+
+  const vp = validPools(view.pools);
+  problems.push(...vp.problems);
+  // which nodes can announce: nodes with a ready edgelb pod that are not excluded
+  const memberNodes = [...new Set(view.members.filter((m) => m.ready).map((m) => m.nodeName))].sort();
+  const ctx: ServiceContext = {
+    opts,
+    shards: settings.cluster?.shards ?? 1,
+    poolIndex: new Ipam(vp.ipamPools),
+    poolByName: new Map(vp.pools.map((p) => [p.name, p])),
+    slices: slicesByService(view.slices),
+    memberNodes,
+    eligibleNodes: memberNodes.filter((n) => !nodeNoAnnounceReason(nodesByName.get(n))),
+  };
+  const services: ServiceSpec[] = [];
+  const plans: ServicePlan[] = [];
+  const ours = view.services.filter((s) => isOurs(s, opts.defaultClass)).sort((a, b) => serviceKey(a).localeCompare(serviceKey(b)));
+  for (const svc of ours) {
+    const r = serviceOf(svc, ctx, problems);
+    if (r.spec) services.push(r.spec);
+    plans.push(r.plan);
+  }
+
+  const pol = validPolicies(view.policies);
+  problems.push(...pol.problems);
+  const peers = peersOf(view, myNode?.metadata.labels ?? {}, pol.invalid, problems);
+  if (peers.length > 0 && !settings.bgp) {
+    problems.push({ object: `Node ${opts.nodeName}`, reason: 'NoLocalAsn', message: 'BGPPeers select this node but the node settings have no bgp.asn; no session is started' });
+  }
+  const { node, routerId, cluster } = nodeStateOf(view, opts, myNode);
   const state: DesiredState = {
     node,
     api: settings.api,
     ...(cluster ? { cluster } : {}),
     ...(settings.bgp ? { bgp: { ...settings.bgp, routerId: routerId || settings.bgp.routerId, peers } } : {}),
-    pools,
+    pools: vp.pools,
     services,
-    policies: policies.map(policySpecOf),
+    policies: pol.policies,
     dataplane: settings.dataplane,
     l2: settings.l2,
   };

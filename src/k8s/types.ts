@@ -165,6 +165,7 @@ export interface BGPPolicyObj {
     /** BGPPeer names this policy is applied to on export (besides each peer's exportPolicies). */
     peers?: string[];
   };
+  status?: { conditions?: K8sCondition[] };
 }
 
 /** kube-loxilb's BGPPeerService (bgppeer.loxilb.io/v1), read so its users can move. */

@@ -81,6 +81,7 @@ export class L2Announcer {
     if (this.running) return;
     this.running = true;
     this.io.onFrame((f) => this.receive(f));
+    this.narrowNdpFilter();
     this.log.info({ mac: formatMac(this.io.mac) }, 'l2 announcer started');
   }
 
@@ -112,7 +113,17 @@ export class L2Announcer {
       this.log.info({ vip }, 'vip taken');
       if (this.running) this.announceBurst(o);
     }
+    this.narrowNdpFilter();
     this.mOwned.set(this.owned.size);
+  }
+
+  /** Only solicitations for owned IPv6 VIPs reach us (the packet io's kernel filter). */
+  private narrowNdpFilter(): void {
+    try {
+      this.io.setNdpTargets?.([...this.owned.values()].filter((o) => o.family === 6).map((o) => o.vip));
+    } catch (e) {
+      this.log.warn({ err: errorMessage(e) }, 'neighbour solicitation filter not updated');
+    }
   }
 
   /** Stop answering and announcing; releases groups and the socket. */

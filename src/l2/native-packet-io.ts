@@ -1,15 +1,26 @@
 // PacketIo over the native addon: two AF_PACKET sockets bound to the interface, one for ARP and
-// one for IPv6 (neighbour discovery), ignoring frames this host sends. After a link flap the
+// one for IPv6 (neighbour discovery), ignoring frames this host sends. Each carries a kernel
+// socket filter, so only ARP requests and neighbour solicitations for our IPv6 VIPs are copied to
+// JavaScript (an IPv6 flood on the uplink never reaches the event loop). After a link flap the
 // socket reports ENETDOWN; the addon's poller clears it and keeps delivering frames.
 import { loadNative, type NativeBinding, type PacketSocketHandle } from '../native/index.js';
 import { ETHERTYPE_ARP, ETHERTYPE_IPV6 } from './ethernet.js';
 import type { PacketIo } from './packet-io.js';
+import { familyOf } from '../lib/addr.js';
 
-export function openNativePacketIo(ifname: string, native: NativeBinding = loadNative()): PacketIo {
-  const arp = native.openPacketSocket(ifname, ETHERTYPE_ARP, { ignoreOutgoing: true });
+export interface NativePacketIo extends PacketIo {
+  setNdpTargets(vips: readonly string[]): void;
+  /** Frames the kernel let through to JavaScript, per socket. */
+  delivered(): { arp: number; ip6: number };
+}
+
+export function openNativePacketIo(ifname: string, native: NativeBinding = loadNative()): NativePacketIo {
+  const arp = native.openPacketSocket(ifname, ETHERTYPE_ARP, { ignoreOutgoing: true, filter: 'arp-request' });
   let ip6: PacketSocketHandle;
   try {
-    ip6 = native.openPacketSocket(ifname, ETHERTYPE_IPV6, { ignoreOutgoing: true });
+    // no target yet: no solicitation is ours until setNdpTargets
+    ip6 = native.openPacketSocket(ifname, ETHERTYPE_IPV6, { ignoreOutgoing: true, filter: 'neighbour-solicitation' });
+    ip6.setNdpTargets([]);
   } catch (e) {
     arp.close();
     throw e;
@@ -33,6 +44,16 @@ export function openNativePacketIo(ifname: string, native: NativeBinding = loadN
     dropMulticast(group: Uint8Array): void {
       ip6.dropMembership(Buffer.from(group));
     },
+    setNdpTargets(vips: readonly string[]): void {
+      const v6 = vips.filter((v) => familyOf(v) === 6);
+      try {
+        ip6.setNdpTargets(v6);
+      } catch (e) {
+        ip6.setNdpTargets(null); // never filter out a VIP's solicitations: pass them all
+        throw e;
+      }
+    },
+    delivered: () => ({ arp: arp.delivered, ip6: ip6.delivered }),
     close(): void {
       if (closed) return;
       closed = true;

@@ -11,6 +11,9 @@ export interface PacketIo {
   /** Accept frames to this multicast MAC (solicited-node groups of IPv6 VIPs). */
   addMulticast(mac: Uint8Array): void;
   dropMulticast(mac: Uint8Array): void;
+  /** The IPv6 VIPs whose neighbour solicitations must reach onFrame (a kernel filter drops the
+   *  rest before they are copied to JavaScript). Optional: an io without it delivers everything. */
+  setNdpTargets?(vips: readonly string[]): void;
   /** Release the socket. */
   close(): void;
 }

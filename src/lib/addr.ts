@@ -132,6 +132,19 @@ export function hostLen(family: Family): number {
   return family === 4 ? 32 : 128;
 }
 
+/**
+ * The IPv4 address inside an IPv4-mapped IPv6 address (::ffff:a.b.c.d, in any spelling, with or
+ * without a zone), which dual-stack sockets report for IPv4 peers; any other input unchanged.
+ * The one place that unmaps: sockets, the BGP listener and the heartbeat receiver all use it.
+ */
+export function unmapIpv4(ip: string): string {
+  if (familyOf(ip) !== 6 || !/ffff/i.test(ip)) return ip;
+  const b = ipToBytes(ip);
+  for (let i = 0; i < 10; i++) if (b[i] !== 0) return ip;
+  if (b[10] !== 0xff || b[11] !== 0xff) return ip;
+  return bytesToIp(b.subarray(12));
+}
+
 export function isLoopbackOrUnspecified(ip: string): boolean {
   const c = canonicalIp(ip);
   return c.startsWith('127.') || c === '::1' || c === '0.0.0.0' || c === '::';

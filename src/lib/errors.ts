@@ -21,6 +21,9 @@ export const ERROR_CODES = {
   EDGELB_ERR_LAB: 'a lab topology operation failed',
   EDGELB_ERR_INVALID_ARGUMENT: 'a function or command was called with an invalid argument',
   EDGELB_ERR_INTERNAL: 'an invariant was broken: a bug in edgelb',
+  EDGELB_ERR_APPLY_PARTIAL: 'a desired state was applied by some engines only; the others lag and are retried',
+  EDGELB_ERR_API_FORBIDDEN: 'the API refused a request by its Host header or as one a browser could forge',
+  EDGELB_ERR_MIGRATE_INPUT: 'a file given to `edgelb migrate` could not be read, is too large, or is not YAML',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

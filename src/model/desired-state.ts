@@ -24,6 +24,8 @@ export interface ApiSpec {
   listen: string; // host:port
   /** Bearer token required when listening on a non-loopback address. */
   token?: string;
+  /** host:port of the metrics-only listener (/metrics and /healthz, no token). */
+  metricsListen?: string;
 }
 
 export interface ClusterSpec {
@@ -147,6 +149,20 @@ export interface DataplaneSpec {
   maxServices?: number;
   /** Distinct backend address:port slots (default 4096). */
   maxBackends?: number;
+  /** Seconds an embryonic TCP flow (SYN seen, not yet established) is kept (default 5). */
+  tcpSynTimeout?: number;
+  /** Seconds a TCP flow is kept after a FIN (default 10). */
+  tcpFinTimeout?: number;
+  /** Seconds a TCP flow is kept after an RST (default 2). */
+  tcpRstTimeout?: number;
+  /** Percent of the SNAT ports one client may take of a backend per window (default 10). */
+  snatClientShare?: number;
+  /** ICMP echo replies to VIPs per second per CPU; 0 drops echo (default 1000). */
+  icmpEchoRate?: number;
+  /** Answer TCP to an unserved VIP port with RST instead of dropping it (default false). */
+  rstUnserved?: boolean;
+  /** Cluster-wide flow-hash key (same on every node); default: derived from cluster.keyFile. */
+  flowHashKey?: string;
 }
 
 export interface L2Spec {

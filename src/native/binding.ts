@@ -152,6 +152,9 @@ export interface PacketSocketOptions {
   ignoreOutgoing?: boolean;
   /** Put the interface in promiscuous mode while the socket is open. */
   promiscuous?: boolean;
+  /** A kernel socket filter attached before bind: only ARP requests, or only IPv6 neighbour
+   *  solicitations (hop limit 255, no extension header; narrow the targets with setNdpTargets). */
+  filter?: 'arp-request' | 'neighbour-solicitation';
 }
 
 /** An AF_PACKET socket bound to one interface and one EtherType. */
@@ -165,6 +168,12 @@ export interface PacketSocketHandle {
   /** Join a link-layer multicast group: a 6-byte MAC, or an IPv6 group address (→ 33:33:xx:xx:xx:xx). */
   addMembership(group: Buffer | string): void;
   dropMembership(group: Buffer | string): void;
+  /** Replace the filter with the neighbour-solicitation one, passing only these targets (null: every
+   *  target). Returns true when the kernel matches the targets exactly, false when the list is too
+   *  long for one filter program (more than 400) and every solicitation passes. */
+  setNdpTargets(targets: readonly string[] | null): boolean;
+  /** Frames handed to the onFrame callback since the socket was opened. */
+  readonly delivered: number;
   /** Deliver each received frame; keeps the process alive until stop() or close(). */
   start(onFrame: (frame: Buffer, meta: FrameMeta) => void): void;
   stop(): void;
@@ -180,10 +189,65 @@ export interface IcmpSocketHandle {
   readonly family: 4 | 6;
   /** Send an ICMP message (type, code, checksum, rest); IPv4 checksums are computed for you. */
   send(address: string, message: Buffer): number;
+  /** Messages handed to the onMessage callback since the socket was opened. */
+  readonly delivered: number;
   /** Deliver each echo reply (ICMP header onwards, no IP header) and its source address. */
   start(onMessage: (message: Buffer, from: string) => void): void;
   stop(): void;
   close(): void;
+}
+
+/** A neighbour entry as netlink reports it (IPv4 and IPv6 only). */
+export interface NeighbourEntry {
+  address: string;
+  family: 4 | 6;
+  /** NUD_* bits (0x02 REACHABLE, 0x20 FAILED, 0x80 PERMANENT, ...). */
+  state: number;
+  /** NTF_EXT_MANAGED: the kernel keeps it resolved. */
+  managed: boolean;
+}
+
+export interface NeighbourUpdateResult {
+  /** Requests the kernel accepted. */
+  applied: number;
+  /** The others, each with its errno (ENOENT for a deletion of an entry already gone). */
+  errors: Array<{ address: string; op: 'replace' | 'delete'; errno: number; code: string }>;
+}
+
+/** The XDP program's layout as the addon reports it (native/dataplane.cc, from edgelb_shared.h). */
+export interface XdpLayout {
+  version: number;
+  program: string;
+  maps: Record<'cfg' | 'svc' | 'vips' | 'backends' | 'svcList' | 'maglev' | 'ct' | 'counters' | 'svcStats' | 'backendStats' | 'rr' | 'addrf' | 'snatClients' | 'echo' | 'frags' | 'scratch' | 'backendNextHop', string>;
+  sizes: Record<string, number>;
+  modes: Record<'dnat' | 'onearm' | 'fullnat' | 'dsr', number>;
+  selections: Record<'maglev' | 'hash' | 'rr' | 'persist', number>;
+  counters: Record<string, number>;
+  counterSlots: number;
+  svcListMax: number;
+  maglevEmpty: number;
+  /** u32 words per half of the address filter (VIPs, backends). */
+  addrfWords: number;
+  /** SNAT port ranges edgelb_cfg holds. */
+  portRanges: number;
+  /** Conntrack entry states (EDGELB_CT_ST_*). */
+  ctStates: Record<'established' | 'syn' | 'synReply' | 'fin' | 'rst', number>;
+  defaults: { maxServices: number; maxBackends: number; maglevSize: number; conntrackSize: number };
+}
+
+export interface XdpLoadOptions {
+  /** Pin folder: maps pinned there are reused when compatible, re-created (and `replaced` says why) when not. */
+  pinDir?: string;
+  /** Map sizes set before load, by map name. */
+  maxEntries?: Record<string, number>;
+  /** The program to return (default edgelb_xdp). */
+  program?: string;
+}
+
+export interface XdpLoadResult {
+  /** The program's fd (a duplicate: the object is closed, pins and the attachment keep things alive). */
+  progFd: number;
+  maps: Record<string, { fd: number; reused: boolean; replaced?: string; maxEntries: number }>;
 }
 
 export interface Md5Key {
@@ -284,6 +348,29 @@ export interface NativeBinding {
   progTestRun(progFd: number, packet: Buffer, repeat?: number, options?: TestRunOptions): TestRunResult;
   /** BPF_PROG_TEST_RUN on the libuv thread pool (long repeats). */
   progTestRunAsync(progFd: number, packet: Buffer, repeat?: number, options?: TestRunOptions): Promise<TestRunResult>;
+
+  // ---- the XDP data path's own functions (native/dataplane.cc, native/dataplane_load.cc) ----
+  xdpLayout(): XdpLayout;
+  /** A plain object as the edgelb_shared.h struct `kind` ("cfg", "svc", "svcKey", "vipKey", "backend", ...). */
+  xdpEncode(kind: string, obj: object): Buffer;
+  xdpDecode(kind: string, buf: Buffer, family?: number): Record<string, unknown>;
+  /** Load the XDP object with sizes and pinned-map reuse; returns duplicated fds. */
+  xdpLoad(path: string, options: XdpLoadOptions): XdpLoadResult;
+  /** Write u32 values at keys start, start+1, ... of an ARRAY map (one batch call). */
+  xdpArrayWrite(fd: number, start: number, values: Buffer): void;
+  /** Keys in a hash map (walks it). */
+  xdpCountEntries(fd: number): number;
+  /** Move the calling thread into the network namespace at path, or back (null); tests only. */
+  xdpSetNetns(path: string | null): void;
+
+  // ---- netlink (native/netlink.cc): a raw NETLINK_ROUTE socket, never an iproute2 process ----
+  /** Replace (managed by default) and delete neighbour entries on ifindex in one batch on the
+   *  thread pool; deletions go first. Per-address failures are reported, not thrown. */
+  neighUpdate(ifindex: number, replace: readonly string[], remove: readonly string[], options?: { managed?: boolean }): Promise<NeighbourUpdateResult>;
+  /** The IPv4/IPv6 neighbour entries of ifindex (a dump on the thread pool). */
+  neighList(ifindex: number): Promise<NeighbourEntry[]>;
+  /** The interface's kind ("veth", "bridge", ...), "" for a plain device. */
+  linkKind(ifindex: number): string;
 
   // ---- packet and ICMP sockets ----
   /** protocol: an EtherType (ETH_P_ARP 0x0806, ETH_P_IPV6 0x86dd, ETH_P_ALL 0x0003). */

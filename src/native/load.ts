@@ -102,7 +102,7 @@ function wrapHandle<T>(obj: Record<string, unknown>, methods: string[], getters:
 
 const BPF_OBJECT_METHODS = ['programs', 'maps', 'progFd', 'mapFd', 'close'];
 const MAP_METHODS = ['lookup', 'lookupPerCpu', 'update', 'delete', 'nextKey', 'dump', 'close'];
-const PACKET_METHODS = ['send', 'addMembership', 'dropMembership', 'start', 'stop', 'close'];
+const PACKET_METHODS = ['send', 'addMembership', 'dropMembership', 'setNdpTargets', 'start', 'stop', 'close'];
 const ICMP_METHODS = ['send', 'start', 'stop', 'close'];
 
 /** Adapt the raw addon exports to NativeBinding (exported for tests of the adapter). */
@@ -124,9 +124,9 @@ export function adaptRawAddon(raw: RawAddon): NativeBinding {
   out.openMap = (fdOrPinPath: number | string): BpfMapHandle =>
     wrapHandle(construct('BpfMap', [fdOrPinPath]), MAP_METHODS, ['fd', 'info']);
   out.openPacketSocket = (ifname: string, protocol: number, options?: PacketSocketOptions): PacketSocketHandle =>
-    wrapHandle(construct('PacketSocket', [ifname, protocol, options ?? {}]), PACKET_METHODS, ['fd', 'ifindex', 'mac']);
+    wrapHandle(construct('PacketSocket', [ifname, protocol, options ?? {}]), PACKET_METHODS, ['fd', 'ifindex', 'mac', 'delivered']);
   out.openIcmpSocket = (family: 4 | 6, options?: { kind?: 'raw' | 'dgram' }): IcmpSocketHandle =>
-    wrapHandle(construct('IcmpSocket', [family, options ?? {}]), ICMP_METHODS, ['fd', 'kind', 'family']);
+    wrapHandle(construct('IcmpSocket', [family, options ?? {}]), ICMP_METHODS, ['fd', 'kind', 'family', 'delivered']);
   out.extra = raw;
   return out as unknown as NativeBinding;
 }

@@ -105,10 +105,16 @@ test('k8s crds: kubectl get bgppeers shows each node\'s session at a glance (pri
 test('k8s manifests: every manifest passes a server-side dry-run (kustomization resources)', async () => {
   const objs = loadObjects(join(ROOT, 'manifests'));
   const kinds = objs.map((o) => o.kind).sort();
-  for (const k of ['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'CustomResourceDefinition', 'DaemonSet', 'IPPool', 'BGPPeer', 'BGPPolicy', 'Namespace', 'Role', 'RoleBinding', 'ServiceAccount', 'Secret']) {
+  for (const k of ['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'DaemonSet', 'Namespace', 'Role', 'RoleBinding', 'ServiceAccount', 'Service', 'PodDisruptionBudget']) {
     assert.ok(kinds.includes(k), `manifests lack a ${k}`);
   }
+  // the CRDs are their own step (crds/), and nothing live is shipped: no pool, peer, policy or Secret
+  for (const k of ['CustomResourceDefinition', 'IPPool', 'BGPPeer', 'BGPPolicy', 'Secret']) assert.ok(!kinds.includes(k), `manifests ship a ${k}`);
   await apply(admin, objs, { dryRun: true });
+  // the examples, in their own folder, are valid objects once the CRDs exist
+  const examples = loadObjects(join(ROOT, 'manifests', 'examples'));
+  assert.deepEqual(examples.map((o) => o.kind).sort(), ['BGPPeer', 'BGPPolicy', 'IPPool', 'Service']);
+  await apply(admin, examples, { dryRun: true });
   // a dry-run changed nothing
   await assert.rejects(admin.core.readNamespacedConfigMap({ namespace: EDGELB_NAMESPACE, name: 'edgelb-config' }), (e) => statusOf(e) === 404);
   const ds = objs.find((o) => o.kind === 'DaemonSet') as unknown as {

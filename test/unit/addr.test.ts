@@ -1,7 +1,7 @@
 // Address and prefix helpers: parse/format round trips and membership.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ipToBytes, bytesToIp, canonicalIp, parsePrefix, formatPrefix, prefixContains, prefixCovers, ipToBigInt, bigIntToIp } from '../../src/lib/addr.js';
+import { ipToBytes, bytesToIp, canonicalIp, parsePrefix, formatPrefix, prefixContains, prefixCovers, ipToBigInt, bigIntToIp, unmapIpv4 } from '../../src/lib/addr.js';
 
 test('canonical forms', () => {
   const rows: Array<[string, string]> = [
@@ -42,4 +42,23 @@ test('bigint conversion', () => {
   assert.equal(ipToBigInt('0.0.1.1'), 257n);
   assert.equal(bigIntToIp(ipToBigInt('10.255.255.255') + 1n, 4), '11.0.0.0');
   assert.equal(bigIntToIp(ipToBigInt('2001:db8::ffff') + 1n, 6), '2001:db8::1:0');
+});
+
+test('unmapIpv4: every spelling of an IPv4-mapped address gives the IPv4 address; anything else is unchanged', () => {
+  const rows: Array<[string, string]> = [
+    ['::ffff:192.0.2.1', '192.0.2.1'],
+    ['::FFFF:192.0.2.1', '192.0.2.1'],
+    ['::ffff:c000:201', '192.0.2.1'],
+    ['0:0:0:0:0:ffff:10.0.0.1', '10.0.0.1'],
+    ['::ffff:10.0.0.1%eth0', '10.0.0.1'],
+    ['10.0.0.1', '10.0.0.1'],
+    ['2001:db8::1', '2001:db8::1'],
+    ['::1', '::1'],
+    ['::10.0.0.1', '::10.0.0.1'], // IPv4-compatible, not mapped
+    ['1::ffff:10.0.0.1', '1::ffff:10.0.0.1'],
+    ['::fffe:10.0.0.1', '::fffe:10.0.0.1'],
+    ['not an address', 'not an address'],
+    ['', ''],
+  ];
+  for (const [inp, want] of rows) assert.equal(unmapIpv4(inp), want, inp);
 });

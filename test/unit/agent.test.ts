@@ -2,9 +2,12 @@
 // exact calls made on each engine (and none where nothing changed).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Agent } from '../../src/agent/agent.js';
+import { Agent, type ApplyPartialError } from '../../src/agent/agent.js';
+import { Registry } from 'prom-client';
+import { waitFor } from '../../src/lib/backoff.js';
 import { MED_BACKUP, MED_MASTER, masterMed } from '../../src/agent/plan.js';
-import type { Advertisement, DataplaneService, Engines, HealthTarget, ShardView } from '../../src/agent/ports.js';
+import type { Engines, HealthTarget, ShardView } from '../../src/agent/ports.js';
+import type { Advertisement, DataplaneService } from '../../src/model/engine-inputs.js';
 import type { DesiredState, ServiceSpec } from '../../src/model/desired-state.js';
 import { silentLogger } from '../../src/lib/logger.js';
 
@@ -262,7 +265,7 @@ test('IPv6 VIPs advertise a /128 and take only IPv6 backends', async () => {
   assert.deepEqual(calls.find((c) => c[1] === 'setServices'), ['dataplane', 'setServices', ['v6/2001:db8::10:80/tcp onearm -> fd00::2:8080']]);
 });
 
-test('a failing engine call is logged, counted, and retried on the next change', async () => {
+test('a failing engine call makes apply reject naming the engine; nothing new is announced until the data path takes it; retried with a back-off', async () => {
   const f = new Fakes();
   const engines = f.engines();
   let fail = true;
@@ -271,15 +274,50 @@ test('a failing engine call is logged, counted, and retried on the next change',
     if (fail) throw new Error('map update failed: ENOSPC');
     return orig(l);
   };
-  const a = new Agent({ nodeName: 'edge-1', engines, logger: silentLogger(), dataplaneHealthIntervalMs: 0 });
+  const registry = new Registry();
+  const a = new Agent({ nodeName: 'edge-1', engines, logger: silentLogger(), registry, dataplaneHealthIntervalMs: 0 });
   const errors: unknown[] = [];
   a.on('error-reconcile', (e) => errors.push(e));
-  await a.apply(state([svc('web', '192.168.80.241')]));
+  // the old agent resolved here, so the daemon logged "config applied" and set the success gauge
+  await assert.rejects(a.apply(state([svc('web', '192.168.80.241')])), (e: ApplyPartialError) => {
+    assert.equal(e.code, 'EDGELB_ERR_APPLY_PARTIAL');
+    assert.deepEqual(e.lagging.map((l) => l.engine), ['dataplane', 'bgp']); // its pool announces by BGP only
+    assert.match(e.message, /dataplane \(map update failed: ENOSPC\)/);
+    return true;
+  });
   assert.equal(errors.length, 1);
+  const calls = f.take();
+  assert.deepEqual(calls.find((c) => c[1] === 'setAdvertisements'), ['bgp', 'setAdvertisements', []], 'a VIP the data path does not serve is not announced');
+  assert.deepEqual(calls.find((c) => c[1] === 'setPeers'), ['bgp', 'setPeers', ['10.0.0.1']], 'engines that do not depend on it go on');
+  assert.equal(calls.find((c) => c[1] === 'setInitialReconcileDone'), undefined, 'no End-of-RIB before the first full reconcile');
+  const gauge = async (engine: string) => (await registry.getSingleMetric('edgelb_agent_engine_in_sync')!.get()).values.find((v) => v.labels.engine === engine)?.value;
+  assert.equal(await gauge('dataplane'), 0);
+  assert.equal(await gauge('bgp-peers'), 1);
+  // the engine recovers: the agent retries by itself (1 s back-off), without any new change
   fail = false;
+  await waitFor(() => f.calls.some((c) => c[1] === 'setInitialReconcileDone'), { timeoutMs: 5000, intervalMs: 20, what: 'retried' });
+  const later = f.take();
+  assert.deepEqual(later.find((c) => c[0] === 'dataplane'), ['dataplane', 'setServices', [WEB]]);
+  assert.deepEqual(later.find((c) => c[1] === 'setAdvertisements'), ['bgp', 'setAdvertisements', ['192.168.80.241/32']]);
+  assert.equal(await gauge('dataplane'), 1);
+  await a.apply(state([svc('web', '192.168.80.241')])); // resolves once every engine runs it
+  a.stop();
+});
+
+test('while the data path lags, withdrawals still go out (drain works), new VIPs wait', async () => {
+  const f = new Fakes();
+  const engines = f.engines();
+  const a = new Agent({ nodeName: 'edge-1', engines, logger: silentLogger(), dataplaneHealthIntervalMs: 0 });
+  await a.apply(state([svc('web', '192.168.80.241')]));
   f.take();
-  await a.notify('retry');
-  assert.deepEqual(f.take().find((c) => c[0] === 'dataplane'), ['dataplane', 'setServices', [WEB]]);
+  engines.dataplane!.setServices = async () => {
+    throw new Error('map update failed');
+  };
+  await assert.rejects(a.apply(state([svc('web', '192.168.80.241'), svc('api', '192.168.80.242')])), { code: 'EDGELB_ERR_APPLY_PARTIAL' });
+  assert.equal(f.take().find((c) => c[1] === 'setAdvertisements'), undefined, 'the new VIP waits, the old one is unchanged');
+  await assert.rejects(a.drain(), { code: 'EDGELB_ERR_APPLY_PARTIAL' }); // the data path still lags: said
+  assert.deepEqual(f.take().find((c) => c[1] === 'setAdvertisements'), ['bgp', 'setAdvertisements', []], 'drained: withdrawn anyway');
+  a.stop();
 });
 
 test('views: services with endpoint health, ha per shard', async () => {

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { createApiServer, listenApi, desiredStateViews, type ApiViews } from '../../src/api/index.js';
+import { createApiServer, listenApi, desiredStateViews, type ApiViews, type NeighborRow, type ServiceRow, type VipRow } from '../../src/api/index.js';
 import { EdgelbError } from '../../src/lib/errors.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import { parseConfig } from '../../src/config/index.js';
@@ -21,14 +21,21 @@ services:
   { readSecret: () => 'hunter2-secret' },
 ).state;
 
+const SERVICE: ServiceRow = { name: 'a', vips: ['192.0.2.1'], pool: 'p', shard: 0, mode: 'onearm', ports: [], endpoints: [] };
+const VIP: VipRow = {
+  vip: '192.0.2.1', services: ['a'], pool: 'p', shard: 0, master: null, interface: 'eth0', announce: 'bgp', bgpMode: 'ecmp',
+  bgp: { announced: true, reason: 'announced' }, l2: { announced: false, reason: 'not-in-pool-mode' },
+};
+const NEIGHBOR: NeighborRow = { address: '10.0.0.1', port: 179, asn: 65000, state: 'Established', uptime: 5, prefixesSent: 1, prefixesReceived: 0, lastError: null };
+
 function fakeViews(over: Partial<ApiViews> = {}): ApiViews & { calls: string[] } {
   const calls: string[] = [];
   return {
     calls,
-    services: () => [{ name: 'a' }],
-    vips: () => [{ vip: '192.0.2.1' }],
+    services: () => [SERVICE],
+    vips: () => [VIP],
     ha: () => ({ node: 'n1', drained: false, shards: [] }),
-    bgpNeighbors: () => [{ address: '10.0.0.1', asn: 65000, state: 'Established' }],
+    bgpNeighbors: () => [NEIGHBOR],
     readiness: () => ({ ready: true, reasons: [] }),
     drain: async () => {
       calls.push('drain');
@@ -53,10 +60,10 @@ test('api: /healthz, /v1 routes return the views as JSON', async () => {
   try {
     const routes: Array<[string, unknown]> = [
       ['/healthz', { status: 'ok' }],
-      ['/v1/services', [{ name: 'a' }]],
-      ['/v1/vips', [{ vip: '192.0.2.1' }]],
+      ['/v1/services', [SERVICE]],
+      ['/v1/vips', [VIP]],
       ['/v1/ha', { node: 'n1', drained: false, shards: [] }],
-      ['/v1/bgp/neighbors', [{ address: '10.0.0.1', asn: 65000, state: 'Established' }]],
+      ['/v1/bgp/neighbors', [NEIGHBOR]],
     ];
     for (const [url, want] of routes) {
       const r = await app.inject({ method: 'GET', url });
@@ -180,7 +187,7 @@ test('api: listenApi on port 0 reports the real port, and the server answers on 
     assert.ok(a.port > 0);
     assert.equal(a.url, `http://127.0.0.1:${a.port}`);
     const r = await fetch(`${a.url}/v1/services`);
-    assert.deepEqual(await r.json(), [{ name: 'a' }]);
+    assert.deepEqual(await r.json(), [SERVICE]);
   } finally {
     await app.close();
   }

@@ -5,7 +5,8 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
 import { Registry } from 'prom-client';
-import { encodeHeartbeat, decodeHeartbeat, checkReplay } from '../../src/cluster/heartbeat-codec.js';
+import { createHmac } from 'node:crypto';
+import { encodeHeartbeat, decodeHeartbeat, checkFresh, SendLog, HB_MAX_PACKET, HB_MAX_PAYLOAD } from '../../src/cluster/heartbeat-codec.js';
 import { Membership } from '../../src/cluster/membership.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import { waitFor } from '../../src/lib/backoff.js';
@@ -38,30 +39,59 @@ async function value(r: Registry, name: string, labels: Record<string, string> =
   return m.values.find((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))?.value ?? 0;
 }
 
-test('heartbeat codec: round trip, tamper and wrong key are unauthenticated, replay rule table', () => {
-  const hb = { bootTime: 1700000000000n, nonce: 42n, seq: 7n, name: 'edge-1', payload: new TextEncoder().encode('{"e":true}') };
+test('heartbeat codec: round trip, tamper and wrong key are unauthenticated; size and layout are checked before the HMAC', () => {
+  const hb = { boot: 42n, seq: 7n, echoBoot: 9n, echoSeq: 3n, name: 'edge-1', payload: new TextEncoder().encode('{"e":true}') };
   const pkt = encodeHeartbeat(hb, KEY);
   const d = decodeHeartbeat(pkt, KEY);
   assert.ok(d.ok);
-  assert.equal(d.hb.name, 'edge-1');
-  assert.equal(d.hb.seq, 7n);
+  assert.deepEqual({ ...d.hb, payload: [...d.hb.payload] }, { ...hb, payload: [...hb.payload] });
   const bad = Buffer.from(pkt);
   bad[25] = bad[25]! ^ 1;
   assert.deepEqual(decodeHeartbeat(bad, KEY), { ok: false, reason: 'unauthenticated' });
   assert.deepEqual(decodeHeartbeat(pkt, Buffer.from('another key of 32 bytes........!')), { ok: false, reason: 'unauthenticated' });
   assert.deepEqual(decodeHeartbeat(pkt.subarray(0, 40), KEY), { ok: false, reason: 'malformed' });
-  const st = { bootTime: 100n, nonce: 1n, seq: 5n };
-  const h = (bootTime: bigint, nonce: bigint, seq: bigint) => ({ bootTime, nonce, seq, name: 'x', payload: new Uint8Array() });
+  // a correctly signed packet larger than any heartbeat can be is refused by its size alone (the old
+  // decoder computed the HMAC over up to 64 KB of whatever arrived first)
+  const big = Buffer.alloc(HB_MAX_PACKET + 1);
+  big.write('EHB2', 0, 'latin1');
+  big[36] = 0;
+  big.writeUInt16BE(big.length - 36 - 1 - 2 - 32, 37);
+  createHmac('sha256', KEY).update(big.subarray(0, big.length - 32)).digest().copy(big, big.length - 32);
+  assert.deepEqual(decodeHeartbeat(big, KEY), { ok: false, reason: 'malformed' });
+  // inconsistent lengths are malformed, not an HMAC question
+  const lie = Buffer.from(pkt);
+  lie.writeUInt16BE(999, 36 + 1 + 6);
+  assert.deepEqual(decodeHeartbeat(lie, KEY), { ok: false, reason: 'malformed' });
+  assert.throws(() => encodeHeartbeat({ ...hb, payload: new Uint8Array(HB_MAX_PAYLOAD + 1) }, KEY), RangeError);
+});
+
+test('heartbeat freshness: a challenge/response table with no wall clock', () => {
+  const sent = new Map<bigint, number>([[10n, 20], [11n, 5], [3n, 900]]); // my seq → ms since sent
+  const ch = { boot: 77n, ageOf: (s: bigint) => sent.get(s), windowMs: 330 };
+  const h = (boot: bigint, seq: bigint, echoBoot: bigint, echoSeq: bigint) => ({ boot, seq, echoBoot, echoSeq, name: 'x', payload: new Uint8Array() });
+  const st = { boot: 5n, seq: 40n, echoSeq: 10n };
   const rows = [
-    { desc: 'first packet from a node', prev: undefined, hb: h(100n, 1n, 1n), accept: true },
-    { desc: 'next sequence number', prev: st, hb: h(100n, 1n, 6n), accept: true },
-    { desc: 'same sequence number (replay)', prev: st, hb: h(100n, 1n, 5n), accept: false },
-    { desc: 'older sequence number (replay)', prev: st, hb: h(100n, 1n, 2n), accept: false },
-    { desc: 'restarted node: later boot, sequence from 1', prev: st, hb: h(200n, 9n, 1n), accept: true },
-    { desc: 'packet of an earlier boot (replay)', prev: st, hb: h(50n, 3n, 99n), accept: false },
-    { desc: 'same boot time, other nonce', prev: st, hb: h(100n, 2n, 99n), accept: false },
+    { desc: 'first heartbeat that echoes my boot and a recent challenge', prev: undefined, hb: h(5n, 1n, 77n, 10n), want: 'ok' },
+    { desc: 'first contact: it has not heard me yet (echo 0)', prev: undefined, hb: h(5n, 1n, 0n, 0n), want: 'stale' },
+    { desc: 'echoes a boot of mine that is gone (recorded before I restarted)', prev: undefined, hb: h(5n, 1n, 76n, 10n), want: 'stale' },
+    { desc: 'echoes a challenge older than the window (recorded stream)', prev: st, hb: h(5n, 41n, 77n, 3n), want: 'stale' },
+    { desc: 'echoes a challenge I never sent', prev: st, hb: h(5n, 41n, 77n, 99n), want: 'stale' },
+    { desc: 'next sequence number', prev: st, hb: h(5n, 41n, 77n, 11n), want: 'ok' },
+    { desc: 'same sequence number (replay)', prev: st, hb: h(5n, 40n, 77n, 11n), want: 'replayed' },
+    { desc: 'older sequence number (replay)', prev: st, hb: h(5n, 2n, 77n, 11n), want: 'replayed' },
+    { desc: 'restarted sender: new boot, sequence from 1, newer echo (its clock plays no part)', prev: st, hb: h(6n, 1n, 77n, 11n), want: 'ok' },
+    { desc: 'its earlier boot, recorded while I ran: echo not newer than the last accepted', prev: { boot: 6n, seq: 1n, echoSeq: 11n }, hb: h(5n, 41n, 77n, 10n), want: 'replayed' },
   ];
-  for (const r of rows) assert.equal(checkReplay(r.prev, r.hb) !== null, r.accept, r.desc);
+  for (const r of rows) {
+    const got = checkFresh(r.prev, r.hb, ch);
+    assert.equal(got.ok ? 'ok' : got.reason, r.want, r.desc);
+  }
+  const log = new SendLog(4);
+  log.record(1n, 100);
+  log.record(5n, 150); // overwrites slot of 1
+  assert.equal(log.ageOf(5n, 160), 10);
+  assert.equal(log.ageOf(1n, 160), undefined);
+  assert.equal(log.ageOf(0n, 160), undefined);
 });
 
 test('a node with no key refuses a multi-node cluster; a single node runs without one', () => {
@@ -100,40 +130,67 @@ test('three nodes see each other, detect a stopped one within deadAfter, and the
   for (const n of [...nodes, again]) await n.m.stop();
 });
 
-test('unauthenticated, replayed and unknown-sender packets are dropped and counted; the forger never becomes live', async () => {
+test('unauthenticated, stale, replayed and unknown-sender packets are dropped and counted; a recorded stream is refused by a running and by a restarted receiver', async (t) => {
   const ports = [base + 10, base + 11];
-  const a = member(0, ports);
+  let a = member(0, ports);
   await a.m.start();
   const bind = (p: number) =>
     new Promise<Socket>((res) => {
       const s = createSocket('udp4');
       s.bind(p, '127.0.0.1', () => res(s));
     });
-  const peer = await bind(ports[1]!); // plays node-1 from its member address
+  const peer = await bind(ports[1]!); // plays node-1 from its member address, with the key
+  const heard = { boot: 0n, seq: 0n }; // node-0's latest challenge
+  peer.on('message', (m) => {
+    const d = decodeHeartbeat(m, KEY);
+    if (d.ok) Object.assign(heard, { boot: d.hb.boot, seq: d.hb.seq });
+  });
   const stranger = await bind(base + 19);
+  t.after(() => {
+    peer.close();
+    stranger.close();
+  });
   const send = (s: Socket, b: Uint8Array) => new Promise<void>((r) => s.send(b, ports[0]!, '127.0.0.1', () => r()));
-  const hb = (seq: bigint, bootTime = 1000n, key: Uint8Array = KEY) => encodeHeartbeat({ bootTime, nonce: 5n, seq, name: 'node-1', payload: new Uint8Array() }, key);
-  await send(peer, hb(1n, 1000n, Buffer.from('wrong key wrong key wrong key!!!')));
+  const hb = (seq: bigint, echo = heard, key: Uint8Array = KEY) => encodeHeartbeat({ boot: 5n, seq, echoBoot: echo.boot, echoSeq: echo.seq, name: 'node-1', payload: new Uint8Array() }, key);
+  await waitFor(() => heard.seq > 0n, { timeoutMs: 1000, intervalMs: 5, what: 'a challenge from node-0' });
+  await send(peer, hb(1n, heard, Buffer.from('wrong key wrong key wrong key!!!')));
   await send(stranger, hb(1n));
   await send(peer, Buffer.from('garbage'));
-  await new Promise((r) => setTimeout(r, 400));
+  await send(peer, hb(1n, { boot: 0n, seq: 0n })); // has not heard node-0 yet: not proof of life
+  await new Promise((r) => setTimeout(r, 300));
   assert.deepEqual(a.m.live(), ['node-0'], 'nothing accepted yet');
   const dropped = (reason: string) => value(a.registry, 'edgelb_cluster_heartbeats_dropped_total', { reason });
+  /** Counters reach the main thread every 250 ms: wait for the count (a wrong one times out). */
+  const count = (reason: string, n: number) => waitFor(async () => (await dropped(reason)) === n, { timeoutMs: 2000, intervalMs: 20, what: `${n} ${reason}` }).then(() => true);
   assert.equal(await dropped('unauthenticated'), 1);
   assert.equal(await dropped('unknown-sender'), 1);
   assert.equal(await dropped('malformed'), 1);
-  await send(peer, hb(1n));
-  await send(peer, hb(2n));
+  assert.equal(await dropped('stale'), 1);
+  const recorded: Buffer[] = [];
+  for (let i = 2n; i <= 4n; i++) {
+    recorded.push(hb(i));
+    await send(peer, recorded.at(-1)!);
+  }
   await waitFor(() => a.m.live().length === 2, { timeoutMs: 1000, intervalMs: 5, what: 'peer live' });
-  await send(peer, hb(2n)); // replay
-  await send(peer, hb(1n)); // replay
-  await send(peer, hb(50n, 999n)); // from an earlier boot
+  await send(peer, recorded[2]!); // replay
+  await send(peer, recorded[0]!); // replay
+  await new Promise((r) => setTimeout(r, 300)); // counters arrive every 250 ms
+  assert.ok(await count('replayed', 2));
+  // the recorded stream, later: its echoes are old, so the running receiver refuses all of it
+  await waitFor(() => a.m.live().length === 1, { timeoutMs: 2000, intervalMs: 5, what: 'peer silent, so dead' });
+  await new Promise((r) => setTimeout(r, 400)); // past the echo window (2 x deadAfter + interval)
+  for (const r of recorded) await send(peer, r);
   await new Promise((r) => setTimeout(r, 300));
-  assert.equal(await dropped('replayed'), 3);
-  // replays do not keep a dead node alive: it is silent for longer than deadAfter now
+  assert.deepEqual(a.m.live(), ['node-0'], 'a recorded stream does not revive a dead peer');
+  assert.ok(await count('stale', 4));
+  // a restarted receiver (new boot id) refuses it too: its echoes name a boot that is gone
+  await a.m.stop();
+  a = member(0, ports);
+  await a.m.start();
+  for (const r of recorded) await send(peer, r);
+  await new Promise((r) => setTimeout(r, 300));
   assert.deepEqual(a.m.live(), ['node-0']);
-  peer.close();
-  stranger.close();
+  assert.ok(await count('stale', 3));
   await a.m.stop();
 });
 

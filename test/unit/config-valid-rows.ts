@@ -9,7 +9,7 @@ export const VALID_ROWS: Row[] = [
     desc: 'the base file, with every default filled',
     check: (s) => {
       assert.deepEqual(s.api, { listen: '127.0.0.1:11111' });
-      assert.deepEqual(s.dataplane, { attachMode: 'auto', maglevSize: 65537, conntrackSize: 65536, enabled: true });
+      assert.deepEqual(s.dataplane, { attachMode: 'auto', maglevSize: 65537, conntrackSize: 65536, enabled: true, tcpSynTimeout: 5, tcpFinTimeout: 10, tcpRstTimeout: 2, snatClientShare: 10, icmpEchoRate: 1000, rstUnserved: false });
       assert.deepEqual(s.l2, { garpCount: 3, garpIntervalMs: 200, refreshIntervalMs: 10000 });
       assert.equal(s.cluster, undefined);
       assert.deepEqual(s.bgp, {
@@ -220,6 +220,7 @@ export const VALID_ROWS: Row[] = [
   {
     desc: 'dnat in an activeBackup pool is fine',
     edit: (c) => {
+      c.cluster = { listen: '10.0.0.11:11112', members: ['10.0.0.11'] }; // one node, said so: no warning
       c.pools[0].bgpMode = 'activeBackup';
       svc(c).mode = 'dnat';
     },
@@ -228,6 +229,7 @@ export const VALID_ROWS: Row[] = [
   {
     desc: 'fullnat in an l2 pool is fine',
     edit: (c) => {
+      c.cluster = { listen: '10.0.0.11:11112', members: ['10.0.0.11'] }; // one node, said so: no warning
       c.pools[0].announce = 'l2';
       svc(c).mode = 'fullnat';
     },
@@ -322,9 +324,9 @@ export const VALID_ROWS: Row[] = [
   {
     desc: 'dataplane settings',
     edit: (c) => {
-      c.dataplane = { attachMode: 'generic', maglevSize: 251, conntrackSize: 4096, enabled: false, pinRoot: '/sys/fs/bpf/x' };
+      c.dataplane = { attachMode: 'generic', maglevSize: 251, conntrackSize: 4096, enabled: false, pinRoot: '/sys/fs/bpf/x', tcpSynTimeout: 3, tcpFinTimeout: 30, tcpRstTimeout: 1, snatClientShare: 25, icmpEchoRate: 0, rstUnserved: true, flowHashKey: 'a cluster-wide secret' };
     },
-    check: (s) => assert.deepEqual(s.dataplane, { attachMode: 'generic', maglevSize: 251, conntrackSize: 4096, enabled: false, pinRoot: '/sys/fs/bpf/x' }),
+    check: (s) => assert.deepEqual(s.dataplane, { attachMode: 'generic', maglevSize: 251, conntrackSize: 4096, enabled: false, pinRoot: '/sys/fs/bpf/x', tcpSynTimeout: 3, tcpFinTimeout: 30, tcpRstTimeout: 1, snatClientShare: 25, icmpEchoRate: 0, rstUnserved: true, flowHashKey: 'a cluster-wide secret' }),
   },
   {
     desc: 'endpoint objects with nodeName and ready',

@@ -16,6 +16,30 @@ function keepInnerUdpCsum(want: Buffer, input: Buffer, innerL4: number): Buffer 
   return want;
 }
 
+/** The same frame with a 4-byte IPv4 option (NOP NOP NOP EOL) and its header checksum fixed. */
+function withOptions(f: Buffer): Buffer {
+  const ip = Buffer.from(f.subarray(14, 34));
+  ip[0] = 0x46;
+  ip.writeUInt16BE(ip.readUInt16BE(2) + 4, 2);
+  return Buffer.concat([f.subarray(0, 14), ip, Buffer.from([1, 1, 1, 0]), f.subarray(34)]);
+}
+
+/** A later fragment carries no L4 header: keep only the IP header and 16 bytes of payload. */
+function laterFragment(f: Buffer): Buffer {
+  const out = Buffer.concat([f.subarray(0, 34), f.subarray(42, 58)]);
+  out.writeUInt16BE(20 + 16, 16);
+  out.writeUInt16BE(0, 24);
+  out.writeUInt16BE(ipChecksum(out.subarray(14, 34)), 24);
+  return out;
+}
+
+function ipChecksum(h: Buffer): number {
+  let sum = 0;
+  for (let i = 0; i < h.length; i += 2) sum += h.readUInt16BE(i);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return ~sum & 0xffff;
+}
+
 const ROWS: Row[] = [
   // ---- dnat, IPv4 ----
   {
@@ -224,22 +248,27 @@ const ROWS: Row[] = [
     want: 'same',
   },
   {
-    desc: 'VIP on a port without a service: untouched',
+    desc: 'VIP on a port without a service: dropped (never to the kernel, which would route it back out)',
     input: () => frame({ src: C4, dst: '192.168.80.1', proto: 'tcp', sport: 40022, dport: 443 }),
-    verdict: 'PASS',
-    counter: 'pass_vip_no_svc',
-    want: 'same',
+    verdict: 'DROP',
+    counter: 'drop_vip_no_svc',
   },
   {
-    desc: 'ICMP echo to a VIP: untouched',
-    input: () => frame({ src: C4, dst: '192.168.80.1', proto: 'icmp', icmp: { type: 8, code: 0, rest: 0x00010001 } }),
-    verdict: 'PASS',
-    counter: 'pass_icmp',
-    want: 'same',
+    desc: 'ICMP echo to a VIP: answered from the VIP, back to the sender, by XDP',
+    input: () => frame({ src: C4, dst: '192.168.80.1', proto: 'icmp', icmp: { type: 8, code: 0, rest: 0x00010001 }, payload: Buffer.from('ping') }),
+    verdict: 'TX',
+    counter: 'tx_echo',
+    want: frame({ srcMac: '02:00:00:00:00:10', dstMac: '02:00:00:00:00:01', src: '192.168.80.1', dst: C4, proto: 'icmp', icmp: { type: 0, code: 0, rest: 0x00010001 }, payload: Buffer.from('ping') }),
   },
   {
-    desc: 'ICMP error about an untracked flow: untouched',
+    desc: 'ICMP error about an untracked flow, to a VIP: dropped',
     input: () => frame({ src: '10.1.0.1', dst: '192.168.80.1', proto: 'icmp', icmp: { type: 3, code: 4, body: icmpQuote({ src: '192.168.80.1', dst: C4, proto: 'tcp', sport: 80, dport: 49999 }) } }),
+    verdict: 'DROP',
+    counter: 'drop_vip_icmp',
+  },
+  {
+    desc: 'ICMP error about an untracked flow, not to a VIP: untouched',
+    input: () => frame({ src: '10.1.0.1', dst: NODE4, proto: 'icmp', icmp: { type: 3, code: 4, body: icmpQuote({ src: NODE4, dst: C4, proto: 'tcp', sport: 22, dport: 49999 }) } }),
     verdict: 'PASS',
     counter: 'pass_icmp',
     want: 'same',
@@ -304,38 +333,36 @@ const ROWS: Row[] = [
     counter: 'drop_malformed',
   },
   {
-    desc: 'IPv4 with options: to the kernel',
-    input: () => {
-      const f = frame({ src: C4, dst: '192.168.80.1', proto: 'tcp' });
-      const ip = Buffer.from(f.subarray(14, 34));
-      ip[0] = 0x46;
-      ip.writeUInt16BE(ip.readUInt16BE(2) + 4, 2);
-      return Buffer.concat([f.subarray(0, 14), ip, Buffer.from([1, 1, 1, 0]), f.subarray(34)]);
-    },
+    desc: 'IPv4 with options, to a VIP: dropped',
+    input: () => withOptions(frame({ src: C4, dst: '192.168.80.1', proto: 'tcp' })),
+    verdict: 'DROP',
+    counter: 'drop_ip_options',
+  },
+  {
+    desc: 'IPv4 with options, not to a VIP: to the kernel',
+    input: () => withOptions(frame({ src: C4, dst: NODE4, proto: 'tcp' })),
     verdict: 'PASS',
     counter: 'pass_ip_options',
     want: 'same',
   },
   {
-    desc: 'IPv4 first fragment (MF) to a VIP: to the kernel',
-    input: () => frame({ src: C4, dst: '192.168.80.1', proto: 'udp', sport: 40033, dport: 53, frag: { more: true, offset: 0 }, payload: Buffer.alloc(64) }),
+    desc: 'IPv4 later fragment to a VIP, its first fragment never seen: dropped',
+    input: () => laterFragment(frame({ src: C4, dst: '192.168.80.1', proto: 'udp', sport: 40034, dport: 53, id: 0x7777, frag: { more: false, offset: 9 }, payload: Buffer.alloc(16) })),
+    verdict: 'DROP',
+    counter: 'drop_fragment',
+  },
+  {
+    desc: 'IPv4 later fragment, not to a VIP: to the kernel',
+    input: () => laterFragment(frame({ src: C4, dst: NODE4, proto: 'udp', sport: 40034, dport: 53, id: 0x7778, frag: { more: false, offset: 9 }, payload: Buffer.alloc(16) })),
     verdict: 'PASS',
     counter: 'pass_fragment',
     want: 'same',
   },
   {
-    desc: 'IPv4 later fragment to a VIP: to the kernel',
-    input: () => frame({ src: C4, dst: '192.168.80.1', proto: 'udp', sport: 40033, dport: 53, frag: { more: false, offset: 9 }, payload: Buffer.alloc(16) }),
-    verdict: 'PASS',
-    counter: 'pass_fragment',
-    want: 'same',
-  },
-  {
-    desc: 'IPv6 fragment header to a VIP: to the kernel',
+    desc: 'IPv6 fragment header to a VIP: dropped',
     input: () => frame({ src: C6, dst: '2001:db8:80::1', proto: 'tcp', sport: 41030, dport: 80, frag: { more: true, offset: 0 } }),
-    verdict: 'PASS',
-    counter: 'pass_fragment',
-    want: 'same',
+    verdict: 'DROP',
+    counter: 'drop_fragment',
   },
 ];
 

@@ -90,7 +90,7 @@ describe('XdpDataplane (kernel, private namespace)', () => {
 
   test('layout and struct encoding round-trip through the addon', () => {
     const L = native.xdpLayout();
-    assert.deepEqual(L.sizes, { addr: 16, cfg: 56, svcKey: 20, svc: 16, vipKey: 20, backend: 24, ctKey: 40, ct: 96, stats: 16 });
+    assert.deepEqual(L.sizes, { addr: 16, cfg: 104, svcKey: 20, svc: 16, vipKey: 20, backend: 24, ctKey: 40, ct: 96, stats: 16 });
     assert.equal(L.counters.RX, 0);
     assert.equal(L.counters.TX, 9);
     assert.equal(Object.keys(L.counters).length, new Set(Object.values(L.counters)).size, 'codes are unique');
@@ -104,6 +104,28 @@ describe('XdpDataplane (kernel, private namespace)', () => {
     assert.throws(() => native.xdpEncode('svcKey', { vip: 'nope', port: 80, protocol: 'tcp' }), TypeError);
     assert.throws(() => native.xdpEncode('svcKey', { vip: '10.0.0.1', port: 70000, protocol: 'tcp' }), RangeError);
     assert.throws(() => native.xdpEncode('ctKey', { src: '10.0.0.1', dst: '::1', sport: 1, dport: 1, protocol: 'tcp' }), TypeError);
+    // edgelb_cfg: port ranges, TCP timeouts, share, echo rate, RST flag, hash key
+    const cfg = { maglevSize: 251, maxServices: 8, ports: [[1024, 11110], [61000, 65535]], snatShare: 100, tcpSynTimeout: 3, tcpFinTimeout: 20, tcpRstTimeout: 1, echoRate: 50, rstUnserved: true, hashKey: Buffer.alloc(16, 7) };
+    const dec = native.xdpDecode('cfg', native.xdpEncode('cfg', cfg)) as Record<string, unknown>;
+    assert.equal(dec.layoutVersion, L.version);
+    assert.deepEqual(dec.ports, [[1024, 11110], [61000, 65535]]);
+    assert.equal(dec.portTotal, 10087 + 4536);
+    for (const k of ['snatShare', 'tcpSynTimeout', 'tcpFinTimeout', 'tcpRstTimeout', 'echoRate', 'rstUnserved'] as const) assert.equal(dec[k], cfg[k], k);
+    const bad: Array<[string, object]> = [
+      ['no ranges', { ports: [] }],
+      ['five ranges', { ports: [[1, 1], [2, 2], [3, 3], [4, 4], [5, 5]] }],
+      ['lo > hi', { ports: [[2000, 1000]] }],
+      ['port 0', { ports: [[0, 10]] }],
+      ['port 65536', { ports: [[1, 65536]] }],
+      ['not a pair', { ports: [[1024]] }],
+      ['a string range', { ports: ['1024-2000'] }],
+      ['fractional port', { ports: [[1024.5, 2000]] }],
+      ['syn timeout 0', { tcpSynTimeout: 0 }],
+      ['negative echo rate', { echoRate: -1 }],
+      ['short hash key', { hashKey: Buffer.alloc(8) }],
+      ['hash key a string', { hashKey: '0123456789abcdef' }],
+    ];
+    for (const [what, edit] of bad) assert.throws(() => native.xdpEncode('cfg', { ...cfg, ...edit }), /TypeError|RangeError|ports|Timeout|echoRate|hashKey/, what);
   });
 
   test('setServices rewrites only what changed and reuses freed indices', async () => {
@@ -111,7 +133,7 @@ describe('XdpDataplane (kernel, private namespace)', () => {
     try {
       await dp.open();
       await dp.setServices(BASE);
-      assert.equal(writes.arrays, 6, 'list + maglev table per service');
+      assert.equal(writes.arrays, 7, 'list + maglev table per service, and the address filter once');
       const before = { ...writes };
       await dp.setServices(structuredClone(BASE).reverse());
       assert.deepEqual(writes, before, 'same services in another order: nothing written');

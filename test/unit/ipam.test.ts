@@ -1,7 +1,7 @@
 // IPAM table tests: pools, static IPs, sharing, dual-stack, rebuild after restart, full pools.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Ipam, poolFromObj, recordedIps, wantedFamilies, type IpamPool } from '../../src/k8s/ipam.js';
+import { Ipam, poolFromObj, statusIps, wantedFamilies, type IpamPool } from '../../src/k8s/ipam.js';
 import type { ServiceObj } from '../../src/k8s/types.js';
 
 let seq = 0;
@@ -43,7 +43,8 @@ interface Row {
 
 const rows: Row[] = [
   { desc: 'first address of a /24 skips .0', pools: [P4], svc: svc('a'), want: { ok: true, reason: 'Assigned', pool: 'v4', ips: ['10.1.0.1'] } },
-  { desc: 'avoidBuggyIPs false gives .0', pools: [pool('p', { cidrs: ['10.1.0.0/24'], avoidBuggyIPs: false })], svc: svc('a'), want: { ok: true, pool: 'p', ips: ['10.1.0.0'] } },
+  { desc: 'avoidBuggyIPs false still skips a CIDR\'s network address (the shared allocator\'s rule)', pools: [pool('p', { cidrs: ['10.1.0.0/24'], avoidBuggyIPs: false })], svc: svc('a'), want: { ok: true, pool: 'p', ips: ['10.1.0.1'] } },
+  { desc: 'avoidBuggyIPs false gives .0 inside a range', pools: [pool('p', { ranges: ['10.1.0.0-10.1.0.9'], avoidBuggyIPs: false })], svc: svc('a'), want: { ok: true, pool: 'p', ips: ['10.1.0.0'] } },
   { desc: 'second service gets the next address', pools: [P4], before: [svc('a')], svc: svc('b'), want: { ok: true, pool: 'v4', ips: ['10.1.0.2'] } },
   { desc: 'range a-b', pools: [pool('r', { ranges: ['10.9.0.5-10.9.0.6'] })], before: [svc('a')], svc: svc('b'), want: { ok: true, pool: 'r', ips: ['10.9.0.6'] } },
   { desc: 'range crossing .255/.0 skips both', pools: [pool('r', { ranges: ['10.9.0.254-10.9.1.1'] })], before: [svc('a')], svc: svc('b'), want: { ok: true, pool: 'r', ips: ['10.9.1.1'] } },
@@ -167,7 +168,7 @@ test('ipam: rebuild restores every recorded address before new assignments (rest
   const recorded = svcs.map((s) => {
     const r = first.assign(s);
     assert.ok(r.ok);
-    return { ...s, metadata: { ...s.metadata, annotations: { 'edgelb.io/assigned-ips': r.ips.join(','), 'edgelb.io/assigned-pool': r.pool } } };
+    return { ...s, metadata: { ...s.metadata, annotations: { 'edgelb.io/assigned-ips': r.ips.join(','), 'edgelb.io/assigned-pool': r.pool } }, status: { loadBalancer: { ingress: r.ips.map((ip) => ({ ip })) } } };
   });
   // delete every third service, then "restart": a new Ipam rebuilt from the survivors
   const survivors = recorded.filter((_, i) => i % 3 !== 0);
@@ -176,16 +177,36 @@ test('ipam: rebuild restores every recorded address before new assignments (rest
   for (const s of survivors) {
     const r = second.assign(s);
     assert.ok(r.ok && r.reason === 'Kept' && !r.changed);
-    assert.deepEqual(r.ips, recordedIps(s));
+    assert.deepEqual(r.ips, statusIps(s));
   }
   // new services fill the freed holes and never take a survivor's address
-  const taken = new Set(survivors.flatMap(recordedIps));
+  const taken = new Set(survivors.flatMap(statusIps));
   for (let i = 0; i < 20; i++) {
     const r = second.assign(svc(`new${i}`));
     assert.ok(r.ok);
     assert.ok(!taken.has(r.ips[0]!), `new${i} got a survivor's address ${r.ips[0]}`);
     taken.add(r.ips[0]!);
   }
+});
+
+test('ipam: the assigned-ips annotation is a request, never a record (a tenant cannot take another VIP)', () => {
+  const ipam = new Ipam([P4]);
+  const owner = svc('owner', { created: 1, ingress: ['10.1.0.42'] });
+  const thief = svc('thief', { created: 0, ann: { 'edgelb.io/assigned-ips': '10.1.0.42' } });
+  // rebuild reads status only: the older annotation-only Service records nothing
+  assert.deepEqual(ipam.rebuild([thief, owner]), []);
+  assert.deepEqual(ipam.holders('10.1.0.42'), ['default/owner']);
+  const r = ipam.assign(thief);
+  assert.ok(!r.ok && r.reason === 'IPInUse' && r.fromRequest === true);
+  assert.match(!r.ok ? r.message : '', /annotation edgelb\.io\/assigned-ips asks for 10\.1\.0\.42, which default\/owner holds/);
+  assert.deepEqual(ipam.holders('10.1.0.42'), ['default/owner']);
+  // a free requested address is granted (a status lost by accident comes back the same)
+  const back = ipam.assign(svc('back', { ann: { 'edgelb.io/assigned-ips': '10.1.0.77' } }));
+  assert.ok(back.ok && back.ips[0] === '10.1.0.77');
+  // a request outside every pool is ignored: a fresh address instead
+  const out = ipam.assign(svc('out', { ann: { 'edgelb.io/assigned-ips': '192.168.0.1' } }));
+  assert.ok(out.ok && out.ips[0] !== '192.168.0.1');
+  assert.deepEqual(statusIps(thief), []);
 });
 
 test('ipam: rebuild reads status.loadBalancer.ingress when the annotation is absent', () => {

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { translate, shardOf, leastLoadedShard, nodeNoAnnounceReason, type ClusterView } from '../../src/k8s/translate.js';
 import type { DesiredState } from '../../src/model/desired-state.js';
+import { fnv1a32 } from '../../src/config/hash.js';
 import type { ServiceObj, EndpointSliceObj, NodeObj, BGPPeerObj, BGPPolicyObj } from '../../src/k8s/types.js';
 
 const settings: DesiredState = {
@@ -20,6 +21,7 @@ function svc(name: string, ann: Record<string, string> = {}, spec: Partial<Servi
   return {
     metadata: { name, namespace: 'default', annotations: { ...(ips.length ? { 'edgelb.io/assigned-ips': ips.join(',') } : {}), ...ann } },
     spec: { type: 'LoadBalancer', loadBalancerClass: 'edgelb.io/edgelb', ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 8080 }], ...spec },
+    ...(ips.length ? { status: { loadBalancer: { ingress: ips.map((ip) => ({ ip })) } } } : {}),
   };
 }
 function slice(svcName: string, eps: Array<{ ip: string; node?: string; ready?: boolean | null; terminating?: boolean }>, ports = [{ name: 'http', port: 8081, protocol: 'TCP' }], addressType: 'IPv4' | 'IPv6' | 'FQDN' = 'IPv4'): EndpointSliceObj {
@@ -97,7 +99,11 @@ const rows: Row[] = [
   { desc: 'pool announce l2 says so', v: { services: [svc('a')], pools: [pool('p', ['10.1.0.0/24'], { announce: 'l2' })], slices: [slice('a', [{ ip: '10.244.1.5' }])] }, check: (t) => assert.match(P(t).how!, /^L2 ARP\/NDP/) },
   { desc: 'pool activeBackup both', v: { services: [svc('a')], pools: [pool('p', ['10.1.0.0/24'], { announce: 'both', bgpMode: 'activeBackup' })] }, check: (t) => { assert.deepEqual(t.state.pools[0], { name: 'p', cidrs: ['10.1.0.0/24'], ranges: [], announce: 'both', bgpMode: 'activeBackup', avoidBuggyIPs: true, autoAssign: true }); assert.match(P(t).how!, /activeBackup.*\+ L2/); } },
   { desc: 'invalid pool is skipped with a problem', v: { pools: [pool('bad', []), pool('p', ['10.1.0.0/24'])] }, check: (t) => { assert.deepEqual(t.state.pools.map((p) => p.name), ['p']); assert.ok(t.problems.some((p) => p.object === 'IPPool bad')); } },
-  { desc: 'pool hint chooses between overlapping pools', v: { services: [svc('a', { 'edgelb.io/assigned-pool': 'q' })], pools: [pool('p', ['10.1.0.0/24']), pool('q', ['10.1.0.0/25'])] }, check: (t) => assert.equal(S(t)!.pool, 'q') },
+  { desc: 'overlapping pools: the older keeps the addresses, the other is refused naming both fields', v: { services: [svc('a', { 'edgelb.io/assigned-pool': 'q' })], pools: [{ ...pool('q', ['10.2.0.0/24', '10.1.0.0/25']), metadata: { name: 'q', creationTimestamp: '2026-01-02T00:00:00Z' } }, { ...pool('p', ['10.1.0.0/24']), metadata: { name: 'p', creationTimestamp: '2026-01-01T00:00:00Z' } }] }, check: (t) => { assert.equal(S(t)!.pool, 'p'); assert.deepEqual(t.state.pools.map((p) => p.name), ['p']); const pr = t.problems.find((p) => p.object === 'IPPool q')!; assert.equal(pr.reason, 'PoolOverlap'); assert.equal(pr.message, 'spec.cidrs[1] (10.1.0.0/25) overlaps spec.cidrs[0] (10.1.0.0/24) of older IPPool p; this pool is not used'); } },
+  { desc: 'regression: the user-writable assigned-ips annotation alone is never announced (only status is)', v: { services: [svc('a', { 'edgelb.io/assigned-ips': '10.1.0.7' }, {}, [])] }, check: (t) => { assert.equal(S(t), undefined); assert.equal(P(t).reason, 'Pending'); } },
+  { desc: 'regression: a BGPPolicy the CRD schema let through (70000:1, 1:2:3, 999.0.0.0/8) is refused naming the fields, the rest goes on', v: { peers: [peer('tor', { exportPolicies: ['bad', 'good'] })], policies: [policy('bad', { prefixSets: [{ name: 'v', prefixes: [{ prefix: '999.0.0.0/8' }] }], statements: [{ name: 's', actions: { addCommunities: ['70000:1', '1:2:3'] } }] }), policy('good', { statements: [{ name: 's', actions: { med: 5 } }] })] }, check: (t) => { assert.deepEqual(t.state.policies.map((p) => p.name), ['good']); assert.deepEqual(t.state.bgp!.peers[0]!.exportPolicies, ['good']); const pr = t.problems.find((p) => p.object === 'BGPPolicy bad')!; assert.equal(pr.reason, 'InvalidPolicy'); assert.match(pr.message, /spec\.prefixSets\.v\[0\]\.prefix: /); assert.match(pr.message, /spec\.statements\[0\]\.actions\.addCommunities: .*70000:1/); assert.match(pr.message, /spec\.statements\[0\]\.actions\.addCommunities: .*1:2:3/); assert.ok(t.problems.some((p) => p.object === 'BGPPeer tor' && p.reason === 'PolicyInvalid' && /spec\.exportPolicies: BGPPolicy "bad"/.test(p.message))); } },
+  { desc: 'regression: an 81-byte Secret password skips that peer only, naming the field', v: { peers: [peer('tor', { passwordSecretRef: { name: 's' } }), peer('ok', { address: '192.0.2.2', passwordSecretRef: { name: 's80' } })], secrets: [{ metadata: { name: 's' }, stringData: { password: 'x'.repeat(81) } }, { metadata: { name: 's80' }, stringData: { password: 'y'.repeat(80) } }] }, check: (t) => { assert.deepEqual(t.state.bgp!.peers.map((p) => p.address), ['192.0.2.2']); const pr = t.problems.find((p) => p.object === 'BGPPeer tor')!; assert.equal(pr.reason, 'InvalidPassword'); assert.match(pr.message, /^spec\.passwordSecretRef: .* is 81 bytes; TCP MD5 needs 1 to 80/); assert.ok(!pr.message.includes('xxxx')); } },
+  { desc: 'a Secret without the key: SecretKeyNotFound naming spec.passwordSecretRef.key', v: { peers: [peer('tor', { passwordSecretRef: { name: 's', key: 'md5' } })], secrets: [{ metadata: { name: 's' }, data: { password: 'eA==' } }] }, check: (t) => { assert.equal(t.state.bgp!.peers.length, 0); assert.match(t.problems.find((p) => p.reason === 'SecretKeyNotFound')!.message, /^spec\.passwordSecretRef\.key: Secret s has no key "md5"/); } },
   { desc: 'shard from zoneinstance (loxilb llb-inst2)', v: { services: [svc('a', { 'loxilb.io/zoneinstance': 'llb-inst2' })] }, check: (t) => assert.equal(S(t)!.shard, 2) },
   { desc: 'shard from assigned annotation', v: { services: [svc('a', { 'edgelb.io/assigned-shard': '1' })] }, check: (t) => assert.equal(S(t)!.shard, 1) },
   { desc: 'zoneinstance wraps modulo shards', v: { services: [svc('a', { 'edgelb.io/zoneinstance': '4' })] }, check: (t) => assert.equal(S(t)!.shard, 1) },
@@ -140,4 +146,9 @@ test('k8s translate: shardOf and leastLoadedShard', () => {
   assert.equal(shardOf(s, 3).shard, shardOf(s, 3).shard);
   assert.equal(shardOf(svc('a', { 'edgelb.io/assigned-shard': '7' }), 3).source, 'hash', 'a recorded shard beyond the count is ignored');
   assert.equal(nodeNoAnnounceReason(undefined), undefined);
+  // the one hash (config/hash.ts, UTF-8 bytes) gives the values the former UTF-16 hash gave for ASCII names
+  assert.equal(fnv1a32('default/a'), 3389716262);
+  assert.equal(fnv1a32('prod/web-frontend'), 1533663260);
+  assert.equal(shardOf(s, 7).shard, 3389716262 % 7);
+  assert.equal(shardOf(svc('a', { 'edgelb.io/zoneinstance': 'llb-zone' }), 5).shard, 3747513614 % 5);
 });

@@ -11,10 +11,11 @@ import { silentLogger } from '../../../src/lib/logger.js';
 import { XdpDataplane } from '../../../src/dataplane/xdp.js';
 import { xdpNativeFrom, XDP_ACTION, type XdpNative } from '../../../src/dataplane/native.js';
 import type { DataplaneService } from '../../../src/dataplane/types.js';
+import type { DataplaneSpec } from '../../../src/model/desired-state.js';
 import { frame, parse, type PktSpec } from './pkt.js';
 import { BACKEND_MAC, createTestNetns, deleteTestNetns, NODE_MAC, ROUTER_MAC, xdpCtx } from './netns.js';
 
-const NS = `xdpu${process.pid}`;
+export const NS = `xdpu${process.pid}`;
 export const C4 = '10.1.0.5';
 export const C6 = '2001:db8:1::5';
 export const NODE4 = '10.0.0.10';
@@ -84,7 +85,8 @@ export const fromBackend = (s: Omit<PktSpec, 'srcMac' | 'dstMac'>, ip: string) =
 const natPort = new Map<string, number>();
 export function allocated(name: string, out: Buffer): number {
   const port = parse(out).sport;
-  assert.ok(port >= 61000 && port <= 65535, `${name}: SNAT port ${port} outside 61000-65535`);
+  assert.ok(dp.natPorts.some(([lo, hi]) => port >= lo && port <= hi), `${name}: SNAT port ${port} outside ${JSON.stringify(dp.natPorts)}`);
+  assert.ok(port >= 1024 && (port < 32768 || port > 60999), `${name}: SNAT port ${port} inside ip_local_port_range or privileged`);
   natPort.set(name, port);
   return port;
 }
@@ -107,8 +109,28 @@ export function runRows(rows: Row[]): void {
   }
 }
 
+/** A conntrack entry as the addon decodes it (undefined when absent). */
+export function ctEntry(key: { src: string; dst: string; sport: number; dport: number; protocol: 'tcp' | 'udp' }): Record<string, unknown> | undefined {
+  const v = native.mapLookup(dp.mapFd('ct'), native.xdpEncode('ctKey', key));
+  return v ? native.xdpDecode('ct', v) : undefined;
+}
+
+/** Delete a conntrack entry (tests that re-balance the same tuple). */
+export function ctDelete(key: { src: string; dst: string; sport: number; dport: number; protocol: 'tcp' | 'udp' }): void {
+  native.mapDelete(dp.mapFd('ct'), native.xdpEncode('ctKey', key));
+}
+
+/** The addon (for tests that rewrite edgelb_cfg). */
+export const addon = (): XdpNative => native;
+
+export interface PacketDataplaneOptions {
+  spec?: Partial<DataplaneSpec>;
+  natPortMin?: number;
+  natPortMax?: number;
+}
+
 /** Before the suite: the namespace, the dataplane (generic mode) and SERVICES; after: teardown. */
-export function useXdpPacketDataplane(): void {
+export function useXdpPacketDataplane(o: PacketDataplaneOptions = {}): void {
   before(async () => {
     const { execFileSync } = await import('node:child_process');
     // the BPF object (another build step may have removed build/)
@@ -120,7 +142,8 @@ export function useXdpPacketDataplane(): void {
     ifindex = native.ifNameToIndex('xdpt0');
     dp = new XdpDataplane({
       node: { name: `xdpu-${process.pid}`, routerId: NODE4, interface: 'xdpt0' },
-      spec: { attachMode: 'auto', maglevSize: 251, conntrackSize: 1024, enabled: true },
+      spec: { attachMode: 'auto', maglevSize: 251, conntrackSize: 1024, enabled: true, ...o.spec },
+      ...(o.natPortMin !== undefined ? { natPortMin: o.natPortMin, natPortMax: o.natPortMax } : {}),
       logger: silentLogger(),
       registry: new Registry(),
       native,

@@ -6,6 +6,8 @@ import { familyOf, ipToBytes, bytesToIp } from '../../../src/lib/addr.js';
 export const TCP_SYN = 0x02;
 export const TCP_ACK = 0x10;
 export const TCP_PSH = 0x08;
+export const TCP_FIN = 0x01;
+export const TCP_RST = 0x04;
 
 export interface PktSpec {
   srcMac?: string;
@@ -18,6 +20,10 @@ export interface PktSpec {
   ttl?: number;
   tcpFlags?: number;
   seq?: number;
+  /** TCP acknowledgment number (default 0). */
+  ack?: number;
+  /** TCP window (default 64240). */
+  window?: number;
   payload?: Buffer;
   /** IPv4 UDP without a checksum (0). */
   udpNoChecksum?: boolean;
@@ -65,10 +71,10 @@ function l4(spec: PktSpec, src: Buffer, dst: Buffer): { proto: number; bytes: Bu
     h.writeUInt16BE(spec.sport ?? 40000, 0);
     h.writeUInt16BE(spec.dport ?? 80, 2);
     h.writeUInt32BE(spec.seq ?? 1000, 4);
-    h.writeUInt32BE(0, 8);
+    h.writeUInt32BE(spec.ack ?? 0, 8);
     h[12] = 5 << 4;
     h[13] = spec.tcpFlags ?? TCP_SYN;
-    h.writeUInt16BE(64240, 14);
+    h.writeUInt16BE(spec.window ?? 64240, 14);
     const seg = Buffer.concat([h, payload]);
     seg.writeUInt16BE(checksum(pseudo(src, dst, 6, seg.length), seg), 16);
     return { proto: 6, bytes: seg };

@@ -1,0 +1,180 @@
+/* ct.h: TCP-aware conntrack — an entry's timeout by state, the transitions on the backend's
+ * answer, the client's ACK, FIN and RST (applied to both entries of a flow), and the SNAT side of
+ * a new flow: the per-client fair share of a backend's ports and the port claim over the
+ * configured ranges. States and timeouts are documented in docs/dataplane.md. */
+#ifndef EDGELB_CT_H
+#define EDGELB_CT_H
+
+#include "maps.h"
+#include "parse.h"
+
+#define NS_PER_SEC 1000000000ULL
+#define NAT_PORT_TRIES 32
+
+/* A TCP packet that may open a flow: SYN without ACK, RST or FIN. */
+static __always_inline int tcp_pure_syn(const struct pkt *p)
+{
+	return (p->tcp_flags & (TCP_FLAG_SYN_ | TCP_FLAG_ACK_ | TCP_FLAG_RST_ | TCP_FLAG_FIN_)) == TCP_FLAG_SYN_;
+}
+
+static __always_inline __u64 ct_timeout_ns(const struct edgelb_ct *ct, const struct edgelb_cfg *cfg)
+{
+	__u32 s = ct->timeout_sec;
+	if (ct->state == EDGELB_CT_ST_SYN || ct->state == EDGELB_CT_ST_SYN_REPLY)
+		s = cfg->tcp_syn_timeout;
+	else if (ct->state == EDGELB_CT_ST_FIN)
+		s = cfg->tcp_fin_timeout;
+	else if (ct->state == EDGELB_CT_ST_RST)
+		s = cfg->tcp_rst_timeout;
+	return (__u64)s * NS_PER_SEC;
+}
+
+static __always_inline int ct_expired(const struct edgelb_ct *ct, const struct edgelb_cfg *cfg, __u64 now)
+{
+	return now - ct->last_ns > ct_timeout_ns(ct, cfg);
+}
+
+/* Set the state of an entry and of the other entry of its flow (forward <-> reply): the other
+ * entry's key is this entry's translated tuple reversed, and it must translate back to the
+ * packet's sender (else the key was re-used by another flow). */
+static __always_inline void ct_set_state(struct edgelb_ct *ct, const struct pkt *p, __u8 state, __u64 now)
+{
+	ct->state = state;
+	ct->last_ns = now;
+	if (ct->mode == EDGELB_MODE_DSR)
+		return;
+	struct edgelb_ct_key k = {};
+	k.src = ct->new_dst;
+	k.sport = ct->new_dport;
+	k.dst = ct->new_src;
+	k.dport = ct->new_sport;
+	k.proto = p->proto;
+	k.family = p->family;
+	struct edgelb_ct *o = bpf_map_lookup_elem(&edgelb_ct, &k);
+	if (!o || o->new_dport != p->key.sport || o->new_dst.a[0] != p->key.src.a[0] ||
+	    o->new_dst.a[3] != p->key.src.a[3])
+		return;
+	o->state = state;
+	o->last_ns = now;
+}
+
+/* Is the other entry of this forward entry's flow a reply entry that has seen the backend? */
+static __always_inline int ct_backend_answered(const struct edgelb_ct *ct, const struct pkt *p)
+{
+	struct edgelb_ct_key k = {};
+	k.src = ct->new_dst;
+	k.sport = ct->new_dport;
+	k.dst = ct->new_src;
+	k.dport = ct->new_sport;
+	k.proto = p->proto;
+	k.family = p->family;
+	struct edgelb_ct *o = bpf_map_lookup_elem(&edgelb_ct, &k);
+	return o && o->state == EDGELB_CT_ST_SYN_REPLY && o->new_dport == p->key.sport &&
+	       o->new_dst.a[0] == p->key.src.a[0] && o->new_dst.a[3] == p->key.src.a[3];
+}
+
+/* TCP state of a tracked flow, from one of its packets. */
+static __noinline void ct_track(struct edgelb_ct *ct, const struct pkt *p, __u64 now)
+{
+	if (p->proto != IPPROTO_TCP)
+		return;
+	__u8 f = p->tcp_flags, st = ct->state;
+	if (f & TCP_FLAG_RST_) {
+		if (st != EDGELB_CT_ST_RST) {
+			ct_set_state(ct, p, EDGELB_CT_ST_RST, now);
+			cnt_inc(EDGELB_CNT_CT_CLOSING);
+		}
+		return;
+	}
+	if (f & TCP_FLAG_FIN_) {
+		if (st != EDGELB_CT_ST_FIN && st != EDGELB_CT_ST_RST) {
+			ct_set_state(ct, p, EDGELB_CT_ST_FIN, now);
+			cnt_inc(EDGELB_CNT_CT_CLOSING);
+		}
+		return;
+	}
+	if (ct->flags & EDGELB_CT_F_REPLY) {
+		/* the backend answered (SYN-ACK): recorded in the reply entry only */
+		if (st == EDGELB_CT_ST_SYN)
+			ct->state = EDGELB_CT_ST_SYN_REPLY;
+		return;
+	}
+	/* the client's ACK after the backend's answer (dsr: the client's second packet) */
+	if (st == EDGELB_CT_ST_SYN && (f & TCP_FLAG_ACK_) && !(f & TCP_FLAG_SYN_) &&
+	    (ct->mode == EDGELB_MODE_DSR || ct_backend_answered(ct, p))) {
+		ct_set_state(ct, p, EDGELB_CT_ST_ESTABLISHED, now);
+		cnt_inc(EDGELB_CNT_CT_ESTABLISHED);
+	}
+}
+
+/* Fair share: at most cfg->snat_share new SNAT ports per (client, backend, protocol) per window
+ * (the embryonic timeout for TCP, the service timeout for UDP: how long an unanswered port stays
+ * held). IPv6 clients are counted per /64. */
+static __noinline int snat_share_ok(const struct pkt *p, __u32 be_index, const struct edgelb_cfg *cfg,
+					 __u32 window_sec, __u64 now)
+{
+	if (cfg->snat_share == 0)
+		return 1;
+	struct edgelb_snat_client_key k = {};
+	k.client = p->key.src;
+	if (p->family == 6) {
+		k.client.a[2] = 0;
+		k.client.a[3] = 0;
+	}
+	k.be_index = be_index;
+	k.proto = p->proto;
+	struct edgelb_snat_client *c = bpf_map_lookup_elem(&edgelb_snat_cl, &k);
+	if (c && now - c->win_ns < (__u64)window_sec * NS_PER_SEC) {
+		if (c->count >= cfg->snat_share)
+			return 0;
+		__sync_fetch_and_add(&c->count, 1);
+		return 1;
+	}
+	struct edgelb_snat_client v = {};
+	v.win_ns = now;
+	v.count = 1;
+	bpf_map_update_elem(&edgelb_snat_cl, &k, &v, BPF_ANY);
+	return 1;
+}
+
+/* The i-th port of the configured ranges (host order), 0 when out of range. */
+static __always_inline __u16 nat_port_at(const struct edgelb_cfg *cfg, __u32 i)
+{
+#pragma unroll
+	for (int r = 0; r < EDGELB_PORT_RANGES; r++) {
+		__u32 lo = cfg->ports[r].lo, hi = cfg->ports[r].hi;
+		if (lo == 0 || hi < lo)
+			return 0;
+		__u32 n = hi - lo + 1;
+		if (i < n)
+			return lo + i;
+		i -= n;
+	}
+	return 0;
+}
+
+/* Claim a reply entry with a free SNAT port (or one whose flow expired); the port, or -1. */
+static __always_inline int nat_claim(struct edgelb_ct_key *rkey, struct edgelb_ct *rval,
+				     const struct edgelb_cfg *cfg, __u32 h, __u64 now)
+{
+	__u32 total = cfg->port_total;
+	if (total == 0)
+		return -1;
+	/* hash-spread probes: at 50% of the ports in use, 32 tries all fail with p = 2^-32 */
+	for (int i = 0; i < NAT_PORT_TRIES; i++) {
+		__u16 port = nat_port_at(cfg, (h + i * 40503u) % total);
+		if (port == 0)
+			return -1;
+		rkey->dport = bpf_htons(port);
+		if (bpf_map_update_elem(&edgelb_ct, rkey, rval, BPF_NOEXIST) == 0)
+			return port;
+		struct edgelb_ct *old = bpf_map_lookup_elem(&edgelb_ct, rkey);
+		if (old && ct_expired(old, cfg, now)) {
+			if (bpf_map_update_elem(&edgelb_ct, rkey, rval, BPF_ANY) == 0)
+				return port;
+		}
+	}
+	return -1;
+}
+
+#endif

@@ -1,0 +1,90 @@
+// XDP data path node-wide settings (edgelb_cfg): the SNAT port ranges (every port above 1023
+// outside the kernel's ip_local_port_range and the daemon's own ports), the per-client fair share,
+// the TCP state timeouts, the echo rate, the cluster-wide flow-hash key; and the address filter
+// (edgelb_addrf) the program's fast path reads.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { ipToBytes } from '../lib/addr.js';
+import type { DataplaneSpec } from '../model/desired-state.js';
+
+export type PortRange = [number, number];
+
+/** Defaults of the dataplane keys (docs/config.md). */
+export const CT_DEFAULTS = { tcpSynTimeout: 5, tcpFinTimeout: 10, tcpRstTimeout: 2, snatClientShare: 10, icmpEchoRate: 1000 } as const;
+
+/** The kernel's ephemeral range of the current network namespace (Linux default 32768-60999). */
+export function localPortRange(read: () => string = () => readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')): PortRange {
+  try {
+    const m = /^\s*(\d+)\s+(\d+)\s*$/.exec(read());
+    if (m) {
+      const lo = Number(m[1]);
+      const hi = Number(m[2]);
+      if (lo >= 1 && hi <= 65535 && lo <= hi) return [lo, hi];
+    }
+  } catch {
+    // no procfs: Linux's default
+  }
+  return [32768, 60999];
+}
+
+/**
+ * SNAT source ports: 1024..65535 minus the ephemeral range (the kernel's own connections from the
+ * node address, health probes included) and minus the daemon's listening ports; the `max`
+ * largest ranges, in ascending order.
+ */
+export function snatPortRanges(local: PortRange, reserved: readonly number[], max = 4): PortRange[] {
+  const cut = [[local[0], local[1]] as PortRange, ...reserved.filter((p) => Number.isInteger(p) && p >= 1 && p <= 65535).map((p) => [p, p] as PortRange)].sort((a, b) => a[0] - b[0]);
+  const out: PortRange[] = [];
+  let from = 1024;
+  for (const [lo, hi] of cut) {
+    if (hi < from) continue;
+    if (lo > from) out.push([from, Math.min(lo - 1, 65535)]);
+    from = Math.max(from, hi + 1);
+  }
+  if (from <= 65535) out.push([from, 65535]);
+  return out
+    .sort((a, b) => b[1] - b[0] - (a[1] - a[0]))
+    .slice(0, max)
+    .sort((a, b) => a[0] - b[0]);
+}
+
+export const portCount = (ranges: readonly PortRange[]) => ranges.reduce((n, [lo, hi]) => n + hi - lo + 1, 0);
+
+/** Ports per window one client may take of a backend: `percent` of the ranges, at least 1. */
+export function snatShare(ranges: readonly PortRange[], percent: number): number {
+  return Math.max(1, Math.floor((portCount(ranges) * percent) / 100));
+}
+
+/**
+ * The flow-hash key: 16 bytes every node derives alike — from `dataplane.flowHashKey`, else from
+ * the cluster key file; undefined when neither is set (the program then hashes with a zero key).
+ */
+export function flowHashKey(spec: Pick<DataplaneSpec, 'flowHashKey'>, clusterKeyFile?: string, readFile: (p: string) => Buffer = (p) => readFileSync(p)): Buffer | undefined {
+  let secret: Buffer | undefined;
+  if (spec.flowHashKey !== undefined) secret = Buffer.from(spec.flowHashKey, 'utf8');
+  else if (clusterKeyFile !== undefined) secret = readFile(clusterKeyFile);
+  if (!secret || secret.length === 0) return undefined;
+  return createHash('sha256').update('edgelb flow hash key\0').update(secret).digest().subarray(0, 16);
+}
+
+/** Bit of an address in a half of the filter: the BPF program's addrf_test, word for word. */
+export function addrfBit(address: string): number {
+  const b = Buffer.alloc(16);
+  Buffer.from(ipToBytes(address)).copy(b, 0);
+  // the program loads the address words in host order (little endian on every supported host)
+  const x = (b.readUInt32LE(0) ^ b.readUInt32LE(4) ^ b.readUInt32LE(8) ^ b.readUInt32LE(12)) >>> 0;
+  return Math.imul(x, 0x9e3779b1) >>> 16;
+}
+
+/** The filter's words: VIPs in the first half, backends in the second. */
+export function addrfWords(vips: Iterable<string>, backends: Iterable<string>, wordsPerHalf: number): Uint32Array {
+  const w = new Uint32Array(2 * wordsPerHalf);
+  const set = (half: number, a: string) => {
+    const bit = addrfBit(a);
+    const i = half * wordsPerHalf + (bit >>> 5);
+    w[i] = (w[i]! | (1 << (bit & 31))) >>> 0;
+  };
+  for (const v of vips) set(0, v);
+  for (const b of backends) set(1, b);
+  return w;
+}

@@ -1,0 +1,115 @@
+// The REST contract: the rows GET /v1/services, /v1/vips, /v1/ha and /v1/bgp/neighbors answer with,
+// and the bodies of /readyz and POST /v1/drain. Defined once: the node agent returns these types,
+// the API server serves them (api/views.ts), and the CLI's client and tables read them. Plain data.
+import type { Announce, BgpMode } from './desired-state.js';
+
+export interface ServicePortRow {
+  port: number;
+  protocol: string;
+  targetPort: number;
+}
+
+export interface EndpointRow {
+  address: string;
+  ready: boolean;
+  /** The probe's verdict; absent when nothing probes (a daemon without a node agent). */
+  healthy?: boolean;
+}
+
+/** GET /v1/services: one row per service. */
+export interface ServiceRow {
+  name: string;
+  vips: string[];
+  pool: string;
+  shard: number;
+  mode: string;
+  ports: ServicePortRow[];
+  endpoints: EndpointRow[];
+  /** Endpoints ready and passing their probe; absent when nothing probes. */
+  healthyEndpoints?: number;
+  /** Data-path counters of the service; absent without a data path. */
+  packets?: number;
+  bytes?: number;
+}
+
+/** Whether a VIP is announced from this node by one method, and why (a stable reason string). */
+export interface AnnounceDecision {
+  announced: boolean;
+  reason: string;
+  detail?: string;
+}
+
+/** GET /v1/vips: one row per VIP. */
+export interface VipRow {
+  vip: string;
+  services: string[];
+  pool: string;
+  shard: number;
+  /** Node that masters the VIP's shard (null: unknown, or none). */
+  master: string | null;
+  /** The uplink the VIP is answered on. */
+  interface: string;
+  announce: Announce;
+  bgpMode: BgpMode;
+  bgp: AnnounceDecision & { med?: number };
+  l2: AnnounceDecision;
+}
+
+export interface ShardRow {
+  shard: number;
+  /** UNKNOWN: a daemon without a node agent cannot tell. */
+  state: 'MASTER' | 'BACKUP' | 'UNKNOWN';
+  master: string | null;
+  epoch: number;
+}
+
+export interface MemberRow {
+  address: string;
+  alive: boolean;
+}
+
+/** GET /v1/ha: this node, its drain flag and every shard. */
+export interface HaRow {
+  node: string;
+  drained: boolean;
+  shards: ShardRow[];
+  /** The configured members (a daemon without a node agent lists them, none alive). */
+  members?: MemberRow[];
+}
+
+/** Why a BGP session last failed. */
+export interface NeighborErrorRow {
+  at: string;
+  class: string;
+  reason: string;
+  code?: number;
+  subcode?: number;
+  name?: string;
+  received?: boolean;
+  message: string;
+}
+
+/** GET /v1/bgp/neighbors: one row per configured peer (never its password). The speaker adds
+ *  more detail (capabilities, End-of-RIB, timers) to each row. */
+export interface NeighborRow {
+  address: string;
+  port: number;
+  asn: number;
+  state: string;
+  /** Seconds since Established (0 when not Established). */
+  uptime: number;
+  prefixesSent: number;
+  prefixesReceived: number;
+  lastError: NeighborErrorRow | null;
+}
+
+/** GET /readyz (200 when ready, 503 otherwise). */
+export interface Readiness {
+  ready: boolean;
+  reasons: string[];
+}
+
+/** POST /v1/drain and /v1/undrain. */
+export interface DrainResult {
+  drained: boolean;
+}
