@@ -107,7 +107,7 @@ static bool Bind(Napi::Env env, int fd, const std::string& address, int port) {
   return true;
 }
 
-// tcpSocket({ family: 4 | 6, reuseAddr?, v6Only?, ttl?, minTtl?, md5?: [{ address, key, prefixLen? }],
+// tcpSocket({ family: 4 | 6, reuseAddr?, v6Only?, ttl?, minTtl?, saveSyn?, md5?: [{ address, key, prefixLen? }],
 //             bindAddress?, bindPort? }) -> fd (non-blocking, close-on-exec)
 static Napi::Value TcpSocket(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -143,6 +143,13 @@ static Napi::Value TcpSocket(const Napi::CallbackInfo& info) {
   if (family == 6 && hasV6) {
     int v = v6only ? 1 : 0;
     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v, sizeof(v));
+  }
+  bool saveSyn = false, hasSave;
+  if (!OptBool(o, "saveSyn", &saveSyn, &hasSave)) return fail();
+  // a listener that keeps each SYN: the TTL it arrived with is checked per peer (GTSM) after accept
+  if (saveSyn && setsockopt(fd, IPPROTO_TCP, TCP_SAVE_SYN, &one, sizeof(one)) != 0) {
+    ThrowErrno(env, "setsockopt(TCP_SAVE_SYN)", errno);
+    return fail();
   }
   if (hasTtl && !SetTtl(env, fd, (int)ttl)) return fail();
   if (hasMin && !SetMinTtl(env, fd, (int)minTtl)) return fail();
@@ -217,6 +224,24 @@ static Napi::Value TcpSetMinTtl(const Napi::CallbackInfo& info) {
   EDGELB_ARG_INT(info, 1, "minTtl", 0, 255, ttl, env.Undefined());
   SetMinTtl(env, (int)fd, (int)ttl);
   return env.Undefined();
+}
+
+// tcpSavedSynTtl(fd) -> the TTL / hop limit of the SYN that opened this accepted connection (the
+// listener had saveSyn), or null when none was saved. Readable once: the kernel frees it.
+static Napi::Value TcpSavedSynTtl(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EDGELB_ARG_INT(info, 0, "fd", 0, 0x7fffffff, fd, env.Undefined());
+  unsigned char buf[512];
+  socklen_t len = sizeof(buf);
+  if (getsockopt((int)fd, IPPROTO_TCP, TCP_SAVED_SYN, buf, &len) != 0) {
+    if (errno == ENOENT) return env.Null();
+    ThrowErrno(env, "getsockopt(TCP_SAVED_SYN)", errno);
+    return env.Undefined();
+  }
+  // the saved headers start at the network header: IPv4 TTL at byte 8, IPv6 hop limit at byte 7
+  if (len >= 20 && (buf[0] >> 4) == 4) return Napi::Number::New(env, buf[8]);
+  if (len >= 40 && (buf[0] >> 4) == 6) return Napi::Number::New(env, buf[7]);
+  return env.Null();
 }
 
 static Napi::Value TcpBind(const Napi::CallbackInfo& info) {
@@ -378,6 +403,7 @@ static void InitTcp(Napi::Env env, Napi::Object exports) {
   exports.Set("tcpSetMd5", Napi::Function::New(env, TcpSetMd5, "tcpSetMd5"));
   exports.Set("tcpSetTtl", Napi::Function::New(env, TcpSetTtl, "tcpSetTtl"));
   exports.Set("tcpSetMinTtl", Napi::Function::New(env, TcpSetMinTtl, "tcpSetMinTtl"));
+  exports.Set("tcpSavedSynTtl", Napi::Function::New(env, TcpSavedSynTtl, "tcpSavedSynTtl"));
   exports.Set("tcpBind", Napi::Function::New(env, TcpBind, "tcpBind"));
   exports.Set("tcpConnect", Napi::Function::New(env, TcpConnect, "tcpConnect"));
   exports.Set("tcpConnectWait", Napi::Function::New(env, TcpConnectWait, "tcpConnectWait"));

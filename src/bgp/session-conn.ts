@@ -2,7 +2,7 @@
 import type net from 'node:net';
 import type { PeerSpec } from '../model/desired-state.js';
 import { DEFAULT_CONTEXT, Framer, MAX_MESSAGE_LENGTH, type CodecContext, type OpenMessage } from './wire/index.js';
-import type { BgpConnectOptions } from './sockets.js';
+import type { AcceptedTtl, BgpConnectOptions } from './sockets.js';
 
 /** One TCP connection of a session (a session has at most two, during a collision). */
 export class Conn {
@@ -29,6 +29,13 @@ export class Conn {
 /** Whether connecting to this peer needs the native addon (TCP MD5, GTSM or a multihop TTL). */
 export function needsNativeSocket(p: PeerSpec): boolean {
   return !!p.password || !!p.gtsm || (p.ebgpMultihop !== undefined && p.ebgpMultihop > 1);
+}
+
+/** TTL rules of a peer for a connection it opens to us (null: none, plain TTL 64 is fine). */
+export function acceptedTtl(p: PeerSpec, ibgp: boolean): AcceptedTtl | null {
+  if (p.gtsm) return { ttl: 255, minTtl: 255 - Math.max(0, (p.ebgpMultihop ?? 1) - 1) };
+  if (!ibgp && p.ebgpMultihop !== undefined && p.ebgpMultihop > 1) return { ttl: p.ebgpMultihop };
+  return null;
 }
 
 /** Options for the addon's connect: MD5 / TTL / min TTL are set before connect(). */

@@ -23,10 +23,24 @@ export interface BgpListenPeerKey {
   password: string;
 }
 
+/** TTL rules for one accepted connection: GTSM (RFC 5082) or a multihop TTL. */
+export interface AcceptedTtl {
+  /** TTL / hop limit of what we send on it. */
+  ttl: number;
+  /** Refuse the connection unless its SYN arrived with at least this TTL, and drop later segments below it. */
+  minTtl?: number;
+}
+
 export interface BgpListener {
   server: net.Server;
   /** Replace the per-peer MD5 keys of the listening socket. */
   setKeys(keys: BgpListenPeerKey[]): void;
+  /**
+   * Apply a peer's TTL rules to an accepted connection before anything is read from it: the SYN's
+   * TTL is checked against minTtl (the OPEN may already be queued, so IP_MINTTL alone is too late),
+   * then IP_MINTTL and the outgoing TTL are set. Returns why the connection must be refused, or null.
+   */
+  secureAccepted(socket: net.Socket, o: AcceptedTtl): string | null;
 }
 
 export interface BgpSocketFactory {
@@ -37,7 +51,7 @@ export interface BgpSocketFactory {
 }
 
 /** The part of the native binding BGP uses. */
-export type BgpNative = Pick<NativeBinding, 'tcpSocket' | 'tcpSetMd5' | 'tcpConnect' | 'tcpConnectWait' | 'tcpListen' | 'closeFd'>;
+export type BgpNative = Pick<NativeBinding, 'tcpSocket' | 'tcpSetMd5' | 'tcpConnect' | 'tcpConnectWait' | 'tcpListen' | 'closeFd' | 'tcpSetTtl' | 'tcpSetMinTtl' | 'tcpSavedSynTtl'>;
 
 /** Adapt the native binding: descriptors become node:net sockets and servers. */
 export function nativeSocketFactory(n: BgpNative): BgpSocketFactory {
@@ -67,6 +81,10 @@ export function nativeSocketFactory(n: BgpNative): BgpSocketFactory {
         ...(family === 6 ? { v6Only: false } : {}),
         bindAddress: o.host,
         bindPort: o.port,
+        saveSyn: true,
+        // SYN-ACKs go out at 255 so a GTSM peer (which drops anything lower) can connect to us;
+        // accepted sockets inherit it (a TTL is a hop budget: 255 is safe for every peer)
+        ttl: 255,
         md5: o.keys.map((k) => ({ address: k.address, key: k.password })),
       });
       try {
@@ -96,6 +114,22 @@ export function nativeSocketFactory(n: BgpNative): BgpSocketFactory {
           for (const [a, p] of [...next]) if (current.get(a) !== p) set(a, p);
           current = next;
           if (failed.length > 0) throw new Error(`MD5 keys not set on the listener: ${failed.join('; ')}`);
+        },
+        secureAccepted(socket, t) {
+          const afd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+          if (afd === undefined || afd < 0) return 'no descriptor for the accepted connection';
+          try {
+            if (t.minTtl !== undefined) {
+              const synTtl = n.tcpSavedSynTtl(afd);
+              if (synTtl === null) return 'the SYN was not saved: its TTL cannot be checked';
+              if (synTtl < t.minTtl) return `SYN arrived with TTL ${synTtl}, GTSM needs at least ${t.minTtl}`;
+              n.tcpSetMinTtl(afd, t.minTtl);
+            }
+            n.tcpSetTtl(afd, t.ttl);
+          } catch (e) {
+            return `TTL options: ${(e as Error).message}`;
+          }
+          return null;
         },
       };
     },

@@ -15,7 +15,8 @@ import { BgpState, validHoldTime, type StateReason } from './fsm.js';
 import { Session, type Family, type LastError, type Negotiated } from './session.js';
 import { attrKey, type OutRoute } from './adj-rib-out.js';
 import { evaluateExport, normalizeCommunity, normalizeLargeCommunity, validatePolicy, type ExportRoute } from './policy.js';
-import { nativeSocketFactory, type BgpNative, type BgpSocketFactory } from './sockets.js';
+import { nativeSocketFactory, type BgpListener, type BgpNative, type BgpSocketFactory } from './sockets.js';
+import { acceptedTtl } from './session-conn.js';
 import { Afi, CeaseSubcode, ErrorCode, Safi, type AsPathSegment, type PathAttributes } from './wire/index.js';
 
 const NONE: readonly string[] = Object.freeze([]);
@@ -156,6 +157,7 @@ export class BgpSpeaker extends EventEmitter {
   private ads = new Map<string, Advertisement>();
   private server: net.Server | null = null;
   private listenKeys: ((keys: { address: string; password: string }[]) => void) | null = null;
+  private secureAccepted: BgpListener['secureAccepted'] | null = null;
   private reconcileDone = false;
   private readonly sockets: BgpSocketFactory | undefined;
   private stopped = false;
@@ -211,6 +213,7 @@ export class BgpSpeaker extends EventEmitter {
         const l = await this.sockets.listen({ port: this.o.listenPort, host, keys: this.md5Keys() });
         this.server = l.server;
         this.listenKeys = l.setKeys;
+        this.secureAccepted = l.secureAccepted;
         this.server.on('connection', onConn);
       } else {
         this.server = net.createServer(onConn);
@@ -258,6 +261,17 @@ export class BgpSpeaker extends EventEmitter {
       this.log.warn({ remote }, 'refusing unauthenticated connection from an MD5 peer');
       s.destroy();
       return;
+    }
+    // GTSM / multihop TTL on the accepted socket, before its OPEN is read (RFC 5082 §3)
+    const ttl = acceptedTtl(p.spec, p.spec.asn === this.o.asn);
+    if (ttl && (this.secureAccepted || ttl.minTtl !== undefined)) {
+      // without the addon a GTSM peer is refused (its TTL cannot be checked); a multihop TTL is not security
+      const why = this.secureAccepted ? this.secureAccepted(s, ttl) : 'GTSM needs the native addon';
+      if (why) {
+        this.log.warn({ remote, reason: why }, 'refusing BGP connection: TTL security');
+        s.destroy();
+        return;
+      }
     }
     p.session.acceptIncoming(s);
   }

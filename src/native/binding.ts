@@ -267,6 +267,8 @@ export interface TcpSocketOptions {
   ttl?: number;
   /** Minimum incoming TTL (GTSM, RFC 5082): IP_MINTTL / IPV6_MINHOPCOUNT. */
   minTtl?: number;
+  /** A listener keeps each connection's SYN (TCP_SAVE_SYN), for tcpSavedSynTtl after accept. */
+  saveSyn?: boolean;
   /** TCP MD5 signature keys (RFC 2385), one per peer; also on a listening socket. */
   md5?: Md5Key[];
   bindAddress?: string;
@@ -382,6 +384,8 @@ export interface NativeBinding {
   tcpSetMd5(fd: number, address: string, key: Buffer | string | null, prefixLen?: number): void;
   tcpSetTtl(fd: number, ttl: number): void;
   tcpSetMinTtl(fd: number, minTtl: number): void;
+  /** TTL / hop limit of the SYN that opened an accepted connection (listener with saveSyn), or null. */
+  tcpSavedSynTtl(fd: number): number | null;
   tcpBind(fd: number, address: string, port: number): void;
   /** Start a non-blocking connect: true if connected at once, false while in progress. */
   tcpConnect(fd: number, address: string, port: number): boolean;
