@@ -167,7 +167,7 @@ const bench: Benchmark = {
   title: 'L2 failover at equal detection budgets, edgelb vs keepalived VRRPv3; false failovers under stress-ng',
   async run(ctx: BenchContext): Promise<Row[]> {
     const runs = ctx.quick ? 1 : Math.max(20, ctx.runs);
-    const stressS = ctx.quick ? 5 : 60;
+    const stressS = ctx.quick ? 3 : 60;
     const rows: Row[] = [];
     for (const budget of ctx.quick ? [150] : [150, 60]) {
       const { advertCs, masterDownMs } = advertFor(budget);
