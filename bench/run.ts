@@ -27,6 +27,7 @@ export const BENCHMARKS: Record<string, () => Promise<{ default: Benchmark }>> =
   'failover-l2': () => import('./failover-l2.js'),
   'k8s-ingress': () => import('./k8s-ingress.js'),
   'dataplane-testrun': () => import('./dataplane-testrun-rows.js'),
+  'dataplane-wrk': () => import('./dataplane-wrk-rows.js'),
 };
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

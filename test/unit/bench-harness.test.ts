@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { alternate, markdownTable, percentile, ratio, rotate, summarize, type Row } from '../../bench/lib/harness.js';
 import { parseTestrun } from '../../bench/dataplane-testrun-rows.js';
+import { parseWrk } from '../../bench/dataplane-wrk-rows.js';
 import { BirdControl } from '../../bench/lib/birdc.js';
 import { advertFor } from '../../bench/failover-l2.js';
 import { benchPrefix, mrtFile, prefixes } from '../../bench/lib/senders.js';
@@ -183,4 +184,16 @@ test('connectedAt reads the TCP connect time of one protocol from a BIRD log, an
   assert.throws(() => connectedAt('2026-12-07 02:28:43.847 <TRACE> from_bird: Connected\n', 'from_edgelb'), /no "Connected"/);
   assert.throws(() => connectedAt('02:28:43.847 <TRACE> from_edgelb: Connected\n', 'from_edgelb'), /no "Connected"/);
   assert.throws(() => connectedAt('2026-12-07 02:28:43.847 <TRACE> from_edgelb: Connected\n', 'from.edgelb'), /no "Connected"/);
+});
+
+test('parseWrk reads req/s and CPU per 1k requests of both paths, and refuses output missing one', () => {
+  const out = [
+    'iptables runs: 5000 and 5100 req/s',
+    'path                                     req/s  CPU ms/1k req  errors',
+    'iptables DNAT+MASQUERADE (anchor)         5050          312.5 ',
+    'edgelb XDP onearm (generic)               6100          250.1 Socket errors: connect 0',
+  ].join('\n');
+  assert.deepEqual(parseWrk(out), { iptables: { rps: 5050, cpuMsPerKReq: 312.5 }, xdp: { rps: 6100, cpuMsPerKReq: 250.1 } });
+  assert.throws(() => parseWrk(out.split('\n').slice(0, 3).join('\n')), /no "edgelb XDP onearm/);
+  assert.throws(() => parseWrk('iptables DNAT+MASQUERADE (anchor)  n/a\nedgelb XDP onearm (generic) 1 2'), /no "iptables/);
 });
