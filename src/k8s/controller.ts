@@ -109,7 +109,9 @@ export class LeaderController {
     this.d.metrics.allocations(plan.allocations);
     for (const r of plan.ipamFailures) this.d.metrics.ipamFailure(r);
     const objRv = new Map<string, number>();
-    for (const o of [...view.pools, ...view.peers, ...view.policies]) objRv.set(o.metadata.name, rvOf(o));
+    for (const [plural, list] of [['ippools', view.pools], ['bgppeers', view.peers], ['bgppolicies', view.policies]] as const) {
+      for (const o of list) objRv.set(`${plural}/${o.metadata.name}`, rvOf(o));
+    }
     for (const w of plan.writes) {
       if (w.kind === 'service') this.queueService(w);
       else this.queueObject(w, objRv);
@@ -167,7 +169,7 @@ export class LeaderController {
     if (this.isHeld(id)) return;
     const sig = JSON.stringify(w.status, (k, v) => (k === 'lastTransitionTime' ? undefined : v));
     const sent = this.objSent.get(id);
-    if (sent && (objRv.get(w.name) ?? 0) < sent.rv && sent.sig === sig) return; // the cache has not caught up yet
+    if (sent && (objRv.get(id) ?? 0) < sent.rv && sent.sig === sig) return; // the cache has not caught up yet
     if (sent && sent.rv === 0 && sent.sig === sig) return; // on its way
     if (this.lowKeys.has(id)) return; // queued already; the next plan sees the result
     this.objSent.set(id, { sig, rv: 0 });
