@@ -26,7 +26,7 @@ export interface LeaderDeps {
   namespaceLabels: (ns: string) => Record<string, string> | undefined;
   /** Writes in flight at once (default 64; the API server's mutating limit is 200 by default). */
   concurrency?: number;
-  /** Called when a write failed: reconcile again later (the caller backs off). */
+  /** Called when a failed write may be tried again: reconcile soon. */
   onRetry?: () => void;
 }
 
@@ -59,6 +59,8 @@ export class LeaderController {
   private idleWaiters: Array<() => void> = [];
   private epoch = 0;
   private loggedRebuild = false;
+  /** Writes that failed: not re-sent before `until` (0.25 s doubling to 30 s), so a refused write never loops. */
+  private readonly held = new Map<string, { until: number; delay: number }>();
 
   constructor(private readonly d: LeaderDeps) {}
 
@@ -70,7 +72,23 @@ export class LeaderController {
     this.low = [];
     this.lowKeys.clear();
     this.objSent.clear();
+    this.held.clear();
     this.loggedRebuild = false;
+  }
+
+  private isHeld(id: string): boolean {
+    const h = this.held.get(id);
+    return h !== undefined && Date.now() < h.until;
+  }
+
+  /** Hold a failed write back, then ask for a new pass once the hold is over. */
+  private hold(id: string): void {
+    const delay = Math.min((this.held.get(id)?.delay ?? 125) * 2, 30_000);
+    this.held.set(id, { until: Date.now() + delay, delay });
+    const epoch = this.epoch;
+    setTimeout(() => {
+      if (epoch === this.epoch) this.d.onRetry?.();
+    }, delay + 5).unref();
   }
 
   /** Resolves once nothing is queued or in flight. */
@@ -91,7 +109,9 @@ export class LeaderController {
     this.d.metrics.allocations(plan.allocations);
     for (const r of plan.ipamFailures) this.d.metrics.ipamFailure(r);
     const objRv = new Map<string, number>();
-    for (const o of [...view.pools, ...view.peers, ...view.policies]) objRv.set(o.metadata.name, rvOf(o));
+    for (const [plural, list] of [['ippools', view.pools], ['bgppeers', view.peers], ['bgppolicies', view.policies]] as const) {
+      for (const o of list) objRv.set(`${plural}/${o.metadata.name}`, rvOf(o));
+    }
     for (const w of plan.writes) {
       if (w.kind === 'service') this.queueService(w);
       else this.queueObject(w, objRv);
@@ -119,6 +139,7 @@ export class LeaderController {
   }
 
   private queueService(w: ServiceWrite): void {
+    if (this.isHeld(w.key)) return;
     const ann = w.body.metadata?.annotations;
     const status = w.body.status as ServiceObj['status'] | undefined;
     const prev = this.overlays.get(w.key);
@@ -145,9 +166,10 @@ export class LeaderController {
 
   private queueObject(w: ObjectStatusWrite, objRv: Map<string, number>): void {
     const id = `${w.plural}/${w.name}`;
+    if (this.isHeld(id)) return;
     const sig = JSON.stringify(w.status, (k, v) => (k === 'lastTransitionTime' ? undefined : v));
     const sent = this.objSent.get(id);
-    if (sent && (objRv.get(w.name) ?? 0) < sent.rv && sent.sig === sig) return; // the cache has not caught up yet
+    if (sent && (objRv.get(id) ?? 0) < sent.rv && sent.sig === sig) return; // the cache has not caught up yet
     if (sent && sent.rv === 0 && sent.sig === sig) return; // on its way
     if (this.lowKeys.has(id)) return; // queued already; the next plan sees the result
     this.objSent.set(id, { sig, rv: 0 });
@@ -160,13 +182,17 @@ export class LeaderController {
         try {
           const rv = await this.write(`${w.plural.replace(/s$/, '')}-status`, () => this.d.writer.applyClusterStatus(w.plural, w.objKind, w.name, w.status, 'edgelb-leader'));
           if (epoch === this.epoch) this.objSent.set(id, { sig, rv: Number(rv ?? 0) });
+          this.held.delete(id);
           if (w.event) {
             const ev = involvedEvent({ kind: w.objKind, apiVersion: `${GROUP}/${VERSION}`, name: w.name, ...(w.uid ? { uid: w.uid } : {}) }, w.event, this.d.identity, isoNow());
             await this.write('event', () => this.d.writer.createEvent(ev.namespace, ev.body)).catch((e) => this.d.log.debug({ object: id, err: errorMessage(e) }, 'event not written'));
           }
         } catch (e) {
           this.objSent.delete(id);
-          if (statusOf(e) !== 404) this.failed(id, e);
+          if (statusOf(e) !== 404) {
+            this.hold(id);
+            this.failed(id, e);
+          }
         }
       },
     });
@@ -201,6 +227,7 @@ export class LeaderController {
     const epoch = this.epoch;
     try {
       const rv = await this.write('service', () => this.d.writer.patchServiceStatus(w.namespace, w.name, w.body));
+      this.held.delete(w.key);
       const o = this.overlays.get(w.key);
       // a newer write queued meanwhile keeps the overlay open until it lands too
       if (epoch === this.epoch && o && !this.queued.has(w.key)) {
@@ -222,13 +249,16 @@ export class LeaderController {
       }
     } catch (e) {
       if (epoch === this.epoch && !this.queued.has(w.key)) this.overlays.delete(w.key);
-      if (statusOf(e) !== 404) this.failed(w.key, e); // 404: deleted meanwhile
+      if (statusOf(e) !== 404) {
+        // 404: deleted meanwhile
+        this.hold(w.key);
+        this.failed(w.key, e);
+      }
     }
   }
 
   private failed(what: string, e: unknown): void {
-    this.d.log.warn({ object: what, err: errorMessage(e) }, 'write failed; will retry');
-    this.d.onRetry?.();
+    this.d.log.warn({ object: what, err: errorMessage(e), retryMs: this.held.get(what)?.delay }, 'write failed; will retry');
   }
 
   private async write<T>(kind: string, f: () => Promise<T>): Promise<T> {

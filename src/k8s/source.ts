@@ -170,7 +170,7 @@ export class KubernetesSource extends EventEmitter {
       identity: this.identity,
       metrics: this.metrics,
       namespaceLabels: (name) => (this.r.namespaces.list() as NamespaceObj[]).find((n) => n.metadata.name === name)?.metadata.labels,
-      onRetry: () => this.retryLater(),
+      onRetry: () => this.schedule(0),
     });
     this.elector = new LeaderElector({
       writer: w,
@@ -290,6 +290,7 @@ export class KubernetesSource extends EventEmitter {
       this.metrics.reconcile();
       try {
         this.leaderCtl.reconcile(view, opts);
+        this.retryDelay = 250;
       } catch (e) {
         this.metrics.translateError();
         this.log.error({ err: errorMessage(e) }, 'leader plan failed; will retry');

@@ -168,7 +168,8 @@ test('k8s controller: 1,000 random creates, deletes and controller restarts neve
     const served = [...final.values()].filter((x) => x.ips.length > 0);
     const refusedFull = [...final.values()].filter((x) => condition(x.svc)?.reason === 'PoolFull');
     // a full pool: nothing left free while a plain Service waits
-    if (refusedFull.length > 0) assert.equal(new Set(served.flatMap((x) => x.ips)).size, 127, 'PoolFull while the pool had room');
+    // (10.101.0.0/25 holds 126: the shared allocator skips the CIDR's network and broadcast addresses)
+    if (refusedFull.length > 0) assert.equal(new Set(served.flatMap((x) => x.ips)).size, 126, 'PoolFull while the pool had room');
     assert.ok(restarts >= 10, `only ${restarts} restarts`);
     assert.ok(served.length > 50);
     console.log(`# chaos: ${JSON.stringify(counts)}, ${final.size} left, ${served.length} served, ${refusedFull.length} PoolFull, ${violations.length} violations; ops ${tOps - tStart} ms (restarts ${restartMs} ms), settled ${Date.now() - tOps} ms later`);

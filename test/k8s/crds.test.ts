@@ -57,6 +57,11 @@ const invalid: Array<{ desc: string; kind: string; plural: string; spec: object;
   { desc: 'BGPPolicy bad community', kind: 'BGPPolicy', plural: 'bgppolicies', spec: { communitySets: [{ name: 'c', communities: ['no-export!'] }] }, want: /should match/ },
   { desc: 'BGPPolicy bad result', kind: 'BGPPolicy', plural: 'bgppolicies', spec: { statements: [{ name: 's', actions: { result: 'maybe' } }] }, want: /supported values: "accept", "reject"/ },
   { desc: 'BGPPolicy bad prefix', kind: 'BGPPolicy', plural: 'bgppolicies', spec: { prefixSets: [{ name: 'x', prefixes: [{ prefix: '10.0.0.0' }] }] }, want: /prefix in body should match/ },
+  // issue 11 #2: these passed the schema and crash-looped the speaker; now the schema refuses them too
+  { desc: 'BGPPolicy community 70000:1 (16-bit halves)', kind: 'BGPPolicy', plural: 'bgppolicies', spec: { statements: [{ name: 's', actions: { addCommunities: ['70000:1'] } }] }, want: /addCommunities\[0\] in body should match/ },
+  { desc: 'BGPPolicy large community in addCommunities', kind: 'BGPPolicy', plural: 'bgppolicies', spec: { statements: [{ name: 's', actions: { addCommunities: ['1:2:3'] } }] }, want: /addCommunities\[0\] in body should match/ },
+  { desc: 'BGPPolicy prefix 999.0.0.0/8', kind: 'BGPPolicy', plural: 'bgppolicies', spec: { prefixSets: [{ name: 'x', prefixes: [{ prefix: '999.0.0.0/8' }] }] }, want: /prefix in body should match/ },
+  { desc: 'BGPPolicy nextHop a name', kind: 'BGPPolicy', plural: 'bgppolicies', spec: { statements: [{ name: 's', actions: { nextHop: 'tor-a' } }] }, want: /nextHop in body should match/ },
 ];
 
 let n = 0;
