@@ -1,5 +1,6 @@
 // Plain shapes of the Kubernetes objects edgelb reads (only the fields it uses), so the pure logic
 // (IPAM, translation) never imports @kubernetes/client-node. JSON as the API server sends it.
+import type { PolicyStatement } from '../model/desired-state.js';
 
 export interface ObjectMeta {
   name: string;
@@ -147,19 +148,8 @@ export interface BGPPolicyObj {
     communitySets?: Array<{ name: string; communities: string[] }>;
     statements?: Array<{
       name: string;
-      match?: { prefixSet?: string; peers?: string[]; communitySet?: string };
-      actions?: {
-        med?: number;
-        localPref?: number;
-        addCommunities?: string[];
-        setCommunities?: string[];
-        removeCommunities?: string[];
-        addLargeCommunities?: string[];
-        removeLargeCommunities?: string[];
-        prepend?: { asn?: number; count: number };
-        nextHop?: string;
-        result?: 'accept' | 'reject';
-      };
+      match?: PolicyStatement['match'];
+      actions?: PolicyStatement['actions'];
     }>;
     defaultResult?: 'accept' | 'reject';
     /** BGPPeer names this policy is applied to on export (besides each peer's exportPolicies). */
