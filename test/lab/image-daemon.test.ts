@@ -7,7 +7,7 @@
 // a restart, and an uninstall (edgelb cleanup from the same image) detaches XDP and removes pins.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { Lab, edgeTopology, edgePlan, BirdRouter, run, waitUntil, type LabProcess } from './lib/index.js';
@@ -88,6 +88,22 @@ async function metrics(): Promise<string> {
   return r.stdout;
 }
 
+/** Remove a cgroup (v1) folder from every hierarchy, children first (cgroupfs allows only rmdir). */
+function removeCgroup(name: string): void {
+  const rm = (dir: string) => {
+    for (const e of readdirSync(dir)) if (statSync(join(dir, e)).isDirectory()) rm(join(dir, e));
+    rmdirSync(dir);
+  };
+  for (const ctl of readdirSync('/sys/fs/cgroup')) {
+    const dir = join('/sys/fs/cgroup', ctl, name);
+    try {
+      if (existsSync(dir)) rm(dir);
+    } catch {
+      // still in use, or not a cgroup hierarchy
+    }
+  }
+}
+
 /** A cpu cgroup (v1) with a real-time budget for the container, as a node's runtime would give. */
 async function rtParent(): Promise<string | undefined> {
   const base = '/sys/fs/cgroup/cpu';
@@ -96,10 +112,10 @@ async function rtParent(): Promise<string | undefined> {
   try {
     mkdirSync(dir);
     writeFileSync(join(dir, 'cpu.rt_runtime_us'), '50000');
-    rtCgroup = dir;
+    rtCgroup = `edgelb-${lab!.tag}`;
     return `/edgelb-${lab!.tag}`;
   } catch {
-    if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
+    removeCgroup(`edgelb-${lab!.tag}`);
     return undefined;
   }
 }
@@ -116,7 +132,6 @@ describe('edgelb image in a DaemonSet-like container', { timeout: 600_000 }, () 
     mkdirSync(configDir);
     writeFileSync(join(configDir, 'config.yaml'), config());
     writeFileSync(join(configDir, 'cluster.key'), 'image-test-cluster-key-0123456789abcdef\n', { mode: 0o600 });
-    await lab.addRoute('router', { to: '10.201.0.0/24', via: NODE4 }); // replaced by BGP's /32
     bird = await BirdRouter.start(lab, 'router', { asn: 64512, routerId: edgePlan.router.lan4, neighbors: [{ address: NODE4, asn: 64513, holdTime: 9, connectRetry: 1 }] });
     for (const j of [1, 2]) {
       const p: LabProcess = await lab.spawn(`be${j}`, [...TSX, here('dataplane-backend.ts'), `be${j}`], { name: `be${j}`, cwd: ROOT });
@@ -133,7 +148,7 @@ describe('edgelb image in a DaemonSet-like container', { timeout: 600_000 }, () 
     } finally {
       await lab?.teardown();
       if (pinDir && existsSync(pinDir)) rmSync(pinDir, { recursive: true, force: true });
-      if (rtCgroup) rmSync(rtCgroup, { recursive: true, force: true });
+      if (rtCgroup) removeCgroup(rtCgroup);
     }
   });
 
@@ -203,7 +218,7 @@ describe('edgelb image in a DaemonSet-like container', { timeout: 600_000 }, () 
     assert.ok(rssKb / 1024 < requestMi, `RSS ${Math.round(rssKb / 1024)} MiB is above the request ${requestMi} MiB`);
   });
 
-  test('rolling update: a new container takes the data path over, the established connection lives on', async (t) => {
+  test('rolling update: a new container (without RT budget: fallback reported) takes the data path over, the established connection lives on', async (t) => {
     const conn = await lab!.spawn('client', [...TSX, here('dataplane-longconn.ts'), VIP, '9000', '14'], { name: `longconn-${seq}`, cwd: ROOT });
     await new Promise((r) => setTimeout(r, 2_500)); // lines flowing before the update
     assert.ok(conn.running, `the connection failed early:\n${conn.output()}`);
@@ -213,6 +228,9 @@ describe('edgelb image in a DaemonSet-like container', { timeout: 600_000 }, () 
     assert.ok(existsSync(join(pinDir, 'edgelb_ct')) || existsSync(pinDir), 'pins stay');
     const name = await startDaemon();
     await waitUntil(async () => /taken over from the previous daemon/.test(await logsOf(name)), (x) => x, { timeoutMs: 20_000, what: 'takeover logged' });
+    // this pod got no RT budget: the fallback is reported in the metric and the log
+    assert.match(await metrics(), /^edgelb_cluster_heartbeat_scheduling\{policy="(nice -10|normal)",realtime="false"\} 1$/m);
+    assert.match(await logsOf(name), /heartbeat thread without real-time priority/);
     const line = await waitUntil(() => conn.output().split('\n').find((l) => l.startsWith('RESULT ')), (l) => l !== undefined, { timeoutMs: 40_000, what: 'connection result' });
     const r = JSON.parse(line!.slice(7)) as { sent: number; echoed: number; maxRttMs: number; errors: string[]; closed: boolean };
     t.diagnostic(`across the restart: ${r.echoed}/${r.sent} lines echoed, max RTT ${r.maxRttMs} ms`);
@@ -239,7 +257,7 @@ describe('edgelb image in a DaemonSet-like container', { timeout: 600_000 }, () 
     const ha = JSON.parse((await podman(['exec', name, 'edgelb', 'get', 'ha', '-o', 'json'])).stdout) as { drained: boolean };
     assert.equal(ha.drained, true);
     assert.equal((await bird.routes(`${VIP}/32`)).length, 0);
-    await podman(['exec', name, 'edgelb', 'undrain']);
+    await podman(['exec', name, 'edgelb', 'drain', '--undo']);
     await bird.waitRoute(`${VIP}/32`, () => true, { timeoutMs: 20_000 });
     assert.ok(!existsSync(join(pinDir, 'drained')));
   });
