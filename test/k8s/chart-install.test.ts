@@ -89,6 +89,7 @@ test('chart: the DaemonSet is the one of manifests/ (securityContext, mounts, in
   assert.deepEqual([...sc.capabilities.add].sort(), ['BPF', 'NET_ADMIN', 'NET_BIND_SERVICE', 'NET_RAW', 'PERFMON', 'SYS_NICE']);
   assert.equal(sc.readOnlyRootFilesystem, true);
   assert.equal(sc.allowPrivilegeEscalation, false);
+  assert.deepEqual(JSON.parse(JSON.stringify((sc as { seccompProfile?: unknown }).seccompProfile)), { type: 'Unconfined' }, 'bpf() is not filtered');
   const env = (c.env as Array<{ name: string; value?: string }>).find((e) => e.name === 'EDGELB_DAEMONSET');
   assert.equal(env?.value, 'edgelb', 'the pod knows its DaemonSet (uninstall vs update)');
 });

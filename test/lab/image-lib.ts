@@ -20,6 +20,7 @@ interface Container {
     runAsUser?: number;
     allowPrivilegeEscalation?: boolean;
     readOnlyRootFilesystem?: boolean;
+    seccompProfile?: { type: string };
     capabilities?: { add?: string[]; drop?: string[] };
   };
   volumeMounts?: Array<{ name: string; mountPath: string; readOnly?: boolean }>;
@@ -48,6 +49,8 @@ export function containerFlags(pod: PodSpec, c: Container, o: { netns: string; c
   if (sc.privileged) f.push('--privileged');
   if (sc.runAsUser !== undefined) f.push('--user', String(sc.runAsUser));
   if (sc.allowPrivilegeEscalation === false) f.push('--security-opt', 'no-new-privileges');
+  if (sc.seccompProfile?.type === 'Unconfined') f.push('--security-opt', 'seccomp=unconfined');
+  else if (sc.seccompProfile && sc.seccompProfile.type !== 'RuntimeDefault') throw new Error(`seccompProfile ${sc.seccompProfile.type} is not mapped to podman`);
   // Kubernetes mounts no tmpfs of its own on a read-only root
   if (sc.readOnlyRootFilesystem) f.push('--read-only', '--read-only-tmpfs=false');
   for (const d of sc.capabilities?.drop ?? []) f.push('--cap-drop', d);
