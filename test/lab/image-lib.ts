@@ -1,0 +1,75 @@
+// Running the edgelb image with podman the way the DaemonSet runs it: podman flags derived from
+// manifests/daemonset.yaml (securityContext, host network = a lab namespace, the host's bpffs and a
+// config folder for the ConfigMap), its init container's command, the repo's containers.conf.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseAllDocuments } from 'yaml';
+import { run, type ExecResult } from './lib/index.js';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+export const IMAGE = `localhost/edgelb:${VERSION}`;
+const ENV = { CONTAINERS_CONF: join(ROOT, 'image/containers.conf') };
+
+interface Container {
+  command?: string[];
+  args?: string[];
+  securityContext?: {
+    privileged?: boolean;
+    runAsUser?: number;
+    allowPrivilegeEscalation?: boolean;
+    readOnlyRootFilesystem?: boolean;
+    seccompProfile?: { type: string };
+    capabilities?: { add?: string[]; drop?: string[] };
+  };
+  volumeMounts?: Array<{ name: string; mountPath: string; readOnly?: boolean }>;
+}
+interface PodSpec {
+  hostNetwork?: boolean;
+  initContainers?: Container[];
+  containers: Container[];
+  volumes: Array<{ name: string; configMap?: unknown; hostPath?: { path: string } }>;
+}
+
+export function daemonSetPod(): PodSpec {
+  const docs = parseAllDocuments(readFileSync(join(ROOT, 'manifests/daemonset.yaml'), 'utf8')).map((d) => d.toJS() as { kind: string; spec: { template: { spec: PodSpec } } });
+  return docs.find((d) => d.kind === 'DaemonSet')!.spec.template.spec;
+}
+
+export function podman(args: string[], opts: { check?: boolean; timeoutMs?: number } = {}): Promise<ExecResult> {
+  return run(['podman', ...args], { env: ENV, check: opts.check ?? true, timeoutMs: opts.timeoutMs ?? 120_000 });
+}
+
+/** podman flags for a container of the pod: its securityContext and mounts, the pod's host network. */
+export function containerFlags(pod: PodSpec, c: Container, o: { netns: string; configDir: string }): string[] {
+  if (!pod.hostNetwork) throw new Error('the DaemonSet does not use the host network');
+  const f = ['--network', `ns:/run/netns/${o.netns}`];
+  const sc = c.securityContext ?? {};
+  if (sc.privileged) f.push('--privileged');
+  if (sc.runAsUser !== undefined) f.push('--user', String(sc.runAsUser));
+  if (sc.allowPrivilegeEscalation === false) f.push('--security-opt', 'no-new-privileges');
+  if (sc.seccompProfile?.type === 'Unconfined') f.push('--security-opt', 'seccomp=unconfined');
+  else if (sc.seccompProfile && sc.seccompProfile.type !== 'RuntimeDefault') throw new Error(`seccompProfile ${sc.seccompProfile.type} is not mapped to podman`);
+  // Kubernetes mounts no tmpfs of its own on a read-only root
+  if (sc.readOnlyRootFilesystem) f.push('--read-only', '--read-only-tmpfs=false');
+  for (const d of sc.capabilities?.drop ?? []) f.push('--cap-drop', d);
+  for (const a of sc.capabilities?.add ?? []) f.push('--cap-add', a);
+  for (const m of c.volumeMounts ?? []) {
+    const v = pod.volumes.find((x) => x.name === m.name);
+    if (!v) throw new Error(`volume ${m.name} is not declared`);
+    let src: string;
+    if (v.hostPath) src = v.hostPath.path;
+    else if (v.configMap) src = o.configDir;
+    else throw new Error(`volume ${m.name}: the image test maps only hostPath and configMap volumes`);
+    f.push('-v', `${src}:${m.mountPath}${m.readOnly ? ':ro' : ''}`);
+  }
+  return f;
+}
+
+/** The init container's command with its uplink replaced by `iface` (the chart renders it so). */
+export function initCommand(pod: PodSpec, iface: string): string[] {
+  const init = pod.initContainers?.find((c) => c.command?.[0]?.endsWith('sysctl'));
+  if (!init) throw new Error('the DaemonSet has no forwarding init container');
+  return init.command!.map((a) => a.replace(/\/conf\/[^/]+\//, `/conf/${iface}/`));
+}
