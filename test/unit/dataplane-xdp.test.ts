@@ -323,6 +323,21 @@ describe('XdpDataplane (kernel, private namespace)', () => {
     }
   });
 
+  test('cleanupNode without the program pin and without CAP_SYS_ADMIN leaves the program attached and says why', async () => {
+    const dp = make();
+    await dp.open();
+    await dp.close({ detach: false });
+    const attached = native.xdpQuery(ifindex).progId;
+    assert.equal(native.unpin(`${PIN}/edgelb_prog`), true);
+    const lines: string[] = [];
+    const sink = new Writable({ write: (c: Buffer, _e, cb) => (lines.push(c.toString()), cb()) });
+    const r = await cleanupNode({ nodeName: NODE, logger: createLogger({ destination: sink }), iface: 'xdpt0', pinRoot: '/nonexistent-edgelb-pins', native: noSysAdmin(native) as unknown as Parameters<typeof cleanupNode>[0]['native'] });
+    assert.equal(r.detached, false);
+    assert.equal(native.xdpQuery(ifindex).progId, attached, 'left attached');
+    await new Promise((res) => setTimeout(res, 50));
+    assert.ok(lines.some((l) => /not the pinned edgelb one/.test(l) && /needs CAP_SYS_ADMIN/.test(l)), lines.join(''));
+  });
+
   test('cleanupNode detaches edgelb XDP programs and removes the pins', async () => {
     const dp = make();
     await dp.open();
