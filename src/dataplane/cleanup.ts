@@ -1,6 +1,7 @@
 // cleanupNode: remove what the XDP data path left on this node (`edgelb cleanup`, tests): the
 // edgelb XDP program on the uplink (never another program), managed neighbour entries of
-// backends, and the pins under /sys/fs/bpf/edgelb/<node>/.
+// backends, and the pins under /sys/fs/bpf/edgelb/<node>/. Our program is recognised by its pin
+// (<pinDir>/edgelb_prog, no CAP_SYS_ADMIN needed); only without one is it looked up by id and name.
 import { existsSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Logger } from '../lib/logger.js';
@@ -8,6 +9,7 @@ import { errorMessage } from '../lib/errors.js';
 import { loadNative, type NativeBinding } from '../native/index.js';
 import { managedNeighbours, updateNeighbours } from './neighbours.js';
 import { DEFAULT_PIN_BASE } from './xdp.js';
+import { openPinnedProg } from './xdp-pins.js';
 
 export const XDP_PROGRAM_NAME = 'edgelb_xdp';
 
@@ -17,7 +19,7 @@ export interface CleanupResult {
   neighboursRemoved: number;
 }
 
-type CleanupNative = Pick<NativeBinding, 'ifNameToIndex' | 'xdpQuery' | 'progFdById' | 'progInfo' | 'closeFd' | 'xdpDetach' | 'neighUpdate' | 'neighList'>;
+type CleanupNative = Pick<NativeBinding, 'ifNameToIndex' | 'xdpQuery' | 'objGet' | 'progFdById' | 'progInfo' | 'closeFd' | 'xdpDetach' | 'neighUpdate' | 'neighList'>;
 
 export async function cleanupNode(opts: {
   nodeName: string;
@@ -30,12 +32,13 @@ export async function cleanupNode(opts: {
 }): Promise<CleanupResult> {
   const log = opts.logger.child({ subsystem: 'dataplane' });
   const result: CleanupResult = { detached: false, pinsRemoved: 0, neighboursRemoved: 0 };
+  const dir = opts.pinRoot ?? join(opts.pinBase ?? DEFAULT_PIN_BASE, opts.nodeName);
   if (opts.iface) {
     const n = opts.native ?? loadNative();
     let ifindex = 0;
     try {
       ifindex = n.ifNameToIndex(opts.iface);
-      result.detached = detachOurs(n, ifindex, opts.iface, log);
+      result.detached = detachOurs(n, ifindex, opts.iface, dir, log);
     } catch (e) {
       log.warn({ iface: opts.iface, err: errorMessage(e) }, 'could not inspect the interface');
     }
@@ -49,7 +52,6 @@ export async function cleanupNode(opts: {
       }
     }
   }
-  const dir = opts.pinRoot ?? join(opts.pinBase ?? DEFAULT_PIN_BASE, opts.nodeName);
   if (existsSync(dir)) {
     for (const f of readdirSync(dir)) {
       rmSync(join(dir, f), { recursive: true, force: true });
@@ -67,24 +69,43 @@ export async function cleanupNode(opts: {
 }
 
 /** Detach the edgelb program from ifindex in whichever mode it is attached; never another program. */
-function detachOurs(n: CleanupNative, ifindex: number, iface: string, log: Logger): boolean {
+function detachOurs(n: CleanupNative, ifindex: number, iface: string, pinDir: string, log: Logger): boolean {
   const q = n.xdpQuery(ifindex);
   let detached = false;
-  for (const [mode, progId] of [['native', q.nativeProgId], ['generic', q.genericProgId], ['offload', q.offloadProgId]] as const) {
-    if (!progId) continue;
-    const fd = n.progFdById(progId);
-    try {
-      const name = n.progInfo(fd).name;
-      if (name !== XDP_PROGRAM_NAME) {
-        log.warn({ iface, program: name, progId }, 'another XDP program is attached: left alone');
+  const pinned = openPinnedProg(n, pinDir);
+  try {
+    const pinnedId = pinned >= 0 ? n.progInfo(pinned).id : 0;
+    for (const [mode, progId] of [['native', q.nativeProgId], ['generic', q.genericProgId], ['offload', q.offloadProgId]] as const) {
+      if (!progId) continue;
+      if (progId === pinnedId) {
+        n.xdpDetach(ifindex, { mode, expectedFd: pinned });
+        detached = true;
+        log.info({ iface, progId, mode }, 'edgelb XDP program detached');
         continue;
       }
-      n.xdpDetach(ifindex, { mode, expectedFd: fd });
-      detached = true;
-      log.info({ iface, progId, mode }, 'edgelb XDP program detached');
-    } finally {
-      n.closeFd(fd);
+      // not the pinned program: ours from an older edgelb (no pin), or another one; by id needs CAP_SYS_ADMIN
+      let fd: number;
+      try {
+        fd = n.progFdById(progId);
+      } catch (e) {
+        log.warn({ iface, progId, mode, err: errorMessage(e) }, 'an XDP program that is not the pinned edgelb one is attached; identifying it by id needs CAP_SYS_ADMIN: left alone');
+        continue;
+      }
+      try {
+        const name = n.progInfo(fd).name;
+        if (name !== XDP_PROGRAM_NAME) {
+          log.warn({ iface, program: name, progId }, 'another XDP program is attached: left alone');
+          continue;
+        }
+        n.xdpDetach(ifindex, { mode, expectedFd: fd });
+        detached = true;
+        log.info({ iface, progId, mode }, 'edgelb XDP program detached (found by id and name: no pinned program)');
+      } finally {
+        n.closeFd(fd);
+      }
     }
+  } finally {
+    if (pinned >= 0) n.closeFd(pinned);
   }
   return detached;
 }

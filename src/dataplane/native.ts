@@ -18,6 +18,8 @@ export type XdpNative = Pick<
   | 'xdpCountEntries'
   | 'xdpSetNetns'
   | 'objGet'
+  | 'objPin'
+  | 'unpin'
   | 'closeFd'
   | 'mapLookup'
   | 'mapLookupPerCpu'

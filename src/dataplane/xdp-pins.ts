@@ -1,5 +1,5 @@
 // XDP data path pins: default paths, the pinned-layout compatibility check, adopting a previous daemon's programmed state (takeover), unpinning.
-import { existsSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, rmdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../lib/logger.js';
@@ -13,6 +13,38 @@ import { beKeyOf, svcKeyOf, type FreeList } from './xdp-slots.js';
 export const DEFAULT_PIN_BASE = '/sys/fs/bpf/edgelb';
 const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const DEFAULT_OBJECT_PATH = join(PACKAGE_ROOT, 'build', 'bpf', 'edgelb_xdp.bpf.o');
+
+/**
+ * The loaded XDP program is pinned beside the maps under this name: a restarted daemon (or
+ * `edgelb cleanup`) opens it with BPF_OBJ_GET, which needs no CAP_SYS_ADMIN, where
+ * BPF_PROG_GET_FD_BY_ID does.
+ */
+export const PROG_PIN = 'edgelb_prog';
+
+/** The pinned edgelb program's fd, or -1 when nothing is pinned (pins of an older edgelb). */
+export function openPinnedProg(n: Pick<XdpNative, 'objGet'>, pinDir: string): number {
+  const path = join(pinDir, PROG_PIN);
+  if (!existsSync(path)) return -1;
+  try {
+    return n.objGet(path);
+  } catch {
+    return -1;
+  }
+}
+
+/** Pin progFd as <pinDir>/edgelb_prog, replacing an older pin atomically (pin beside, rename over). */
+export function pinProg(n: Pick<XdpNative, 'objPin' | 'unpin'>, progFd: number, pinDir: string): void {
+  const path = join(pinDir, PROG_PIN);
+  const tmp = `${path}_new`; // bpffs refuses names with a dot
+  n.unpin(tmp);
+  n.objPin(progFd, tmp);
+  try {
+    renameSync(tmp, path);
+  } catch (e) {
+    n.unpin(tmp);
+    throw e;
+  }
+}
 
 type MapFd = (name: keyof XdpLayout['maps']) => number;
 
@@ -46,7 +78,8 @@ export function checkPinnedLayout(
   }
   if (!why) return;
   log.warn({ pinDir, why }, 'pinned data-path maps are incompatible: re-creating them (tracked connections are lost)');
-  for (const f of readdirSync(pinDir)) if (f.startsWith('edgelb_')) rmSync(join(pinDir, f), { force: true });
+  // the program pin stays: the old program is still attached and a takeover replaces it through it
+  for (const f of readdirSync(pinDir)) if (f.startsWith('edgelb_') && f !== PROG_PIN) rmSync(join(pinDir, f), { force: true });
 }
 
 /** The shadow state a takeover fills from the pinned maps. */

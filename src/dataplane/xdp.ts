@@ -13,7 +13,7 @@ import { u32Array, u32Key, xdpNativeFrom, type XdpLayout, type XdpNative } from 
 import { updateNeighbours } from './neighbours.js';
 import { attachXdp } from './xdp-attach.js';
 import { registerXdpMetrics } from './xdp-metrics.js';
-import { adoptPinnedState, checkPinnedLayout, DEFAULT_OBJECT_PATH, DEFAULT_PIN_BASE, removePins } from './xdp-pins.js';
+import { adoptPinnedState, checkPinnedLayout, DEFAULT_OBJECT_PATH, DEFAULT_PIN_BASE, pinProg, removePins } from './xdp-pins.js';
 import { beKeyOf, FreeList, keyToSvc, svcKeyOf, type BackendSlot, type ServiceSlot } from './xdp-slots.js';
 import { addrfWords, CT_DEFAULTS, flowHashKey, localPortRange, snatPortRanges, snatShare, type PortRange } from './xdp-cfg.js';
 import { ConntrackCounter, readCounters, serviceStats, sumPerCpuCounter, sumPerCpuStats, type PacketBytes } from './xdp-stats.js';
@@ -244,10 +244,15 @@ export class XdpDataplane implements Dataplane {
   private attach(): boolean {
     const { hadOurProgram, mode } = attachXdp(
       this.n,
-      { ifindex: this.ifindex, iface: this.opts.node.interface, progFd: this.progFd, program: this.layout.program, attachMode: this.opts.spec.attachMode },
+      { ifindex: this.ifindex, iface: this.opts.node.interface, progFd: this.progFd, program: this.layout.program, attachMode: this.opts.spec.attachMode, pinDir: this.pinDir },
       this.log,
     );
     this.attachMode = mode;
+    try {
+      pinProg(this.n, this.progFd, this.pinDir); // the next daemon takes it over through this pin
+    } catch (e) {
+      this.log.warn({ pinDir: this.pinDir, err: errorMessage(e) }, 'pinning the XDP program failed: a restarted daemon will need CAP_SYS_ADMIN to take it over');
+    }
     return hadOurProgram;
   }
 

@@ -86,7 +86,7 @@ test('chart: the DaemonSet is the one of manifests/ (securityContext, mounts, in
   assert.deepEqual(JSON.parse(JSON.stringify(chart.initContainers![0]!.securityContext)), { privileged: true });
   const sc = c.securityContext as { capabilities: { add: string[]; drop: string[] }; readOnlyRootFilesystem: boolean; allowPrivilegeEscalation: boolean };
   assert.deepEqual(sc.capabilities.drop, ['ALL']);
-  assert.deepEqual([...sc.capabilities.add].sort(), ['BPF', 'NET_ADMIN', 'NET_BIND_SERVICE', 'NET_RAW', 'PERFMON', 'SYS_ADMIN', 'SYS_NICE']);
+  assert.deepEqual([...sc.capabilities.add].sort(), ['BPF', 'NET_ADMIN', 'NET_BIND_SERVICE', 'NET_RAW', 'PERFMON', 'SYS_NICE']);
   assert.equal(sc.readOnlyRootFilesystem, true);
   assert.equal(sc.allowPrivilegeEscalation, false);
   assert.deepEqual(JSON.parse(JSON.stringify((sc as { seccompProfile?: unknown }).seccompProfile)), { type: 'Unconfined' }, 'bpf() is not filtered');

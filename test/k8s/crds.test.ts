@@ -129,7 +129,8 @@ test('k8s manifests: every manifest passes a server-side dry-run (kustomization 
   assert.equal(ds.spec.template.spec.hostNetwork, true);
   assert.deepEqual(ctr.args, ['daemon', '--kubernetes', '--config', '/etc/edgelb/config.yaml']);
   assert.deepEqual(ctr.securityContext.capabilities.drop, ['ALL']);
-  // SYS_ADMIN only for the takeover of the running XDP program by id (see daemonset.yaml); never privileged
+  // no SYS_ADMIN (the running XDP program is taken over from its pin), never privileged
+  assert.ok(!ctr.securityContext.capabilities.add.includes('SYS_ADMIN'));
   assert.ok(!('privileged' in ctr.securityContext) || !(ctr.securityContext as { privileged?: boolean }).privileged);
 });
 

@@ -1,5 +1,5 @@
 // Opens the XDP data path the way the daemon does (XdpDataplane over the real addon), programs the
-// services given as JSON, prints "READY {takenOver, attachMode}" and stays until SIGTERM (then
+// services given as JSON, prints "CONNTRACK <method> <entries>", "READY {takenOver, attachMode}" and stays until SIGTERM (then
 // leaves the data path in place, like a hitless restart) — or until it is killed with SIGKILL.
 //   node --import tsx test/lab/dataplane-owner.ts run '{"nodeName":..,"iface":..,"services":[..]}'
 //   node --import tsx test/lab/dataplane-owner.ts cleanup '{"nodeName":..,"iface":..}'
@@ -40,6 +40,8 @@ const dp = new XdpDataplane({
 });
 const opened = await dp.open();
 await dp.setServices(args.services ?? []);
+// how the conntrack entries are counted (kernel = BPF_PROG_TEST_RUN worked) and how many
+process.stdout.write(`CONNTRACK ${dp.conntrackCountMethod} ${dp.conntrackEntries(true)}\n`);
 process.stdout.write(`READY ${JSON.stringify(opened)}\n`);
 process.on('SIGTERM', () => {
   void dp.close({ detach: false }).then(() => process.exit(0));

@@ -228,6 +228,9 @@ describe('edgelb image in a DaemonSet-like container', { timeout: 600_000 }, () 
     assert.ok(existsSync(pinDir), 'pins stay');
     const name = await startDaemon();
     await waitUntil(async () => /taken over from the previous daemon/.test(await logsOf(name)), (x) => x, { timeoutMs: 20_000, what: 'takeover logged' });
+    // taken over from the program's pin: the DaemonSet's capabilities hold no SYS_ADMIN
+    assert.ok(!daemonSetPod().containers[0]!.securityContext!.capabilities!.add!.includes('SYS_ADMIN'));
+    assert.doesNotMatch(await logsOf(name), /needs CAP_SYS_ADMIN|Operation not permitted/);
     // this pod got no RT budget: the fallback is reported in the metric and the log
     assert.match(await metrics(), /^edgelb_cluster_heartbeat_scheduling\{policy="(nice -10|normal)",realtime="false"\} 1$/m);
     assert.match(await logsOf(name), /heartbeat thread without real-time priority/);

@@ -65,6 +65,32 @@ function make(extra: Partial<XdpDataplaneOptions> = {}): XdpDataplane {
   });
 }
 
+/** The addon as a process without CAP_SYS_ADMIN sees it: BPF_PROG_GET_FD_BY_ID refused (EPERM). */
+function noSysAdmin(n: XdpNative): XdpNative & { byId: number } {
+  const counts = { byId: 0 };
+  return new Proxy(n, {
+    get(target, prop, recv) {
+      if (prop === 'byId') return counts.byId;
+      if (prop === 'progFdById') {
+        return () => {
+          counts.byId++;
+          throw new Error('bpf_prog_get_fd_by_id: Operation not permitted');
+        };
+      }
+      return Reflect.get(target, prop, recv) as unknown;
+    },
+  }) as XdpNative & { byId: number };
+}
+
+function pinnedProgId(): number {
+  const fd = native.objGet(`${PIN}/edgelb_prog`);
+  try {
+    return native.progInfo(fd).id;
+  } finally {
+    native.closeFd(fd);
+  }
+}
+
 const run = (dp: XdpDataplane, pkt: Buffer) => native.progTestRun(dp.programFd, pkt, 1, { ctx: xdpCtx(pkt.length, ifindex) });
 
 function svcIndex(dp: XdpDataplane, vip: string): number | undefined {
@@ -216,6 +242,43 @@ describe('XdpDataplane (kernel, private namespace)', () => {
     }
   });
 
+  // regression: the takeover used BPF_PROG_GET_FD_BY_ID, which a pod without CAP_SYS_ADMIN may not call
+  test('the takeover goes through the pinned program: no lookup by id (CAP_SYS_ADMIN) needed', async () => {
+    const before = native.xdpQuery(ifindex).progId;
+    assert.equal(pinnedProgId(), before, 'the attached program is pinned beside the maps');
+    const n = noSysAdmin(native);
+    const dp = make({ native: n });
+    try {
+      assert.deepEqual(await dp.open(), { takenOver: true, attachMode: 'generic' });
+      const now = native.xdpQuery(ifindex).progId;
+      assert.notEqual(now, before, 'replaced in place');
+      assert.equal(pinnedProgId(), now, 'the pin follows the new program');
+      assert.equal(n.byId, 0, 'never looked up by id');
+      assert.equal(existsSync(`${PIN}/edgelb_prog_new`), false);
+    } finally {
+      await dp.close({ detach: false });
+    }
+  });
+
+  test('without a pinned program (pins of an older edgelb) the takeover falls back to the id and says it needs CAP_SYS_ADMIN', async () => {
+    const attached = native.xdpQuery(ifindex).progId;
+    assert.equal(native.unpin(`${PIN}/edgelb_prog`), true);
+    const lines: string[] = [];
+    const sink = new Writable({ write: (c: Buffer, _e, cb) => (lines.push(c.toString()), cb()) });
+    // without CAP_SYS_ADMIN: refused with a message that says why; the running program stays
+    await assert.rejects(make({ native: noSysAdmin(native) }).open(), /not the pinned edgelb program .*needs CAP_SYS_ADMIN/);
+    assert.equal(native.xdpQuery(ifindex).progId, attached, 'the running program is left attached');
+    const dp2 = make({ logger: createLogger({ destination: sink }) });
+    try {
+      assert.equal((await dp2.open()).takenOver, true);
+      await new Promise((r) => setTimeout(r, 50));
+      assert.ok(lines.some((l) => /no pinned edgelb program/.test(l) && /needs CAP_SYS_ADMIN/.test(l)), lines.join(''));
+      assert.equal(pinnedProgId(), native.xdpQuery(ifindex).progId, 'pinned again');
+    } finally {
+      await dp2.close({ detach: false });
+    }
+  });
+
   test('incompatible pins (another table size) are re-created and the log says so', async () => {
     const lines: string[] = [];
     const sink = new Writable({ write: (c: Buffer, _e, cb) => (lines.push(c.toString()), cb()) });
@@ -260,13 +323,31 @@ describe('XdpDataplane (kernel, private namespace)', () => {
     }
   });
 
+  test('cleanupNode without the program pin and without CAP_SYS_ADMIN leaves the program attached and says why', async () => {
+    const dp = make();
+    await dp.open();
+    await dp.close({ detach: false });
+    const attached = native.xdpQuery(ifindex).progId;
+    assert.equal(native.unpin(`${PIN}/edgelb_prog`), true);
+    const lines: string[] = [];
+    const sink = new Writable({ write: (c: Buffer, _e, cb) => (lines.push(c.toString()), cb()) });
+    const r = await cleanupNode({ nodeName: NODE, logger: createLogger({ destination: sink }), iface: 'xdpt0', pinRoot: '/nonexistent-edgelb-pins', native: noSysAdmin(native) as unknown as Parameters<typeof cleanupNode>[0]['native'] });
+    assert.equal(r.detached, false);
+    assert.equal(native.xdpQuery(ifindex).progId, attached, 'left attached');
+    await new Promise((res) => setTimeout(res, 50));
+    assert.ok(lines.some((l) => /not the pinned edgelb one/.test(l) && /needs CAP_SYS_ADMIN/.test(l)), lines.join(''));
+  });
+
   test('cleanupNode detaches edgelb XDP programs and removes the pins', async () => {
     const dp = make();
     await dp.open();
     await dp.close({ detach: false });
     assert.ok(existsSync(PIN));
-    const r = await cleanupNode({ nodeName: NODE, iface: 'xdpt0', logger: silentLogger() });
+    // identified by its pin: no lookup by id (CAP_SYS_ADMIN) needed
+    const n = noSysAdmin(native);
+    const r = await cleanupNode({ nodeName: NODE, iface: 'xdpt0', logger: silentLogger(), native: n as unknown as Parameters<typeof cleanupNode>[0]['native'] });
     assert.equal(r.detached, true);
+    assert.equal(n.byId, 0);
     assert.ok(r.pinsRemoved >= 10);
     assert.equal(existsSync(PIN), false);
     assert.equal(native.xdpQuery(ifindex).progId, 0);
