@@ -2,8 +2,8 @@
 // (/sys/fs/bpf/edgelb/<node>/drained, an empty directory, the one kind of file bpffs allows
 // besides pinned objects), so a restarted or upgraded daemon starts drained and announces nothing
 // until `edgelb drain --undo`. `edgelb cleanup` (uninstall) removes it with the pins.
-import { existsSync, mkdirSync, rmdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Logger } from '../lib/logger.js';
 import { errorMessage } from '../lib/errors.js';
 
@@ -28,7 +28,12 @@ export class DrainState {
   save(drained: boolean): boolean {
     try {
       if (drained) mkdirSync(this.path, { recursive: true });
-      else if (existsSync(this.path)) rmdirSync(this.path);
+      else if (existsSync(this.path)) {
+        rmdirSync(this.path);
+        // a node folder the marker alone made (no data path pins in it) goes with it
+        const dir = dirname(this.path);
+        if (readdirSync(dir).length === 0) rmdirSync(dir);
+      }
       return true;
     } catch (e) {
       this.log.warn({ path: this.path, drained, err: errorMessage(e) }, `could not ${drained ? 'record' : 'clear'} the drain beside the pins: it will ${drained ? 'not survive' : 'come back after'} a restart`);

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, renameSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, renameSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -255,6 +255,8 @@ test('cli: the daemon serves metrics and services, survives a bad reload, applie
     assert.match((await inproc(['get', 'ha', '--api', url])).stdout, /^cfg-node +yes$/m);
     r = await inproc(['drain', '--undo', '--api', url]);
     assert.match(r.stdout, /^undrained/);
+    // this daemon runs without a data path: the drain marker's folder leaves nothing behind
+    assert.ok(!existsSync('/sys/fs/bpf/edgelb/cfg-node'), 'undrain removes the node folder the marker made');
 
     // a bad file + SIGHUP: rejected with its paths in the log, old state kept
     writeFileSync(file, CONFIG(`${WEB}\n  - { name: web, vip: 10.99.0.1, ports: [80] }`));
