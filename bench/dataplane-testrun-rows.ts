@@ -18,7 +18,8 @@ export function parseTestrun(out: string): Array<{ name: string; ours: number; a
   if (start < 0) throw new Error(`dataplane-testrun printed no result table:\n${out.slice(-1500)}`);
   const rows: Array<{ name: string; ours: number; anchor: number }> = [];
   for (const l of lines.slice(start + 1)) {
-    const m = /^(.+?)\s+(\d+(?:\.\d+)?)\s+(\d+(?:\.\d+)?)\s+(\d+(?:\.\d+)?)$/.exec(l.trimEnd());
+    // "case  edgelb  anchor  ratio" and, for single runs, a fifth "net" column (edgelb - anchor)
+    const m = /^(.+?)\s+(\d+(?:\.\d+)?)\s+(\d+(?:\.\d+)?)\s+(\d+(?:\.\d+)?)(?:\s+-?\d+(?:\.\d+)?)?$/.exec(l.trimEnd());
     if (!m) break;
     rows.push({ name: m[1]!.trim(), ours: Number(m[2]), anchor: Number(m[3]) });
   }

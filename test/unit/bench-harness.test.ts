@@ -87,6 +87,20 @@ test('parseTestrun reads the case rows and stops at the first other line', () =>
   ]);
 });
 
+test('parseTestrun reads the net column of single-run rows without taking a number into the name', () => {
+  const out = `edgelb_xdp vs bare XDP_TX under BPF_PROG_TEST_RUN; conntrack pre-filled with 1000000 flows
+case                                                     edgelb ns anchor ns ratio   net ns
+established dsr, 1000000 repeats                              74.0      24.0  3.08
+new flow, dnat SYN                                          1755.3     110.0 15.96   1645.3
+ICMP echo to a VIP (reply from XDP after this change)        183.9     110.0  1.67     73.9
+counters: ct_new 1`;
+  assert.deepEqual(parseTestrun(out), [
+    { name: 'established dsr, 1000000 repeats', ours: 74, anchor: 24 },
+    { name: 'new flow, dnat SYN', ours: 1755.3, anchor: 110 },
+    { name: 'ICMP echo to a VIP (reply from XDP after this change)', ours: 183.9, anchor: 110 },
+  ]);
+});
+
 test('parseTestrun refuses output without the table or with an empty one', () => {
   assert.throws(() => parseTestrun('Error: something broke\n'), /no result table/);
   assert.throws(() => parseTestrun('case  edgelb ns anchor ns ratio\ncounters: none\n'), /empty result table/);
