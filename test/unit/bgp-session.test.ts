@@ -11,6 +11,7 @@ import { BgpState } from '../../src/bgp/fsm.js';
 import { createLogger, silentLogger } from '../../src/lib/logger.js';
 import { waitFor, sleep } from '../../src/lib/backoff.js';
 import type { PeerSpec } from '../../src/model/desired-state.js';
+import { freePort, peerSpec } from './fixtures/bgp/loopback.js';
 import { Framer, decodeMessage, encodeMessage, DEFAULT_CONTEXT, type BgpMessage, type CodecContext } from '../../src/bgp/wire/index.js';
 
 const speakers: BgpSpeaker[] = [];
@@ -20,31 +21,9 @@ after(async () => {
   for (const s of servers) s.close();
 });
 
-async function freePort(host: string): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, host, r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
+/** This file's peers: both families, a small max-prefix bound, received routes kept for inspection. */
 function peer(address: string, asn: number, extra: Partial<PeerSpec> = {}): PeerSpec {
-  return {
-    address,
-    asn,
-    port: 179,
-    holdTime: 9,
-    passive: false,
-    connectRetry: 1,
-    idleHold: 1,
-    gracefulRestart: true,
-    restartTime: 30,
-    families: ['ipv4', 'ipv6'],
-    exportPolicies: [],
-    maxPrefixes: 1000,
-    keepReceived: true,
-    ...extra,
-  };
+  return peerSpec(address, asn, { families: ['ipv4', 'ipv6'], maxPrefixes: 1000, keepReceived: true, ...extra });
 }
 
 function speaker(o: Partial<BgpSpeakerOptions> & { asn: number; routerId: string }): BgpSpeaker {
