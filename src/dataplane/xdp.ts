@@ -185,10 +185,11 @@ export class XdpDataplane implements Dataplane {
     const hadOurProgram = this.attach();
     const takenOver = hadOurProgram && allReused;
     this.opened = true;
-    // dsr drops packets toward an unresolved backend: restore its managed entry when that counter rises
-    const code = this.layout.counters.drop_dsr_no_neigh;
-    if (code !== undefined && this.opts.manageNeighbours !== false)
-      this.neighTimer = watchUnresolved(this.n, this.ifindex, 1000, { dropped: () => (this.opened ? sumPerCpuCounter(this.n, this.fd('counters'), code) : 0), wanted: () => [...new Set([...this.backends.values()].filter((b) => b.neighbour).map((b) => b.address))] }, this.log);
+    // a packet toward an unresolved backend (dsr drops it, onearm hands it to the kernel, which drops
+    // it as a martian): restore the missing managed entries when either counter rises
+    const codes = [this.layout.counters.DROP_DSR_NO_NEIGH, this.layout.counters.PASS_NO_NEIGH].filter((c) => c !== undefined);
+    if (this.opts.manageNeighbours !== false)
+      this.neighTimer = watchUnresolved(this.n, this.ifindex, 1000, { dropped: () => (this.opened ? codes.reduce((a, c) => a + sumPerCpuCounter(this.n, this.fd('counters'), c), 0) : 0), wanted: () => [...new Set([...this.backends.values()].filter((b) => b.neighbour).map((b) => b.address))] }, this.log);
     this.log.info(
       { iface, attachMode: this.attachMode, takenOver, pinDir: this.pinDir, progId: this.progId, conntrackSize: this.opts.spec.conntrackSize, maglevSize: this.maglevSize },
       takenOver ? 'XDP data path taken over (program replaced in place, pinned maps reused)' : 'XDP data path attached',
