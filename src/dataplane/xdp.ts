@@ -86,7 +86,7 @@ export class XdpDataplane implements Dataplane {
     this.opts = opts;
     this.log = opts.logger.child({ subsystem: 'dataplane' });
     this.n = xdpNativeFrom(opts.native);
-    this.ctCount = new ConntrackCounter(this.n, () => this.n.xdpCountEntries(this.fd('ct')));
+    this.ctCount = new ConntrackCounter(this.n, () => this.n.xdpCountEntries(this.fd('ct4')) + this.n.xdpCountEntries(this.fd('ct6')));
     this.pinDir = opts.spec.pinRoot ?? join(opts.pinBase ?? DEFAULT_PIN_BASE, opts.node.name);
     this.maglevSize = opts.spec.maglevSize;
     this.maxServices = opts.maxServices ?? opts.spec.maxServices ?? 64;
@@ -113,6 +113,11 @@ export class XdpDataplane implements Dataplane {
   /** Map fd by layout name (tests, benchmarks). */
   mapFd(name: keyof XdpLayout['maps']): number {
     return this.fd(name);
+  }
+
+  /** The conntrack map of a family (IPv4 flows: ct4, compact key; IPv6: ct6). */
+  conntrackFd(family: 4 | 6): number {
+    return this.fd(family === 4 ? 'ct4' : 'ct6');
   }
 
   // ---------------------------------------------------------------- open / close
@@ -155,7 +160,8 @@ export class XdpDataplane implements Dataplane {
           [M.backends]: this.maxBackends,
           [M.svcList]: this.maxServices * this.layout.svcListMax,
           [M.maglev]: this.maxServices * this.maglevSize,
-          [M.ct]: this.opts.spec.conntrackSize,
+          [M.ct4]: this.opts.spec.conntrackSize,
+          [M.ct6]: this.opts.spec.conntrackSize,
           [M.svcStats]: this.maxServices,
           [M.backendStats]: this.maxBackends,
           [M.backendNextHop]: this.maxBackends,
@@ -175,7 +181,7 @@ export class XdpDataplane implements Dataplane {
     const anyReused = Object.values(loaded.maps).some((m) => m.reused);
 
     this.writeConfig();
-    this.ctCount.open(this.opts.objectPath ?? DEFAULT_OBJECT_PATH, this.pinDir, M.ct, this.opts.spec.conntrackSize, this.log);
+    this.ctCount.open(this.opts.objectPath ?? DEFAULT_OBJECT_PATH, this.pinDir, [M.ct4, M.ct6], this.opts.spec.conntrackSize, this.log);
     if (anyReused) this.adoptPinnedState();
 
     const hadOurProgram = this.attach();
