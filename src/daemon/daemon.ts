@@ -349,7 +349,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     logger,
     current: () => current,
     reload: async (reason = 'reload') => {
-      if (!fileSource || kubernetes) return false;
+      if (!fileSource) return false;
+      // Kubernetes mode: the file's node settings go to the source ('state' event), not the agent
+      if (kubernetes) return !!(await fileSource.reload(reason));
       const loaded = await fileSource.reload(reason);
       if (!loaded) return false;
       // the 'state' event queued the apply; wait for it
