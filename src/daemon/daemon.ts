@@ -47,9 +47,21 @@ export interface NeighborStatusRow {
   lastError?: string;
 }
 
-/** A late link: the Kubernetes source is built before the runtime's speaker, which fills `rows`. */
+/** What this node carries now, for its Kubernetes NodeReport (VIPs as canonical addresses). */
+export interface CarriedRow {
+  /** VIPs at least one Established BGP session has been sent. */
+  bgp: string[];
+  /** VIPs this node answers ARP/NDP for (the L2 owner). */
+  l2: string[];
+  /** VIPs this node is given but does not announce, with the agent's reason. */
+  withheld: Array<{ vip: string; reason: string }>;
+}
+
+/** A late link: the Kubernetes source is built before the runtime's speaker, which fills `rows`
+ *  (and `carried`, once the node agent exists). */
 export interface NeighborReport {
   rows: () => NeighborStatusRow[];
+  carried?: () => CarriedRow;
 }
 
 /** A source of desired states other than the file (the Kubernetes watchers). */
