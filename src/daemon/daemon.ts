@@ -8,6 +8,7 @@ import type { LevelWithSilent } from 'pino';
 import { ConfigSource } from '../config/watch.js';
 import { parseConfig } from '../config/load.js';
 import { createApiServer, createMetricsServer, listenApi, type ApiApp, type ListeningAddress } from '../api/server.js';
+import { createViewsServer } from '../api/views-server.js';
 import { desiredStateViews, type ApiViews } from '../api/views.js';
 import { ConfigError, EdgelbError, errorMessage, isEdgelbError, type Issue } from '../lib/errors.js';
 import { createLogger, type Logger } from '../lib/logger.js';
@@ -112,6 +113,8 @@ export interface Daemon {
   readonly api: ListeningAddress;
   /** The metrics-only listener (api.metricsListen), when configured. */
   readonly metrics?: ListeningAddress;
+  /** The read-only views listener (api.viewsListen), when configured. */
+  readonly views?: ListeningAddress;
   readonly registry: Registry;
   readonly logger: Logger;
   /** The desired state last applied. */
@@ -265,6 +268,22 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     }
     logger.info({ url: metrics.url }, `metrics (/metrics, /healthz only) listening on ${metrics.url}`);
   }
+  let viewsApp: ApiApp | undefined;
+  let viewsAddr: ListeningAddress | undefined;
+  if (base.api.viewsListen) {
+    try {
+      viewsApp = createViewsServer({ listen: base.api.viewsListen, views, logger });
+      viewsAddr = await listenApi(viewsApp, base.api.viewsListen);
+    } catch (e) {
+      fileSource?.close();
+      await kubeSource?.close();
+      await app.close();
+      await metricsApp?.close();
+      await consumer.stop('restart').catch(() => undefined);
+      throw isEdgelbError(e) ? e : new EdgelbError('EDGELB_ERR_INVALID_ARGUMENT', `views listener cannot listen on ${base.api.viewsListen}: ${errorMessage(e)}`, { cause: e });
+    }
+    logger.info({ url: viewsAddr.url }, `read-only views (GET /v1 views, /healthz) listening on ${viewsAddr.url}`);
+  }
 
   // ---- later states: one at a time, in order
   let chain: Promise<unknown> = Promise.resolve();
@@ -335,6 +354,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       }
       await app.close();
       await metricsApp?.close();
+      await viewsApp?.close();
       logger.info('stopped');
     })();
     return stopping;
@@ -343,6 +363,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   return {
     api,
     ...(metrics ? { metrics } : {}),
+    ...(viewsAddr ? { views: viewsAddr } : {}),
     registry,
     logger,
     current: () => current,
