@@ -208,6 +208,14 @@ export async function createNodeRuntime(ctx: RuntimeContext): Promise<StateConsu
 
   agent = new Agent({ nodeName: initial.node.name, engines, logger, registry });
   const a = agent;
+  if (ctx.neighbors) {
+    const sp = speaker;
+    ctx.neighbors.carried = () => {
+      const c = a.carried();
+      const sent = sp?.carried() ?? new Map<string, string[]>();
+      return { bgp: [...sent.keys()].map((p) => p.replace(/\/\d+$/, '')).sort(), l2: c.owned, withheld: c.withheld };
+    };
+  }
   // a drain outlives restarts: the marker beside the pins puts the new agent in drain before it
   // announces anything
   const drainState = new DrainState(initial.dataplane.pinRoot ?? join(DEFAULT_PIN_BASE, initial.node.name), logger);

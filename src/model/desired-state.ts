@@ -26,6 +26,8 @@ export interface ApiSpec {
   token?: string;
   /** host:port of the metrics-only listener (/metrics and /healthz, no token). */
   metricsListen?: string;
+  /** host:port of the read-only views listener (GET /v1 views and /healthz, no token). */
+  viewsListen?: string;
 }
 
 export interface ClusterSpec {
