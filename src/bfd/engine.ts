@@ -97,7 +97,8 @@ export class BfdEngine {
   }
 
   views(): BfdSessionView[] {
-    return [...this.sessions.values()].map((e) => e.session.view());
+    const now = this.clock.now();
+    return [...this.sessions.values()].map((e) => e.session.view(now));
   }
 
   session(key: string): BfdSession | undefined {

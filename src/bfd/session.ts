@@ -67,6 +67,8 @@ export interface BfdSessionView {
   authKeyId: number;
   xmitAuthSeq: number;
   upSinceMs?: number;
+  /** How long it has been Up when the view was taken (clocks differ between threads). */
+  upForMs?: number;
   flaps: number;
   lastDown?: { atMs: number; diag: BfdDiag };
 }
@@ -188,8 +190,9 @@ export class BfdSession {
     this.retime();
   }
 
-  view(): BfdSessionView {
+  view(now?: number): BfdSessionView {
     return {
+      ...(now !== undefined && this.upSinceMs !== undefined ? { upForMs: now - this.upSinceMs } : {}),
       key: this.cfg.key,
       peer: this.cfg.peer,
       ...(this.cfg.local ? { local: this.cfg.local } : {}),
