@@ -27,6 +27,7 @@ export const BENCHMARKS: Record<string, () => Promise<{ default: Benchmark }>> =
   'bgp-transfer': () => import('./bgp-transfer.js'),
   'bgp-latency': () => import('./bgp-latency.js'),
   'failover-l2': () => import('./failover-l2.js'),
+  'failover-l2-tight': () => import('./failover-l2.js').then((m) => ({ default: m.tight })),
   'k8s-ingress': () => import('./k8s-ingress.js'),
   'dataplane-testrun': () => import('./dataplane-testrun-rows.js'),
   'dataplane-wrk': () => import('./dataplane-wrk-rows.js'),
