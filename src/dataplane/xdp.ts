@@ -90,7 +90,7 @@ export class XdpDataplane implements Dataplane {
     this.log = opts.logger.child({ subsystem: 'dataplane' });
     this.n = xdpNativeFrom(opts.native);
     this.vipRoutes = opts.vipRoutes === false ? undefined : new VipRoutes(this.n, opts.node.interface, this.log);
-    this.ctCount = new ConntrackCounter(this.n, () => this.n.xdpCountEntries(this.fd('ct')));
+    this.ctCount = new ConntrackCounter(this.n, () => this.n.xdpCountEntries(this.fd('ct4')) + this.n.xdpCountEntries(this.fd('ct6')));
     this.pinDir = opts.spec.pinRoot ?? join(opts.pinBase ?? DEFAULT_PIN_BASE, opts.node.name);
     this.maglevSize = opts.spec.maglevSize;
     this.maxServices = opts.maxServices ?? opts.spec.maxServices ?? 64;
@@ -117,6 +117,11 @@ export class XdpDataplane implements Dataplane {
   /** Map fd by layout name (tests, benchmarks). */
   mapFd(name: keyof XdpLayout['maps']): number {
     return this.fd(name);
+  }
+
+  /** The conntrack map of a family (IPv4 flows: ct4, compact key; IPv6: ct6). */
+  conntrackFd(family: 4 | 6): number {
+    return this.fd(family === 4 ? 'ct4' : 'ct6');
   }
 
   // ---------------------------------------------------------------- open / close
@@ -159,7 +164,8 @@ export class XdpDataplane implements Dataplane {
           [M.backends]: this.maxBackends,
           [M.svcList]: this.maxServices * this.layout.svcListMax,
           [M.maglev]: this.maxServices * this.maglevSize,
-          [M.ct]: this.opts.spec.conntrackSize,
+          [M.ct4]: this.opts.spec.conntrackSize,
+          [M.ct6]: this.opts.spec.conntrackSize,
           [M.svcStats]: this.maxServices,
           [M.backendStats]: this.maxBackends,
           [M.backendNextHop]: this.maxBackends,
@@ -179,7 +185,7 @@ export class XdpDataplane implements Dataplane {
     const anyReused = Object.values(loaded.maps).some((m) => m.reused);
 
     this.writeConfig();
-    this.ctCount.open(this.opts.objectPath ?? DEFAULT_OBJECT_PATH, this.pinDir, M.ct, this.opts.spec.conntrackSize, this.log);
+    this.ctCount.open(this.opts.objectPath ?? DEFAULT_OBJECT_PATH, this.pinDir, [M.ct4, M.ct6], this.opts.spec.conntrackSize, this.log);
     if (anyReused) this.adoptPinnedState();
 
     const hadOurProgram = this.attach();
