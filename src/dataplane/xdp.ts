@@ -84,6 +84,8 @@ export class XdpDataplane implements Dataplane {
   private orphanVips = new Set<string>();
   private chain: Promise<void> = Promise.resolve();
   private warnedSel = new Set<string>();
+  private readonly vipRoutes: VipRoutes | undefined;
+  private neighTimer: NodeJS.Timeout | undefined;
 
   constructor(opts: XdpDataplaneOptions) {
     this.opts = opts;
@@ -191,11 +193,9 @@ export class XdpDataplane implements Dataplane {
     const hadOurProgram = this.attach();
     const takenOver = hadOurProgram && allReused;
     this.opened = true;
-    // a packet toward an unresolved backend (dsr drops it, onearm hands it to the kernel, which drops
-    // it as a martian): restore the missing managed entries when either counter rises
+    // packets toward an unresolved backend are lost (neighbours.ts): restore missing managed entries
     const codes = [this.layout.counters.DROP_DSR_NO_NEIGH, this.layout.counters.PASS_NO_NEIGH].filter((c) => c !== undefined);
-    if (this.opts.manageNeighbours !== false)
-      this.neighTimer = watchUnresolved(this.n, this.ifindex, 1000, { dropped: () => (this.opened ? codes.reduce((a, c) => a + sumPerCpuCounter(this.n, this.fd('counters'), c), 0) : 0), wanted: () => [...new Set([...this.backends.values()].filter((b) => b.neighbour).map((b) => b.address))] }, this.log);
+    if (this.opts.manageNeighbours !== false) this.neighTimer = watchUnresolved(this.n, this.ifindex, 1000, { dropped: () => (this.opened ? codes.reduce((a, c) => a + sumPerCpuCounter(this.n, this.fd('counters'), c), 0) : 0), wanted: () => [...new Set([...this.backends.values()].filter((b) => b.neighbour).map((b) => b.address))] }, this.log);
     this.log.info(
       { iface, attachMode: this.attachMode, takenOver, pinDir: this.pinDir, progId: this.progId, conntrackSize: this.opts.spec.conntrackSize, maglevSize: this.maglevSize },
       takenOver ? 'XDP data path taken over (program replaced in place, pinned maps reused)' : 'XDP data path attached',
@@ -531,9 +531,6 @@ export class XdpDataplane implements Dataplane {
       this.log.debug({ err: errorMessage(e) }, 'managed neighbour entries not updated');
     }
   }
-
-  private readonly vipRoutes: VipRoutes | undefined;
-  private neighTimer: NodeJS.Timeout | undefined;
 
   private effectiveSel(s: DataplaneService): EpSelect {
     if (SUPPORTED_SEL.has(s.epSelect)) return s.epSelect;
