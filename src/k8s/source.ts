@@ -2,8 +2,11 @@
 // EndpointSlices, Nodes, Namespaces, IPPools, BGPPeers, BGPPolicies, kube-loxilb BGPPeerServices,
 // and its own namespace's Secrets and Pods, and emits 'state' for its own node; the pod holding
 // the Lease also does IPAM and writes status. Every pod with a node agent writes its own NodeReport
-// (what it carries, carried.ts) when that changes; the Lease holder reads them all for Served. When the API server is unreachable, the caches and
-// the last emitted state stay as they were: the node keeps serving.
+// (what it carries, carried.ts) when that changes; the Lease holder reads them all for Served.
+// When the API server is unreachable, the caches and the last emitted state stay as they were: the
+// node keeps serving. This node's settings are the ConfigMap's (replaced on reload) overlaid with
+// its Node's edgelb.io/* annotations (node-settings.ts), and their problems are Events on its Node
+// (node-report.ts).
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import type { KubernetesObject } from '@kubernetes/client-node';
