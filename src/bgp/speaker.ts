@@ -502,6 +502,14 @@ export class BgpSpeaker extends EventEmitter {
     for (const to of Object.values(BgpState)) this.m.transitions.remove({ peer, to });
   }
 
+  /** BFD saw peer `address` go Down: take its BGP session down now (see Session.bfdDown). */
+  bfdDown(address: string): boolean {
+    const e = this.peers.get(address);
+    if (!e) return false;
+    this.log.warn({ peer: address }, `bgp ${address}: BFD session down, ending the BGP session`);
+    return e.session.bfdDown();
+  }
+
   neighbors(): NeighborView[] {
     const now = Date.now();
     return [...this.peers.values()].map(({ spec, session: s, configError }) => {

@@ -73,6 +73,10 @@ export interface StateSource {
   close(): void | Promise<void>;
   /** On a stop signal: 'uninstall' when what runs this daemon is being deleted (not updated). */
   stopMode?(): Promise<'restart' | 'uninstall'>;
+  /** Kubernetes mode: the ConfigMap file was reloaded (its node-level settings). */
+  updateSettings?(settings: DesiredState): void;
+  /** Kubernetes mode: the reloaded file was refused (the last good settings are kept). */
+  settingsRejected?(message: string): void;
 }
 
 /** What the Kubernetes source is built from: the file's node settings and the daemon's flags. */
@@ -85,6 +89,8 @@ export interface KubernetesSourceContext {
   defaultClass?: boolean;
   /** `--default-lbmode`: mode of Services without an lbmode annotation. */
   defaultLbMode?: LbMode;
+  /** The --config file, if any (its folder holds the default cluster key, cluster/key). */
+  configPath?: string;
 }
 
 export interface DaemonOptions {
@@ -160,7 +166,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   let base: DesiredState;
   let warnings: Issue[] = [];
   if (opts.config) {
-    fileSource = new ConfigSource(opts.config, { ...loadOpts, logger, watch: !kubernetes && opts.watch !== false });
+    // Kubernetes mode watches the file too: a ConfigMap change reaches the source (node settings)
+    fileSource = new ConfigSource(opts.config, { ...loadOpts, logger, watch: opts.watch !== false });
     const loaded = await fileSource.start();
     base = loaded.state;
     warnings = loaded.warnings;
@@ -206,6 +213,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       neighbors,
       ...(opts.defaultClass ? { defaultClass: true } : {}),
       ...(opts.defaultLbMode ? { defaultLbMode: opts.defaultLbMode } : {}),
+      ...(opts.config ? { configPath: opts.config } : {}),
     });
     // states that come while the consumer and the API start are kept (the last one) and applied
     // once the daemon is ready: the leader's first writes land in this window, and the source
@@ -321,11 +329,17 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
 
   fileSource?.on('state', (state, info) => {
     if (!kubernetes) void apply(state, info.reason, info.warnings);
+    else {
+      for (const w of info.warnings) logger.warn({ path: w.path }, `config warning: ${w.path}: ${w.message}`);
+      logger.info({ reason: info.reason }, 'node settings file reloaded');
+      kubeSource?.updateSettings?.(state);
+    }
   });
   fileSource?.on('invalid', (err, info) => {
     reloads.inc({ result: 'invalid' });
     lastOk.set(0);
     const issues = err instanceof ConfigError ? err.issues : [];
+    if (kubernetes) kubeSource?.settingsRejected?.(issues.length ? issueLines(issues).join('; ') : err.message);
     logger.error(
       { reason: info.reason, code: err.code, issues: issueLines(issues), source: info.source },
       issues.length ? `config rejected, keeping the last good one: ${issueLines(issues).join('; ')}` : `config rejected, keeping the last good one: ${err.message}`,
@@ -368,7 +382,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     logger,
     current: () => current,
     reload: async (reason = 'reload') => {
-      if (!fileSource || kubernetes) return false;
+      if (!fileSource) return false;
+      // Kubernetes mode: the file's node settings go to the source ('state' event), not the agent
+      if (kubernetes) return !!(await fileSource.reload(reason));
       const loaded = await fileSource.reload(reason);
       if (!loaded) return false;
       // the 'state' event queued the apply; wait for it

@@ -15,6 +15,8 @@ import { selectorMatches } from './annotations.js';
 import { GROUP, KubeWriter, Reflector, VERSION, loadKubeConfig, statusOf } from './client.js';
 import { LeaderController } from './controller.js';
 import { LeaderElector } from './leader.js';
+import { NodeReport } from './node-report.js';
+import { NodeSettings } from './node-settings.js';
 import { K8sMetrics } from './metrics.js';
 import { peerEntryChanged, peerNodeEntry, type NodeStatusSource } from './status.js';
 import { REPORT_KIND, REPORT_PLURAL, reportChanged, reportStatus, type ReportStatus } from './carried.js';
@@ -112,6 +114,11 @@ export class KubernetesSource extends EventEmitter {
   private lastProblems: Problem[] = [];
   private lastPlans: ServicePlan[] = [];
   private readonly written = new Map<string, BGPPeerNodeStatus>();
+  /** The ConfigMap's settings now (replaced on reload), and this node's view of them. */
+  private base: DesiredState;
+  private readonly nodeSettings = new NodeSettings();
+  private nodeReport: NodeReport | undefined;
+  private settingsNow: DesiredState;
 
   constructor(o: KubernetesSourceOptions) {
     super();
@@ -121,6 +128,24 @@ export class KubernetesSource extends EventEmitter {
     this.namespace = o.namespace ?? process.env.POD_NAMESPACE ?? 'edgelb-system';
     this.identity = o.identity ?? process.env.POD_NAME ?? `${o.nodeName}@${hostname()}`;
     this.translateFn = o.translate ?? translate;
+    this.base = this.settingsNow = o.settings;
+  }
+
+  /** A reloaded ConfigMap: node-level changes wait for a restart (RestartRequired), the rest applies. */
+  updateSettings(settings: DesiredState): void {
+    this.base = settings;
+    this.nodeReport?.configRejected('', this.myNode()?.metadata.uid);
+    this.schedule();
+  }
+
+  /** The ConfigMap was refused on reload: an Event on this Node, the last good settings kept. */
+  settingsRejected(message: string): void {
+    this.nodeReport?.configRejected(message, this.myNode()?.metadata.uid);
+  }
+
+  private myNode(): NodeObj | undefined {
+    if (!this.reflectors.length) return undefined;
+    return (this.r.nodes.list() as NodeObj[]).find((n) => n.metadata.name === this.o.nodeName);
   }
 
   /** True once every watched resource has been listed (for /readyz). */
@@ -176,6 +201,7 @@ export class KubernetesSource extends EventEmitter {
       }, this.log, undefined, true),
     };
     this.reflectors = Object.values(this.r);
+    this.nodeReport = new NodeReport({ writer: w, nodeName: this.o.nodeName, identity: this.identity, logger: this.log, registry: this.o.registry });
     await Promise.all(this.reflectors.map((r) => r.start()));
     this.metrics.synced(this.synced);
 
@@ -254,7 +280,7 @@ export class KubernetesSource extends EventEmitter {
     const nodes = this.r.nodes.list() as NodeObj[];
     if (!members.some((m) => m.nodeName === this.o.nodeName)) {
       // this daemon runs, whether or not its pod is visible (e.g. outside the cluster)
-      const ip = this.o.settings.node.routerId || nodeInternalIp(nodes.find((n) => n.metadata.name === this.o.nodeName)) || '';
+      const ip = this.settingsNow.node.routerId || nodeInternalIp(nodes.find((n) => n.metadata.name === this.o.nodeName)) || '';
       members.push({ nodeName: this.o.nodeName, ip, ready: true });
     }
     return {
@@ -275,10 +301,15 @@ export class KubernetesSource extends EventEmitter {
     const synced = this.synced;
     this.metrics.synced(synced);
     if (!synced) return; // never act on a partial picture (IPAM must see every Service and pool)
+    // this node's settings: the ConfigMap's, overlaid with its Node's annotations
+    const myNode = this.myNode();
+    const resolved = this.nodeSettings.resolve(this.base, myNode);
+    this.settingsNow = resolved.settings;
+    this.nodeReport?.report(resolved, myNode?.metadata.uid);
     const view = this.view();
     const opts = {
       nodeName: this.o.nodeName,
-      settings: this.o.settings,
+      settings: resolved.settings,
       ...(this.o.defaultClass !== undefined ? { defaultClass: this.o.defaultClass } : {}),
       ...(this.o.defaultLbMode !== undefined ? { defaultLbMode: this.o.defaultLbMode } : {}),
     };
