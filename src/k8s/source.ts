@@ -197,8 +197,11 @@ export class KubernetesSource extends EventEmitter {
       loxiPeers: mk('bgppeerservices', '/apis/bgppeer.loxilb.io/v1/bgppeerservices', cr('bgppeerservices', 'bgppeer.loxilb.io', 'v1'), undefined, true),
       secrets: mk('secrets', `/api/v1/namespaces/${ns}/secrets`, () => w.core.listNamespacedSecret({ namespace: ns })),
       pods: mk('pods', `/api/v1/namespaces/${ns}/pods`, () => w.core.listNamespacedPod({ namespace: ns, labelSelector: podSelector }), podSelector),
-      // optional: without the CRD no node reports, and Served says so
-      reports: mk(REPORT_PLURAL, `/apis/${GROUP}/${VERSION}/${REPORT_PLURAL}`, cr(REPORT_PLURAL), undefined, true),
+      // optional: without the CRD (or the right to read it) no node reports, and Served says so;
+      // only the Lease holder uses them, so a report changing costs the others no recompute
+      reports: new Reflector<KubernetesObject>(REPORT_PLURAL, kc, `/apis/${GROUP}/${VERSION}/${REPORT_PLURAL}`, cr(REPORT_PLURAL) as never, () => {
+        if (this.isLeader) this.schedule();
+      }, this.log, undefined, true),
     };
     this.reflectors = Object.values(this.r);
     this.nodeReport = new NodeReport({ writer: w, nodeName: this.o.nodeName, identity: this.identity, logger: this.log, registry: this.o.registry });
