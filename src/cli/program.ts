@@ -50,7 +50,7 @@ const GETS = {
   bfd: view('/v1/bfd', bfdTable),
 } as const;
 
-const GET_PATHS = { services: '/v1/services', vips: '/v1/vips', bgp: '/v1/bgp/neighbors', ha: '/v1/ha' } as const satisfies Record<keyof typeof GETS, ViewPath>;
+const GET_PATHS = { services: '/v1/services', vips: '/v1/vips', bgp: '/v1/bgp/neighbors', ha: '/v1/ha', bfd: '/v1/bfd' } as const satisfies Record<keyof typeof GETS, ViewPath>;
 
 const apiOption = () => new Option('--api <url>', 'daemon API base URL').env('EDGELB_API').default(DEFAULT_API);
 const tokenOption = () => new Option('--token <token>', 'API bearer token').env('EDGELB_API_TOKEN');

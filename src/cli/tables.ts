@@ -127,9 +127,14 @@ export function haTable(h: HaRow): string {
 
 /** `edgelb get bfd`: one line per session; intervals as negotiated (tx / detection). */
 export function bfdTable(rows: readonly BfdRow[]): string {
-  return renderTable(
-    ['PEER', 'HOP', 'STATE', 'REMOTE', 'TX', 'DETECT', 'MULT', 'AUTH', 'UPTIME', 'FLAPS', 'DIAG'],
-    rows.map((b) => [
+  const c = bfdColumns(rows);
+  return renderTable(c.headers, c.rows);
+}
+
+export function bfdColumns(rows: readonly BfdRow[]): Columns {
+  return {
+    headers: ['PEER', 'HOP', 'STATE', 'REMOTE', 'TX', 'DETECT', 'MULT', 'AUTH', 'UPTIME', 'FLAPS', 'DIAG'],
+    rows: rows.map((b) => [
       cell(b.peer),
       b.multihop ? 'multi' : 'single',
       cell(b.state),
@@ -142,5 +147,5 @@ export function bfdTable(rows: readonly BfdRow[]): string {
       cell(b.flaps),
       cell(b.diag),
     ]),
-  );
+  };
 }
