@@ -37,6 +37,7 @@ export type XdpNative = Pick<
   | 'neighUpdate'
   | 'neighList'
   | 'linkKind'
+  | 'openNetlinkWatch'
 >;
 
 const LE = endianness() === 'LE';
