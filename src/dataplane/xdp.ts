@@ -12,6 +12,7 @@ import { maglevTable } from './maglev.js';
 import { u32Array, u32Key, xdpNativeFrom, type XdpLayout, type XdpNative } from './native.js';
 import { updateNeighbours, watchUnresolved } from './neighbours.js';
 import { VipRoutes } from './vip-routes.js';
+import { NextHops } from './xdp-nexthop.js';
 import { attachXdp } from './xdp-attach.js';
 import { registerXdpMetrics } from './xdp-metrics.js';
 import { adoptPinnedState, checkPinnedLayout, DEFAULT_OBJECT_PATH, DEFAULT_PIN_BASE, pinProg, removePins } from './xdp-pins.js';
@@ -121,6 +122,9 @@ export class XdpDataplane implements Dataplane {
     return this.fd(name);
   }
 
+  /** Keeps edgelb_be_nh from netlink events (xdp-nexthop.ts); set while open. */
+  nextHops: NextHops | undefined;
+
   /** The conntrack map of a family (IPv4 flows: ct4, compact key; IPv6: ct6). */
   conntrackFd(family: 4 | 6): number {
     return this.fd(family === 4 ? 'ct4' : 'ct6');
@@ -139,6 +143,8 @@ export class XdpDataplane implements Dataplane {
   }
 
   private releaseFds(): void {
+    this.nextHops?.close();
+    this.nextHops = undefined;
     this.ctCount.close();
     for (const fd of Object.values(this.fds)) this.n.closeFd(fd);
     this.fds = {};
@@ -190,6 +196,8 @@ export class XdpDataplane implements Dataplane {
     this.ctCount.open(this.opts.objectPath ?? DEFAULT_OBJECT_PATH, this.pinDir, [M.ct4, M.ct6], this.opts.spec.conntrackSize, this.log);
     if (anyReused) this.adoptPinnedState();
 
+    this.nextHops = new NextHops(this.n, this.ifindex, this.fd('backendNextHop'), this.log);
+    this.nextHops.start();
     const hadOurProgram = this.attach();
     const takenOver = hadOurProgram && allReused;
     this.opened = true;
@@ -481,6 +489,7 @@ export class XdpDataplane implements Dataplane {
       this.neighDel.delete(b.address);
       this.neighAdd.add(b.address);
     }
+    this.nextHops?.setSlot(index, b.address, gen);
     const slot: BackendSlot = { index, gen, refs: 1, address: b.address, port: b.port, neighbour };
     this.backends.set(bk, slot);
     return slot;
@@ -503,6 +512,7 @@ export class XdpDataplane implements Dataplane {
     const gen = (this.slotGen[index]! + 1) >>> 0;
     this.slotGen[index] = gen;
     this.n.mapUpdate(this.fd('backends'), u32Key(index), this.n.xdpEncode('backend', { gen }));
+    this.nextHops?.dropSlot(index);
     this.beFree.release(index);
   }
 
