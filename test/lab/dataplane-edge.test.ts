@@ -61,7 +61,7 @@ for (const attachMode of ['generic', 'native'] as const)
     test('fragmented UDP to a served port reaches a backend and the fragmented answer comes back', async () => {
       const payload = 'x'.repeat(3000);
       for (let k = 0; k < 3; k++) {
-        const r = await e!.lab.exec('client', ['sh', '-c', `printf '%s' ${payload} | socat -t3 - UDP4:${VIP_ONEARM}:53,bind=10.100.0.${10 + k}`], { check: false });
+        const r = await e!.lab.exec('client', ['sh', '-c', `printf '%s' ${payload} | socat -t1.5 - UDP4:${VIP_ONEARM}:53,bind=10.100.0.${10 + k}`], { check: false });
         const [name, body] = r.stdout.split(':');
         assert.match(name ?? '', /^be[1-4]$/, `answer ${JSON.stringify(r.stdout.slice(0, 60))} ${r.stderr}`);
         assert.equal(body, payload, 'the whole datagram went and came back');

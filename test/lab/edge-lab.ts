@@ -102,8 +102,14 @@ export class EdgeLab {
       const map = bes.map((b, j) => `${j} : ${b}`).join(', ');
       await lab.exec(node, ['nft', '-f', '-'], {
         input: `table ip edgelbanchor {
-  chain pre { type nat hook prerouting priority dstnat; ip daddr ${VIP_NFTABLES} tcp dport 80 dnat to numgen random mod ${BACKENDS} map { ${map} } : 8080 }
-  chain post { type nat hook postrouting priority srcnat; ct original ip daddr ${VIP_NFTABLES} masquerade }
+  chain pre {
+    type nat hook prerouting priority dstnat;
+    ip daddr ${VIP_NFTABLES} tcp dport 80 dnat to numgen random mod ${BACKENDS} map { ${map} } : 8080
+  }
+  chain post {
+    type nat hook postrouting priority srcnat;
+    ct original ip daddr ${VIP_NFTABLES} masquerade
+  }
 }
 `,
       });
