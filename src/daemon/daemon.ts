@@ -8,6 +8,7 @@ import type { LevelWithSilent } from 'pino';
 import { ConfigSource } from '../config/watch.js';
 import { parseConfig } from '../config/load.js';
 import { createApiServer, createMetricsServer, listenApi, type ApiApp, type ListeningAddress } from '../api/server.js';
+import { createViewsServer } from '../api/views-server.js';
 import { desiredStateViews, type ApiViews } from '../api/views.js';
 import { ConfigError, EdgelbError, errorMessage, isEdgelbError, type Issue } from '../lib/errors.js';
 import { createLogger, type Logger } from '../lib/logger.js';
@@ -47,9 +48,21 @@ export interface NeighborStatusRow {
   lastError?: string;
 }
 
-/** A late link: the Kubernetes source is built before the runtime's speaker, which fills `rows`. */
+/** What this node carries now, for its Kubernetes NodeReport (VIPs as canonical addresses). */
+export interface CarriedRow {
+  /** VIPs at least one Established BGP session has been sent. */
+  bgp: string[];
+  /** VIPs this node answers ARP/NDP for (the L2 owner). */
+  l2: string[];
+  /** VIPs this node is given but does not announce, with the agent's reason. */
+  withheld: Array<{ vip: string; reason: string }>;
+}
+
+/** A late link: the Kubernetes source is built before the runtime's speaker, which fills `rows`
+ *  (and `carried`, once the node agent exists). */
 export interface NeighborReport {
   rows: () => NeighborStatusRow[];
+  carried?: () => CarriedRow;
 }
 
 /** A source of desired states other than the file (the Kubernetes watchers). */
@@ -106,6 +119,8 @@ export interface Daemon {
   readonly api: ListeningAddress;
   /** The metrics-only listener (api.metricsListen), when configured. */
   readonly metrics?: ListeningAddress;
+  /** The read-only views listener (api.viewsListen), when configured. */
+  readonly views?: ListeningAddress;
   readonly registry: Registry;
   readonly logger: Logger;
   /** The desired state last applied. */
@@ -261,6 +276,22 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     }
     logger.info({ url: metrics.url }, `metrics (/metrics, /healthz only) listening on ${metrics.url}`);
   }
+  let viewsApp: ApiApp | undefined;
+  let viewsAddr: ListeningAddress | undefined;
+  if (base.api.viewsListen) {
+    try {
+      viewsApp = createViewsServer({ listen: base.api.viewsListen, views, logger });
+      viewsAddr = await listenApi(viewsApp, base.api.viewsListen);
+    } catch (e) {
+      fileSource?.close();
+      await kubeSource?.close();
+      await app.close();
+      await metricsApp?.close();
+      await consumer.stop('restart').catch(() => undefined);
+      throw isEdgelbError(e) ? e : new EdgelbError('EDGELB_ERR_INVALID_ARGUMENT', `views listener cannot listen on ${base.api.viewsListen}: ${errorMessage(e)}`, { cause: e });
+    }
+    logger.info({ url: viewsAddr.url }, `read-only views (GET /v1 views, /healthz) listening on ${viewsAddr.url}`);
+  }
 
   // ---- later states: one at a time, in order
   let chain: Promise<unknown> = Promise.resolve();
@@ -337,6 +368,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       }
       await app.close();
       await metricsApp?.close();
+      await viewsApp?.close();
       logger.info('stopped');
     })();
     return stopping;
@@ -345,6 +377,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   return {
     api,
     ...(metrics ? { metrics } : {}),
+    ...(viewsAddr ? { views: viewsAddr } : {}),
     registry,
     logger,
     current: () => current,

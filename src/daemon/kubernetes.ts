@@ -25,7 +25,7 @@ export async function createKubernetesSource(ctx: KubernetesSourceContext): Prom
     settings,
     logger: ctx.logger,
     registry: ctx.registry,
-    statusSource: { bgpNeighbors: () => ctx.neighbors.rows() },
+    statusSource: { bgpNeighbors: () => ctx.neighbors.rows(), carried: () => ctx.neighbors.carried?.() },
     ...(ctx.defaultClass ? { defaultClass: true } : {}),
     ...(ctx.defaultLbMode ? { defaultLbMode: ctx.defaultLbMode } : {}),
   });

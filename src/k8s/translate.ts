@@ -29,6 +29,7 @@ import type {
   IPPoolObj,
   LoxiBGPPeerServiceObj,
   NodeObj,
+  NodeReportObj,
   SecretObj,
   ServiceObj,
 } from './types.js';
@@ -57,6 +58,9 @@ export interface ClusterView {
   secrets: SecretObj[];
   /** edgelb's own pods (cluster members, and the nodes that can announce). */
   members: MemberPod[];
+  /** What each node reports it carries (carried.ts). Absent: carriage is not tracked, and
+   *  Served follows the plan alone; empty: no node has reported. */
+  reports?: NodeReportObj[];
 }
 
 export interface TranslateOptions {
