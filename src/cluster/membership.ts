@@ -445,7 +445,9 @@ export class Membership extends EventEmitter {
     if (m.type === 'view') {
       if (this.fenced) return;
       const next = new Map<string, PeerInfo>();
+      const members = new Set(this.peerAddrs.map((p) => p.key));
       for (const p of m.live) {
+        if (!members.has(p.key)) continue; // a view the thread sent before it learnt the new member set
         const payload = p.payload.length ? this.codec.decode(p.payload) : undefined;
         next.set(p.key, { name: p.name || p.key, address: p.key, payload, lastSeenMs: p.lastSeenMs });
       }

@@ -6,7 +6,9 @@
 // needed a restart of the others; point 2: one interface and one ASN for every node.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MultiNodeLab, DEFAULT_ASN } from './multinode-lab.js';
+import { writeFileSync } from 'node:fs';
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { MultiNodeLab, DEFAULT_ASN, SETTINGS_YAML } from './multinode-lab.js';
 import { createPool, ensureNamespace, lbService, waitUntil } from './lib.js';
 
 const ASN3 = 64514;
@@ -65,6 +67,18 @@ test('k8s multi-node: per-node uplink and ASN, shards spread, one ARP owner per 
       return list.items.find((e) => e.reason === 'InvalidNodeSetting');
     }, 'InvalidNodeSetting Event on mn-n2', 30_000, 500);
     assert.match(ev.message ?? '', /edgelb\.io\/router-id: "300\.1\.1\.1" must be an IPv4 address/);
+
+    // a changed annotation does not apply live: RestartRequired on the Node, the session keeps its ASN
+    const nodeEvent = (node: string, reason: string) =>
+      waitUntil(async () => (await admin.core.listNamespacedEvent({ namespace: 'default', fieldSelector: `involvedObject.name=${node}` })).items.find((e) => e.reason === reason), `${reason} Event on ${node}`, 30_000, 500);
+    await admin.core.patchNode({ name: 'mn-n1', body: { metadata: { annotations: { 'edgelb.io/asn': '64600' } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    assert.match((await nodeEvent('mn-n1', 'RestartRequired')).message ?? '', /asn 64513 → 64600/);
+    const n1 = (await m.bird!.neighbors()).find((x) => x.address === m.node('n1').addr)!;
+    assert.deepEqual([n1.state, n1.asn], ['Established', DEFAULT_ASN]);
+    // the settings file (the ConfigMap) is watched: a bad one is refused with an Event, the last good one kept
+    writeFileSync(m.settingsPath, SETTINGS_YAML.replace(`asn: ${DEFAULT_ASN}`, 'asn: 0'));
+    assert.match((await nodeEvent('mn-n3', 'InvalidConfig')).message ?? '', /bgp\.asn/);
+    writeFileSync(m.settingsPath, SETTINGS_YAML);
 
     // L2: exactly one MAC answers the VIP, the uplink MAC of its shard's master
     await serviceWithEndpoint(m, 'l2web', 'lan');
