@@ -7,6 +7,7 @@
 import { checkAuth, encodeSigned, isMeticulous, type AuthRxState, type BfdAuthConfig } from './auth.js';
 import { transition, type BfdEvent } from './fsm.js';
 import { BFD_VERSION, BfdDiag, BfdState, type BfdControlPacket, type BfdDrop } from './packet.js';
+import type { BfdResume } from './offload.js';
 
 /** RFC 5880 6.8.3: while not Up, bfd.DesiredMinTxInterval is at least one second. */
 export const SLOW_TX_US = 1_000_000;
@@ -109,11 +110,26 @@ export class BfdSession {
     private readonly out: BfdSessionOutput,
     now: number,
     private readonly random: () => number = Math.random,
+    resume?: BfdResume,
   ) {
     this.advTxUs = this.txUs = Math.max(cfg.minTxUs, SLOW_TX_US);
     this.advRxUs = this.rxDetectUs = cfg.minRxUs;
     this.xmitAuthSeq = Math.floor(random() * 0x1_0000_0000) >>> 0;
     this.nextTxAt = now; // the active role sends at once (6.1)
+    if (resume) {
+      // an Up session the offload kept alive while no daemon ran: carry on Up, same discriminators,
+      // after the last sequence number on the wire; the peer's sequence window is learnt again (6.7.3)
+      this.state = this.remoteState = BfdState.Up;
+      this.upSinceMs = now;
+      this.advTxUs = this.txUs = cfg.minTxUs;
+      this.remoteDiscr = resume.remoteDiscr;
+      this.remoteMinRxUs = resume.remoteMinRxUs;
+      this.remoteDesiredMinTxUs = resume.remoteDesiredMinTxUs;
+      this.remoteDetectMult = resume.remoteDetectMult;
+      this.xmitAuthSeq = resume.xmitAuthSeq >>> 0;
+      this.lastRxAt = now;
+      this.detectAt = now + this.detectTimeUs() / 1000;
+    }
   }
 
   /** The transmit interval: max(DesiredMinTx, RemoteMinRx) (6.8.7); 0 = do not send periodically. */
@@ -256,9 +272,13 @@ export class BfdSession {
     };
   }
 
-  /** Encode and sign p with the next sequence number (meticulous: every packet; keyed: too, which 6.7.3 allows). */
+  /**
+   * Encode and sign p. Meticulous types take the next sequence number for every packet; keyed types
+   * keep theirs (6.7.3 makes incrementing optional), so one signed packet stays valid for as long
+   * as the offload needs to repeat it.
+   */
   sign(p: BfdControlPacket): Buffer {
-    if (this.cfg.auth && this.cfg.auth.type !== 1) this.xmitAuthSeq = (this.xmitAuthSeq + 1) >>> 0;
+    if (this.cfg.auth && isMeticulous(this.cfg.auth.type)) this.xmitAuthSeq = (this.xmitAuthSeq + 1) >>> 0;
     return encodeSigned(p, this.cfg.auth, this.xmitAuthSeq);
   }
 
