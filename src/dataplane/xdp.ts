@@ -10,7 +10,8 @@ import { canonicalIp, familyOf, parsePrefix, prefixContains, type Prefix } from 
 import type { DataplaneSpec, EpSelect, NodeSpec } from '../model/desired-state.js';
 import { maglevTable } from './maglev.js';
 import { u32Array, u32Key, xdpNativeFrom, type XdpLayout, type XdpNative } from './native.js';
-import { updateNeighbours } from './neighbours.js';
+import { updateNeighbours, watchUnresolved } from './neighbours.js';
+import { VipRoutes } from './vip-routes.js';
 import { NextHops } from './xdp-nexthop.js';
 import { attachXdp } from './xdp-attach.js';
 import { registerXdpMetrics } from './xdp-metrics.js';
@@ -50,6 +51,8 @@ export interface XdpDataplaneOptions {
   clusterKeyFile?: string;
   /** Keep on-segment backends resolved with managed neighbour entries (default true). */
   manageNeighbours?: boolean;
+  /** A blackhole route per served VIP, scoped to the uplink by a rule (default true; vip-routes.ts). */
+  vipRoutes?: boolean;
 }
 
 const DEFAULT_TIMEOUT_SEC = 300;
@@ -82,11 +85,14 @@ export class XdpDataplane implements Dataplane {
   private orphanVips = new Set<string>();
   private chain: Promise<void> = Promise.resolve();
   private warnedSel = new Set<string>();
+  private readonly vipRoutes: VipRoutes | undefined;
+  private neighTimer: NodeJS.Timeout | undefined;
 
   constructor(opts: XdpDataplaneOptions) {
     this.opts = opts;
     this.log = opts.logger.child({ subsystem: 'dataplane' });
     this.n = xdpNativeFrom(opts.native);
+    this.vipRoutes = opts.vipRoutes === false ? undefined : new VipRoutes(this.n, opts.node.interface, this.log);
     this.ctCount = new ConntrackCounter(this.n, () => this.n.xdpCountEntries(this.fd('ct4')) + this.n.xdpCountEntries(this.fd('ct6')));
     this.pinDir = opts.spec.pinRoot ?? join(opts.pinBase ?? DEFAULT_PIN_BASE, opts.node.name);
     this.maglevSize = opts.spec.maglevSize;
@@ -195,6 +201,9 @@ export class XdpDataplane implements Dataplane {
     const hadOurProgram = this.attach();
     const takenOver = hadOurProgram && allReused;
     this.opened = true;
+    // packets toward an unresolved backend are lost (neighbours.ts): restore missing managed entries
+    const codes = [this.layout.counters.DROP_DSR_NO_NEIGH, this.layout.counters.PASS_NO_NEIGH].filter((c) => c !== undefined);
+    if (this.opts.manageNeighbours !== false) this.neighTimer = watchUnresolved(this.n, this.ifindex, 1000, { dropped: () => (this.opened ? codes.reduce((a, c) => a + sumPerCpuCounter(this.n, this.fd('counters'), c), 0) : 0), wanted: () => [...new Set([...this.backends.values()].filter((b) => b.neighbour).map((b) => b.address))] }, this.log);
     this.log.info(
       { iface, attachMode: this.attachMode, takenOver, pinDir: this.pinDir, progId: this.progId, conntrackSize: this.opts.spec.conntrackSize, maglevSize: this.maglevSize },
       takenOver ? 'XDP data path taken over (program replaced in place, pinned maps reused)' : 'XDP data path attached',
@@ -274,7 +283,9 @@ export class XdpDataplane implements Dataplane {
     await this.chain.catch(() => undefined);
     if (!this.opened) return;
     this.opened = false;
+    if (this.neighTimer) clearInterval(this.neighTimer);
     if (opts.detach) {
+      await this.vipRoutes?.remove().catch((e: unknown) => this.log.warn({ err: errorMessage(e) }, 'per-VIP blackhole routes not removed'));
       try {
         this.n.xdpDetach(this.ifindex, { mode: this.attachMode, expectedFd: this.progFd });
       } catch (e) {
@@ -354,6 +365,7 @@ export class XdpDataplane implements Dataplane {
     this.orphanVips.clear();
     this.writeAddressFilter();
     await this.flushNeighbours();
+    await this.vipRoutes?.sync(this.vipRefs.keys()).catch((e: unknown) => this.log.warn({ err: errorMessage(e) }, 'per-VIP blackhole routes not synced: a packet the kernel gets for a VIP may be routed back out'));
     this.log.debug({ services: desired.size, changed }, 'services programmed');
   }
 
