@@ -17,7 +17,7 @@ import { attachXdp } from './xdp-attach.js';
 import { registerXdpMetrics } from './xdp-metrics.js';
 import { adoptPinnedState, checkPinnedLayout, DEFAULT_OBJECT_PATH, DEFAULT_PIN_BASE, pinProg, removePins } from './xdp-pins.js';
 import { beKeyOf, FreeList, keyToSvc, svcKeyOf, type BackendSlot, type ServiceSlot } from './xdp-slots.js';
-import { addrfWords, CT_DEFAULTS, flowHashKey, localPortRange, snatPortRanges, snatShare, type PortRange } from './xdp-cfg.js';
+import { addrfWords, CT_DEFAULTS, flowHashKeyLogged, natPortRanges, snatShare, type PortRange } from './xdp-cfg.js';
 import { ConntrackCounter, readCounters, serviceStats, sumPerCpuCounter, sumPerCpuStats, type PacketBytes } from './xdp-stats.js';
 import type {
   Dataplane,
@@ -217,21 +217,8 @@ export class XdpDataplane implements Dataplane {
   private writeConfig(): void {
     const iface = this.opts.node.interface;
     const spec = this.opts.spec;
-    this.natPorts =
-      this.opts.natPortMin !== undefined || this.opts.natPortMax !== undefined
-        ? [[this.opts.natPortMin ?? 61000, this.opts.natPortMax ?? 65535]]
-        : snatPortRanges(localPortRange(), this.opts.reservedPorts ?? [], this.layout.portRanges);
-    if (this.natPorts.length === 0) {
-      this.natPorts = [[64512, 65535]];
-      this.log.warn({ ports: this.natPorts }, 'ip_local_port_range covers every port above 1023: SNAT uses 64512-65535, which the kernel may pick too (narrow net.ipv4.ip_local_port_range)');
-    }
-    let hashKey: Buffer | undefined;
-    try {
-      hashKey = flowHashKey(spec, this.opts.clusterKeyFile);
-    } catch (e) {
-      this.log.warn({ err: errorMessage(e) }, 'cluster key file unreadable: flow hash unkeyed');
-    }
-    if (!hashKey) this.log.warn('no dataplane.flowHashKey and no cluster.keyFile: the flow hash is unkeyed (clients can aim at a backend)');
+    this.natPorts = natPortRanges(this.opts, this.layout.portRanges, this.log);
+    const hashKey = flowHashKeyLogged(spec, this.opts.clusterKeyFile, this.log);
     const addrs = this.n.interfaceAddresses().filter((a) => a.name === iface);
     const v4 = addrs.find((a) => a.family === 4)?.address ?? (familyOf(this.opts.node.routerId) === 4 ? this.opts.node.routerId : undefined);
     const v6 = addrs.find((a) => a.family === 6 && !a.address.toLowerCase().startsWith('fe80'))?.address;
