@@ -64,7 +64,7 @@ export class NextHops {
 
   /** A backend slot now holds address with generation gen. */
   setSlot(index: number, address: string, gen: number): void {
-    this.slots.set(index, { address, gen });
+    this.slots.set(index, { address: canonicalIp(address), gen });
     if (this.synced) this.write(index);
   }
 
