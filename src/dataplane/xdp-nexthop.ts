@@ -128,8 +128,9 @@ export class NextHops {
         this.dumping = undefined;
         this.nextDump();
       } else {
+        // a dump in progress still ends (its parts are made as the socket drains, never dropped):
+        // the new dumps follow it (a second dump request at once would fail with EBUSY)
         this.log.warn('netlink neighbour events lost (socket buffer full): dumping again');
-        this.dumping = undefined;
         this.resync();
       }
     }

@@ -132,6 +132,15 @@ describe('next-hop map keeper (netlink events -> edgelb_be_nh)', () => {
     assert.deepEqual(f.dumps, ['links', 'neighbours', 'links', 'neighbours']);
     f.emit(f.neigh('10.0.0.2', '02:00:00:00:00:77'), { kind: 'done' });
     assert.equal(f.map.get(0)?.dmac, '02:00:00:00:00:77');
+    // an overflow during a dump: the next dumps wait for it to end (no second request at once)
+    f.emit({ kind: 'overflow' }, { kind: 'overflow' });
+    assert.deepEqual(f.dumps.slice(4), ['links']);
+    f.emit({ kind: 'overflow' });
+    assert.deepEqual(f.dumps.slice(4), ['links'], 'one dump at a time');
+    f.emit(f.link(true), { kind: 'done' });
+    assert.deepEqual(f.dumps.slice(4), ['links', 'links'], 'lost during the links dump: links again, then neighbours');
+    f.emit(f.link(true), { kind: 'done' });
+    assert.deepEqual(f.dumps.slice(4), ['links', 'links', 'neighbours']);
   });
 
   test('no netlink socket: a warning, no writes, and the program keeps using bpf_fib_lookup', () => {
