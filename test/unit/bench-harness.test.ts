@@ -12,9 +12,9 @@ import { parseTestrun } from '../../bench/dataplane-testrun-rows.js';
 import { parseWrk } from '../../bench/dataplane-wrk-rows.js';
 import { BirdControl } from '../../bench/lib/birdc.js';
 import { advertFor } from '../../bench/failover-l2.js';
-import { benchPrefix, idleLoopStallMs, mrtFile, prefixes } from '../../bench/lib/senders.js';
+import { benchPrefix, mrtFile, prefixes } from '../../bench/lib/senders.js';
 import { churn, katranRing } from '../../bench/maglev.js';
-import { connectedAt } from '../../bench/bgp-transfer.js';
+import { connectedAt, pausesMs } from '../../bench/bgp-transfer.js';
 import { maglevTable } from '../../src/dataplane/maglev.js';
 
 test('percentile interpolates, ignores non-finite values, and is NaN for none', () => {
@@ -212,21 +212,23 @@ test('parseWrk reads req/s and CPU per 1k requests of both paths, and refuses ou
   assert.throws(() => parseWrk('iptables DNAT+MASQUERADE (anchor)  n/a\nedgelb XDP onearm (generic) 1 2'), /no "iptables/);
 });
 
-test("idleLoopStallMs sums only the gaps of a second or more between a BIRD sender's UPDATEs", () => {
-  // the trace of BIRD 2.0.12 sending 1,000 routes: three UPDATEs at once, the last one 3 s later
-  const log = [
-    '2026-12-07 05:00:16.607 <TRACE> up: BGP session established',
-    '2026-12-07 05:00:16.609 <TRACE> up: Sending UPDATE',
-    '2026-12-07 05:00:16.610 <TRACE> up: Sending UPDATE',
-    '2026-12-07 05:00:16.676 <TRACE> up: Sending UPDATE',
-    '2026-12-07 05:00:19.679 <TRACE> up: Sending UPDATE',
-    '2026-12-07 05:00:19.803 <INFO> Shutting down',
-  ].join('\n');
-  assert.equal(idleLoopStallMs(log), 3003);
-  assert.equal(idleLoopStallMs(log, 5000), 0);
-  assert.equal(idleLoopStallMs(''), 0);
-  // lines that only look like it (another event, a torn timestamp, text after) are not UPDATEs
-  assert.equal(idleLoopStallMs('2026-12-07 05:00:16.609 <TRACE> up: Sending UPDATE\n2026-12-07 05:00:20.000 <TRACE> up: Sending KEEPALIVE\n2026-12-07 05:00:2 <TRACE> up: Sending UPDATE\n2026-12-07 05:00:21.000 <TRACE> up: Sending UPDATE now'), 0);
-  // across midnight the date carries the day
-  assert.equal(idleLoopStallMs('2026-12-07 23:59:59.500 <TRACE> up: Sending UPDATE\n2026-12-08 00:00:02.500 <TRACE> up: Sending UPDATE'), 3000);
+test('pausesMs sums the intervals of a second or more in which the receiver got nothing, from the connect on', () => {
+  // BIRD 2.0.12 sending 1,000 routes: 768 at once, the last 232 three seconds later
+  const bird: Array<[number, number]> = [
+    [900, 0],
+    [1000, 0], // connect at 1000: the wait for the connect is not a pause
+    [1005, 768],
+    [1010, 768],
+    [2500, 768],
+    [4010, 1000],
+  ];
+  assert.equal(pausesMs(bird, 1000), 3005);
+  assert.equal(pausesMs(bird, 1000, 5000), 0);
+  // a steady sender has no pause; nothing polled, no pause
+  assert.equal(pausesMs([[1000, 0], [1200, 500], [1900, 1000]], 1000), 0);
+  assert.equal(pausesMs([], 1000), 0);
+  // nothing at all for 1.5 s after the connect, then everything: one pause from the connect
+  assert.equal(pausesMs([[1000, 0], [2500, 0], [2505, 1000]], 1000), 1505);
+  // samples before the connect never count, even when they change
+  assert.equal(pausesMs([[0, 5], [10, 0], [1000, 0], [1010, 10]], 1000), 0);
 });
