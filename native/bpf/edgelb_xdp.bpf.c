@@ -228,6 +228,8 @@ static __always_inline int slow_path(struct xdp_md *ctx, struct pkt *p, int r, i
 			cnt_inc(EDGELB_CNT_CT_REPLY_HIT);
 			if (ct_track_needed(ct, p))
 				ct_track(ct, p, now);
+			else if (p->proto == IPPROTO_UDP && !(ct->flags & EDGELB_CT_F_SHARED) && ct->mode != EDGELB_MODE_DSR)
+				ct_share_udp(ct, p);
 			return xlate(ctx, p, ct, now);
 		}
 		struct edgelb_backend *be = bpf_map_lookup_elem(&edgelb_be, &ct->be_index);

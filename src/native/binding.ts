@@ -218,7 +218,7 @@ export interface NeighbourUpdateResult {
 export interface XdpLayout {
   version: number;
   program: string;
-  maps: Record<'cfg' | 'svc' | 'vips' | 'backends' | 'svcList' | 'maglev' | 'ct' | 'counters' | 'svcStats' | 'backendStats' | 'rr' | 'addrf' | 'snatClients' | 'echo' | 'frags' | 'scratch' | 'backendNextHop', string>;
+  maps: Record<'cfg' | 'svc' | 'vips' | 'backends' | 'svcList' | 'maglev' | 'ct' | 'counters' | 'svcStats' | 'backendStats' | 'rr' | 'addrf' | 'snatClients' | 'echo' | 'frags' | 'scratch' | 'backendNextHop' | 'ctEvents', string>;
   sizes: Record<string, number>;
   modes: Record<'dnat' | 'onearm' | 'fullnat' | 'dsr', number>;
   selections: Record<'maglev' | 'hash' | 'rr' | 'persist', number>;
