@@ -23,6 +23,7 @@ import { loadNative, nativeAvailable } from '../native/index.js';
 import type { NeighborReport, StateConsumer, StopMode } from './daemon.js';
 import { cleanupNode } from '../dataplane/cleanup.js';
 import { DrainState } from './drain-state.js';
+import { ownSnatAddress, startSync, type SyncHandle } from './sync-wiring.js';
 import { join } from 'node:path';
 import { DEFAULT_PIN_BASE } from '../dataplane/xdp.js';
 
@@ -76,7 +77,10 @@ export async function createNodeRuntime(ctx: RuntimeContext): Promise<StateConsu
     ensureForwarding(initial.node.interface, log);
     // the daemon's own ports are never SNAT ports; the flow-hash key falls back to the cluster key
     const ownPorts = [initial.api.listen, initial.cluster?.listen].map((l) => Number(/:(\d+)$/.exec(l ?? '')?.[1])).filter((p) => p > 0);
-    const dp = new XdpDataplane({ node: initial.node, spec: initial.dataplane, logger, registry, native, reservedPorts: ownPorts, clusterKeyFile: initial.cluster?.keyFile });
+    const syncSpec = initial.cluster && initial.cluster.members.length > 1 ? initial.cluster.sync : undefined;
+    if (syncSpec) ownPorts.push(syncSpec.port);
+    const snat4 = ownSnatAddress(initial);
+    const dp = new XdpDataplane({ node: initial.node, spec: initial.dataplane, logger, registry, native, reservedPorts: ownPorts, clusterKeyFile: initial.cluster?.keyFile, ...(syncSpec ? { sync: true, ...(snat4 ? { snatAddress4: snat4 } : {}) } : {}) });
     const opened = await dp.open();
     takenOver = opened.takenOver;
     log.info({ attachMode: opened.attachMode, takenOver, iface: initial.node.interface }, takenOver ? 'data path taken over from the previous daemon, nothing detached' : 'data path attached');
@@ -97,6 +101,7 @@ export async function createNodeRuntime(ctx: RuntimeContext): Promise<StateConsu
   engines.health = health;
   closers.push(async () => health.stop());
 
+  let syncHandle: SyncHandle | undefined;
   // ---- cluster membership and shards
   if (initial.cluster && initial.cluster.members.length > 1) {
     const c = initial.cluster;
@@ -136,6 +141,14 @@ export async function createNodeRuntime(ctx: RuntimeContext): Promise<StateConsu
       shards.stop();
       await membership.stop();
     });
+    // connection-state sync: its own thread and socket, on the data path's pins
+    if (dataplane instanceof XdpDataplane) {
+      const sync = await startSync({ initial, dataplane, membership, logger, registry });
+      if (sync) {
+        syncHandle = sync;
+        closers.unshift(async () => sync.stop());
+      }
+    }
   }
 
   // ---- L2 announcer (only when a pool announces by L2)
@@ -211,6 +224,7 @@ export async function createNodeRuntime(ctx: RuntimeContext): Promise<StateConsu
     vips: () => a.vips(),
     ha: () => a.ha(),
     bgpNeighbors: () => speaker?.neighbors() ?? [],
+    ...(syncHandle ? { sync: () => syncHandle!.view() } : {}),
     readiness: () => a.readiness(),
     drain: async () => {
       await a.drain();
