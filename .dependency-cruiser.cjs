@@ -19,6 +19,7 @@ const allowed = {
   api: ['model'],
   migrate: ['model', 'k8s'],
   sync: ['model', 'native'],
+  bfd: ['model', 'native'],
 };
 
 /** the path pattern of a folder's own files (bgp/ without its wire/ subfolder) */

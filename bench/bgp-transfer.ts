@@ -12,7 +12,7 @@ import { readFile } from 'node:fs/promises';
 import { Lab, edgeTopology, edgePlan, waitUntil } from '../test/lab/lib/index.js';
 import { BirdControl } from './lib/birdc.js';
 import { rotate, summarize, type BenchContext, type Row } from './lib/harness.js';
-import { prefixes, startBird, startEdgelb, startFrr, startGobgp, type Family, type Sender, type SenderSpec } from './lib/senders.js';
+import { idleLoopStallMs, prefixes, startBird, startEdgelb, startFrr, startGobgp, type Family, type Sender, type SenderSpec } from './lib/senders.js';
 import type { Benchmark } from './run.js';
 
 const R = edgePlan.router;
@@ -75,9 +75,11 @@ async function oneFamily(ctx: BenchContext, family: Family, sizes: number[]): Pr
           senders.set(name, await start(lab, node.name, spec, tag));
         }
         const limitMs = Math.max(30_000, n * 3); // far above any sender's time: a stuck session fails the run
+        const stalls: number[] = [];
         const transfer = (name: SenderName) => async (): Promise<number> => {
           const proto = `from_${name}`;
           const logFrom = receiver.output().length;
+          const senderLogFrom = senders.get(name)!.output?.().length ?? 0;
           const t0 = performance.now();
           await ctl.cmd(`enable ${proto}`);
           for (;;) {
@@ -91,12 +93,28 @@ async function oneFamily(ctx: BenchContext, family: Family, sizes: number[]): Pr
           await waitUntil(() => imported(proto), (x) => x === 0, { timeoutMs: 120_000, intervalMs: 50, what: `${name}'s routes gone` });
           // t0 is the TCP connect as BIRD logged it (BIRD delays its first connect by ~1 s after
           // `enable`, whoever the peer is)
+          if (name === 'bird') stalls.push(idleLoopStallMs(senders.get(name)!.output!().slice(senderLogFrom)));
           return tAll - connectedAt(receiver.output().slice(logFrom), proto);
         };
         const times = await rotate(ctx.runs, SENDERS.map((s) => transfer(s)));
         const by = Object.fromEntries(SENDERS.map((s, k) => [s, times[k]!])) as Record<SenderName, number[]>;
         const label = `IPv${family} ${n >= 1000 ? `${n / 1000}k` : n} /${family === 4 ? 32 : 128}`;
         ctx.log(`${label}: ${SENDERS.map((s) => `${s} ${summarize(by[s]).median.toFixed(0)} ms`).join(', ')}`);
+        // BIRD without its idle-loop stall (its own timestamps of the UPDATEs it sent): the speed
+        // of its encoding and sending, which "≤ BIRD" is about
+        const birdBusy = by.bird.map((t, i) => t - stalls[i]!);
+        ctx.log(`${label}: BIRD idle-loop stall ${stalls.map((x) => x.toFixed(0)).join(' ')} ms; BIRD without it ${summarize(birdBusy).median.toFixed(0)} ms`);
+        rows.push({
+          bench: 'bgp-transfer',
+          figure: `initial transfer ${label}, connect → receiver holds all`,
+          unit: 'ms',
+          better: 'lower',
+          ours: by.edgelb,
+          anchor: 'bird sender less its idle-loop stall',
+          theirs: birdBusy,
+          goal: '≤ BIRD',
+          met: summarize(by.edgelb).median <= summarize(birdBusy).median,
+        });
         for (const anchor of ['bird', 'gobgp', 'frr'] as const) {
           rows.push({
             bench: 'bgp-transfer',
@@ -104,9 +122,8 @@ async function oneFamily(ctx: BenchContext, family: Family, sizes: number[]): Pr
             unit: 'ms',
             better: 'lower',
             ours: by.edgelb,
-            anchor: `${anchor} sender`,
+            anchor: anchor === 'bird' ? 'bird sender as is (with its idle-loop stall)' : `${anchor} sender`,
             theirs: by[anchor],
-            ...(anchor === 'bird' ? { goal: '≤ BIRD', met: summarize(by.edgelb).median <= summarize(by.bird).median } : {}),
           });
         }
         if (n === sizes[sizes.length - 1]) {

@@ -162,7 +162,7 @@ class CtSync : public Napi::ObjectWrap<CtSync> {
     struct {
       const char* name;
       int* fd;
-    } pins[] = {{EDGELB_MAP_CT, &ct_}, {EDGELB_MAP_CT_EVENTS, &ev_}, {EDGELB_MAP_SVC, &svc_}, {EDGELB_MAP_BACKENDS, &be_}, {EDGELB_MAP_CFG, &cfg_}};
+    } pins[] = {{EDGELB_MAP_CT4, &ct4_}, {EDGELB_MAP_CT6, &ct6_}, {EDGELB_MAP_CT_EVENTS, &ev_}, {EDGELB_MAP_SVC, &svc_}, {EDGELB_MAP_BACKENDS, &be_}, {EDGELB_MAP_CFG, &cfg_}};
     for (auto& p : pins) {
       std::string path = dir + "/" + p.name;
       *p.fd = bpf_obj_get(path.c_str());
@@ -213,7 +213,7 @@ class CtSync : public Napi::ObjectWrap<CtSync> {
   void Release() {
     if (rb_) ring_buffer__free(rb_);
     rb_ = nullptr;
-    for (int* fd : {&ct_, &ev_, &svc_, &be_, &cfg_, &clock_}) {
+    for (int* fd : {&ct4_, &ct6_, &ev_, &svc_, &be_, &cfg_, &clock_}) {
       if (*fd >= 0) close(*fd);
       *fd = -1;
     }
@@ -223,8 +223,36 @@ class CtSync : public Napi::ObjectWrap<CtSync> {
     }
   }
 
+  // The conntrack map of the key's family and the key as that map wants it (ct.h ct_lookup).
+  int MapOf(const edgelb_ct_key& k, const void** key, edgelb_ct4_key* k4) {
+    if (k.family == 4) {
+      memset(k4, 0, sizeof(*k4));
+      k4->src = k.src.a[0];
+      k4->dst = k.dst.a[0];
+      k4->sport = k.sport;
+      k4->dport = k.dport;
+      k4->proto = k.proto;
+      *key = k4;
+      return ct4_;
+    }
+    *key = &k;
+    return ct6_;
+  }
+  bool Lookup(const edgelb_ct_key& k, edgelb_ct* v) {
+    edgelb_ct4_key k4;
+    const void* key;
+    int fd = MapOf(k, &key, &k4);
+    return bpf_map_lookup_elem(fd, key, v) == 0;
+  }
+  bool Update(const edgelb_ct_key& k, const edgelb_ct& v) {
+    edgelb_ct4_key k4;
+    const void* key;
+    int fd = MapOf(k, &key, &k4);
+    return bpf_map_update_elem(fd, key, &v, BPF_ANY) == 0;
+  }
+
   bool Open(Napi::Env env) {
-    if (ct_ >= 0) return true;
+    if (ct4_ >= 0) return true;
     ThrowErrno(env, "CtSync is closed", EBADF);
     return false;
   }
@@ -297,15 +325,11 @@ class CtSync : public Napi::ObjectWrap<CtSync> {
     uint64_t now = Clock(env);
     if (env.IsExceptionPending()) return env.Undefined();
     std::vector<SyncRecord> rs;
-    edgelb_ct_key k, next;
-    edgelb_ct f, rv;
-    bool first = true, truncated = false;
-    while (bpf_map_get_next_key(ct_, first ? nullptr : &k, &next) == 0) {
-      first = false;
-      k = next;
-      if (bpf_map_lookup_elem(ct_, &k, &f) != 0 || !Reportable(f)) continue;
+    bool truncated = false;
+    auto visit = [&](const edgelb_ct_key& k, const edgelb_ct& f) -> bool {
+      if (!Reportable(f)) return true;
       // another node's flow that this node never carried is that node's to report
-      if ((f.flags & EDGELB_CT_F_SYNCED) && !(f.flags & EDGELB_CT_F_L2)) continue;
+      if ((f.flags & EDGELB_CT_F_SYNCED) && !(f.flags & EDGELB_CT_F_L2)) return true;
       edgelb_ct_key rk;
       memset(&rk, 0, sizeof(rk));
       rk.src = f.new_dst;
@@ -314,14 +338,46 @@ class CtSync : public Napi::ObjectWrap<CtSync> {
       rk.dport = f.new_sport;
       rk.proto = k.proto;
       rk.family = k.family;
-      if (bpf_map_lookup_elem(ct_, &rk, &rv) != 0 || rv.new_dport != k.sport || memcmp(&rv.new_dst, &k.src, sizeof(k.src)) != 0) continue;
+      edgelb_ct rv;
+      if (!Lookup(rk, &rv) || rv.new_dport != k.sport || memcmp(&rv.new_dst, &k.src, sizeof(k.src)) != 0) return true;
       uint64_t last = f.last_ns > rv.last_ns ? f.last_ns : rv.last_ns;
-      if (last <= since || now - last > TimeoutNs(f, cfg)) continue;
+      if (last <= since || now - last > TimeoutNs(f, cfg)) return true;
       if (rs.size() >= (size_t)max) {
         truncated = true;
-        break;
+        return false;
       }
       rs.push_back(RecordOf(k, f, rv, now));
+      return true;
+    };
+    {
+      edgelb_ct4_key k4, n4;
+      edgelb_ct f;
+      bool first = true;
+      while (!truncated && bpf_map_get_next_key(ct4_, first ? nullptr : &k4, &n4) == 0) {
+        first = false;
+        k4 = n4;
+        if (bpf_map_lookup_elem(ct4_, &k4, &f) != 0) continue;
+        edgelb_ct_key k;
+        memset(&k, 0, sizeof(k));
+        k.src.a[0] = k4.src;
+        k.dst.a[0] = k4.dst;
+        k.sport = k4.sport;
+        k.dport = k4.dport;
+        k.proto = k4.proto;
+        k.family = 4;
+        if (!visit(k, f)) break;
+      }
+    }
+    {
+      edgelb_ct_key k, n;
+      edgelb_ct f;
+      bool first = true;
+      while (!truncated && bpf_map_get_next_key(ct6_, first ? nullptr : &k, &n) == 0) {
+        first = false;
+        k = n;
+        if (bpf_map_lookup_elem(ct6_, &k, &f) != 0) continue;
+        if (!visit(k, f)) break;
+      }
     }
     Napi::Object o = Napi::Object::New(env);
     o.Set("records", Records(env, rs));
@@ -420,12 +476,12 @@ class CtSync : public Napi::ObjectWrap<CtSync> {
       rk.proto = r.proto;
       rk.family = r.family;
       // the newest news of a flow wins: a local entry with a later packet stays
-      if (bpf_map_lookup_elem(ct_, &fk, &old) == 0 && old.last_ns >= last && now - old.last_ns <= TimeoutNs(old, cfg)) {
+      if (Lookup(fk, &old) && old.last_ns >= last && now - old.last_ns <= TimeoutNs(old, cfg)) {
         stale++;
         continue;
       }
       // the reply key held by another live flow (a fullnat port both nodes took): keep it
-      if (bpf_map_lookup_elem(ct_, &rk, &old) == 0 && (old.new_dport != r.cport || memcmp(&old.new_dst, r.client, 16) != 0) &&
+      if (Lookup(rk, &old) && (old.new_dport != r.cport || memcmp(&old.new_dst, r.client, 16) != 0) &&
           now - old.last_ns <= TimeoutNs(old, cfg)) {
         conflict++;
         continue;
@@ -450,7 +506,7 @@ class CtSync : public Napi::ObjectWrap<CtSync> {
       memcpy(&rv.new_dst, r.client, 16);
       rv.new_dport = r.cport;
       memcpy(&rv.nh, r.client, 16);
-      if (bpf_map_update_elem(ct_, &rk, &rv, BPF_ANY) != 0 || bpf_map_update_elem(ct_, &fk, &f, BPF_ANY) != 0) {
+      if (!Update(rk, rv) || !Update(fk, f)) {
         failed++;
         continue;
       }
@@ -480,7 +536,7 @@ class CtSync : public Napi::ObjectWrap<CtSync> {
     return info.Env().Undefined();
   }
 
-  int ct_ = -1, ev_ = -1, svc_ = -1, be_ = -1, cfg_ = -1, clock_ = -1;
+  int ct4_ = -1, ct6_ = -1, ev_ = -1, svc_ = -1, be_ = -1, cfg_ = -1, clock_ = -1;
   uint32_t be_max_ = 0;
   ring_buffer* rb_ = nullptr;
   std::vector<edgelb_ct_event> events_;

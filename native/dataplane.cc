@@ -206,6 +206,8 @@ Napi::Value EncodeBackend(Napi::Env env, Napi::Object o) {
   return Bytes(env, b);
 }
 
+// A conntrack key for the map of its family: struct edgelb_ct4_key (16 bytes, edgelb_ct4) for
+// IPv4, struct edgelb_ct_key (40 bytes, edgelb_ct6) for IPv6.
 Napi::Value EncodeCtKey(Napi::Env env, Napi::Object o) {
   edgelb_ct_key k;
   memset(&k, 0, sizeof(k));
@@ -221,7 +223,15 @@ Napi::Value EncodeCtKey(Napi::Env env, Napi::Object o) {
   if (!ReqInt(o, "dport", 0, 65535, &v)) return env.Undefined();
   k.dport = htons((uint16_t)v);
   if (!ReqProto(o, "protocol", &k.proto)) return env.Undefined();
-  return Bytes(env, k);
+  if (f1 == 6) return Bytes(env, k);
+  edgelb_ct4_key k4;
+  memset(&k4, 0, sizeof(k4));
+  k4.src = k.src.a[0];
+  k4.dst = k.dst.a[0];
+  k4.sport = k.sport;
+  k4.dport = k.dport;
+  k4.proto = k.proto;
+  return Bytes(env, k4);
 }
 
 Napi::Value EncodeU32(Napi::Env env, Napi::Object o) {
@@ -302,6 +312,21 @@ Napi::Value Decode(const Napi::CallbackInfo& info) {
     }
     o.Set("gen", b.gen);
   } else if (kind == "ctKey") {
+    // by length: an edgelb_ct4 key (16 bytes) or an edgelb_ct6 key (40)
+    if (info.Length() > 1 && info[1].IsBuffer() && info[1].As<Napi::Buffer<uint8_t>>().Length() == sizeof(edgelb_ct4_key)) {
+      edgelb_ct4_key k4;
+      if (!FromBytes(info, 1, &k4)) return env.Undefined();
+      edgelb_addr a;
+      memset(&a, 0, sizeof(a));
+      a.a[0] = k4.src;
+      o.Set("src", AddrString(env, a, 4));
+      a.a[0] = k4.dst;
+      o.Set("dst", AddrString(env, a, 4));
+      o.Set("sport", ntohs(k4.sport));
+      o.Set("dport", ntohs(k4.dport));
+      o.Set("protocol", ProtoName(k4.proto));
+      return o;
+    }
     edgelb_ct_key k;
     if (!FromBytes(info, 1, &k)) return env.Undefined();
     o.Set("src", AddrString(env, k.src, k.family));
@@ -361,7 +386,8 @@ Napi::Value Layout(const Napi::CallbackInfo& info) {
   maps.Set("backends", EDGELB_MAP_BACKENDS);
   maps.Set("svcList", EDGELB_MAP_SVC_LIST);
   maps.Set("maglev", EDGELB_MAP_MAGLEV);
-  maps.Set("ct", EDGELB_MAP_CT);
+  maps.Set("ct4", EDGELB_MAP_CT4);
+  maps.Set("ct6", EDGELB_MAP_CT6);
   maps.Set("counters", EDGELB_MAP_COUNTERS);
   maps.Set("svcStats", EDGELB_MAP_SVC_STATS);
   maps.Set("backendStats", EDGELB_MAP_BE_STATS);
@@ -382,6 +408,7 @@ Napi::Value Layout(const Napi::CallbackInfo& info) {
   sizes.Set("vipKey", (uint32_t)sizeof(edgelb_vip_key));
   sizes.Set("backend", (uint32_t)sizeof(edgelb_backend));
   sizes.Set("ctKey", (uint32_t)sizeof(edgelb_ct_key));
+  sizes.Set("ct4Key", (uint32_t)sizeof(edgelb_ct4_key));
   sizes.Set("ct", (uint32_t)sizeof(edgelb_ct));
   sizes.Set("stats", (uint32_t)sizeof(edgelb_stats));
   o.Set("sizes", sizes);

@@ -31,6 +31,8 @@ export interface Sender {
   name: string;
   /** the process whose memory is reported */
   pid: number;
+  /** what it printed so far (BIRD: its log) */
+  output?: () => string;
   stop(): Promise<void>;
 }
 
@@ -80,9 +82,12 @@ export async function startBird(lab: Lab, node: string, s: SenderSpec, tag: stri
     `${tag}.conf`,
     [
       `router id ${s.routerId};`,
+      // every UPDATE it sends, timestamped (packets only, not routes: cheap), for idleLoopStallMs
+      'log stderr all;',
+      'timeformat log "%F %T.%3f";',
       'protocol device {}',
       `protocol static s1 {\n  ${f};\n${statics}\n}`,
-      `protocol bgp up {\n  local ${s.address} as ${s.asn};\n  neighbor ${s.peer} as ${s.peerAsn};\n  passive on;\n  hold time 90;\n  graceful restart off;\n  ${f} { import none; export where proto = "s1"; next hop self; };\n}`,
+      `protocol bgp up {\n  debug { packets };\n  local ${s.address} as ${s.asn};\n  neighbor ${s.peer} as ${s.peerAsn};\n  passive on;\n  hold time 90;\n  graceful restart off;\n  ${f} { import none; export where proto = "s1"; next hop self; };\n}`,
     ].join('\n') + '\n',
     0o644,
   );
@@ -98,7 +103,25 @@ export async function startBird(lab: Lab, node: string, s: SenderSpec, tag: stri
     (x) => x,
     { timeoutMs: 300_000, intervalMs: 200, what: `${tag} static routes loaded` },
   );
-  return { name: 'bird', pid: proc.pid, stop: () => proc.stop() };
+  return { name: 'bird', pid: proc.pid, output: () => proc.output(), stop: () => proc.stop() };
+}
+
+/**
+ * BIRD 2.0's idle-loop stall in a sender's log: the sum of the gaps of at least `minGapMs` between
+ * consecutive "Sending UPDATE" lines (BIRD's `timeformat log "%F %T.%3f"`). BIRD 2.0.12 sends the
+ * last UPDATE of an initial transfer only when its main loop next wakes, at its 3 s idle poll
+ * timeout or its next timer (bench/README.md, "Reading the figures"); no sender sends nothing for
+ * a second in the middle of a transfer otherwise.
+ */
+export function idleLoopStallMs(log: string, minGapMs = 1000): number {
+  let prev = NaN;
+  let stall = 0;
+  for (const m of log.matchAll(/^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d\.\d{3}) <TRACE> [^:]+: Sending UPDATE$/gm)) {
+    const t = new Date(`${m[1]}T${m[2]}`).getTime();
+    if (t - prev >= minGapMs) stall += t - prev;
+    prev = t;
+  }
+  return stall;
 }
 
 /** An MRT TABLE_DUMP_V2 file (RFC 6396) of the prefixes, one entry each, the whole list twice (see startGobgp). */

@@ -99,7 +99,7 @@ static __noinline int new_flow(struct xdp_md *ctx, struct pkt *p, const struct e
 		if (svc->mode == EDGELB_MODE_DNAT) {
 			rkey.dst = p->key.src;
 			rkey.dport = p->key.sport;
-			if (bpf_map_update_elem(&edgelb_ct, &rkey, rv, BPF_ANY) != 0)
+			if (ct_update(&rkey, rv, BPF_ANY) != 0)
 				cnt_inc(EDGELB_CNT_CT_INSERT_FAIL);
 		} else {
 			rv->flags |= EDGELB_CT_F_DNAT;
@@ -124,7 +124,7 @@ static __noinline int new_flow(struct xdp_md *ctx, struct pkt *p, const struct e
 	/* translate and send with the new entry first (its next hop cached in it), then insert it:
 	 * one map operation instead of an insert and a lookup */
 	int v = xlate(ctx, p, &fwd, now);
-	if (bpf_map_update_elem(&edgelb_ct, &p->key, &fwd, BPF_ANY) != 0)
+	if (ct_update(&p->key, &fwd, BPF_ANY) != 0)
 		cnt_inc(EDGELB_CNT_CT_INSERT_FAIL);
 	return v;
 }
@@ -166,7 +166,7 @@ static __noinline int icmp_err(struct xdp_md *ctx, struct pkt *p, __u64 now)
 		return -1;
 	k.sport = ports[1];
 	k.dport = ports[0];
-	struct edgelb_ct *ct = bpf_map_lookup_elem(&edgelb_ct, &k);
+	struct edgelb_ct *ct = ct_lookup(&k);
 	if (!ct)
 		return -1;
 	if (!ttl_ok(ctx, p->family, 0))
@@ -205,7 +205,7 @@ static __always_inline int slow_path(struct xdp_md *ctx, struct pkt *p, int r, i
 		return to_vip ? verdict(EDGELB_CNT_DROP_VIP_ICMP, XDP_DROP) : verdict(EDGELB_CNT_PASS_ICMP, XDP_PASS);
 	case PARSE_FRAGMENT:
 		if (frag_ports(p, now) == 0) {
-			struct edgelb_ct *ct = bpf_map_lookup_elem(&edgelb_ct, &p->key);
+			struct edgelb_ct *ct = ct_lookup(&p->key);
 			if (ct) {
 				cnt_inc(ct->flags & EDGELB_CT_F_REPLY ? EDGELB_CNT_CT_REPLY_HIT : EDGELB_CNT_CT_HIT);
 				return xlate(ctx, p, ct, now);
@@ -222,7 +222,7 @@ static __always_inline int slow_path(struct xdp_md *ctx, struct pkt *p, int r, i
 
 	if (p->frag == 1)
 		frag_track(p, now);
-	struct edgelb_ct *ct = bpf_map_lookup_elem(&edgelb_ct, &p->key);
+	struct edgelb_ct *ct = ct_lookup(&p->key);
 	if (ct) {
 		if (ct->flags & EDGELB_CT_F_REPLY) {
 			cnt_inc(EDGELB_CNT_CT_REPLY_HIT);

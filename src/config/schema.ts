@@ -41,6 +41,9 @@ export const apiSchema = z
     tokenFile: str('a file path').optional(),
     /** A second listener serving only /metrics and /healthz (no token: for Prometheus on the node's address). */
     metricsListen: hostPort.optional(),
+    /** A listener serving only the read-only GET /v1 views and /healthz (no token: for `edgelb get
+     *  --all-nodes` through the Kubernetes API server's pods/proxy). */
+    viewsListen: hostPort.optional(),
   })
   .strict();
 

@@ -178,6 +178,19 @@ function checkApi(ctx: Ctx, raw: unknown): ApiSpec | undefined {
     }
     out.metricsListen = a.metricsListen;
   }
+  if (a.viewsListen !== undefined) {
+    const v = parseHostPort(a.viewsListen)!;
+    for (const [key, other] of [['listen', a.listen], ['metricsListen', a.metricsListen]] as const) {
+      if (other === undefined) continue;
+      const o = parseHostPort(other)!;
+      const any = (h: string) => h === '0.0.0.0' || h === '::';
+      if (v.port !== 0 && v.port === o.port && (v.host === o.host || any(v.host) || any(o.host))) {
+        ctx.error(['api', 'viewsListen'], `must not use the port of api.${key} (${other})`);
+        return undefined;
+      }
+    }
+    out.viewsListen = a.viewsListen;
+  }
   const host = parseHostPort(a.listen)!.host;
   const loopback = host.startsWith('127.') || host === '::1';
   if (!loopback && out.token === undefined) {

@@ -37,6 +37,9 @@ export type XdpNative = Pick<
   | 'neighUpdate'
   | 'neighList'
   | 'linkKind'
+  | 'routeUpdate'
+  | 'routeList'
+  | 'ruleUpdate'
 >;
 
 const LE = endianness() === 'LE';

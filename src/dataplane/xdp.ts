@@ -10,7 +10,8 @@ import { canonicalIp, familyOf, parsePrefix, prefixContains, type Prefix } from 
 import type { DataplaneSpec, EpSelect, NodeSpec } from '../model/desired-state.js';
 import { maglevTable } from './maglev.js';
 import { u32Array, u32Key, xdpNativeFrom, type XdpLayout, type XdpNative } from './native.js';
-import { updateNeighbours } from './neighbours.js';
+import { updateNeighbours, watchUnresolved } from './neighbours.js';
+import { VipRoutes } from './vip-routes.js';
 import { attachXdp } from './xdp-attach.js';
 import { registerXdpMetrics } from './xdp-metrics.js';
 import { adoptPinnedState, checkPinnedLayout, DEFAULT_OBJECT_PATH, DEFAULT_PIN_BASE, pinProg, removePins } from './xdp-pins.js';
@@ -54,6 +55,8 @@ export interface XdpDataplaneOptions {
   snatAddress4?: string;
   /** Report flows that become established to the connection-sync thread (edgelb_ct_ev). */
   sync?: boolean;
+  /** A blackhole route per served VIP, scoped to the uplink by a rule (default true; vip-routes.ts). */
+  vipRoutes?: boolean;
 }
 
 const DEFAULT_TIMEOUT_SEC = 300;
@@ -91,7 +94,8 @@ export class XdpDataplane implements Dataplane {
     this.opts = opts;
     this.log = opts.logger.child({ subsystem: 'dataplane' });
     this.n = xdpNativeFrom(opts.native);
-    this.ctCount = new ConntrackCounter(this.n, () => this.n.xdpCountEntries(this.fd('ct')));
+    this.vipRoutes = opts.vipRoutes === false ? undefined : new VipRoutes(this.n, opts.node.interface, this.log);
+    this.ctCount = new ConntrackCounter(this.n, () => this.n.xdpCountEntries(this.fd('ct4')) + this.n.xdpCountEntries(this.fd('ct6')));
     this.pinDir = opts.spec.pinRoot ?? join(opts.pinBase ?? DEFAULT_PIN_BASE, opts.node.name);
     this.maglevSize = opts.spec.maglevSize;
     this.maxServices = opts.maxServices ?? opts.spec.maxServices ?? 64;
@@ -118,6 +122,11 @@ export class XdpDataplane implements Dataplane {
   /** Map fd by layout name (tests, benchmarks). */
   mapFd(name: keyof XdpLayout['maps']): number {
     return this.fd(name);
+  }
+
+  /** The conntrack map of a family (IPv4 flows: ct4, compact key; IPv6: ct6). */
+  conntrackFd(family: 4 | 6): number {
+    return this.fd(family === 4 ? 'ct4' : 'ct6');
   }
 
   // ---------------------------------------------------------------- open / close
@@ -160,7 +169,8 @@ export class XdpDataplane implements Dataplane {
           [M.backends]: this.maxBackends,
           [M.svcList]: this.maxServices * this.layout.svcListMax,
           [M.maglev]: this.maxServices * this.maglevSize,
-          [M.ct]: this.opts.spec.conntrackSize,
+          [M.ct4]: this.opts.spec.conntrackSize,
+          [M.ct6]: this.opts.spec.conntrackSize,
           [M.svcStats]: this.maxServices,
           [M.backendStats]: this.maxBackends,
           [M.backendNextHop]: this.maxBackends,
@@ -180,12 +190,16 @@ export class XdpDataplane implements Dataplane {
     const anyReused = Object.values(loaded.maps).some((m) => m.reused);
 
     this.writeConfig();
-    this.ctCount.open(this.opts.objectPath ?? DEFAULT_OBJECT_PATH, this.pinDir, M.ct, this.opts.spec.conntrackSize, this.log);
+    this.ctCount.open(this.opts.objectPath ?? DEFAULT_OBJECT_PATH, this.pinDir, [M.ct4, M.ct6], this.opts.spec.conntrackSize, this.log);
     if (anyReused) this.adoptPinnedState();
 
     const hadOurProgram = this.attach();
     const takenOver = hadOurProgram && allReused;
     this.opened = true;
+    // dsr drops packets toward an unresolved backend: restore its managed entry when that counter rises
+    const code = this.layout.counters.drop_dsr_no_neigh;
+    if (code !== undefined && this.opts.manageNeighbours !== false)
+      this.neighTimer = watchUnresolved(this.n, this.ifindex, 1000, { dropped: () => (this.opened ? sumPerCpuCounter(this.n, this.fd('counters'), code) : 0), wanted: () => [...new Set([...this.backends.values()].filter((b) => b.neighbour).map((b) => b.address))] }, this.log);
     this.log.info(
       { iface, attachMode: this.attachMode, takenOver, pinDir: this.pinDir, progId: this.progId, conntrackSize: this.opts.spec.conntrackSize, maglevSize: this.maglevSize },
       takenOver ? 'XDP data path taken over (program replaced in place, pinned maps reused)' : 'XDP data path attached',
@@ -266,7 +280,9 @@ export class XdpDataplane implements Dataplane {
     await this.chain.catch(() => undefined);
     if (!this.opened) return;
     this.opened = false;
+    if (this.neighTimer) clearInterval(this.neighTimer);
     if (opts.detach) {
+      await this.vipRoutes?.remove().catch((e: unknown) => this.log.warn({ err: errorMessage(e) }, 'per-VIP blackhole routes not removed'));
       try {
         this.n.xdpDetach(this.ifindex, { mode: this.attachMode, expectedFd: this.progFd });
       } catch (e) {
@@ -346,6 +362,7 @@ export class XdpDataplane implements Dataplane {
     this.orphanVips.clear();
     this.writeAddressFilter();
     await this.flushNeighbours();
+    await this.vipRoutes?.sync(this.vipRefs.keys()).catch((e: unknown) => this.log.warn({ err: errorMessage(e) }, 'per-VIP blackhole routes not synced: a packet the kernel gets for a VIP may be routed back out'));
     this.log.debug({ services: desired.size, changed }, 'services programmed');
   }
 
@@ -519,6 +536,9 @@ export class XdpDataplane implements Dataplane {
       this.log.debug({ err: errorMessage(e) }, 'managed neighbour entries not updated');
     }
   }
+
+  private readonly vipRoutes: VipRoutes | undefined;
+  private neighTimer: NodeJS.Timeout | undefined;
 
   private effectiveSel(s: DataplaneService): EpSelect {
     if (SUPPORTED_SEL.has(s.epSelect)) return s.epSelect;

@@ -181,6 +181,14 @@ export class KubeWriter {
     return (r as { metadata?: { resourceVersion?: string } })?.metadata?.resourceVersion;
   }
 
+  /** Server-side apply of a whole cluster-scoped edgelb.io object (one without a status subresource), as `fieldManager`. */
+  async applyClusterObject(plural: string, kind: string, metadata: { name: string } & Record<string, unknown>, fields: Record<string, unknown>, fieldManager: string): Promise<void> {
+    await this.custom.patchClusterCustomObject(
+      { group: GROUP, version: VERSION, plural, name: metadata.name, body: { apiVersion: `${GROUP}/${VERSION}`, kind, metadata, ...fields }, fieldManager, force: true },
+      setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
+    );
+  }
+
   async readLease(namespace: string, name: string): Promise<V1Lease | undefined> {
     try {
       return await this.coordination.readNamespacedLease({ namespace, name });

@@ -214,11 +214,24 @@ export interface NeighbourUpdateResult {
   errors: Array<{ address: string; op: 'replace' | 'delete'; errno: number; code: string }>;
 }
 
+/** A routing table (not 253..255) and a route protocol number (5..255) that mark edgelb's routes. */
+export interface RouteSelector {
+  table: number;
+  protocol: number;
+}
+
+export interface RouteUpdateResult {
+  applied: number;
+  /** address ("inet"/"inet6" for a rule), with its errno (EEXIST, ENOENT, ESRCH...). */
+  errors: Array<{ address: string; op: 'add' | 'delete'; errno: number; code: string }>;
+}
+
 /** The XDP program's layout as the addon reports it (native/dataplane.cc, from edgelb_shared.h). */
 export interface XdpLayout {
   version: number;
   program: string;
-  maps: Record<'cfg' | 'svc' | 'vips' | 'backends' | 'svcList' | 'maglev' | 'ct' | 'counters' | 'svcStats' | 'backendStats' | 'rr' | 'addrf' | 'snatClients' | 'echo' | 'frags' | 'scratch' | 'backendNextHop' | 'ctEvents', string>;
+  /** ct4: IPv4 flows (compact key), ct6: IPv6 flows; one value layout (xdpEncode('ctKey') picks the key by family). */
+  maps: Record<'cfg' | 'svc' | 'vips' | 'backends' | 'svcList' | 'maglev' | 'ct4' | 'ct6' | 'counters' | 'svcStats' | 'backendStats' | 'rr' | 'addrf' | 'snatClients' | 'echo' | 'frags' | 'scratch' | 'backendNextHop' | 'ctEvents', string>;
   sizes: Record<string, number>;
   modes: Record<'dnat' | 'onearm' | 'fullnat' | 'dsr', number>;
   selections: Record<'maglev' | 'hash' | 'rr' | 'persist', number>;
@@ -371,6 +384,14 @@ export interface NativeBinding {
   neighList(ifindex: number): Promise<NeighbourEntry[]>;
   /** The interface's kind ("veth", "bridge", ...), "" for a plain device. */
   linkKind(ifindex: number): string;
+  /** Host blackhole routes (/32, /128) of one table and protocol: deletions first, then creations
+   *  (never a replace: EEXIST when any route for the address is there). Per-address failures are
+   *  reported, not thrown (native/netlink_route.cc). */
+  routeUpdate(sel: RouteSelector, add: readonly string[], remove: readonly string[]): Promise<RouteUpdateResult>;
+  /** The destinations of the host blackhole routes of that table and protocol (a dump). */
+  routeList(sel: RouteSelector): Promise<string[]>;
+  /** Add (present) or remove the IPv4 and IPv6 rules "iif IIF lookup TABLE pref PRIORITY proto P". */
+  ruleUpdate(sel: RouteSelector, rule: { iif: string; priority: number }, present: boolean): Promise<RouteUpdateResult>;
 
   // ---- packet and ICMP sockets ----
   /** protocol: an EtherType (ETH_P_ARP 0x0806, ETH_P_IPV6 0x86dd, ETH_P_ALL 0x0003). */

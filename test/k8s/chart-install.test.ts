@@ -62,7 +62,7 @@ test('chart: helm template with the defaults passes a server-side dry-run, and s
   const objs = template();
   const kinds = objs.map((o) => o.kind).sort();
   assert.deepEqual(kinds, [
-    'ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'CustomResourceDefinition', 'CustomResourceDefinition', 'CustomResourceDefinition',
+    'ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'CustomResourceDefinition', 'CustomResourceDefinition', 'CustomResourceDefinition', 'CustomResourceDefinition',
     'DaemonSet', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'ServiceAccount',
   ]);
   await apply(admin, objs, { dryRun: true });

@@ -12,7 +12,7 @@ import { parseTestrun } from '../../bench/dataplane-testrun-rows.js';
 import { parseWrk } from '../../bench/dataplane-wrk-rows.js';
 import { BirdControl } from '../../bench/lib/birdc.js';
 import { advertFor } from '../../bench/failover-l2.js';
-import { benchPrefix, mrtFile, prefixes } from '../../bench/lib/senders.js';
+import { benchPrefix, idleLoopStallMs, mrtFile, prefixes } from '../../bench/lib/senders.js';
 import { churn, katranRing } from '../../bench/maglev.js';
 import { connectedAt } from '../../bench/bgp-transfer.js';
 import { maglevTable } from '../../src/dataplane/maglev.js';
@@ -210,4 +210,23 @@ test('parseWrk reads req/s and CPU per 1k requests of both paths, and refuses ou
   assert.deepEqual(parseWrk(out), { iptables: { rps: 5050, cpuMsPerKReq: 312.5 }, xdp: { rps: 6100, cpuMsPerKReq: 250.1 } });
   assert.throws(() => parseWrk(out.split('\n').slice(0, 3).join('\n')), /no "edgelb XDP onearm/);
   assert.throws(() => parseWrk('iptables DNAT+MASQUERADE (anchor)  n/a\nedgelb XDP onearm (generic) 1 2'), /no "iptables/);
+});
+
+test("idleLoopStallMs sums only the gaps of a second or more between a BIRD sender's UPDATEs", () => {
+  // the trace of BIRD 2.0.12 sending 1,000 routes: three UPDATEs at once, the last one 3 s later
+  const log = [
+    '2026-12-07 05:00:16.607 <TRACE> up: BGP session established',
+    '2026-12-07 05:00:16.609 <TRACE> up: Sending UPDATE',
+    '2026-12-07 05:00:16.610 <TRACE> up: Sending UPDATE',
+    '2026-12-07 05:00:16.676 <TRACE> up: Sending UPDATE',
+    '2026-12-07 05:00:19.679 <TRACE> up: Sending UPDATE',
+    '2026-12-07 05:00:19.803 <INFO> Shutting down',
+  ].join('\n');
+  assert.equal(idleLoopStallMs(log), 3003);
+  assert.equal(idleLoopStallMs(log, 5000), 0);
+  assert.equal(idleLoopStallMs(''), 0);
+  // lines that only look like it (another event, a torn timestamp, text after) are not UPDATEs
+  assert.equal(idleLoopStallMs('2026-12-07 05:00:16.609 <TRACE> up: Sending UPDATE\n2026-12-07 05:00:20.000 <TRACE> up: Sending KEEPALIVE\n2026-12-07 05:00:2 <TRACE> up: Sending UPDATE\n2026-12-07 05:00:21.000 <TRACE> up: Sending UPDATE now'), 0);
+  // across midnight the date carries the day
+  assert.equal(idleLoopStallMs('2026-12-07 23:59:59.500 <TRACE> up: Sending UPDATE\n2026-12-08 00:00:02.500 <TRACE> up: Sending UPDATE'), 3000);
 });

@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { frame, parse, TCP_ACK } from './dataplane/pkt.js';
 import { execFileSync } from 'node:child_process';
-import { addon, B2, B3, C4, dp, NS, run, SERVICES, svc, useXdpPacketDataplane } from './dataplane/packets.js';
+import { addon, B2, B3, C4, ctEntry, dp, NS, run, SERVICES, svc, useXdpPacketDataplane } from './dataplane/packets.js';
 import { BACKEND_MAC } from './dataplane/netns.js';
 
 describe('XDP conntrack and balancing (BPF_PROG_TEST_RUN)', () => {
@@ -41,6 +41,20 @@ describe('XDP conntrack and balancing (BPF_PROG_TEST_RUN)', () => {
     await dp.setServices(SERVICES);
   });
 
+  test('IPv4 flows are tracked in edgelb_ct4 under the 16-byte key, IPv6 flows in edgelb_ct6; the count covers both', () => {
+    const n = addon();
+    const count = () => [n.xdpCountEntries(dp.conntrackFd(4)), n.xdpCountEntries(dp.conntrackFd(6))];
+    const [v4, v6] = count();
+    assert.equal(run(frame({ src: '10.7.0.1', dst: '192.168.80.1', proto: 'tcp', sport: 41001, dport: 80 })).verdict, 'TX');
+    assert.deepEqual(count(), [v4! + 2, v6], 'IPv4 dnat: forward and reply entries in ct4');
+    assert.equal(run(frame({ src: '2001:db8:7::1', dst: '2001:db8:80::1', proto: 'tcp', sport: 41001, dport: 80 })).verdict, 'TX');
+    assert.deepEqual(count(), [v4! + 2, v6! + 2], 'IPv6 dnat: forward and reply entries in ct6');
+    const fwd = ctEntry({ src: '10.7.0.1', dst: '192.168.80.1', sport: 41001, dport: 80, protocol: 'tcp' });
+    assert.equal(fwd?.newDst, B2);
+    assert.equal(ctEntry({ src: '2001:db8:7::1', dst: '2001:db8:80::1', sport: 41001, dport: 80, protocol: 'tcp' })?.newDst, '2001:db8::2');
+    assert.equal(dp.conntrackEntries(true), v4! + v6! + 4);
+  });
+
   test('a SYN flood larger than the conntrack table evicts old entries and never blocks new flows', () => {
     const before = dp.counters();
     const N = 3000; // conntrack holds 1024
@@ -57,7 +71,7 @@ describe('XDP conntrack and balancing (BPF_PROG_TEST_RUN)', () => {
     assert.ok(entries <= 1024 + 64, `conntrack holds ${entries}`);
     // counted without a walk (kernel counters, LRU evictions included), equal to a full walk
     assert.equal(dp.conntrackCountMethod, 'kernel');
-    assert.equal(entries, addon().xdpCountEntries(dp.mapFd('ct')));
+    assert.equal(entries, addon().xdpCountEntries(dp.conntrackFd(4)) + addon().xdpCountEntries(dp.conntrackFd(6)));
     assert.ok(entries >= 512, `conntrack holds ${entries} after ${N} flows (the LRU keeps per-CPU free lists)`);
     // a new client still gets through
     assert.equal(run(frame({ src: '10.3.0.1', dst: '192.168.80.1', proto: 'tcp', sport: 40000, dport: 80 })).verdict, 'TX');

@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { frame, parse, TCP_ACK, TCP_PSH, TCP_SYN } from './dataplane/pkt.js';
-import { addon, B2, B3, C4, ctDelete, ctEntry, dp, fromBackend, NODE4, run, useXdpPacketDataplane } from './dataplane/packets.js';
+import { addon, B2, B2v6, B3, C4, C6, ctDelete, ctEntry, dp, fromBackend, NODE4, run, useXdpPacketDataplane } from './dataplane/packets.js';
 import { loadNative } from '../../src/native/index.js';
 import { addr16, syncNativeOf, type CtSyncHandle, type SyncRecordFields } from '../../src/sync/native.js';
 import { SYNC_RECORD_LEN } from '../../src/sync/codec.js';
@@ -87,6 +87,29 @@ describe('connection sync: reports and insert path (BPF_PROG_TEST_RUN)', () => {
     assert.deepEqual({ src: q.src, sport: q.sport, dst: q.dst, dport: q.dport }, { src: ONEARM, sport: 80, dst: C4, dport: 47002 });
     // the same record again: this node has newer news of the flow (its packets just now)
     assert.equal(ct.apply(d.records).stale, 1);
+  });
+
+  test('insert path, IPv6 fullnat: the flow continues from its record (the IPv6 conntrack map)', () => {
+    const VIP6 = '2001:db8:80::3';
+    ct.drain(1000);
+    const syn = run(frame({ src: C6, dst: VIP6, proto: 'tcp', sport: 47200, dport: 443, tcpFlags: TCP_SYN }));
+    assert.equal(syn.verdict, 'TX');
+    const port = parse(syn.out).sport;
+    run(fromBackend({ src: B2v6, dst: VIP6, proto: 'tcp', sport: 8443, dport: port, tcpFlags: TCP_SYN | TCP_ACK }, B2v6));
+    run(frame({ src: C6, dst: VIP6, proto: 'tcp', sport: 47200, dport: 443, tcpFlags: TCP_ACK }));
+    const d = ct.drain(1000);
+    assert.equal(d.count, 1);
+    assert.equal(decode(d.records)?.family, 6);
+    ctDelete({ src: C6, dst: VIP6, sport: 47200, dport: 443, protocol: 'tcp' });
+    ctDelete({ src: B2v6, dst: VIP6, sport: 8443, dport: port, protocol: 'tcp' });
+    assert.equal(ct.apply(d.records).applied, 1);
+    const out = run(frame({ src: C6, dst: VIP6, proto: 'tcp', sport: 47200, dport: 443, tcpFlags: TCP_ACK | TCP_PSH, payload: Buffer.from('v6') }));
+    assert.equal(out.verdict, 'TX');
+    const p = parse(out.out);
+    assert.deepEqual({ src: p.src, sport: p.sport, dst: p.dst, dport: p.dport }, { src: VIP6, sport: port, dst: B2v6, dport: 8443 });
+    const back = run(fromBackend({ src: B2v6, dst: VIP6, proto: 'tcp', sport: 8443, dport: port, tcpFlags: TCP_ACK, payload: Buffer.from('r') }, B2v6));
+    assert.equal(back.verdict, 'TX');
+    assert.deepEqual([parse(back.out).dst, parse(back.out).dport], [C6, 47200]);
   });
 
   test('walk: every carried flow (bulk), then only those with newer packets (refresh)', () => {
