@@ -42,7 +42,14 @@ export async function startSync(o: { initial: DesiredState; dataplane: XdpDatapl
     logger: o.logger,
     registry: o.registry,
   });
-  await sync.start();
+  try {
+    await sync.start();
+  } catch (e) {
+    // contained: the node serves on without sync (its flows die with it, as before sync)
+    log.error({ err: errorMessage(e) }, 'connection sync could not start: this node runs without it');
+    await sync.stop();
+    return undefined;
+  }
   let announcer: L2Announcer | undefined;
   let held: string[] = [];
   const snat = c.sync.snatAddresses;

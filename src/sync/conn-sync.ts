@@ -66,6 +66,7 @@ export class ConnSync {
   private restartTimer: NodeJS.Timeout | undefined;
   private restarts = 0;
   private last: SyncWorkerStats | undefined;
+  private lastErrorLog = 0;
   private readonly m: {
     sent: Counter;
     received: Counter;
@@ -149,7 +150,11 @@ export class ConnSync {
           this.log.info({ port: m.port, peers: this.peers.length, scheduling: m.scheduling }, 'connection sync started');
           resolve();
         } else if (m.type === 'error') {
-          this.log.warn({ err: m.message }, 'connection sync error');
+          const now = Date.now();
+          if (now - this.lastErrorLog > 5000) {
+            this.lastErrorLog = now;
+            this.log.warn({ err: m.message }, 'connection sync error (repeats are logged every 5 s)');
+          }
           reject(new EdgelbError('EDGELB_ERR_CLUSTER', `connection sync: ${m.message}`));
         } else if (m.type === 'stats') {
           this.onStats(m.stats);
