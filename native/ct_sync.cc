@@ -4,7 +4,8 @@
 // this node comes from ct_sync.bpf.o (BPF_PROG_TEST_RUN), so a synced entry expires here exactly
 // when it would have on its sender. Service and backend indexes are this node's: looked up by
 // (VIP, port, protocol) and (backend, port), never taken from the wire.
-//   new CtSync({ pinDir, clockProgFd }) · drain(max) · walk(sinceMark, max) · apply(records) · now() · close()
+//   new CtSync({ pinDir, clockProgFd }) · drain(max) · walk(sinceMark, max) · refreshStep(sinceMark, visits)
+//   · apply(records) · now() · close()
 //   syncRecordEncode(object) -> Buffer · syncRecordDecode(Buffer) -> object | null (tests, tools)
 #include "ct_sync.h"
 
@@ -136,6 +137,7 @@ class CtSync : public Napi::ObjectWrap<CtSync> {
                        {
                            InstanceMethod("drain", &CtSync::Drain),
                            InstanceMethod("walk", &CtSync::Walk),
+                           InstanceMethod("refreshStep", &CtSync::RefreshStep),
                            InstanceMethod("apply", &CtSync::Apply),
                            InstanceMethod("now", &CtSync::Now),
                            InstanceMethod("close", &CtSync::Close),
@@ -310,6 +312,81 @@ class CtSync : public Napi::ObjectWrap<CtSync> {
     return o;
   }
 
+  // A position in the conntrack maps (IPv4 map, then IPv6 map), for walks done in steps.
+  struct Cursor {
+    int phase = 0;  // 0: edgelb_ct4, 1: edgelb_ct6, 2: done
+    bool started = false;
+    edgelb_ct4_key k4;
+    edgelb_ct_key k6;
+  };
+
+  // Visit up to budget entries from c (visit returns false to stop early); true when the pass is
+  // complete. A key deleted under the cursor makes the kernel restart at the first key: a flow
+  // may be visited twice, never skipped for good (the next pass sees it).
+  template <typename F>
+  bool Step(Cursor& c, size_t budget, F visit) {
+    edgelb_ct f;
+    while (c.phase < 2) {
+      if (budget == 0) return false;
+      budget--;
+      int rc;
+      edgelb_ct_key k;
+      if (c.phase == 0) {
+        edgelb_ct4_key n4;
+        rc = bpf_map_get_next_key(ct4_, c.started ? &c.k4 : nullptr, &n4);
+        if (rc == 0) {
+          c.k4 = n4;
+          c.started = true;
+          if (bpf_map_lookup_elem(ct4_, &n4, &f) != 0) continue;
+          memset(&k, 0, sizeof(k));
+          k.src.a[0] = n4.src;
+          k.dst.a[0] = n4.dst;
+          k.sport = n4.sport;
+          k.dport = n4.dport;
+          k.proto = n4.proto;
+          k.family = 4;
+        }
+      } else {
+        edgelb_ct_key n6;
+        rc = bpf_map_get_next_key(ct6_, c.started ? &c.k6 : nullptr, &n6);
+        if (rc == 0) {
+          c.k6 = n6;
+          c.started = true;
+          if (bpf_map_lookup_elem(ct6_, &n6, &f) != 0) continue;
+          k = n6;
+        }
+      }
+      if (rc != 0) {
+        c.phase++;
+        c.started = false;
+        continue;
+      }
+      if (!visit(k, f)) return false;
+    }
+    return true;
+  }
+
+  // Append the record of the flow whose forward entry is (k, f) when this node should report it
+  // and it saw a packet after since.
+  void MaybeRecord(const edgelb_ct_key& k, const edgelb_ct& f, uint64_t since, uint64_t now, const edgelb_cfg& cfg, std::vector<SyncRecord>* rs) {
+    if (!Reportable(f)) return;
+    // another node's flow that this node never carried is that node's to report
+    if ((f.flags & EDGELB_CT_F_SYNCED) && !(f.flags & EDGELB_CT_F_L2)) return;
+    edgelb_ct_key rk;
+    memset(&rk, 0, sizeof(rk));
+    rk.src = f.new_dst;
+    rk.sport = f.new_dport;
+    rk.dst = f.new_src;
+    rk.dport = f.new_sport;
+    rk.proto = k.proto;
+    rk.family = k.family;
+    edgelb_ct rv;
+    if (!Lookup(rk, &rv) || rv.new_dport != k.sport || memcmp(&rv.new_dst, &k.src, sizeof(k.src)) != 0) return;
+    uint64_t last = f.last_ns > rv.last_ns ? f.last_ns : rv.last_ns;
+    if (last <= since || now - last > TimeoutNs(f, cfg)) return;
+    rs->push_back(RecordOf(k, f, rv, now));
+  }
+
   // walk(sinceMark: bigint, max) -> { records, count, mark: bigint, truncated }: the established
   // and closing flows this node translated or carried whose last packet is after sinceMark (0n:
   // all of them, a bulk resync); mark is the clock at the start of this walk.
@@ -325,65 +402,50 @@ class CtSync : public Napi::ObjectWrap<CtSync> {
     uint64_t now = Clock(env);
     if (env.IsExceptionPending()) return env.Undefined();
     std::vector<SyncRecord> rs;
-    bool truncated = false;
-    auto visit = [&](const edgelb_ct_key& k, const edgelb_ct& f) -> bool {
-      if (!Reportable(f)) return true;
-      // another node's flow that this node never carried is that node's to report
-      if ((f.flags & EDGELB_CT_F_SYNCED) && !(f.flags & EDGELB_CT_F_L2)) return true;
-      edgelb_ct_key rk;
-      memset(&rk, 0, sizeof(rk));
-      rk.src = f.new_dst;
-      rk.sport = f.new_dport;
-      rk.dst = f.new_src;
-      rk.dport = f.new_sport;
-      rk.proto = k.proto;
-      rk.family = k.family;
-      edgelb_ct rv;
-      if (!Lookup(rk, &rv) || rv.new_dport != k.sport || memcmp(&rv.new_dst, &k.src, sizeof(k.src)) != 0) return true;
-      uint64_t last = f.last_ns > rv.last_ns ? f.last_ns : rv.last_ns;
-      if (last <= since || now - last > TimeoutNs(f, cfg)) return true;
-      if (rs.size() >= (size_t)max) {
-        truncated = true;
-        return false;
-      }
-      rs.push_back(RecordOf(k, f, rv, now));
-      return true;
-    };
-    {
-      edgelb_ct4_key k4, n4;
-      edgelb_ct f;
-      bool first = true;
-      while (!truncated && bpf_map_get_next_key(ct4_, first ? nullptr : &k4, &n4) == 0) {
-        first = false;
-        k4 = n4;
-        if (bpf_map_lookup_elem(ct4_, &k4, &f) != 0) continue;
-        edgelb_ct_key k;
-        memset(&k, 0, sizeof(k));
-        k.src.a[0] = k4.src;
-        k.dst.a[0] = k4.dst;
-        k.sport = k4.sport;
-        k.dport = k4.dport;
-        k.proto = k4.proto;
-        k.family = 4;
-        if (!visit(k, f)) break;
-      }
-    }
-    {
-      edgelb_ct_key k, n;
-      edgelb_ct f;
-      bool first = true;
-      while (!truncated && bpf_map_get_next_key(ct6_, first ? nullptr : &k, &n) == 0) {
-        first = false;
-        k = n;
-        if (bpf_map_lookup_elem(ct6_, &k, &f) != 0) continue;
-        if (!visit(k, f)) break;
-      }
-    }
+    Cursor c;
+    bool done = Step(c, SIZE_MAX, [&](const edgelb_ct_key& k, const edgelb_ct& f) {
+      MaybeRecord(k, f, since, now, cfg, &rs);
+      return rs.size() < (size_t)max;
+    });
     Napi::Object o = Napi::Object::New(env);
     o.Set("records", Records(env, rs));
     o.Set("count", (double)rs.size());
     o.Set("mark", Napi::BigInt::New(env, (uint64_t)now));
-    o.Set("truncated", truncated);
+    o.Set("truncated", !done);
+    return o;
+  }
+
+  // refreshStep(sinceMark: bigint, visits) -> { records, count, done, mark: bigint }: the next
+  // `visits` entries of a walk that continues across calls (so a large table never blocks the
+  // sync thread for long). When the pass completes, done is true and mark is the clock at its
+  // start: the sinceMark of the next pass.
+  Napi::Value RefreshStep(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Open(env)) return env.Undefined();
+    if (info.Length() < 1 || !info[0].IsBigInt()) return ThrowType(env, "argument 0 (sinceMark) must be a BigInt"), env.Undefined();
+    bool lossless = false;
+    uint64_t since = info[0].As<Napi::BigInt>().Uint64Value(&lossless);
+    EDGELB_ARG_INT(info, 1, "visits", 1, 100000000, visits, env.Undefined());
+    edgelb_cfg cfg;
+    if (!Cfg(env, &cfg)) return env.Undefined();
+    uint64_t now = Clock(env);
+    if (env.IsExceptionPending()) return env.Undefined();
+    if (!refresh_active_) {
+      refresh_ = Cursor();
+      refresh_mark_ = now;
+      refresh_active_ = true;
+    }
+    std::vector<SyncRecord> rs;
+    bool done = Step(refresh_, (size_t)visits, [&](const edgelb_ct_key& k, const edgelb_ct& f) {
+      MaybeRecord(k, f, since, now, cfg, &rs);
+      return true;
+    });
+    if (done) refresh_active_ = false;
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("records", Records(env, rs));
+    o.Set("count", (double)rs.size());
+    o.Set("done", done);
+    o.Set("mark", Napi::BigInt::New(env, (uint64_t)refresh_mark_));
     return o;
   }
 
@@ -543,6 +605,9 @@ class CtSync : public Napi::ObjectWrap<CtSync> {
   size_t max_ = 0, dropped_ = 0;
   std::unordered_map<std::string, std::pair<uint32_t, uint32_t>> backends_;
   std::chrono::steady_clock::time_point be_loaded_{};
+  Cursor refresh_;
+  bool refresh_active_ = false;
+  uint64_t refresh_mark_ = 0;
   uint64_t cleanup_id_ = 0;
 };
 

@@ -27,6 +27,8 @@ export interface CtSyncHandle {
   drain(max: number): { records: Buffer; count: number; dropped: number };
   /** Established/closing flows this node carries with a packet after sinceMark (0n: all). */
   walk(sinceMark: bigint, max: number): { records: Buffer; count: number; mark: bigint; truncated: boolean };
+  /** The next `visits` entries of a walk that continues across calls; done with the pass's start mark. */
+  refreshStep(sinceMark: bigint, visits: number): { records: Buffer; count: number; done: boolean; mark: bigint };
   apply(records: Buffer): ApplyResult;
   /** The data path's flow clock (ns). */
   now(): bigint;

@@ -169,7 +169,10 @@ function takeBatches(max: number): Buffer[] {
   return out;
 }
 
-let refreshMark = 0n;
+/** Conntrack entries visited per tick by the refresh walk (three map calls each). */
+const REFRESH_VISITS_PER_TICK = 2048;
+let refreshMark = ct.now(); // flows before the start reach the peers by their bulk resync
+let refreshing = false;
 let lastRefresh = performance.now();
 let lastHello = 0;
 
@@ -179,11 +182,18 @@ function tick(): void {
     if (d.dropped) drop('ring-full', d.dropped);
     enqueue(d.records);
     const now = performance.now();
-    if (now - lastRefresh >= cfg.refreshMs) {
+    if (!refreshing && now - lastRefresh >= cfg.refreshMs) {
+      refreshing = true;
       lastRefresh = now;
-      const w = ct.walk(refreshMark, cfg.queueLimit);
-      refreshMark = w.mark;
+    }
+    if (refreshing) {
+      // a slice of the walk per tick: a large table never holds this thread for long
+      const w = ct.refreshStep(refreshMark, REFRESH_VISITS_PER_TICK);
       enqueue(w.records);
+      if (w.done) {
+        refreshMark = w.mark;
+        refreshing = false;
+      }
     }
     if (now - lastHello >= cfg.helloMs) {
       lastHello = now;

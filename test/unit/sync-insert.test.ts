@@ -118,6 +118,22 @@ describe('connection sync: reports and insert path (BPF_PROG_TEST_RUN)', () => {
     for (let i = 0; i < all.count; i++) assert.equal(decode(all.records, i)?.state, ST.established);
     const again = ct.walk(all.mark, 100000);
     assert.equal(again.count, 0, 'no packet since the mark');
+    // the same walk one entry per step: the same flows, then the pass's mark
+    let steps = 0;
+    let count = 0;
+    for (;;) {
+      const r = ct.refreshStep(0n, 1);
+      steps++;
+      count += r.count;
+      if (r.done) {
+        assert.ok(r.mark > 0n);
+        break;
+      }
+      assert.ok(steps < 10_000);
+    }
+    assert.equal(count, all.count);
+    assert.ok(steps > all.count, `${steps} steps`);
+    assert.equal(ct.refreshStep(all.mark, 1_000_000).count, 0, 'nothing newer than the mark');
   });
 
   test('UDP: reported when the backend first answers, not on the client\'s datagrams', () => {
