@@ -161,6 +161,12 @@ test('connection sync: a power cut loses no onearm or fullnat connection', { tim
     const holders = survivors.filter((_, k) => rows[k]?.snatHeld.includes(SNAT(victim)));
     assert.equal(holders.length, 1, `holders of ${SNAT(victim)}: ${JSON.stringify(rows.map((r) => r?.snatHeld))}`);
     for (const r of rows) assert.ok(r && r.applied > 0, `applied ${r?.applied}`);
+    // sync load never starved the heartbeat: the survivors saw one death, the cut node's
+    for (const i of survivors) {
+      const m = await lab.exec(`node${i}`, ['curl', '-s', '-f', 'http://127.0.0.1:11111/metrics'], { check: false });
+      const deaths = Number(/^edgelb_cluster_member_deaths_total (\d+)/m.exec(m.stdout)?.[1]);
+      assert.equal(deaths, 1, `edge-${i} counted ${deaths} member deaths`);
+    }
     holdOne.signal('SIGTERM');
     holdFull.signal('SIGTERM');
   } finally {
