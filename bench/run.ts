@@ -31,6 +31,7 @@ export const BENCHMARKS: Record<string, () => Promise<{ default: Benchmark }>> =
   'k8s-ingress': () => import('./k8s-ingress.js'),
   'dataplane-testrun': () => import('./dataplane-testrun-rows.js'),
   'dataplane-wrk': () => import('./dataplane-wrk-rows.js'),
+  'syn-burst': () => import('./syn-burst.js'),
 };
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

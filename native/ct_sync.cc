@@ -304,7 +304,7 @@ class CtSync : public Napi::ObjectWrap<CtSync> {
   void MaybeRecord(const edgelb_ct_key& k, const edgelb_ct& f, uint64_t since, uint64_t now, const edgelb_cfg& cfg, std::vector<SyncRecord>* rs) {
     if (!Reportable(f)) return;
     // another node's flow that this node never carried is that node's to report
-    if ((f.flags & EDGELB_CT_F_SYNCED) && !(f.flags & EDGELB_CT_F_L2)) return;
+    if (f.flags & EDGELB_CT_F_SYNCED) return;
     edgelb_ct_key rk;
     memset(&rk, 0, sizeof(rk));
     rk.src = f.new_dst;

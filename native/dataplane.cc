@@ -2,6 +2,7 @@
 // to plain JS objects, and export the layout (version, sizes, counter/mode/selection codes), so
 // TypeScript never keeps a second copy of the structs.
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <string>
@@ -234,6 +235,41 @@ Napi::Value EncodeCtKey(Napi::Env env, Napi::Object o) {
   return Bytes(env, k4);
 }
 
+// "aa:bb:cc:dd:ee:ff" -> 6 bytes; false after throwing.
+bool ReqMac(Napi::Object o, const char* key, uint8_t out[6]) {
+  Napi::Value v = o.Get(key);
+  unsigned b[6];
+  char tail;
+  std::string s = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
+  if (s.size() != 17 || sscanf(s.c_str(), "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &tail) != 6) {
+    ThrowType(o.Env(), std::string("property ") + key + " must be a MAC address (aa:bb:cc:dd:ee:ff)");
+    return false;
+  }
+  for (int i = 0; i < 6; i++) out[i] = (uint8_t)b[i];
+  return true;
+}
+
+std::string MacString(const uint8_t m[6]) {
+  char buf[18];
+  snprintf(buf, sizeof(buf), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+  return buf;
+}
+
+// { smac, dmac, ifindex, gen } (a valid next hop) or { gen } (none: a miss)
+Napi::Value EncodeNh(Napi::Env env, Napi::Object o) {
+  edgelb_nh n;
+  memset(&n, 0, sizeof(n));
+  int64_t v;
+  if (!ReqInt(o, "gen", 0, 0xffffffff, &v)) return env.Undefined();
+  n.gen = (uint32_t)v;
+  if (o.Get("dmac").IsUndefined()) return Bytes(env, n);
+  if (!ReqMac(o, "smac", n.smac) || !ReqMac(o, "dmac", n.dmac)) return env.Undefined();
+  if (!ReqInt(o, "ifindex", 1, 0x7fffffff, &v)) return env.Undefined();
+  n.ifindex = (uint32_t)v;
+  n.flags = EDGELB_NH_F_VALID;
+  return Bytes(env, n);
+}
+
 Napi::Value EncodeU32(Napi::Env env, Napi::Object o) {
   int64_t v;
   if (!ReqInt(o, "value", 0, 0xffffffff, &v)) return env.Undefined();
@@ -254,6 +290,7 @@ Napi::Value Encode(const Napi::CallbackInfo& info) {
   if (kind == "backend") return EncodeBackend(env, o);
   if (kind == "ctKey") return EncodeCtKey(env, o);
   if (kind == "u32") return EncodeU32(env, o);
+  if (kind == "nh") return EncodeNh(env, o);
   ThrowType(env, "unknown struct kind: " + kind);
   return env.Undefined();
 }
@@ -358,6 +395,15 @@ Napi::Value Decode(const Napi::CallbackInfo& info) {
     o.Set("backendIndex", c.be_index);
     o.Set("backendGen", c.be_gen);
     o.Set("ifindex", c.ifindex);
+  } else if (kind == "nh") {
+    edgelb_nh n;
+    if (!FromBytes(info, 1, &n)) return env.Undefined();
+    o.Set("gen", n.gen);
+    if (n.flags & EDGELB_NH_F_VALID) {
+      o.Set("smac", MacString(n.smac));
+      o.Set("dmac", MacString(n.dmac));
+      o.Set("ifindex", n.ifindex);
+    }
   } else if (kind == "stats") {
     edgelb_stats s;
     if (!FromBytes(info, 1, &s)) return env.Undefined();
@@ -411,6 +457,7 @@ Napi::Value Layout(const Napi::CallbackInfo& info) {
   sizes.Set("ct4Key", (uint32_t)sizeof(edgelb_ct4_key));
   sizes.Set("ct", (uint32_t)sizeof(edgelb_ct));
   sizes.Set("stats", (uint32_t)sizeof(edgelb_stats));
+  sizes.Set("nh", (uint32_t)sizeof(edgelb_nh));
   o.Set("sizes", sizes);
   Napi::Object modes = Napi::Object::New(env);
   modes.Set("dnat", EDGELB_MODE_DNAT);
@@ -469,9 +516,10 @@ Napi::Value Layout(const Napi::CallbackInfo& info) {
   CNT(DROP_VIP_ICMP);
   CNT(FRAG_TRACKED);
   CNT(NH_CACHED);
+  CNT(NH_MISS);
   CNT(SYNC_EVENT);
   CNT(SYNC_EVENT_LOST);
-  static_assert(EDGELB_CNT_LAST == 45, "list every counter code above");
+  static_assert(EDGELB_CNT_LAST == 46, "list every counter code above");
   o.Set("counters", counters);
   o.Set("counterSlots", EDGELB_CNT_MAX);
   o.Set("svcListMax", EDGELB_SVC_LIST_MAX);

@@ -3,7 +3,7 @@
 // KubernetesSource that allocates addresses and writes Service status. Plain JavaScript so no
 // TypeScript loader is in the process measured. On {stop}, replies {peakKiB, rssKiB} from
 // /proc/self/status (VmHWM, VmRSS) and exits.
-//   node --single-threaded-gc bench/lib/controller-child.mjs KUBECONFIG NAMESPACE
+//   node --single-threaded-gc --max-semi-space-size=2 bench/lib/controller-child.mjs KUBECONFIG NAMESPACE
 import { readFileSync } from 'node:fs';
 import { Registry } from 'prom-client';
 import { KubernetesSource } from '../../dist/k8s/source.js';

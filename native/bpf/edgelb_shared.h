@@ -19,7 +19,7 @@
 #endif
 
 /* Bumped on any incompatible change of a map key/value layout or map set. */
-#define EDGELB_LAYOUT_VERSION 5
+#define EDGELB_LAYOUT_VERSION 6
 
 /* Map names (also the pin file names under /sys/fs/bpf/edgelb/<node>/). */
 #define EDGELB_MAP_CFG "edgelb_cfg"
@@ -176,7 +176,7 @@ EDGELB_STATIC_ASSERT(sizeof(struct edgelb_ct4_key) == 16, "edgelb_ct4_key");
 #define EDGELB_CT_F_SNAT 0x02  /* the source is rewritten (onearm, fullnat, every reply) */
 #define EDGELB_CT_F_DNAT 0x04  /* the destination is rewritten (all but dsr forward) */
 #define EDGELB_CT_F_L2 0x08    /* smac/dmac/ifindex hold a cached next hop */
-#define EDGELB_CT_F_SYNCED 0x10 /* inserted by connection sync: another node translated the flow */
+#define EDGELB_CT_F_SYNCED 0x10 /* inserted by connection sync, and no packet of it passed here since */
 #define EDGELB_CT_F_SHARED 0x20 /* UDP reply entry: the flow was reported once the backend answered */
 
 /* TCP states of a conntrack entry (both entries of a flow carry the same, except that the reply
@@ -262,13 +262,18 @@ struct edgelb_frag {
 };
 EDGELB_STATIC_ASSERT(sizeof(struct edgelb_frag) == 16, "edgelb_frag");
 
-/* edgelb_be_nh[backend index]: the backend's next hop as bpf_fib_lookup last gave it (a new flow
- * to a backend seen in the last second skips the lookup). */
+/* edgelb_be_nh[backend index]: the next-hop map. The daemon alone writes it, from netlink
+ * neighbour and link events of the uplink (src/dataplane/xdp-nexthop.ts): the backend address's
+ * neighbour MAC (dmac, while the kernel's entry is valid), the uplink's MAC (smac) and ifindex,
+ * for the slot generation it was written for. A packet toward a backend whose entry is valid for
+ * its flow's generation takes the MACs from it; otherwise (miss) bpf_fib_lookup as before. */
+#define EDGELB_NH_F_VALID 0x01
 struct edgelb_nh {
 	__u8 smac[6];
 	__u8 dmac[6];
 	__u32 ifindex;
-	__u64 ts_ns; /* when it was looked up; 0 = none */
+	__u32 gen;   /* edgelb_be[index].gen it belongs to */
+	__u32 flags; /* EDGELB_NH_F_*; 0 = no next hop (miss) */
 };
 EDGELB_STATIC_ASSERT(sizeof(struct edgelb_nh) == 24, "edgelb_nh");
 
@@ -326,10 +331,11 @@ EDGELB_STATIC_ASSERT(sizeof(struct edgelb_stats) == 16, "edgelb_stats");
 #define EDGELB_CNT_PASS_NDP 40     /* ICMPv6 router/neighbour discovery (133-137): the announcer's */
 #define EDGELB_CNT_DROP_VIP_ICMP 41 /* other ICMP to a VIP (untracked errors, other types) */
 #define EDGELB_CNT_FRAG_TRACKED 42 /* first fragment's flow remembered by IP ID */
-#define EDGELB_CNT_NH_CACHED 43    /* new flow's next hop from the backend's cached lookup */
-#define EDGELB_CNT_SYNC_EVENT 44    /* flow reported to connection sync (edgelb_ct_ev) */
-#define EDGELB_CNT_SYNC_EVENT_LOST 45 /* report lost: the event ring was full */
-#define EDGELB_CNT_LAST 45
+#define EDGELB_CNT_NH_CACHED 43    /* new flow's next hop from the next-hop map (no FIB lookup) */
+#define EDGELB_CNT_NH_MISS 44      /* new flow toward a backend without a next-hop entry: FIB lookup */
+#define EDGELB_CNT_SYNC_EVENT 45    /* flow reported to connection sync (edgelb_ct_ev) */
+#define EDGELB_CNT_SYNC_EVENT_LOST 46 /* report lost: the event ring was full */
+#define EDGELB_CNT_LAST 46
 
 EDGELB_STATIC_ASSERT(EDGELB_CNT_LAST < EDGELB_CNT_MAX, "counter codes fit edgelb_cnt");
 

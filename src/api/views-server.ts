@@ -1,5 +1,5 @@
 // The read-only views listener (`api.viewsListen`): GET /v1/services, /v1/vips, /v1/ha,
-// /v1/bgp/neighbors and /healthz, nothing else (no drain, no metrics, no readiness), no token, so
+// /v1/bgp/neighbors, /v1/bfd and /healthz, nothing else (no drain, no metrics, no readiness), no token, so
 // `edgelb get … --all-nodes` can reach every node through the Kubernetes API server's pods/proxy
 // (the API server authorises the user; it does not pass a bearer token on). What it shows is what
 // the metrics listener already tells (VIPs, peers) plus service names and endpoint addresses;
@@ -13,12 +13,12 @@ import type { ApiViews } from './views.js';
 export interface ViewsServerOptions {
   /** "host:port" (IP literal), any address. */
   listen: string;
-  views: Pick<ApiViews, 'services' | 'vips' | 'ha' | 'bgpNeighbors'>;
+  views: Pick<ApiViews, 'services' | 'vips' | 'ha' | 'bgpNeighbors' | 'bfd'>;
   logger: Logger;
 }
 
 /** The routes this listener serves (the read-only half of /v1). */
-export const VIEW_ROUTES = ['/v1/services', '/v1/vips', '/v1/ha', '/v1/bgp/neighbors'] as const;
+export const VIEW_ROUTES = ['/v1/services', '/v1/vips', '/v1/ha', '/v1/bgp/neighbors', '/v1/bfd'] as const;
 
 function sendError(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
   return reply.code(status).type('application/json').send({ code, message } satisfies ApiErrorBody);
@@ -44,5 +44,6 @@ export function createViewsServer(opts: ViewsServerOptions): ApiApp {
   app.get('/v1/vips', async () => v.vips());
   app.get('/v1/ha', async () => v.ha());
   app.get('/v1/bgp/neighbors', async () => v.bgpNeighbors());
+  app.get('/v1/bfd', async () => v.bfd());
   return app;
 }

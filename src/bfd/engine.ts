@@ -105,7 +105,18 @@ export class BfdEngine {
     return this.sessions.get(key)?.session;
   }
 
-  /** Stop every session (AdminDown is not sent: a restarting daemon leaves the routers' sessions to the offload). */
+  /**
+   * Send AdminDown (diag 7) on every session now: before an orderly stop, so the peers know it is
+   * administrative and, per RFC 5882 section 3.2, do not tell BGP the path failed.
+   */
+  adminDownAll(): void {
+    for (const e of this.sessions.values()) {
+      if (e.session.state !== BfdState.AdminDown) e.session.setAdminDown(true, this.clock.now());
+      e.session.resend();
+    }
+  }
+
+  /** Stop every session without a word (what a crash looks like to the peers). */
   close(): void {
     for (const e of this.sessions.values()) {
       e.cancel?.();

@@ -9,6 +9,7 @@ import type { Logger } from '../lib/logger.js';
 import { errorMessage } from '../lib/errors.js';
 import { counterOn, gaugeOn } from '../lib/metrics.js';
 import type { PeerSpec } from '../model/desired-state.js';
+import type { BfdRow } from '../model/views.js';
 import { AUTH_TYPE_BY_NAME } from './auth.js';
 import { BFD_PORT_MULTI_HOP, BFD_PORT_SINGLE_HOP, BfdState, STATE_NAMES, type BfdDrop } from './packet.js';
 import type { BfdSessionConfig, BfdSessionView, BfdStateChange } from './session.js';
@@ -49,24 +50,6 @@ export function sessionConfigs(peers: readonly PeerSpec[]): BfdSessionConfig[] {
     });
 }
 
-/** The rows of `edgelb get bfd` and /v1/bfd (no key material). */
-export interface BfdRow {
-  peer: string;
-  local?: string;
-  multihop: boolean;
-  state: string;
-  remoteState: string;
-  diag: number;
-  localDiscr: number;
-  remoteDiscr: number;
-  txIntervalMs: number;
-  detectTimeMs: number;
-  multiplier: number;
-  remoteMultiplier: number;
-  auth: string;
-  upSeconds: number;
-  flaps: number;
-}
 
 function metrics(r: Registry) {
   return {
@@ -85,6 +68,7 @@ export class BfdManager extends EventEmitter {
   private latest: BfdSessionView[] = [];
   private sessions: BfdSessionConfig[] = [];
   private stopped = false;
+  private starting: Promise<void> | undefined;
   private readonly log: Logger;
   private readonly lastStats: BfdEngineStats = { received: 0, sent: 0, dropped: {} };
   private readonly m: ReturnType<typeof metrics>;
@@ -102,10 +86,24 @@ export class BfdManager extends EventEmitter {
     await this.spawn(this.receivers());
   }
 
-  /** The sessions the peers ask for (peers without `bfd` have none). */
+  /**
+   * The sessions the peers ask for (peers without `bfd` have none). The thread and its sockets
+   * start with the first session (a node without BFD binds no port); a start that fails is logged
+   * and retried at the next call.
+   */
   setPeers(peers: readonly PeerSpec[]): void {
     this.sessions = sessionConfigs(peers);
-    this.post({ type: 'sessions', sessions: this.sessions });
+    if (this.worker) this.post({ type: 'sessions', sessions: this.sessions });
+    else if (this.sessions.length && !this.starting) {
+      this.starting = this.start()
+        .catch((e: unknown) => this.log.error({ err: errorMessage(e) }, 'BFD could not start (ports 3784/4784 taken?): these peers are watched by their BGP hold time only'))
+        .finally(() => (this.starting = undefined));
+    }
+  }
+
+  /** Resolves once a start begun by setPeers has ended (tests, shutdown). */
+  async started(): Promise<void> {
+    await this.starting;
   }
 
   views(): BfdSessionView[] {
@@ -133,8 +131,14 @@ export class BfdManager extends EventEmitter {
     }));
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stop the thread. adminDown (the default): every session sends AdminDown first, so the routers
+   * do not treat the stop as a path failure (RFC 5882 section 3.2) and BGP graceful restart keeps
+   * the routes; false: go silent (tests of what a crash looks like).
+   */
+  async stop(adminDown = true): Promise<void> {
     this.stopped = true;
+    await this.starting;
     const w = this.worker;
     this.worker = undefined;
     if (!w) return;
@@ -144,7 +148,7 @@ export class BfdManager extends EventEmitter {
         clearTimeout(t);
         resolve();
       });
-      w.postMessage({ type: 'stop' } satisfies ToBfdWorker);
+      w.postMessage({ type: 'stop', adminDown } satisfies ToBfdWorker);
     });
   }
 
@@ -158,7 +162,7 @@ export class BfdManager extends EventEmitter {
           try {
             const port = multihop ? BFD_PORT_MULTI_HOP : BFD_PORT_SINGLE_HOP;
             // RFC 5881 section 5: single hop requires TTL 255 on what we receive
-            spec.fd = this.o.udpSocket({ family, bindPort: port, reuseAddr: true, ...(multihop ? {} : { minTtl: 255 }) });
+            spec.fd = this.o.udpSocket({ family, bindPort: port, ...(multihop ? {} : { minTtl: 255 }) });
           } catch (e) {
             if (family === 6) continue; // no IPv6 on this host
             throw e;
@@ -207,7 +211,7 @@ export class BfdManager extends EventEmitter {
 
   /** A dead thread: every session it held is Down for BGP's purposes; start a new one (fds are gone: bind again). */
   private onExit(code: number): void {
-    for (const v of this.latest) if (v.state === BfdState.Up) this.emit('down', v.peer, { key: v.key, from: BfdState.Up, to: BfdState.Down, diag: 0 } satisfies BfdStateChange);
+    for (const v of this.latest) if (v.state === BfdState.Up) this.emit('down', v.peer, { key: v.key, from: BfdState.Up, to: BfdState.Down, diag: 0, remoteState: v.remoteState } satisfies BfdStateChange);
     this.latest = [];
     if (this.stopped) return;
     this.log.error({ code }, 'BFD thread died: restarting it in 1 s');
@@ -232,8 +236,9 @@ export class BfdManager extends EventEmitter {
       else this.log.debug(info, `BFD session with ${c.key}: ${STATE_NAMES[c.from]} -> ${STATE_NAMES[c.to]}`);
       if (c.from === BfdState.Up && c.to !== BfdState.Up) {
         this.m.flaps.inc({ peer: c.key, diag: String(c.diag) });
-        // removing BFD from a peer (AdminDown on our side) is not a failure of its path
-        if (c.to === BfdState.Down && s) this.emit('down', c.key, c);
+        // not a failure of the path (RFC 5882 section 3.2): BFD removed from the peer (our AdminDown),
+        // or the peer said AdminDown (an orderly stop or restart of its BFD)
+        if (c.to === BfdState.Down && s && c.remoteState !== BfdState.AdminDown) this.emit('down', c.key, c);
       }
       if (c.to === BfdState.Up) this.emit('up', c.key, c);
     }

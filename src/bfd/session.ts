@@ -30,6 +30,8 @@ export interface BfdStateChange {
   from: BfdState;
   to: BfdState;
   diag: BfdDiag;
+  /** The peer's state as last heard (AdminDown: an administrative stop, not a failure, RFC 5882 3.2). */
+  remoteState: BfdState;
   /** For a timeout: the detection time that expired (ms). */
   detectMs?: number;
 }
@@ -175,6 +177,11 @@ export class BfdSession {
     return Math.min(this.detectAt, iv > 0 ? this.nextTxAt : Infinity);
   }
 
+  /** Send the current state once more, now (AdminDown before a stop, in case one is lost). */
+  resend(): void {
+    this.transmit(false, false);
+  }
+
   /** Administrative control (6.8.16). */
   setAdminDown(down: boolean, now: number): void {
     this.apply({ kind: down ? 'admin-down' : 'admin-up' }, now);
@@ -280,7 +287,7 @@ export class BfdSession {
     if (t.next !== BfdState.Init && t.next !== BfdState.Up) this.detectAt = Infinity;
     this.retime();
     this.sendNow = true; // tell the peer at once
-    this.out.stateChanged({ key: this.cfg.key, from, to: t.next, diag: this.localDiag, ...(detectMs !== undefined ? { detectMs } : {}) });
+    this.out.stateChanged({ key: this.cfg.key, from, to: t.next, diag: this.localDiag, remoteState: this.remoteState, ...(detectMs !== undefined ? { detectMs } : {}) });
   }
 
   /** Recompute the intervals we want; start a poll sequence when they change (6.8.3). */

@@ -86,7 +86,7 @@ export class DgramTransport implements BfdTransport {
 
 /** Open a receiving socket (from the addon's fd, or bound here) and deliver each datagram. */
 export function openReceiver(spec: BfdRxSpec, onMessage: (msg: Buffer, address: string, port: number) => void, onError: (msg: string) => void): Promise<Socket> {
-  const s = createSocket({ type: spec.family === 6 ? 'udp6' : 'udp4', reuseAddr: true, ipv6Only: spec.family === 6 });
+  const s = createSocket({ type: spec.family === 6 ? 'udp6' : 'udp4', ipv6Only: spec.family === 6 });
   return new Promise((resolve, reject) => {
     s.once('error', reject);
     s.on('message', (msg, r) => onMessage(msg, r.address.replace(/%.*$/, ''), r.port));

@@ -19,7 +19,11 @@ export interface BfdWorkerConfig {
   viewEveryMs: number;
 }
 
-export type ToBfdWorker = { type: 'sessions'; sessions: BfdSessionConfig[] } | { type: 'admin'; key: string; down: boolean } | { type: 'stop' };
+export type ToBfdWorker =
+  | { type: 'sessions'; sessions: BfdSessionConfig[] }
+  | { type: 'admin'; key: string; down: boolean }
+  /** adminDown: tell the peers first (an orderly stop); without it the sessions just go silent. */
+  | { type: 'stop'; adminDown: boolean };
 
 export type FromBfdWorker =
   | { type: 'ready' }
@@ -74,10 +78,17 @@ async function main(): Promise<void> {
     else if (m.type === 'admin') engine.setAdminDown(m.key, m.down);
     else if (m.type === 'stop') {
       clearInterval(viewTimer);
-      postViews();
-      engine.close();
-      for (const s of sockets) s.close();
-      port.close();
+      const end = () => {
+        postViews();
+        engine.close();
+        for (const s of sockets) s.close();
+        port.close();
+      };
+      if (!m.adminDown) return end();
+      // AdminDown twice, 20 ms apart (one may be lost), and time for the sends to leave
+      engine.adminDownAll();
+      setTimeout(() => engine.adminDownAll(), 20);
+      setTimeout(end, 60);
     }
   });
   post({ type: 'ready' });

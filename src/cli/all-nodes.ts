@@ -9,7 +9,7 @@ import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import { errorMessage, EdgelbError } from '../lib/errors.js';
 import { checkView, type ViewBodies, type ViewPath } from './client.js';
-import { bgpColumns, haColumns, renderTable, servicesColumns, vipsColumns, type Columns } from './tables.js';
+import { bfdColumns, bgpColumns, haColumns, renderTable, servicesColumns, vipsColumns, type Columns } from './tables.js';
 
 export const DEFAULT_NAMESPACE = 'edgelb-system';
 export const DEFAULT_SELECTOR = 'app.kubernetes.io/name=edgelb';
@@ -187,9 +187,10 @@ const COLUMNS: { [P in ViewPath]: (b: ViewBodies[P]) => Columns } = {
   '/v1/vips': vipsColumns,
   '/v1/bgp/neighbors': bgpColumns,
   '/v1/ha': haColumns,
+  '/v1/bfd': bfdColumns,
 };
 
-const EMPTY: { [P in ViewPath]: ViewBodies[P] } = { '/v1/services': [], '/v1/vips': [], '/v1/bgp/neighbors': [], '/v1/ha': { node: '', drained: false, shards: [] } };
+const EMPTY: { [P in ViewPath]: ViewBodies[P] } = { '/v1/services': [], '/v1/vips': [], '/v1/bgp/neighbors': [], '/v1/ha': { node: '', drained: false, shards: [] }, '/v1/bfd': [] };
 
 /** One table with a NODE column; a node that did not answer is one "error: …" line. */
 export function allNodesTable<P extends ViewPath>(path: P, answers: Array<NodeAnswer<P>>): string {

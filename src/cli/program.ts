@@ -9,7 +9,7 @@ import type { LbMode } from '../model/desired-state.js';
 import { apiRequest, DEFAULT_API, getView, type ViewBodies, type ViewPath } from './client.js';
 import { EXIT, runDaemon } from '../daemon/daemon.js';
 import { importOptional } from './optional.js';
-import { bgpTable, haTable, servicesTable, vipsTable } from './tables.js';
+import { bfdTable, bgpTable, haTable, servicesTable, vipsTable } from './tables.js';
 
 export interface Io {
   out: (s: string) => void;
@@ -47,9 +47,10 @@ const GETS = {
   vips: view('/v1/vips', vipsTable),
   bgp: view('/v1/bgp/neighbors', bgpTable),
   ha: view('/v1/ha', haTable),
+  bfd: view('/v1/bfd', bfdTable),
 } as const;
 
-const GET_PATHS = { services: '/v1/services', vips: '/v1/vips', bgp: '/v1/bgp/neighbors', ha: '/v1/ha' } as const satisfies Record<keyof typeof GETS, ViewPath>;
+const GET_PATHS = { services: '/v1/services', vips: '/v1/vips', bgp: '/v1/bgp/neighbors', ha: '/v1/ha', bfd: '/v1/bfd' } as const satisfies Record<keyof typeof GETS, ViewPath>;
 
 const apiOption = () => new Option('--api <url>', 'daemon API base URL').env('EDGELB_API').default(DEFAULT_API);
 const tokenOption = () => new Option('--token <token>', 'API bearer token').env('EDGELB_API_TOKEN');
@@ -109,8 +110,8 @@ export function buildProgram(io: Io = stdio, setCode: (code: number) => void = (
 
   program
     .command('get')
-    .description('show what a running daemon does: services, vips, bgp (neighbours) or ha (shards)')
-    .addArgument(program.createArgument('<what>', 'services | vips | bgp | ha').choices(Object.keys(GETS)))
+    .description('show what a running daemon does: services, vips, bgp (neighbours), ha (shards) or bfd (sessions)')
+    .addArgument(program.createArgument('<what>', 'services | vips | bgp | ha | bfd').choices(Object.keys(GETS)))
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
     .addOption(apiOption())
     .addOption(tokenOption())

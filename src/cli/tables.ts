@@ -1,6 +1,6 @@
 // Aligned text tables for `edgelb get`: one renderer, and one formatter per view of the REST
 // contract (model/views.ts). The client checks every row against the contract before it gets here.
-import type { AnnounceDecision, HaRow, NeighborErrorRow, NeighborRow, ServicePortRow, ServiceRow, VipRow } from '../model/views.js';
+import type { AnnounceDecision, BfdRow, HaRow, NeighborErrorRow, NeighborRow, ServicePortRow, ServiceRow, VipRow } from '../model/views.js';
 
 /** Columns padded to their widest cell, two spaces apart, no trailing spaces. */
 export function renderTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -123,4 +123,29 @@ export function haTable(h: HaRow): string {
   const members = h.members ?? [];
   if (members.length) out += '\n' + renderTable(['MEMBER', 'ALIVE'], members.map((m) => [cell(m.address), cell(m.alive)]));
   return out;
+}
+
+/** `edgelb get bfd`: one line per session; intervals as negotiated (tx / detection). */
+export function bfdTable(rows: readonly BfdRow[]): string {
+  const c = bfdColumns(rows);
+  return renderTable(c.headers, c.rows);
+}
+
+export function bfdColumns(rows: readonly BfdRow[]): Columns {
+  return {
+    headers: ['PEER', 'HOP', 'STATE', 'REMOTE', 'TX', 'DETECT', 'MULT', 'AUTH', 'UPTIME', 'FLAPS', 'DIAG'],
+    rows: rows.map((b) => [
+      cell(b.peer),
+      b.multihop ? 'multi' : 'single',
+      cell(b.state),
+      cell(b.remoteState),
+      b.txIntervalMs ? `${b.txIntervalMs}ms` : '-',
+      b.detectTimeMs ? `${b.detectTimeMs}ms` : '-',
+      `${b.multiplier}/${b.remoteMultiplier || '-'}`,
+      cell(b.auth),
+      duration(b.upSeconds),
+      cell(b.flaps),
+      cell(b.diag),
+    ]),
+  };
 }

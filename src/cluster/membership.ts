@@ -109,6 +109,13 @@ export class Membership extends EventEmitter {
   private selfKey: string;
   /** Peers are listed but there is no key: heartbeats are off and this node masters nothing. */
   private keyless = false;
+  /**
+   * Members setMembers added that have not been heard yet → end of their grace (ms). They count
+   * for the quorum only once heard or once the grace is over, so a lone master does not give its
+   * shards up (for the first round trip) when a second node joins.
+   */
+  private readonly pending = new Map<string, number>();
+  private pendingTimer: NodeJS.Timeout | undefined;
   private readonly key: Uint8Array;
   private readonly rtPriority: number;
   /** How the heartbeat thread is scheduled ('SCHED_FIFO 10', 'nice -10' or 'normal'), once started. */
@@ -217,10 +224,35 @@ export class Membership extends EventEmitter {
     this.keyless = keyless;
     const keys = new Set(set.peers.map((p) => p.key));
     for (const k of [...this.livePeers.keys()]) if (!keys.has(k)) this.livePeers.delete(k);
+    const old = new Set(before.split(','));
+    const graceEnd = Date.now() + Math.max(1000, 4 * this.deadAfterMs);
+    for (const k of keys) if (!old.has(k) && !this.livePeers.has(k)) this.pending.set(k, graceEnd);
+    for (const k of [...this.pending.keys()]) if (!keys.has(k)) this.pending.delete(k);
+    this.armPending();
     this.mLive.set(this.livePeers.size + 1);
     this.worker?.postMessage({ type: 'peers', peers: this.workerPeers() } satisfies ToWorker);
     this.log.info({ from: before, to: text(members) }, 'cluster members changed');
     this.emit('change', this.live());
+  }
+
+  /** When the next grace ends: forget it and re-evaluate (a silent new member now counts). */
+  private armPending(): void {
+    if (this.pendingTimer) clearTimeout(this.pendingTimer);
+    this.pendingTimer = undefined;
+    if (!this.pending.size) return;
+    const next = Math.min(...this.pending.values());
+    this.pendingTimer = setTimeout(() => {
+      const now = Date.now();
+      for (const [k, end] of this.pending) if (end <= now) this.pending.delete(k);
+      this.armPending();
+      this.emit('change', this.live());
+    }, Math.max(0, next - Date.now()) + 1);
+    this.pendingTimer.unref?.();
+  }
+
+  /** Members that count for the quorum: all but the new ones not heard yet (in their grace). */
+  private counted(): HostPort[] {
+    return this.pending.size ? this.members.filter((m) => !this.pending.has(m.key)) : this.members;
   }
 
   private workerPeers(): WorkerConfig['peers'] {
@@ -346,6 +378,8 @@ export class Membership extends EventEmitter {
   async stop(): Promise<void> {
     this.running = false;
     if (this.restartTimer) clearTimeout(this.restartTimer);
+    if (this.pendingTimer) clearTimeout(this.pendingTimer);
+    this.pendingTimer = undefined;
     this.restartTimer = undefined;
     const w = this.worker;
     if (!w) return;
@@ -380,15 +414,15 @@ export class Membership extends EventEmitter {
     return this.members.map((m) => m.key).sort();
   }
 
-  /** Configured member count (this node included). */
+  /** Configured member count (this node included; new members count once heard or after their grace). */
   memberCount(): number {
-    return Math.max(1, this.members.length);
+    return Math.max(1, this.counted().length);
   }
 
   /** Quorum rule of ownership.ts: more than half live, or exactly half holding the tie-breaker. */
   hasQuorum(): boolean {
     if (this.fenced || this.keyless) return false;
-    const tb = tieBreakerOf(this.members);
+    const tb = tieBreakerOf(this.counted());
     const tieLive = tb === this.selfKey || this.livePeers.has(tb);
     return hasQuorum(this.livePeers.size + 1, this.memberCount(), tieLive);
   }
@@ -411,12 +445,15 @@ export class Membership extends EventEmitter {
     if (m.type === 'view') {
       if (this.fenced) return;
       const next = new Map<string, PeerInfo>();
+      const members = new Set(this.peerAddrs.map((p) => p.key));
       for (const p of m.live) {
+        if (!members.has(p.key)) continue; // a view the thread sent before it learnt the new member set
         const payload = p.payload.length ? this.codec.decode(p.payload) : undefined;
         next.set(p.key, { name: p.name || p.key, address: p.key, payload, lastSeenMs: p.lastSeenMs });
       }
       const before = this.live().join(',');
       this.livePeers = next;
+      for (const k of next.keys()) this.pending.delete(k); // heard: counts from now on
       this.mLive.set(next.size + 1);
       for (const d of m.died) {
         this.mDeaths.inc();

@@ -74,6 +74,23 @@ export const clusterSchema = z
   })
   .strict();
 
+/** BFD for one BGP peer (RFC 5880): intervals we ask for, Detect Mult, optional authentication. */
+export const bfdSchema = z
+  .object({
+    minRx: duration(10, 60_000).default('300ms'),
+    minTx: duration(10, 60_000).default('300ms'),
+    multiplier: intRange(1, 255).default(3),
+    auth: z
+      .object({
+        type: enumOf(['simple', 'keyed-md5', 'meticulous-keyed-md5', 'keyed-sha1', 'meticulous-keyed-sha1']),
+        keyId: intRange(0, 255),
+        keyFile: str('a file path'),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
 export const peerSchema = z
   .object({
     address: ip,
@@ -100,6 +117,7 @@ export const peerSchema = z
     maxPrefixesAction: enumOf(['warn', 'teardown']).optional(), // default warn (bgp/session.ts)
     keepReceived: bool.optional(), // default false
     keepReceivedBytes: intRange(0, 1 << 30).optional(), // default 1 MiB
+    bfd: bfdSchema.optional(),
   })
   .strict();
 

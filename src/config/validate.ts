@@ -355,6 +355,20 @@ function checkBgp(ctx: Ctx, raw: unknown, nodeRouterId: string | undefined, poli
         ok = false;
       } else peer.password = pw;
     }
+    if (p.bfd !== undefined) {
+      const { minRx, minTx, multiplier, auth } = p.bfd;
+      peer.bfd = { minRxMs: minRx, minTxMs: minTx, multiplier };
+      if (auth) {
+        const keyFile = ctx.resolvePath(auth.keyFile);
+        const key = ctx.readSecret([...at('bfd'), 'auth', 'keyFile'], auth.keyFile);
+        const max = auth.type.includes('sha1') ? 20 : 16;
+        if (key === undefined) ok = false;
+        else if (Buffer.byteLength(key) < 1 || Buffer.byteLength(key) > max) {
+          ctx.error([...at('bfd'), 'auth', 'keyFile'], `the ${auth.type} key must be 1..${max} bytes (RFC 5880 section 4)`);
+          ok = false;
+        } else peer.bfd.auth = { type: auth.type, keyId: auth.keyId, keyFile, key };
+      }
+    }
     peers.push(peer);
   }
   const routerId = b.routerId ?? nodeRouterId;

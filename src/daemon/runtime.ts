@@ -9,6 +9,7 @@ import { Agent } from '../agent/agent.js';
 import type { Engines, DataplanePort } from '../agent/ports.js';
 import type { ApiViews } from '../api/views.js';
 import { BgpSpeaker } from '../bgp/speaker.js';
+import { BfdManager, type UdpSocketFn } from '../bfd/manager.js';
 import { claimsPayloadCodec } from '../cluster/claims-codec.js';
 import { Membership } from '../cluster/membership.js';
 import { ShardManager } from '../cluster/shard-manager.js';
@@ -219,6 +220,20 @@ export async function createNodeRuntime(ctx: RuntimeContext): Promise<StateConsu
     closers.unshift(async (mode) => sp.stop(mode === 'restart' ? 'graceful' : 'shutdown'));
   }
 
+  // ---- BFD (its own thread, started with the first peer that asks for it): a session Down ends
+  // that peer's BGP session at once
+  let bfd: BfdManager | undefined;
+  if (speaker) {
+    const native = nativeAvailable() ? loadNative() : undefined;
+    const m = new BfdManager({ logger, registry, ...(native ? { udpSocket: native.extra.udpSocket as UdpSocketFn } : {}) });
+    const sp = speaker;
+    m.on('down', (peer: string) => void sp.bfdDown(peer));
+    m.setPeers(initial.bgp?.peers ?? []);
+    await m.started();
+    bfd = m;
+    closers.push(async () => m.stop());
+  }
+
   agent = new Agent({ nodeName: initial.node.name, engines, logger, registry });
   const a = agent;
   if (ctx.neighbors) {
@@ -255,6 +270,7 @@ export async function createNodeRuntime(ctx: RuntimeContext): Promise<StateConsu
     ha: () => a.ha(),
     bgpNeighbors: () => speaker?.neighbors() ?? [],
     ...(syncHandle ? { sync: () => syncHandle!.view() } : {}),
+    ...(bfd ? { bfd: () => bfd!.rows() } : {}),
     readiness: () => a.readiness(),
     drain: async () => {
       await a.drain();
@@ -279,6 +295,7 @@ export async function createNodeRuntime(ctx: RuntimeContext): Promise<StateConsu
       }
       if (nodeLevelKey(state) !== nodeKey) log.warn('node-level settings (node, cluster, bgp asn/routerId/listenPort, dataplane) changed: they take effect at the next restart');
       await a.apply(state);
+      bfd?.setPeers(state.bgp?.peers ?? []);
     },
     views,
     async stop(mode) {

@@ -40,6 +40,7 @@ export type XdpNative = Pick<
   | 'routeUpdate'
   | 'routeList'
   | 'ruleUpdate'
+  | 'openNetlinkWatch'
 >;
 
 const LE = endianness() === 'LE';

@@ -22,9 +22,10 @@ export async function managedNeighbours(n: Netlink, ifindex: number): Promise<st
 }
 
 /**
- * Re-add the managed entries of want that are missing (deleted by hand, flushed): dsr drops a
- * packet toward an unresolved backend (it is still addressed to the VIP, and the kernel holds a
- * blackhole for it), so its entry must exist for the kernel to resolve. Returns the re-added ones.
+ * Re-add the managed entries of want that are missing (deleted by hand, flushed): a packet toward
+ * an unresolved backend is lost (dsr drops it: it is still addressed to the VIP, for which the
+ * kernel holds a blackhole; onearm's carries the node's own source address, a martian to the
+ * kernel), so the entry must exist for the kernel to resolve it. Returns the re-added ones.
  */
 export async function restoreManaged(n: Netlink, ifindex: number, want: readonly string[], log: Logger): Promise<string[]> {
   if (want.length === 0) return [];
@@ -32,13 +33,13 @@ export async function restoreManaged(n: Netlink, ifindex: number, want: readonly
   const missing = want.filter((a) => !have.has(a.toLowerCase()));
   if (missing.length > 0) {
     await updateNeighbours(n, ifindex, missing, [], log);
-    log.info({ backends: missing.slice(0, 10), count: missing.length }, 'managed neighbour entries of backends were missing (dsr packets dropped): re-added');
+    log.info({ backends: missing.slice(0, 10), count: missing.length }, 'managed neighbour entries of backends were missing (packets toward them lost): re-added');
   }
   return missing;
 }
 
 /**
- * Every everyMs, when the dropped counter (dsr toward an unresolved backend) has risen, restore the
+ * Every everyMs, when the dropped counter (packets toward an unresolved backend) has risen, restore the
  * missing managed entries of the wanted backends. Returns the timer (unref'd; clearInterval stops it).
  */
 export function watchUnresolved(n: Netlink, ifindex: number, everyMs: number, src: { dropped(): number; wanted(): string[] }, log: Logger): NodeJS.Timeout | undefined {

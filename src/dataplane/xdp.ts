@@ -12,6 +12,7 @@ import { maglevTable } from './maglev.js';
 import { u32Array, u32Key, xdpNativeFrom, type XdpLayout, type XdpNative } from './native.js';
 import { updateNeighbours, watchUnresolved } from './neighbours.js';
 import { VipRoutes } from './vip-routes.js';
+import { NextHops } from './xdp-nexthop.js';
 import { attachXdp } from './xdp-attach.js';
 import { registerXdpMetrics } from './xdp-metrics.js';
 import { adoptPinnedState, checkPinnedLayout, DEFAULT_OBJECT_PATH, DEFAULT_PIN_BASE, pinProg, removePins } from './xdp-pins.js';
@@ -89,6 +90,8 @@ export class XdpDataplane implements Dataplane {
   private orphanVips = new Set<string>();
   private chain: Promise<void> = Promise.resolve();
   private warnedSel = new Set<string>();
+  private readonly vipRoutes: VipRoutes | undefined;
+  private neighTimer: NodeJS.Timeout | undefined;
 
   constructor(opts: XdpDataplaneOptions) {
     this.opts = opts;
@@ -124,6 +127,9 @@ export class XdpDataplane implements Dataplane {
     return this.fd(name);
   }
 
+  /** Keeps edgelb_be_nh from netlink events (xdp-nexthop.ts); set while open. */
+  nextHops: NextHops | undefined;
+
   /** The conntrack map of a family (IPv4 flows: ct4, compact key; IPv6: ct6). */
   conntrackFd(family: 4 | 6): number {
     return this.fd(family === 4 ? 'ct4' : 'ct6');
@@ -142,6 +148,8 @@ export class XdpDataplane implements Dataplane {
   }
 
   private releaseFds(): void {
+    this.nextHops?.close();
+    this.nextHops = undefined;
     this.ctCount.close();
     for (const fd of Object.values(this.fds)) this.n.closeFd(fd);
     this.fds = {};
@@ -193,13 +201,14 @@ export class XdpDataplane implements Dataplane {
     this.ctCount.open(this.opts.objectPath ?? DEFAULT_OBJECT_PATH, this.pinDir, [M.ct4, M.ct6], this.opts.spec.conntrackSize, this.log);
     if (anyReused) this.adoptPinnedState();
 
+    this.nextHops = new NextHops(this.n, this.ifindex, this.fd('backendNextHop'), this.log);
+    this.nextHops.start();
     const hadOurProgram = this.attach();
     const takenOver = hadOurProgram && allReused;
     this.opened = true;
-    // dsr drops packets toward an unresolved backend: restore its managed entry when that counter rises
-    const code = this.layout.counters.drop_dsr_no_neigh;
-    if (code !== undefined && this.opts.manageNeighbours !== false)
-      this.neighTimer = watchUnresolved(this.n, this.ifindex, 1000, { dropped: () => (this.opened ? sumPerCpuCounter(this.n, this.fd('counters'), code) : 0), wanted: () => [...new Set([...this.backends.values()].filter((b) => b.neighbour).map((b) => b.address))] }, this.log);
+    // packets toward an unresolved backend are lost (neighbours.ts): restore missing managed entries
+    const codes = [this.layout.counters.DROP_DSR_NO_NEIGH, this.layout.counters.PASS_NO_NEIGH].filter((c) => c !== undefined);
+    if (this.opts.manageNeighbours !== false) this.neighTimer = watchUnresolved(this.n, this.ifindex, 1000, { dropped: () => (this.opened ? codes.reduce((a, c) => a + sumPerCpuCounter(this.n, this.fd('counters'), c), 0) : 0), wanted: () => [...new Set([...this.backends.values()].filter((b) => b.neighbour).map((b) => b.address))] }, this.log);
     this.log.info(
       { iface, attachMode: this.attachMode, takenOver, pinDir: this.pinDir, progId: this.progId, conntrackSize: this.opts.spec.conntrackSize, maglevSize: this.maglevSize },
       takenOver ? 'XDP data path taken over (program replaced in place, pinned maps reused)' : 'XDP data path attached',
@@ -486,6 +495,7 @@ export class XdpDataplane implements Dataplane {
       this.neighDel.delete(b.address);
       this.neighAdd.add(b.address);
     }
+    this.nextHops?.setSlot(index, b.address, gen);
     const slot: BackendSlot = { index, gen, refs: 1, address: b.address, port: b.port, neighbour };
     this.backends.set(bk, slot);
     return slot;
@@ -508,6 +518,7 @@ export class XdpDataplane implements Dataplane {
     const gen = (this.slotGen[index]! + 1) >>> 0;
     this.slotGen[index] = gen;
     this.n.mapUpdate(this.fd('backends'), u32Key(index), this.n.xdpEncode('backend', { gen }));
+    this.nextHops?.dropSlot(index);
     this.beFree.release(index);
   }
 
@@ -536,9 +547,6 @@ export class XdpDataplane implements Dataplane {
       this.log.debug({ err: errorMessage(e) }, 'managed neighbour entries not updated');
     }
   }
-
-  private readonly vipRoutes: VipRoutes | undefined;
-  private neighTimer: NodeJS.Timeout | undefined;
 
   private effectiveSel(s: DataplaneService): EpSelect {
     if (SUPPORTED_SEL.has(s.epSelect)) return s.epSelect;

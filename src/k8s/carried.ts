@@ -75,6 +75,15 @@ export interface Carriage {
 }
 
 export function carriageOf(reports: NodeReportObj[], readyNodes: string[]): Carriage {
+  // every node lists mostly the same VIPs: canonicalise each text once
+  const seen = new Map<string, string | undefined>();
+  const canon = (x: unknown): string | undefined => {
+    if (typeof x !== 'string') return undefined;
+    if (seen.has(x)) return seen.get(x);
+    const v = familyOf(x) ? canonicalIp(x) : undefined;
+    seen.set(x, v);
+    return v;
+  };
   const ready = new Set(readyNodes);
   const c: Carriage = { reporting: new Map(), nodes: [...ready].sort(), bgp: new Map(), l2: new Map(), withheld: new Map() };
   const add = <T>(m: Map<string, T[]>, k: string, v: T) => {
@@ -88,11 +97,12 @@ export function carriageOf(reports: NodeReportObj[], readyNodes: string[]): Carr
     if (!s || !ready.has(node)) continue;
     c.reporting.set(node, s);
     // a report is outside input (another version, a hand edit): keep addresses only, canonical
-    const ips = (xs: unknown) => (Array.isArray(xs) ? xs.filter((x): x is string => typeof x === 'string' && familyOf(x) !== 0).map(canonicalIp) : []);
+    const ips = (xs: unknown) => (Array.isArray(xs) ? xs.map(canon).filter((x): x is string => x !== undefined) : []);
     for (const v of ips(s.bgp)) add(c.bgp, v, node);
     for (const v of ips(s.l2)) add(c.l2, v, node);
     for (const w of Array.isArray(s.withheld) ? s.withheld : []) {
-      if (typeof w?.vip === 'string' && familyOf(w.vip)) add(c.withheld, canonicalIp(w.vip), { node, reason: String(w.reason) });
+      const vip = canon(w?.vip);
+      if (vip) add(c.withheld, vip, { node, reason: String(w.reason) });
     }
   }
   return c;

@@ -2,8 +2,11 @@
 // EndpointSlices, Nodes, Namespaces, IPPools, BGPPeers, BGPPolicies, kube-loxilb BGPPeerServices,
 // and its own namespace's Secrets and Pods, and emits 'state' for its own node; the pod holding
 // the Lease also does IPAM and writes status. Every pod with a node agent writes its own NodeReport
-// (what it carries, carried.ts) when that changes; the Lease holder reads them all for Served. When the API server is unreachable, the caches and
-// the last emitted state stay as they were: the node keeps serving.
+// (what it carries, carried.ts) when that changes; the Lease holder reads them all for Served.
+// When the API server is unreachable, the caches and the last emitted state stay as they were: the
+// node keeps serving. This node's settings are the ConfigMap's (replaced on reload) overlaid with
+// its Node's edgelb.io/* annotations (node-settings.ts), and their problems are Events on its Node
+// (node-events.ts).
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import type { KubernetesObject } from '@kubernetes/client-node';
@@ -15,7 +18,7 @@ import { selectorMatches } from './annotations.js';
 import { GROUP, KubeWriter, Reflector, VERSION, loadKubeConfig, statusOf } from './client.js';
 import { LeaderController } from './controller.js';
 import { LeaderElector } from './leader.js';
-import { NodeReport } from './node-report.js';
+import { NodeEvents } from './node-events.js';
 import { NodeSettings } from './node-settings.js';
 import { K8sMetrics } from './metrics.js';
 import { peerEntryChanged, peerNodeEntry, type NodeStatusSource } from './status.js';
@@ -117,7 +120,7 @@ export class KubernetesSource extends EventEmitter {
   /** The ConfigMap's settings now (replaced on reload), and this node's view of them. */
   private base: DesiredState;
   private readonly nodeSettings = new NodeSettings();
-  private nodeReport: NodeReport | undefined;
+  private nodeEvents: NodeEvents | undefined;
   private settingsNow: DesiredState;
 
   constructor(o: KubernetesSourceOptions) {
@@ -134,13 +137,13 @@ export class KubernetesSource extends EventEmitter {
   /** A reloaded ConfigMap: node-level changes wait for a restart (RestartRequired), the rest applies. */
   updateSettings(settings: DesiredState): void {
     this.base = settings;
-    this.nodeReport?.configRejected('', this.myNode()?.metadata.uid);
+    this.nodeEvents?.configRejected('', this.myNode()?.metadata.uid);
     this.schedule();
   }
 
   /** The ConfigMap was refused on reload: an Event on this Node, the last good settings kept. */
   settingsRejected(message: string): void {
-    this.nodeReport?.configRejected(message, this.myNode()?.metadata.uid);
+    this.nodeEvents?.configRejected(message, this.myNode()?.metadata.uid);
   }
 
   private myNode(): NodeObj | undefined {
@@ -194,11 +197,14 @@ export class KubernetesSource extends EventEmitter {
       loxiPeers: mk('bgppeerservices', '/apis/bgppeer.loxilb.io/v1/bgppeerservices', cr('bgppeerservices', 'bgppeer.loxilb.io', 'v1'), undefined, true),
       secrets: mk('secrets', `/api/v1/namespaces/${ns}/secrets`, () => w.core.listNamespacedSecret({ namespace: ns })),
       pods: mk('pods', `/api/v1/namespaces/${ns}/pods`, () => w.core.listNamespacedPod({ namespace: ns, labelSelector: podSelector }), podSelector),
-      // optional: without the CRD no node reports, and Served says so
-      reports: mk(REPORT_PLURAL, `/apis/${GROUP}/${VERSION}/${REPORT_PLURAL}`, cr(REPORT_PLURAL), undefined, true),
+      // optional: without the CRD (or the right to read it) no node reports, and Served says so;
+      // only the Lease holder uses them, so a report changing costs the others no recompute
+      reports: new Reflector<KubernetesObject>(REPORT_PLURAL, kc, `/apis/${GROUP}/${VERSION}/${REPORT_PLURAL}`, cr(REPORT_PLURAL) as never, () => {
+        if (this.isLeader) this.schedule();
+      }, this.log, undefined, true),
     };
     this.reflectors = Object.values(this.r);
-    this.nodeReport = new NodeReport({ writer: w, nodeName: this.o.nodeName, identity: this.identity, logger: this.log, registry: this.o.registry });
+    this.nodeEvents = new NodeEvents({ writer: w, nodeName: this.o.nodeName, identity: this.identity, logger: this.log, registry: this.o.registry });
     await Promise.all(this.reflectors.map((r) => r.start()));
     this.metrics.synced(this.synced);
 
@@ -302,7 +308,7 @@ export class KubernetesSource extends EventEmitter {
     const myNode = this.myNode();
     const resolved = this.nodeSettings.resolve(this.base, myNode);
     this.settingsNow = resolved.settings;
-    this.nodeReport?.report(resolved, myNode?.metadata.uid);
+    this.nodeEvents?.report(resolved, myNode?.metadata.uid);
     const view = this.view();
     const opts = {
       nodeName: this.o.nodeName,

@@ -125,7 +125,15 @@ export interface BGPPeerObj {
     nodeSelector?: LabelSelector;
     families?: Array<'ipv4' | 'ipv6'>;
     gracefulRestart?: { enabled?: boolean; restartTime?: number };
+    /** Deprecated placeholder (MetalLB's name): ignored; use bfd. */
     bfdProfile?: string;
+    /** BFD for this peer: intervals in milliseconds, Detect Mult, optional authentication key from a Secret. */
+    bfd?: {
+      minRx?: number;
+      minTx?: number;
+      multiplier?: number;
+      auth?: { type: 'simple' | 'keyed-md5' | 'meticulous-keyed-md5' | 'keyed-sha1' | 'meticulous-keyed-sha1'; keyId: number; secretRef: { name: string; key?: string } };
+    };
     exportPolicies?: string[];
     maxPrefixes?: number;
   };

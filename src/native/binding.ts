@@ -197,6 +197,29 @@ export interface IcmpSocketHandle {
   close(): void;
 }
 
+/** An event of a NetlinkWatch (native/netlink_watch.cc). */
+export type NetlinkEvent =
+  | { kind: 'neigh'; op: 'new' | 'del'; ifindex: number; family: 4 | 6; address: string; /** NUD_* */ state: number; mac?: string }
+  | { kind: 'link'; op: 'new' | 'del'; ifindex: number; /** IFF_UP and carrier (IFF_LOWER_UP) */ up: boolean; mac?: string }
+  /** a dump requested on this socket ended */
+  | { kind: 'done' }
+  /** the socket's buffer overflowed: events were lost, dump again */
+  | { kind: 'overflow' };
+
+/** Neighbour and link events (RTNLGRP_NEIGH, RTNLGRP_LINK) on the event loop; dumps arrive in order with them. */
+export interface NetlinkWatchHandle {
+  readonly fd: number;
+  readonly delivered: number;
+  /** Each datagram's events, in the kernel's order. */
+  start(onEvents: (events: NetlinkEvent[]) => void): void;
+  /** Request every neighbour entry (as 'new' events, then 'done'). */
+  dumpNeighbours(): void;
+  /** Request every link (as 'new' events, then 'done'). */
+  dumpLinks(): void;
+  stop(): void;
+  close(): void;
+}
+
 /** A neighbour entry as netlink reports it (IPv4 and IPv6 only). */
 export interface NeighbourEntry {
   address: string;
@@ -397,6 +420,8 @@ export interface NativeBinding {
   /** protocol: an EtherType (ETH_P_ARP 0x0806, ETH_P_IPV6 0x86dd, ETH_P_ALL 0x0003). */
   openPacketSocket(ifname: string, protocol: number, options?: PacketSocketOptions): PacketSocketHandle;
   openIcmpSocket(family: 4 | 6, options?: { kind?: 'raw' | 'dgram' }): IcmpSocketHandle;
+  /** A NETLINK_ROUTE socket subscribed to neighbour and link events (the caller's network namespace). */
+  openNetlinkWatch(): NetlinkWatchHandle;
 
   // ---- TCP sockets for BGP (the fd goes to node:net, which then owns it) ----
   /** A non-blocking TCP socket with options set before connect/listen; returns the fd. */

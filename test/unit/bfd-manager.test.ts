@@ -10,6 +10,7 @@ import { Registry } from 'prom-client';
 import pino from 'pino';
 import { BfdManager, sessionConfigs } from '../../src/bfd/manager.js';
 import { BfdAuthType } from '../../src/bfd/packet.js';
+import { bfdTable } from '../../src/cli/tables.js';
 import type { PeerSpec } from '../../src/model/desired-state.js';
 import { loadNative } from '../../src/native/index.js';
 
@@ -49,14 +50,15 @@ async function until(what: string, f: () => boolean, ms = 15_000): Promise<void>
   }
 }
 
-test('manager: two managers on loopback come Up with meticulous keyed SHA-1; a stopped one is seen Down', async () => {
+test('manager: two managers on loopback come Up with meticulous keyed SHA-1; an orderly stop is AdminDown (no BGP down), a silent one is a failure', async () => {
   const [pa, pb] = [await freeUdpPort(), await freeUdpPort()];
   const logger = pino({ level: 'silent' });
   const bfd = { minRxMs: 50, minTxMs: 50, multiplier: 3, auth: { type: 'meticulous-keyed-sha1' as const, keyId: 9, key: 'shared' } };
   const peer: PeerSpec = { ...base, address: '127.0.0.1', bfd };
   const regA = new Registry();
   const a = new BfdManager({ logger, registry: regA, receivers: [{ family: 4, multihop: false, address: '127.0.0.1', port: pa }], ports: { single: pb, multi: pb }, viewEveryMs: 50 });
-  const b = new BfdManager({ logger, registry: new Registry(), receivers: [{ family: 4, multihop: false, address: '127.0.0.1', port: pb }], ports: { single: pa, multi: pa }, viewEveryMs: 50 });
+  const mkB = () => new BfdManager({ logger, registry: new Registry(), receivers: [{ family: 4, multihop: false, address: '127.0.0.1', port: pb }], ports: { single: pa, multi: pa }, viewEveryMs: 50 });
+  let b = mkB();
   const downs: string[] = [];
   a.on('down', (p: string) => downs.push(p));
   try {
@@ -74,10 +76,21 @@ test('manager: two managers on loopback come Up with meticulous keyed SHA-1; a s
     assert.match(text, /edgelb_bfd_session_up\{peer="127.0.0.1"\} 1/);
     assert.match(text, /edgelb_bfd_detection_time_seconds\{peer="127.0.0.1"\} 0.15/);
     assert.doesNotMatch(JSON.stringify(a.rows()) + text, /shared/);
+    // orderly stop: B says AdminDown, A goes Down (diag 3) but does not report a path failure
     await b.stop();
+    await until('A Down after AdminDown', () => a.rows()[0]?.state === 'Down');
+    assert.equal(a.rows()[0]!.diag, 3);
+    assert.deepEqual(downs, []);
+    // B back: Up again; then B goes silent (a crash): A reports the failure after the detection time
+    b = mkB();
+    await b.start();
+    b.setPeers([peer]);
+    await until('Up again', () => a.rows()[0]?.state === 'Up');
+    await b.stop(false);
     await until('A sees Down', () => downs.length > 0);
     assert.deepEqual(downs, ['127.0.0.1']);
     await until('A row Down', () => a.rows()[0]?.state === 'Down');
+    assert.equal(a.rows()[0]!.diag, 1);
     assert.match(await regA.metrics(), /edgelb_bfd_flaps_total\{peer="127.0.0.1",diag="1"\} 1/);
   } finally {
     await a.stop();
@@ -111,4 +124,15 @@ test('udpSocket: the socket filter drops datagrams with TTL below 255', async ()
     rx.close();
     tx.close();
   }
+});
+
+test('edgelb get bfd: the table shows negotiated timers, multipliers, auth and never a key', () => {
+  const out = bfdTable([
+    { peer: '10.0.0.1', multihop: false, state: 'Up', remoteState: 'Up', diag: 0, localDiscr: 1, remoteDiscr: 2, txIntervalMs: 100, detectTimeMs: 300, multiplier: 3, remoteMultiplier: 3, auth: 'meticulous-keyed-sha1/1', upSeconds: 75, flaps: 2 },
+    { peer: '10.9.0.1', multihop: true, state: 'Down', remoteState: 'Down', diag: 1, localDiscr: 3, remoteDiscr: 0, txIntervalMs: 1000, detectTimeMs: 0, multiplier: 5, remoteMultiplier: 0, auth: 'none', upSeconds: 0, flaps: 0 },
+  ]);
+  const lines = out.trimEnd().split('\n');
+  assert.match(lines[0]!, /^PEER +HOP +STATE +REMOTE +TX +DETECT +MULT +AUTH +UPTIME +FLAPS +DIAG$/);
+  assert.match(lines[1]!, /^10\.0\.0\.1 +single +Up +Up +100ms +300ms +3\/3 +meticulous-keyed-sha1\/1 +1m15s +2 +0$/);
+  assert.match(lines[2]!, /^10\.9\.0\.1 +multi +Down +Down +1000ms +- +5\/- +none +\S+ +0 +1$/);
 });

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Registry } from 'prom-client';
 import { NodeSettings, withClusterDefaults, DEFAULT_K8S_SHARDS, ANN_NODE_ASN, ANN_NODE_INTERFACE, ANN_NODE_ROUTER_ID } from '../../src/k8s/node-settings.js';
-import { NodeReport } from '../../src/k8s/node-report.js';
+import { NodeEvents } from '../../src/k8s/node-events.js';
 import { translate, type ClusterView } from '../../src/k8s/translate.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import type { DesiredState } from '../../src/model/desired-state.js';
@@ -92,10 +92,10 @@ test('a reloaded ConfigMap: node-level changes wait for a restart, bgp communiti
   assert.equal(ns.resolve(reloaded, nodeObj({ [ANN_NODE_INTERFACE]: 'eth0' })).restartRequired, '');
 });
 
-test('NodeReport writes one Warning Event on the Node per distinct problem and sets the gauges', async () => {
+test('NodeEvents writes one Warning Event on the Node per distinct problem and sets the gauges', async () => {
   const events: Array<{ ns: string; body: { reason: string; message: string; type: string; involvedObject: { kind: string; name: string } } }> = [];
   const registry = new Registry();
-  const rep = new NodeReport({ writer: { createEvent: async (ns, body) => void events.push({ ns, body: body as never }) }, nodeName: 'n1', identity: 'pod-1', logger: silentLogger(), registry });
+  const rep = new NodeEvents({ writer: { createEvent: async (ns, body) => void events.push({ ns, body: body as never }) }, nodeName: 'n1', identity: 'pod-1', logger: silentLogger(), registry });
   const ns = new NodeSettings();
   ns.resolve(base, nodeObj({}));
   const bad = ns.resolve(base, nodeObj({ [ANN_NODE_ASN]: 'x' }));

@@ -81,6 +81,7 @@ describe('connection sync: reports and insert path (BPF_PROG_TEST_RUN)', () => {
     assert.equal(out.verdict, 'TX');
     const p = parse(out.out);
     assert.deepEqual({ src: p.src, sport: p.sport, dst: p.dst, dport: p.dport }, { src: NODE4, sport: port, dst: B3, dport: 8080 });
+    assert.equal(ctEntry(fwdKey)!.synced, false, 'carried here now: this node reports it from now on');
     const back = run(fromBackend({ src: B3, dst: NODE4, proto: 'tcp', sport: 8080, dport: port, tcpFlags: TCP_ACK | TCP_PSH, payload: Buffer.from('z') }, B3));
     assert.equal(back.verdict, 'TX');
     const q = parse(back.out);

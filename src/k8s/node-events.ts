@@ -10,7 +10,7 @@ import { involvedEvent } from './status.js';
 import type { KubeWriter } from './client.js';
 import type { ResolvedSettings } from './node-settings.js';
 
-export interface NodeReportOptions {
+export interface NodeEventsOptions {
   writer: Pick<KubeWriter, 'createEvent'> | undefined;
   nodeName: string;
   identity: string;
@@ -18,14 +18,14 @@ export interface NodeReportOptions {
   registry: Registry;
 }
 
-export class NodeReport {
-  private readonly o: NodeReportOptions;
+export class NodeEvents {
+  private readonly o: NodeEventsOptions;
   private readonly sent = new Set<string>();
   private readonly invalidG: Gauge;
   private readonly restartG: Gauge;
   private configProblem = '';
 
-  constructor(o: NodeReportOptions) {
+  constructor(o: NodeEventsOptions) {
     this.o = o;
     const reg = [o.registry];
     const get = (name: string, help: string) => (o.registry.getSingleMetric(name) as Gauge | undefined) ?? new Gauge({ name, help, registers: reg });
