@@ -51,6 +51,11 @@ export interface XdpDataplaneOptions {
   clusterKeyFile?: string;
   /** Keep on-segment backends resolved with managed neighbour entries (default true). */
   manageNeighbours?: boolean;
+  /** onearm source address (IPv4) instead of the interface's: the node's SNAT address that a
+   *  surviving node adopts when this one dies (connection sync, docs/sync.md). */
+  snatAddress4?: string;
+  /** Report flows that become established to the connection-sync thread (edgelb_ct_ev). */
+  sync?: boolean;
   /** A blackhole route per served VIP, scoped to the uplink by a rule (default true; vip-routes.ts). */
   vipRoutes?: boolean;
 }
@@ -63,7 +68,7 @@ export class XdpDataplane implements Dataplane {
   private readonly log: Logger;
   private readonly n: XdpNative;
   private layout!: XdpLayout;
-  private readonly pinDir: string;
+  readonly pinDir: string;
   private readonly maglevSize: number;
   private readonly maxServices: number;
   private readonly maxBackends: number;
@@ -246,8 +251,9 @@ export class XdpDataplane implements Dataplane {
       echoRate: spec.icmpEchoRate ?? CT_DEFAULTS.icmpEchoRate,
       rstUnserved: spec.rstUnserved ?? false,
       ...(hashKey ? { hashKey } : {}),
-      node4: v4,
+      node4: this.opts.snatAddress4 ?? v4,
       node6: v6?.replace(/%.*$/, ''),
+      sync: this.opts.sync ?? false,
     });
     this.n.mapUpdate(this.fd('cfg'), u32Key(0), cfg);
   }
