@@ -133,6 +133,9 @@ Napi::Value EncodeCfg(Napi::Env env, Napi::Object o) {
   bool rst = false, has = false;
   if (!OptBool(o, "rstUnserved", &rst, &has)) return env.Undefined();
   if (rst) c.flags |= EDGELB_CFG_F_RST_UNSERVED;
+  bool sync = false;
+  if (!OptBool(o, "sync", &sync, &has)) return env.Undefined();
+  if (sync) c.flags |= EDGELB_CFG_F_SYNC;
   Napi::Value hk = o.Get("hashKey");
   if (!hk.IsUndefined()) {
     if (!hk.IsBuffer() || hk.As<Napi::Buffer<uint8_t>>().Length() != sizeof(c.hash_key))
@@ -320,6 +323,7 @@ Napi::Value Decode(const Napi::CallbackInfo& info) {
     o.Set("tcpRstTimeout", c.tcp_rst_timeout);
     o.Set("echoRate", c.echo_rate);
     o.Set("rstUnserved", (c.flags & EDGELB_CFG_F_RST_UNSERVED) != 0);
+    o.Set("sync", (c.flags & EDGELB_CFG_F_SYNC) != 0);
     o.Set("node4", AddrString(env, c.node4, 4));
     o.Set("node6", AddrString(env, c.node6, 6));
   } else if (kind == "svcKey") {
@@ -383,6 +387,7 @@ Napi::Value Decode(const Napi::CallbackInfo& info) {
     o.Set("snat", (c.flags & EDGELB_CT_F_SNAT) != 0);
     o.Set("dnat", (c.flags & EDGELB_CT_F_DNAT) != 0);
     o.Set("l2Cached", (c.flags & EDGELB_CT_F_L2) != 0);
+    o.Set("synced", (c.flags & EDGELB_CT_F_SYNCED) != 0);
     o.Set("state", c.state);
     o.Set("lastNs", Napi::BigInt::New(env, (uint64_t)c.last_ns));
     o.Set("timeoutSec", c.timeout_sec);
@@ -439,6 +444,7 @@ Napi::Value Layout(const Napi::CallbackInfo& info) {
   maps.Set("frags", EDGELB_MAP_FRAGS);
   maps.Set("scratch", EDGELB_MAP_SCRATCH);
   maps.Set("backendNextHop", EDGELB_MAP_BE_NH);
+  maps.Set("ctEvents", EDGELB_MAP_CT_EVENTS);
   o.Set("maps", maps);
   Napi::Object sizes = Napi::Object::New(env);
   sizes.Set("addr", (uint32_t)sizeof(edgelb_addr));
@@ -511,7 +517,9 @@ Napi::Value Layout(const Napi::CallbackInfo& info) {
   CNT(FRAG_TRACKED);
   CNT(NH_CACHED);
   CNT(NH_MISS);
-  static_assert(EDGELB_CNT_LAST == 44, "list every counter code above");
+  CNT(SYNC_EVENT);
+  CNT(SYNC_EVENT_LOST);
+  static_assert(EDGELB_CNT_LAST == 46, "list every counter code above");
   o.Set("counters", counters);
   o.Set("counterSlots", EDGELB_CNT_MAX);
   o.Set("svcListMax", EDGELB_SVC_LIST_MAX);

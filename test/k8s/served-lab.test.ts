@@ -91,6 +91,11 @@ test('k8s served: Served follows the BGP session through the NodeReport; get --a
     // back: True again
     await bird.birdc(`enable ${birdProtocolName(neighbor)}`);
     await waitUntil(served('True', 'Served'), 'Served=True with the session back', 90_000, 300);
+    // while nothing changes, the node writes nothing (the report is checked every second)
+    const rv = async () => ((await admin.custom.getClusterCustomObject({ group: 'edgelb.io', version: 'v1alpha1', plural: 'nodereports', name: NODE })) as { metadata: { resourceVersion: string } }).metadata.resourceVersion;
+    const rv0 = await rv();
+    await new Promise((r) => setTimeout(r, 4000));
+    assert.equal(await rv(), rv0, 'no NodeReport write while the node carries the same');
 
     // (2) --all-nodes through the API server: this node answers; a second pod whose views port is
     // closed is an error row, not a crash (exit 69)
