@@ -553,6 +553,21 @@ export class BgpSpeaker extends EventEmitter {
     });
   }
 
+  /**
+   * The advertised prefixes that at least one Established session has actually been sent (its
+   * adj-RIB-out records it), each with those peers' addresses: what this node carries by BGP now.
+   */
+  carried(): Map<string, string[]> {
+    const out = new Map<string, string[]>();
+    const up = [...this.peers.values()].filter((e) => e.session.state === BgpState.Established);
+    if (up.length === 0) return out;
+    for (const prefix of this.ads.keys()) {
+      const peers = up.filter((e) => e.session.ribOut.has(prefix)).map((e) => e.spec.address);
+      if (peers.length > 0) out.set(prefix, peers);
+    }
+    return out;
+  }
+
   /** Routes received from a peer with their attributes: only for peers with keepReceived (visibility). */
   receivedRoutes(peer: string): ReturnType<Session['ribIn']['list']> {
     return this.peers.get(canonicalIp(peer))?.session.ribIn.list() ?? [];

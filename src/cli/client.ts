@@ -114,6 +114,12 @@ const CHECKS: { [P in ViewPath]: (body: unknown) => void } = {
   },
 };
 
+/** Check a body against the view's contract (throws EDGELB_ERR_API_RESPONSE naming the first bad field). */
+export function checkView<P extends ViewPath>(path: P, body: unknown): ViewBodies[P] {
+  CHECKS[path](body);
+  return body as ViewBodies[P];
+}
+
 /** GET one view of the REST contract; resolves with its typed body, or throws
  *  EDGELB_ERR_API_RESPONSE naming the first field that does not match the contract. */
 export async function getView<P extends ViewPath>(base: string, path: P, opts: Omit<RequestOptions, 'method'> = {}): Promise<ViewBodies[P]> {

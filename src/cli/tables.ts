@@ -34,10 +34,21 @@ function duration(sec: number): string {
   return `${Math.floor(s / 86400)}d${Math.floor((s % 86400) / 3600)}h`;
 }
 
+/** A table before rendering: its headers and rows of cells. */
+export interface Columns {
+  headers: string[];
+  rows: string[][];
+}
+
 export function servicesTable(rows: readonly ServiceRow[]): string {
-  return renderTable(
-    ['NAME', 'VIPS', 'PORTS', 'MODE', 'POOL', 'SHARD', 'ENDPOINTS', 'HEALTHY'],
-    rows.map((s) => {
+  const c = servicesColumns(rows);
+  return renderTable(c.headers, c.rows);
+}
+
+export function servicesColumns(rows: readonly ServiceRow[]): Columns {
+  return {
+    headers: ['NAME', 'VIPS', 'PORTS', 'MODE', 'POOL', 'SHARD', 'ENDPOINTS', 'HEALTHY'],
+    rows: rows.map((s) => {
       const up = (e: ServiceRow['endpoints'][number]) => e.ready && e.healthy !== false;
       const healthy = s.healthyEndpoints ?? s.endpoints.filter(up).length;
       return [
@@ -51,7 +62,7 @@ export function servicesTable(rows: readonly ServiceRow[]): string {
         `${healthy}/${s.endpoints.length}`,
       ];
     }),
-  );
+  };
 }
 
 function decision(d: AnnounceDecision & { med?: number }): string {
@@ -60,9 +71,14 @@ function decision(d: AnnounceDecision & { med?: number }): string {
 }
 
 export function vipsTable(rows: readonly VipRow[]): string {
-  return renderTable(
-    ['VIP', 'SERVICES', 'POOL', 'SHARD', 'MASTER', 'ANNOUNCE', 'BGP', 'L2'],
-    rows.map((v) => [
+  const c = vipsColumns(rows);
+  return renderTable(c.headers, c.rows);
+}
+
+export function vipsColumns(rows: readonly VipRow[]): Columns {
+  return {
+    headers: ['VIP', 'SERVICES', 'POOL', 'SHARD', 'MASTER', 'ANNOUNCE', 'BGP', 'L2'],
+    rows: rows.map((v) => [
       cell(v.vip),
       cell(v.services),
       cell(v.pool),
@@ -72,7 +88,7 @@ export function vipsTable(rows: readonly VipRow[]): string {
       decision(v.bgp),
       decision(v.l2),
     ]),
-  );
+  };
 }
 
 /** "hold-timer-expired (NOTIFICATION 4/0)": the reason, and the NOTIFICATION when there was one. */
@@ -82,10 +98,23 @@ export function neighborError(e: NeighborErrorRow | null): string {
 }
 
 export function bgpTable(rows: readonly NeighborRow[]): string {
-  return renderTable(
-    ['PEER', 'ASN', 'STATE', 'UPTIME', 'SENT', 'RECEIVED', 'LAST ERROR'],
-    rows.map((n) => [cell(n.address), cell(n.asn), cell(n.state), duration(n.uptime), cell(n.prefixesSent), cell(n.prefixesReceived), neighborError(n.lastError)]),
-  );
+  const c = bgpColumns(rows);
+  return renderTable(c.headers, c.rows);
+}
+
+export function bgpColumns(rows: readonly NeighborRow[]): Columns {
+  return {
+    headers: ['PEER', 'ASN', 'STATE', 'UPTIME', 'SENT', 'RECEIVED', 'LAST ERROR'],
+    rows: rows.map((n) => [cell(n.address), cell(n.asn), cell(n.state), duration(n.uptime), cell(n.prefixesSent), cell(n.prefixesReceived), neighborError(n.lastError)]),
+  };
+}
+
+/** One node's shards as rows (the --all-nodes form of `get ha`). */
+export function haColumns(h: HaRow): Columns {
+  return {
+    headers: ['DRAINED', 'SHARD', 'STATE', 'MASTER', 'EPOCH'],
+    rows: h.shards.length ? h.shards.map((s) => [cell(h.drained), cell(s.shard), cell(s.state), cell(s.master), cell(s.epoch)]) : [[cell(h.drained)]],
+  };
 }
 
 export function haTable(h: HaRow): string {
@@ -98,9 +127,14 @@ export function haTable(h: HaRow): string {
 
 /** `edgelb get bfd`: one line per session; intervals as negotiated (tx / detection). */
 export function bfdTable(rows: readonly BfdRow[]): string {
-  return renderTable(
-    ['PEER', 'HOP', 'STATE', 'REMOTE', 'TX', 'DETECT', 'MULT', 'AUTH', 'UPTIME', 'FLAPS', 'DIAG'],
-    rows.map((b) => [
+  const c = bfdColumns(rows);
+  return renderTable(c.headers, c.rows);
+}
+
+export function bfdColumns(rows: readonly BfdRow[]): Columns {
+  return {
+    headers: ['PEER', 'HOP', 'STATE', 'REMOTE', 'TX', 'DETECT', 'MULT', 'AUTH', 'UPTIME', 'FLAPS', 'DIAG'],
+    rows: rows.map((b) => [
       cell(b.peer),
       b.multihop ? 'multi' : 'single',
       cell(b.state),
@@ -113,5 +147,5 @@ export function bfdTable(rows: readonly BfdRow[]): string {
       cell(b.flaps),
       cell(b.diag),
     ]),
-  );
+  };
 }

@@ -171,3 +171,31 @@ export interface LoxiBGPPeerServiceObj {
   metadata: ObjectMeta;
   spec: { ipAddress: string; remoteAs: number; remotePort?: number };
 }
+
+/**
+ * NodeReport (edgelb.io/v1alpha1, cluster-scoped, named after its node): what one node carries
+ * now, written by that node's edgelb pod (server-side apply, only when it changes), read by the
+ * writer of the Services' edgelb.io/Served condition.
+ */
+export interface NodeReportObj {
+  metadata: ObjectMeta;
+  status?: {
+    node?: string;
+    pod?: string;
+    updated?: string;
+    /** BGP peers configured on this node, and those whose session is Established. */
+    peers?: string[];
+    established?: string[];
+    /** "1/2": Established sessions / peers (for kubectl get). */
+    sessions?: string;
+    /** VIPs sent to at least one Established session. */
+    bgp?: string[];
+    /** VIPs this node answers ARP/NDP for. */
+    l2?: string[];
+    /** "bgp 3, l2 1" (for kubectl get). */
+    carrying?: string;
+    /** VIPs this node is given but does not announce, with the reason (at most 1,000 listed). */
+    withheld?: Array<{ vip: string; reason: string }>;
+    withheldMore?: number;
+  };
+}

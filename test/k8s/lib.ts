@@ -87,7 +87,7 @@ export async function waitEstablished(c: Clients, names: string[]): Promise<void
 /** CRDs, namespace and RBAC applied for real (what a user applies before the DaemonSet). */
 export async function installBase(c: Clients): Promise<void> {
   await apply(c, loadObjects(join(ROOT, 'crds')));
-  await waitEstablished(c, ['ippools.edgelb.io', 'bgppeers.edgelb.io', 'bgppolicies.edgelb.io']);
+  await waitEstablished(c, ['ippools.edgelb.io', 'bgppeers.edgelb.io', 'bgppolicies.edgelb.io', 'nodereports.edgelb.io']);
   const base = ['namespace.yaml', 'serviceaccount.yaml', 'rbac.yaml'].flatMap((f) => loadObjects(join(ROOT, 'manifests', f)));
   await apply(c, base);
 }

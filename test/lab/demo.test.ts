@@ -30,6 +30,7 @@ test('edgelb lab demo: ECMP, spread, reload, hitless restart, power cut, recover
   assert.match(line('kill -9 and restart of edge-1'), /^PASS .* 0 of 16 open connections dropped .*fewest next hops seen 3/);
   assert.match(line('new requests after the flush'), /120 ok, 0 failed/);
   assert.match(line('established dsr connections'), /8 of 8 live on/);
+  assert.match(line('established onearm connections'), /0 of 8 onearm connections lost .*answered by edge-[13]/);
   assert.match(line('edge-2 back'), /3 next hops again/);
   assert.match(out, /All 13 steps worked\./);
   assert.ok(Date.now() - started < 120_000, 'the demo finishes in under two minutes');
