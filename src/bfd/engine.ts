@@ -6,11 +6,14 @@
 import { randomInt } from 'node:crypto';
 import { BfdSession, type BfdSessionConfig, type BfdSessionView, type BfdStateChange } from './session.js';
 import { BfdState, decodeControl, type BfdDrop } from './packet.js';
+import type { BfdResume } from './offload.js';
 
 /** A path to send one session's packets (RFC 5881/5883: its own source port, TTL 255). */
 export interface BfdSender {
   send(buf: Buffer): void;
   close(): void;
+  /** The UDP source port, once bound (the offload answers from it). */
+  readonly srcPort?: number;
 }
 
 export interface BfdTransport {
@@ -64,8 +67,9 @@ export class BfdEngine {
   ) {}
 
   /** Make the sessions exactly `list` (by key): new ones start Down, changed ones are reconfigured
-   *  (a poll sequence when intervals change), removed ones send AdminDown once and go. */
-  setSessions(list: readonly BfdSessionConfig[]): void {
+   *  (a poll sequence when intervals change), removed ones send AdminDown once and go. A new
+   *  session with an entry in `resume` starts Up where the offload left it (offload.ts). */
+  setSessions(list: readonly BfdSessionConfig[], resume: ReadonlyMap<string, BfdResume> = new Map()): void {
     const want = new Map(list.map((c) => [c.key, c]));
     for (const [key, e] of this.sessions) {
       const c = want.get(key);
@@ -76,7 +80,7 @@ export class BfdEngine {
       if (e) {
         e.session.reconfigure(c);
         this.run(e);
-      } else this.add(c);
+      } else this.add(c, resume.get(c.key));
     }
   }
 
@@ -144,8 +148,13 @@ export class BfdEngine {
     return why;
   }
 
-  private add(c: BfdSessionConfig): void {
-    let discr = 0;
+  /** The sending side of a session (its source port, for the offload). */
+  sender(key: string): BfdSender | undefined {
+    return this.sessions.get(key)?.sender;
+  }
+
+  private add(c: BfdSessionConfig, resume?: BfdResume): void {
+    let discr = resume && !this.byDiscr.has(resume.localDiscr) ? resume.localDiscr : 0;
     while (discr === 0 || this.byDiscr.has(discr)) discr = randomInt(1, 0xffff_ffff);
     const sender = this.transport.openSender(c);
     const entry: Entry = { sender, wakeAt: Infinity } as Entry;
@@ -161,6 +170,7 @@ export class BfdEngine {
       },
       this.clock.now(),
       this.random,
+      resume && resume.localDiscr === discr ? resume : undefined,
     );
     this.sessions.set(c.key, entry);
     this.byDiscr.set(discr, entry);

@@ -7,6 +7,7 @@
 import { checkAuth, encodeSigned, isMeticulous, type AuthRxState, type BfdAuthConfig } from './auth.js';
 import { transition, type BfdEvent } from './fsm.js';
 import { BFD_VERSION, BfdDiag, BfdState, type BfdControlPacket, type BfdDrop } from './packet.js';
+import type { BfdResume } from './offload.js';
 
 /** RFC 5880 6.8.3: while not Up, bfd.DesiredMinTxInterval is at least one second. */
 export const SLOW_TX_US = 1_000_000;
@@ -109,11 +110,26 @@ export class BfdSession {
     private readonly out: BfdSessionOutput,
     now: number,
     private readonly random: () => number = Math.random,
+    resume?: BfdResume,
   ) {
     this.advTxUs = this.txUs = Math.max(cfg.minTxUs, SLOW_TX_US);
     this.advRxUs = this.rxDetectUs = cfg.minRxUs;
     this.xmitAuthSeq = Math.floor(random() * 0x1_0000_0000) >>> 0;
     this.nextTxAt = now; // the active role sends at once (6.1)
+    if (resume) {
+      // an Up session the offload kept alive while no daemon ran: carry on Up, same discriminators,
+      // after the last sequence number on the wire; the peer's sequence window is learnt again (6.7.3)
+      this.state = this.remoteState = BfdState.Up;
+      this.upSinceMs = now;
+      this.advTxUs = this.txUs = cfg.minTxUs;
+      this.remoteDiscr = resume.remoteDiscr;
+      this.remoteMinRxUs = resume.remoteMinRxUs;
+      this.remoteDesiredMinTxUs = resume.remoteDesiredMinTxUs;
+      this.remoteDetectMult = resume.remoteDetectMult;
+      this.xmitAuthSeq = resume.xmitAuthSeq >>> 0;
+      this.lastRxAt = now;
+      this.detectAt = now + this.detectTimeUs() / 1000;
+    }
   }
 
   /** The transmit interval: max(DesiredMinTx, RemoteMinRx) (6.8.7); 0 = do not send periodically. */
@@ -162,6 +178,13 @@ export class BfdSession {
       this.remoteState = BfdState.Down;
       this.apply({ kind: 'detect-timeout' }, now, detectMs);
     }
+    // 6.8.1: in any state, a Detection Time without a packet forgets the remote discriminator (a
+    // peer that deleted its session must not keep getting a Your Discriminator it no longer knows)
+    const detectUs = this.detectTimeUs();
+    if (this.remoteDiscr !== 0 && detectUs > 0 && now - this.lastRxAt > detectUs / 1000) {
+      this.remoteDiscr = 0;
+      this.remoteState = BfdState.Down;
+    }
     // 6.7.3: forget the sequence number after twice the detection time without a packet
     if (this.authRx.known && now - this.lastRxAt > (2 * Math.max(this.detectTimeUs(), SLOW_TX_US)) / 1000) this.authRx.known = false;
     if (this.sendFinal) {
@@ -174,7 +197,8 @@ export class BfdSession {
       this.transmit(this.poll, false);
       this.nextTxAt = now + (iv > 0 ? this.jittered(iv) / 1000 : SLOW_TX_US / 1000);
     }
-    return Math.min(this.detectAt, iv > 0 ? this.nextTxAt : Infinity);
+    const forgetAt = this.remoteDiscr !== 0 && detectUs > 0 ? this.lastRxAt + detectUs / 1000 + 1 : Infinity;
+    return Math.min(this.detectAt, forgetAt, iv > 0 ? this.nextTxAt : Infinity);
   }
 
   /** Send the current state once more, now (AdminDown before a stop, in case one is lost). */
@@ -248,9 +272,13 @@ export class BfdSession {
     };
   }
 
-  /** Encode and sign p with the next sequence number (meticulous: every packet; keyed: too, which 6.7.3 allows). */
+  /**
+   * Encode and sign p. Meticulous types take the next sequence number for every packet; keyed types
+   * keep theirs (6.7.3 makes incrementing optional), so one signed packet stays valid for as long
+   * as the offload needs to repeat it.
+   */
   sign(p: BfdControlPacket): Buffer {
-    if (this.cfg.auth && this.cfg.auth.type !== 1) this.xmitAuthSeq = (this.xmitAuthSeq + 1) >>> 0;
+    if (this.cfg.auth && isMeticulous(this.cfg.auth.type)) this.xmitAuthSeq = (this.xmitAuthSeq + 1) >>> 0;
     return encodeSigned(p, this.cfg.auth, this.xmitAuthSeq);
   }
 

@@ -38,6 +38,7 @@ export class DgramTransport implements BfdTransport {
     let sock: Socket | undefined;
     let closed = false;
     let attempts = 0;
+    let bound: number | undefined;
     const open = () => {
       const port = this.nextPort();
       const s = createSocket({ type: family === 6 ? 'udp6' : 'udp4' });
@@ -52,6 +53,7 @@ export class DgramTransport implements BfdTransport {
       });
       s.bind({ port, ...(cfg.local ? { address: cfg.local } : {}), exclusive: true }, () => {
         attempts = 0;
+        bound = port;
         try {
           s.setTTL(255); // RFC 5881 section 5 (and GTSM-like for multihop, RFC 5883 leaves it open)
         } catch (e) {
@@ -61,6 +63,9 @@ export class DgramTransport implements BfdTransport {
     };
     open();
     return {
+      get srcPort() {
+        return bound;
+      },
       send: (buf) => {
         if (closed) return;
         if (!sock) open();
