@@ -41,6 +41,9 @@
 #define EDGELB_MAP_SCRATCH "edgelb_scratch"
 #define EDGELB_MAP_BE_NH "edgelb_be_nh"
 #define EDGELB_MAP_CT_EVENTS "edgelb_ct_ev"
+#define EDGELB_MAP_BFD "edgelb_bfd"           /* BFD offload: sessions (bfd.h, docs/bfd.md) */
+#define EDGELB_MAP_BFD_FRAMES "edgelb_bfd_fr"  /* BFD offload: frames signed ahead */
+#define EDGELB_MAP_BFD_LEASE "edgelb_bfd_ls"   /* BFD offload: the daemon's lease */
 #define EDGELB_PROG_XDP "edgelb_xdp"
 
 /* Compile-time defaults; the addon resizes the maps before load (bpf_map__set_max_entries). */
@@ -277,6 +280,57 @@ struct edgelb_nh {
 };
 EDGELB_STATIC_ASSERT(sizeof(struct edgelb_nh) == 24, "edgelb_nh");
 
+/* BFD offload (bfd.h, docs/bfd.md "Surviving a daemon restart"): while the daemon's lease has run
+ * out, XDP answers each BFD control packet of an offloaded Up session with the next frame the
+ * daemon encoded (and signed) ahead. New maps only: pins of an older edgelb lack them and libbpf
+ * creates them, so no layout bump. edgelb_bfd: key = our discriminator (host order). */
+#define EDGELB_BFD_SESSIONS_MAX 64
+#define EDGELB_BFD_WINDOW_MAX 1024 /* frames per session (edgelb_bfd_fr: slot * this + i) */
+#define EDGELB_BFD_FRAME_MAX 64    /* BFD payload bytes: 24 + the longest auth section (28) */
+#define EDGELB_BFD_KEY_MAX 72
+#define EDGELB_BFD_F_MULTIHOP 0x01 /* RFC 5883: no TTL check (single hop: TTL 255 required) */
+#define EDGELB_BFD_F_METICULOUS 0x02 /* one frame per answer; else frame 0 again and again */
+struct edgelb_bfd_sess {
+	struct edgelb_addr local; /* our address: the router's packets' destination, our source */
+	struct edgelb_addr peer;
+	__u32 remote_discr;       /* the router's discriminator (host order) */
+	__u32 first_seq;          /* sequence number of frame 0 */
+	__u32 last_seq;           /* last number on the wire when the daemon renewed its lease */
+	__u32 sent;               /* frames XDP answered with since (may overshoot nframes) */
+	__u32 nframes;            /* frames in the slot (1..EDGELB_BFD_WINDOW_MAX) */
+	__u32 slot;               /* frames at edgelb_bfd_fr[slot * EDGELB_BFD_WINDOW_MAX + i] */
+	__u16 src_port;           /* ours (network order) */
+	__u16 dst_port;           /* 3784 or 4784 (network order) */
+	__u8 family;
+	__u8 flags;               /* EDGELB_BFD_F_* */
+	__u8 auth_type;           /* 0 none, else the RFC 5880 auth type the router must use too */
+	__u8 key_id;
+	/* not read by XDP: what the next daemon resumes the session from (src/bfd/offload.ts) */
+	__u32 desired_min_tx_us;
+	__u32 required_min_rx_us;
+	__u32 remote_desired_min_tx_us;
+	__u32 remote_min_rx_us;
+	__u8 detect_mult;
+	__u8 remote_detect_mult;
+	__u8 pad[6];
+	char key[EDGELB_BFD_KEY_MAX]; /* the session's key, NUL-padded */
+};
+EDGELB_STATIC_ASSERT(sizeof(struct edgelb_bfd_sess) == 160, "edgelb_bfd_sess");
+
+struct edgelb_bfd_frame {
+	__u16 len;  /* BFD payload length (24..EDGELB_BFD_FRAME_MAX) */
+	__u16 csum; /* folded one's complement sum of data as 16-bit words in memory order */
+	__u8 data[EDGELB_BFD_FRAME_MAX];
+};
+EDGELB_STATIC_ASSERT(sizeof(struct edgelb_bfd_frame) == 68, "edgelb_bfd_frame");
+
+/* edgelb_bfd_ls[0]: XDP answers only while until_ns <= now < max_ns (CLOCK_MONOTONIC ns). */
+struct edgelb_bfd_lease {
+	__u64 until_ns; /* the daemon is alive until then (renewed with each packet it sends) */
+	__u64 max_ns;   /* the offload answers nothing after this (the longest a dead daemon is covered) */
+};
+EDGELB_STATIC_ASSERT(sizeof(struct edgelb_bfd_lease) == 16, "edgelb_bfd_lease");
+
 /* Per service / per backend traffic, per CPU. */
 struct edgelb_stats {
 	__u64 packets;
@@ -335,7 +389,10 @@ EDGELB_STATIC_ASSERT(sizeof(struct edgelb_stats) == 16, "edgelb_stats");
 #define EDGELB_CNT_NH_MISS 44      /* new flow toward a backend without a next-hop entry: FIB lookup */
 #define EDGELB_CNT_SYNC_EVENT 45    /* flow reported to connection sync (edgelb_ct_ev) */
 #define EDGELB_CNT_SYNC_EVENT_LOST 46 /* report lost: the event ring was full */
-#define EDGELB_CNT_LAST 46
+#define EDGELB_CNT_TX_BFD 47       /* BFD control packet answered from the offload (daemon's lease out) */
+#define EDGELB_CNT_PASS_BFD 48     /* BFD control packet of an offloaded session, daemon's lease live */
+#define EDGELB_CNT_PASS_BFD_SPENT 49 /* lease out, but frames used up or past the offload's max time */
+#define EDGELB_CNT_LAST 49
 
 EDGELB_STATIC_ASSERT(EDGELB_CNT_LAST < EDGELB_CNT_MAX, "counter codes fit edgelb_cnt");
 

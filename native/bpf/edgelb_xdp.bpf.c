@@ -4,7 +4,8 @@
  * port, protocol) gets a backend (Maglev by default, keyed hash), conntrack entries for both
  * directions (with a fairly shared SNAT port for onearm/fullnat), and is rewritten and sent.
  * Everything else addressed to a VIP ends here too: echo answered, unserved ports, options,
- * untracked fragments and stray TCP dropped and counted (vip.h). Next hops: fwd.h. */
+ * untracked fragments and stray TCP dropped and counted (vip.h). Next hops: fwd.h. BFD control
+ * packets of offloaded sessions are answered while the daemon is away (bfd.h). */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
@@ -17,6 +18,7 @@
 #include "ct.h"
 #include "fwd.h"
 #include "vip.h"
+#include "bfd.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -280,6 +282,12 @@ int edgelb_xdp(struct xdp_md *ctx)
 		return verdict(EDGELB_CNT_PASS_NOT_IP, XDP_PASS);
 	if (r == PARSE_MALFORMED)
 		return verdict(EDGELB_CNT_PASS_MALFORMED, XDP_PASS);
+	if (r == PARSE_OK && p.proto == IPPROTO_UDP && bfd_port(p.key.dport)) {
+		/* BFD control packets of sessions the daemon offloaded (bfd.h) */
+		int v = bfd_answer(ctx, &p);
+		if (v >= 0)
+			return v;
+	}
 	int maybe_vip = addrf_test(0, &p.key.dst);
 	if (!maybe_vip && r != PARSE_ICMP && !addrf_test(1, &p.key.src)) {
 		/* fast path: neither to a VIP nor a reply from a backend */

@@ -116,7 +116,7 @@ describe('XdpDataplane (kernel, private namespace)', () => {
 
   test('layout and struct encoding round-trip through the addon', () => {
     const L = native.xdpLayout();
-    assert.deepEqual(L.sizes, { addr: 16, cfg: 104, svcKey: 20, svc: 16, vipKey: 20, backend: 24, ctKey: 40, ct4Key: 16, ct: 96, stats: 16, nh: 24 });
+    assert.deepEqual(L.sizes, { addr: 16, cfg: 104, svcKey: 20, svc: 16, vipKey: 20, backend: 24, ctKey: 40, ct4Key: 16, ct: 96, stats: 16, nh: 24, bfdSess: 160, bfdFrame: 68, bfdLease: 16 });
     assert.equal(L.counters.RX, 0);
     assert.equal(L.counters.TX, 9);
     assert.equal(Object.keys(L.counters).length, new Set(Object.values(L.counters)).size, 'codes are unique');
