@@ -91,6 +91,15 @@ void NetlinkAttr(std::vector<uint8_t>* b, size_t msg, uint16_t type, const void*
   h->nlmsg_len = (uint32_t)(b->size() - msg);
 }
 
+// One datagram from the kernel into rx (EINTR retried): its length, or -errno.
+static int RecvOnce(int fd, std::vector<uint8_t>* rx) {
+  for (;;) {
+    ssize_t n = recv(fd, rx->data(), rx->size(), 0);
+    if (n >= 0) return (int)n;
+    if (errno != EINTR) return -errno;
+  }
+}
+
 int NetlinkRunAcked(int fd, std::vector<NetlinkOp>* ops, const std::function<void(size_t i, std::vector<uint8_t>* buf)>& build) {
   const size_t kChunk = 256;
   std::vector<uint8_t> buf;
@@ -103,12 +112,8 @@ int NetlinkRunAcked(int fd, std::vector<NetlinkOp>* ops, const std::function<voi
     if (rc != 0) return rc;
     size_t acked = 0;
     while (acked < end - base) {
-      ssize_t n = recv(fd, rx.data(), rx.size(), 0);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return -errno;
-      }
-      int left = (int)n;
+      int left = RecvOnce(fd, &rx);
+      if (left < 0) return left;
       for (const nlmsghdr* h = reinterpret_cast<const nlmsghdr*>(rx.data()); NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
         if (h->nlmsg_type != NLMSG_ERROR || h->nlmsg_seq < base + 1 || h->nlmsg_seq > end) continue;
         if (h->nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr))) continue;
@@ -125,12 +130,8 @@ int NetlinkRequest(int fd, const std::vector<uint8_t>& req, uint32_t seq, const 
   if (rc != 0) return rc;
   std::vector<uint8_t> rx(64 * 1024);
   for (;;) {
-    ssize_t n = recv(fd, rx.data(), rx.size(), 0);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return -errno;
-    }
-    int left = (int)n;
+    int left = RecvOnce(fd, &rx);
+    if (left < 0) return left;
     for (const nlmsghdr* h = reinterpret_cast<const nlmsghdr*>(rx.data()); NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
       if (h->nlmsg_seq != seq) continue;
       if (h->nlmsg_type == NLMSG_DONE) return 0;
