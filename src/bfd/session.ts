@@ -162,6 +162,13 @@ export class BfdSession {
       this.remoteState = BfdState.Down;
       this.apply({ kind: 'detect-timeout' }, now, detectMs);
     }
+    // 6.8.1: in any state, a Detection Time without a packet forgets the remote discriminator (a
+    // peer that deleted its session must not keep getting a Your Discriminator it no longer knows)
+    const detectUs = this.detectTimeUs();
+    if (this.remoteDiscr !== 0 && detectUs > 0 && now - this.lastRxAt > detectUs / 1000) {
+      this.remoteDiscr = 0;
+      this.remoteState = BfdState.Down;
+    }
     // 6.7.3: forget the sequence number after twice the detection time without a packet
     if (this.authRx.known && now - this.lastRxAt > (2 * Math.max(this.detectTimeUs(), SLOW_TX_US)) / 1000) this.authRx.known = false;
     if (this.sendFinal) {
@@ -174,7 +181,8 @@ export class BfdSession {
       this.transmit(this.poll, false);
       this.nextTxAt = now + (iv > 0 ? this.jittered(iv) / 1000 : SLOW_TX_US / 1000);
     }
-    return Math.min(this.detectAt, iv > 0 ? this.nextTxAt : Infinity);
+    const forgetAt = this.remoteDiscr !== 0 && detectUs > 0 ? this.lastRxAt + detectUs / 1000 + 1 : Infinity;
+    return Math.min(this.detectAt, forgetAt, iv > 0 ? this.nextTxAt : Infinity);
   }
 
   /** Send the current state once more, now (AdminDown before a stop, in case one is lost). */

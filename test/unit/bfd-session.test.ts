@@ -224,3 +224,19 @@ test('engine: single-hop TTL below 255, unknown discriminators and strangers are
   assert.equal(good.a.engine.stats.dropped.short, 1);
   assert.equal(view(good.a).state, BfdState.Up);
 });
+
+test('session: a peer silent for a detection time is forgotten in any state (Your Discriminator back to 0)', () => {
+  const { clock, a, b } = pair();
+  clock.advance(5000);
+  b.engine.setSessions([]); // B deletes its session: AdminDown once, then nothing
+  clock.advance(10);
+  assert.equal(view(a).state, BfdState.Down);
+  assert.notEqual(view(a).remoteDiscr, 0, 'the AdminDown packet told us its discriminator');
+  clock.advance(3100); // B's AdminDown advertised 1 s (not Up): detection time 3 x 1 s
+  assert.equal(view(a).remoteDiscr, 0);
+  clock.advance(1100); // the next packet (1 s interval while Down) carries Your Discriminator 0
+  const last = decodeControl(a.sent.at(-1)!);
+  assert.ok(last.ok, 'decodes');
+  assert.equal(last.packet.yourDiscr, 0);
+  assert.equal(last.packet.state, BfdState.Down);
+});

@@ -1,5 +1,5 @@
 // Lab routers: BIRD 2 configuration generator (pure): device + kernel (merge paths for ECMP) + one BGP protocol per neighbour.
-import { familyOf, type NeighborConfig, type RouterOptions } from './types.js';
+import { familyOf, type LabBfd, type NeighborConfig, type RouterOptions } from './types.js';
 
 export interface BirdOptions extends RouterOptions {
   /** kernel protocols export every best/merged route to the FIB (default true) */
@@ -31,9 +31,28 @@ export function birdConfig(o: BirdOptions): string {
     ['protocol device {', '  scan time 10;', '}'].join('\n'),
     kernel(4),
     kernel(6),
+    ...birdBfd(o),
     ...o.neighbors.map((n) => birdProtocol(o, n)),
   ];
   return blocks.join('\n\n') + '\n';
+}
+
+const BIRD_AUTH: Record<NonNullable<LabBfd['auth']>['type'], string> = {
+  simple: 'simple',
+  'keyed-md5': 'keyed md5',
+  'meticulous-keyed-md5': 'meticulous keyed md5',
+  'keyed-sha1': 'keyed sha1',
+  'meticulous-keyed-sha1': 'meticulous keyed sha1',
+};
+
+/** One `protocol bfd` with the (first) BFD neighbour's timers for every interface and for multihop. */
+function birdBfd(o: BirdOptions): string[] {
+  const b = o.neighbors.find((n) => n.bfd)?.bfd;
+  if (!b) return [];
+  const opts = [`min rx interval ${b.minRx} ms;`, `min tx interval ${b.minTx} ms;`, `multiplier ${b.multiplier};`];
+  if (b.auth) opts.push(`authentication ${BIRD_AUTH[b.auth.type]};`, `password ${quote(b.auth.key)} { id ${b.auth.keyId}; };`);
+  const block = (head: string) => [`  ${head} {`, ...opts.map((x) => `    ${x}`), '  };'];
+  return [['protocol bfd {', ...block('interface "*"'), ...block('multihop'), '}'].join('\n')];
 }
 
 function birdProtocol(o: BirdOptions, n: NeighborConfig): string {
@@ -47,6 +66,7 @@ function birdProtocol(o: BirdOptions, n: NeighborConfig): string {
   if (n.password !== undefined) b.push(`  password ${quote(n.password)};`);
   if (o.medMetric) b.push('  med metric on;');
   b.push(`  graceful restart ${(n.gracefulRestart ?? true) ? 'on' : 'off'};`);
+  if (n.bfd) b.push('  bfd on;');
   for (const f of fams) b.push(`  ipv${f} { import all; export none; add paths off; };`);
   b.push('}');
   return b.join('\n');

@@ -8,7 +8,7 @@ import { normalizePrefix } from '../fib.js';
 import { RouterBase } from './base.js';
 import { birdConfig, birdProtocolName, type BirdOptions } from './bird-config.js';
 import { parseBirdProtocols, parseBirdRoutes } from './bird-parse.js';
-import type { Neighbor, RibRoute } from './types.js';
+import type { Neighbor, RibRoute, RouterBfdSession } from './types.js';
 
 export class BirdRouter extends RouterBase {
   readonly kind = 'bird' as const;
@@ -57,6 +57,16 @@ export class BirdRouter extends RouterBase {
     writeFileSync(this.configPath, birdConfig(opts), { mode: 0o600 });
     const out = await this.birdc('configure');
     if (!/Reconfigured|Reconfiguration in progress/.test(out)) throw new Error(`bird configure: ${out}`);
+  }
+
+  /** `show bfd sessions`: one line per session, "ADDRESS IFACE STATE SINCE INTERVAL TIMEOUT" (seconds). */
+  async bfdSessions(): Promise<RouterBfdSession[]> {
+    const out: RouterBfdSession[] = [];
+    for (const line of (await this.birdc('show bfd sessions')).split('\n')) {
+      const m = /^\s*([0-9a-fA-F.:]+)\s+\S+\s+(Up|Down|Init|AdminDown)\s+\S+(?:\s+\S+)?\s+([\d.]+)\s+([\d.]+)\s*$/.exec(line);
+      if (m) out.push({ peer: m[1]!, state: m[2]!, txMs: Math.round(Number(m[3]) * 1000), detectMs: Math.round(Number(m[4]) * 1000) });
+    }
+    return out;
   }
 
   async neighbors(): Promise<Neighbor[]> {

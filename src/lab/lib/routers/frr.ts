@@ -5,9 +5,9 @@ import type { Lab } from '../lab.js';
 import { waitUntil } from '../wait.js';
 import { normalizePrefix } from '../fib.js';
 import { RouterBase } from './base.js';
-import { frrBgpdConfig, frrZebraConfig, type FrrOptions } from './frr-config.js';
+import { frrBfddConfig, frrBgpdConfig, frrZebraConfig, type FrrOptions } from './frr-config.js';
 import { parseFrrNeighbors, parseFrrRoutes } from './frr-parse.js';
-import type { Neighbor, RibRoute } from './types.js';
+import type { Neighbor, RibRoute, RouterBfdSession } from './types.js';
 
 export const FRR_DAEMON_DIR = '/usr/lib/frr';
 /** FRR 8 always makes /var/tmp/frr/<daemon>.<pid>/ (crash logs); the lab removes its daemons' ones */
@@ -53,6 +53,24 @@ export class FrrRouter extends RouterBase {
       (ok) => ok,
       { what: `zebra vty in ${node}`, timeoutMs: 15_000, intervalMs: 100 },
     );
+    // bfdd (when a neighbour asks for BFD) before bgpd, so bgpd's sessions register at once
+    const bfddConf = frrBfddConfig(opts);
+    if (bfddConf) {
+      const path = join(r.dir, 'bfdd.conf');
+      writeFileSync(path, bfddConf, { mode: 0o600 });
+      const bfdd = await lab.spawn(node, [join(FRR_DAEMON_DIR, 'bfdd'), '-f', path, '-i', join(r.dir, 'bfdd.pid'), ...common], { name: `bfdd-${node}` });
+      r.processes.push(bfdd);
+      lab.ownPath(join(FRR_TMP_DIR, `bfdd.${bfdd.pid}`));
+      await waitUntil(
+        async () => {
+          r.ensureRunning();
+          await r.vtysh('show bfd peers json', 'bfdd');
+          return true;
+        },
+        (ok) => ok,
+        { what: `bfdd vty in ${node}`, timeoutMs: 15_000, intervalMs: 100 },
+      );
+    }
     const bgpd = await lab.spawn(
       node,
       [join(FRR_DAEMON_DIR, 'bgpd'), '-f', r.configPath, '-i', join(r.dir, 'bgpd.pid'), '-p', String(opts.listenPort ?? 179), ...common],
@@ -79,7 +97,7 @@ export class FrrRouter extends RouterBase {
   }
 
   /** Run one vtysh command (optionally against one daemon) and return its stdout. */
-  async vtysh(cmd: string, daemon?: 'zebra' | 'bgpd'): Promise<string> {
+  async vtysh(cmd: string, daemon?: 'zebra' | 'bgpd' | 'bfdd'): Promise<string> {
     const args = ['vtysh', '--vty_socket', this.vtyDir, ...(daemon ? ['-d', daemon] : []), '-c', cmd];
     return (await this.lab.exec(this.node, args)).stdout;
   }
@@ -90,6 +108,17 @@ export class FrrRouter extends RouterBase {
     const res = await this.lab.exec(this.node, args, { check: false });
     const out = res.stdout + res.stderr;
     if (res.code !== 0 || /% |Unknown command|Invalid/.test(out)) throw new Error(`vtysh configure failed (code ${res.code}): ${out.trim()}`);
+  }
+
+  /** bfdd's sessions (`show bfd peers json`): state and negotiated timers. */
+  async bfdSessions(): Promise<RouterBfdSession[]> {
+    const peers = JSON.parse(await this.vtysh('show bfd peers json', 'bfdd')) as Array<Record<string, unknown>>;
+    return peers.map((p) => {
+      const tx = Math.max(Number(p['transmit-interval'] ?? 0), Number(p['remote-receive-interval'] ?? 0));
+      const detect = Number(p['remote-detect-multiplier'] ?? 0) * Math.max(Number(p['receive-interval'] ?? 0), Number(p['remote-transmit-interval'] ?? 0));
+      const state = String(p.status ?? 'unknown');
+      return { peer: String(p.peer), state: state === 'up' ? 'Up' : state === 'down' ? 'Down' : state === 'init' ? 'Init' : state, txMs: tx, detectMs: detect };
+    });
   }
 
   async neighbors(): Promise<Neighbor[]> {

@@ -28,6 +28,26 @@ export interface NeighborConfig {
   families?: (4 | 6)[];
   /** BIRD protocol name / description (default derived from the address) */
   name?: string;
+  /** BFD for this session (BIRD `protocol bfd` + `bfd on`; FRR bfdd + `neighbor X bfd profile`) */
+  bfd?: LabBfd;
+}
+
+/** BFD timers in milliseconds; auth only with BIRD (Debian's FRR 8.4 bfdd has none). */
+export interface LabBfd {
+  minRx: number;
+  minTx: number;
+  multiplier: number;
+  auth?: { type: 'simple' | 'keyed-md5' | 'meticulous-keyed-md5' | 'keyed-sha1' | 'meticulous-keyed-sha1'; keyId: number; key: string };
+}
+
+/** A BFD session as the router reports it. */
+export interface RouterBfdSession {
+  peer: string;
+  /** Up, Down, Init, AdminDown */
+  state: string;
+  /** negotiated transmit interval and detection time (ms), when the router shows them */
+  txMs?: number;
+  detectMs?: number;
 }
 
 export interface RouterOptions {
