@@ -1,8 +1,11 @@
-// KubernetesSource: the DesiredState from the API server. Every pod watches Services,
+// KubernetesSource: the DesiredState from the API server. Every process watches Services,
 // EndpointSlices, Nodes, Namespaces, IPPools, BGPPeers, BGPPolicies, kube-loxilb BGPPeerServices,
-// and its own namespace's Secrets and Pods, and emits 'state' for its own node; the pod holding
-// the Lease also does IPAM and writes status. When the API server is unreachable, the caches and
-// the last emitted state stay as they were: the node keeps serving.
+// and its own namespace's Secrets and Pods. Its role says what it does with them (as MetalLB splits
+// its controller from its speakers): a 'speaker' (a DaemonSet pod) emits 'state' for its own node
+// and writes only its own BGPPeer status entries; a 'controller' (`edgelb controller`) competes for
+// the Lease and, holding it, does IPAM and writes status; 'all' does both (`edgelb daemon
+// --kubernetes --controller`). When the API server is unreachable, the caches and the last
+// emitted state stay as they were: the node keeps serving.
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import type { KubernetesObject } from '@kubernetes/client-node';
@@ -16,7 +19,7 @@ import { LeaderController } from './controller.js';
 import { LeaderElector } from './leader.js';
 import { K8sMetrics } from './metrics.js';
 import { peerEntryChanged, peerNodeEntry, type NodeStatusSource } from './status.js';
-import { nodeInternalIp, translate, type ClusterView, type MemberPod, type Problem, type ServicePlan, type Translation } from './translate.js';
+import { nodeInternalIp, translate, type ClusterView, type MemberPod, type Problem, type ServicePlan, type TranslateOptions, type Translation } from './translate.js';
 import type {
   BGPPeerNodeStatus,
   BGPPeerObj,
@@ -60,7 +63,12 @@ export interface KubernetesSourceOptions {
   statusIntervalMs?: number;
   /** The translation (default: translate()); tests wrap it to prove a throw is contained. */
   translate?: typeof translate;
+  /** 'speaker': node state and its own BGPPeer entries; 'controller': Lease, IPAM and status
+   *  writes, no node state; 'all' (default): both in one process. */
+  role?: SourceRole;
 }
+
+export type SourceRole = 'all' | 'speaker' | 'controller';
 
 const CORE = (res: string) => `/api/v1/${res}`;
 
@@ -102,10 +110,12 @@ export class KubernetesSource extends EventEmitter {
   private lastProblems: Problem[] = [];
   private lastPlans: ServicePlan[] = [];
   private readonly written = new Map<string, BGPPeerNodeStatus>();
+  private readonly role: SourceRole;
 
   constructor(o: KubernetesSourceOptions) {
     super();
     this.o = o;
+    this.role = o.role ?? 'all';
     this.log = o.logger.child({ subsystem: 'k8s' });
     this.metrics = new K8sMetrics(o.registry);
     this.namespace = o.namespace ?? process.env.POD_NAMESPACE ?? 'edgelb-system';
@@ -163,7 +173,13 @@ export class KubernetesSource extends EventEmitter {
     this.reflectors = Object.values(this.r);
     await Promise.all(this.reflectors.map((r) => r.start()));
     this.metrics.synced(this.synced);
+    if (this.role !== 'speaker') this.startWriter(w, ns);
+    this.schedule();
+    this.scheduleStatus();
+  }
 
+  /** The Lease and, while holding it, the writer (IPAM and status). */
+  private startWriter(w: KubeWriter, ns: string): void {
     this.leaderCtl = new LeaderController({
       writer: w,
       log: this.log,
@@ -188,8 +204,6 @@ export class KubernetesSource extends EventEmitter {
       this.schedule();
     });
     this.elector.start();
-    this.schedule();
-    this.scheduleStatus();
   }
 
   async stop(): Promise<void> {
@@ -235,7 +249,7 @@ export class KubernetesSource extends EventEmitter {
       .filter((p) => p.spec?.nodeName && p.status?.podIP)
       .map((p) => ({ nodeName: p.spec!.nodeName!, ip: p.status!.podIP!, ready: p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false }));
     const nodes = this.r.nodes.list() as NodeObj[];
-    if (!members.some((m) => m.nodeName === this.o.nodeName)) {
+    if (this.role !== 'controller' && !members.some((m) => m.nodeName === this.o.nodeName)) {
       // this daemon runs, whether or not its pod is visible (e.g. outside the cluster)
       const ip = this.o.settings.node.routerId || nodeInternalIp(nodes.find((n) => n.metadata.name === this.o.nodeName)) || '';
       members.push({ nodeName: this.o.nodeName, ip, ready: true });
@@ -265,27 +279,7 @@ export class KubernetesSource extends EventEmitter {
       ...(this.o.defaultLbMode !== undefined ? { defaultLbMode: this.o.defaultLbMode } : {}),
     };
     const t0 = performance.now();
-    // containment: a throw in the translation (a bug, an object nobody foresaw) is logged and
-    // counted; the node keeps the last good state and the watches go on
-    let t: Translation;
-    try {
-      t = this.translateFn(view, opts);
-    } catch (e) {
-      this.metrics.translateError();
-      this.log.error({ err: errorMessage(e) }, 'translation failed; keeping the last good desired state');
-      return;
-    }
-    // the leader computes about twice as much again (IPAM, a second translation) besides its I/O
-    this.lastDurationMs = Math.min(1000, (performance.now() - t0) * (this.elector?.isLeader ? 3 : 1));
-    this.lastProblems = t.problems;
-    this.lastPlans = t.plans;
-    const json = JSON.stringify(t.state);
-    if (json !== this.lastJson) {
-      this.lastJson = json;
-      this.last = t.state;
-      this.metrics.stateUpdate();
-      this.emit('state', t.state);
-    }
+    if (this.role !== 'controller') this.nodeState(view, opts);
     if (this.elector?.isLeader && this.leaderCtl) {
       this.metrics.reconcile();
       try {
@@ -296,6 +290,31 @@ export class KubernetesSource extends EventEmitter {
         this.log.error({ err: errorMessage(e) }, 'leader plan failed; will retry');
         this.retryLater();
       }
+    }
+    // the next recompute waits at least as long as this one took (the CPU it measured)
+    this.lastDurationMs = Math.min(1000, performance.now() - t0);
+  }
+
+  /** This node's DesiredState, emitted when it changed. */
+  private nodeState(view: ClusterView, opts: TranslateOptions): void {
+    // containment: a throw in the translation (a bug, an object nobody foresaw) is logged and
+    // counted; the node keeps the last good state and the watches go on
+    let t: Translation;
+    try {
+      t = this.translateFn(view, opts);
+    } catch (e) {
+      this.metrics.translateError();
+      this.log.error({ err: errorMessage(e) }, 'translation failed; keeping the last good desired state');
+      return;
+    }
+    this.lastProblems = t.problems;
+    this.lastPlans = t.plans;
+    const json = JSON.stringify(t.state);
+    if (json !== this.lastJson) {
+      this.lastJson = json;
+      this.last = t.state;
+      this.metrics.stateUpdate();
+      this.emit('state', t.state);
     }
   }
 
@@ -311,7 +330,7 @@ export class KubernetesSource extends EventEmitter {
   }
 
   private scheduleStatus(): void {
-    if (this.stopped || !this.o.statusSource) return;
+    if (this.stopped || !this.o.statusSource || this.role === 'controller') return;
     this.statusTimer = setTimeout(() => {
       void this.writePeerStatus().finally(() => this.scheduleStatus());
     }, this.o.statusIntervalMs ?? 10_000);
