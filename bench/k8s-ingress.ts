@@ -17,7 +17,7 @@ const self = fileURLToPath(import.meta.url);
 
 async function controllerChild(kubeconfig: string): Promise<void> {
   const cluster = { edgelbKubeconfig: kubeconfig } as TestCluster;
-  const src = makeSource(cluster, 'n1');
+  const src = makeSource(cluster, 'n1', { role: 'controller' }); // the controller process's figure (edgelb controller), no node
   await src.start();
   process.send!({ started: true });
   let peak = 0;

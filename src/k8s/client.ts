@@ -78,15 +78,16 @@ export class Reflector<T extends KubernetesObject> {
     kc: KubeConfig,
     path: string,
     list: () => Promise<{ items: T[]; metadata?: { resourceVersion?: string } }>,
-    private readonly onChange: () => void,
+    /** Called on every add, update and delete (with the object) and after each complete list. */
+    private readonly onChange: (obj?: T) => void,
     private readonly log: Logger,
     labelSelector?: string,
     /** An absent resource (404, e.g. an optional CRD) is an empty, synced list, retried slowly. */
     private readonly optional = false,
   ) {
     this.informer = makeInformer<T>(kc, path, list as never, labelSelector);
-    this.informer.on('add', () => this.onChange());
-    this.informer.on('update', () => this.onChange());
+    this.informer.on('add', (o: T) => this.onChange(o));
+    this.informer.on('update', (o: T) => this.onChange(o));
     this.informer.on('delete', () => this.onChange());
     this.informer.on('connect', () => {
       this.connected = true;

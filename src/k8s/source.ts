@@ -152,6 +152,11 @@ export class KubernetesSource extends EventEmitter {
     const kc = loadKubeConfig(this.o.kubeconfig);
     const w = (this.writer = new KubeWriter(kc));
     const onChange = () => this.schedule();
+    // a controller re-plans for a Service event unless it is the echo of its own write
+    const onService = (o?: KubernetesObject) => {
+      if (this.role === 'controller' && o && this.leaderCtl?.isOwnEcho(o as ServiceObj)) return;
+      this.schedule();
+    };
     const ns = this.namespace;
     const cr = (plural: string, group = GROUP, version = VERSION) => async () =>
       (await w.custom.listClusterCustomObject({ group, version, plural })) as { items: KubernetesObject[]; metadata?: { resourceVersion?: string } };
@@ -159,7 +164,7 @@ export class KubernetesSource extends EventEmitter {
       new Reflector<KubernetesObject>(name, kc, path, list as never, onChange, this.log, selector, optional);
     const podSelector = this.o.podSelector ?? 'app.kubernetes.io/name=edgelb';
     this.r = {
-      services: mk('services', CORE('services'), () => w.core.listServiceForAllNamespaces()),
+      services: new Reflector<KubernetesObject>('services', kc, CORE('services'), (() => w.core.listServiceForAllNamespaces()) as never, onService, this.log),
       slices: mk('endpointslices', '/apis/discovery.k8s.io/v1/endpointslices', () => w.discovery.listEndpointSliceForAllNamespaces()),
       nodes: mk('nodes', CORE('nodes'), () => w.core.listNode()),
       namespaces: mk('namespaces', CORE('namespaces'), () => w.core.listNamespace()),
