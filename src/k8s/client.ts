@@ -40,14 +40,28 @@ export function reuseConnections(kc: KubeConfig): void {
   type AgentFactory = (cluster: unknown, opts: Record<string, unknown>) => unknown;
   const k = kc as unknown as { createAgent: AgentFactory };
   const orig = k.createAgent.bind(kc);
-  const agents = new Map<string, unknown>();
+  // keyed by each TLS setting in turn (the same strings every call, so each lookup hashes nothing
+  // new; a JSON key of the PEMs cost a copy of them per request, a fifth of a write's CPU)
+  let agents = new Map<unknown, unknown>();
+  let count = 0;
   k.createAgent = (cluster, opts) => {
-    const id = JSON.stringify([(cluster as { server?: string })?.server, opts.ca, opts.cert, opts.key, opts.pfx, opts.rejectUnauthorized]);
-    let a = agents.get(id);
+    const parts = [(cluster as { server?: string })?.server, opts.ca, opts.cert, opts.key, opts.pfx, opts.rejectUnauthorized];
+    let m = agents;
+    for (const p of parts.slice(0, -1)) {
+      let next = m.get(p) as Map<unknown, unknown> | undefined;
+      if (!next) m.set(p, (next = new Map()));
+      m = next;
+    }
+    const last = parts[parts.length - 1];
+    let a = m.get(last);
     if (!a) {
-      if (agents.size > 8) agents.clear(); // rotated credentials: do not grow
+      if (++count > 8) {
+        agents = new Map(); // rotated credentials: do not grow
+        count = 0;
+        return k.createAgent(cluster, opts);
+      }
       a = orig(cluster, { ...opts, keepAlive: true, keepAliveMsecs: 10_000 });
-      agents.set(id, a);
+      m.set(last, a);
     }
     return a;
   };
