@@ -6,6 +6,7 @@
 // Lease so the other replica takes over at once).
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { dirname, resolve } from 'node:path';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { LevelWithSilent } from 'pino';
 import { parseConfig } from '../config/load.js';
@@ -47,7 +48,17 @@ function settingsOf(o: ControllerOptions, identity: string) {
   const env = { ...process.env, NODE_NAME: process.env.NODE_NAME || identity };
   const raw = text.trim() ? text : 'node: { interface: none }\n';
   const withIface = /(^|\n)node:/.test(raw) ? raw : `${raw}\nnode: { interface: none }\n`;
-  return parseConfig(withIface, { kubernetes: true, env, source: o.config ?? '(no --config)', ...(o.defaultLbMode ? { defaultLbMode: o.defaultLbMode } : {}) }).state;
+  return parseConfig(withIface, {
+    kubernetes: true,
+    env,
+    source: o.config ?? '(no --config)',
+    ...(o.config ? { baseDir: dirname(resolve(o.config)) } : {}),
+    ...(o.defaultLbMode ? { defaultLbMode: o.defaultLbMode } : {}),
+    // the node's secrets (cluster key, API token) are the nodes' to read, not mounted here
+    statFile: () => ({ mode: 0o600, size: 1 }),
+    readSecret: () => 'not-read-by-the-controller',
+    interfaceAddress: () => undefined,
+  }).state;
 }
 
 export async function startController(o: ControllerOptions): Promise<ControllerHandle> {

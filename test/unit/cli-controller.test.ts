@@ -49,6 +49,13 @@ test('controller cli: a bad settings file is refused with its path (exit 78) bef
     const y = await cli(['controller', '--config', cfg, '--listen', '127.0.0.1:0', '--log-level', 'silent'], { KUBECONFIG: join(dir, 'none') });
     assert.equal(y.code, 78, y.err);
     assert.match(y.err, /not valid YAML/);
+    // the nodes' ConfigMap with a cluster section: its key file is the nodes' (not mounted in the
+    // controller's pod), so the controller goes on to the API (here: no cluster in the kubeconfig)
+    writeFileSync(cfg, 'node: { interface: eth0 }\ncluster: { listen: 0.0.0.0:11112, keyFile: /etc/edgelb/cluster/key, shards: 3 }\n');
+    writeFileSync(join(dir, 'kc'), 'apiVersion: v1\nkind: Config\nclusters: []\nusers: []\ncontexts: []\n');
+    const k = await cli(['controller', '--config', cfg, '--listen', '127.0.0.1:0', '--log-level', 'silent'], { KUBECONFIG: join(dir, 'kc') });
+    assert.equal(k.code, 1, k.err);
+    assert.match(k.err, /No active cluster/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
