@@ -18,6 +18,7 @@ const allowed = {
   agent: ['model'],
   api: ['model'],
   migrate: ['model', 'k8s'],
+  bfd: ['model', 'native'],
 };
 
 /** the path pattern of a folder's own files (bgp/ without its wire/ subfolder) */

@@ -94,3 +94,10 @@ helm:
 
 test test-lab: image
 test test-k8s: helm
+
+# MetalLB's controller, the anchor of bench/k8s-ingress.ts, built once from its Go module into
+# ~/.cache/edgelb like kube-apiserver (scripts/metallb-controller.sh); `make test` runs the bench quick
+.PHONY: metallb-controller
+metallb-controller:
+	@scripts/metallb-controller.sh >/dev/null
+test bench: metallb-controller

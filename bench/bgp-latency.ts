@@ -4,12 +4,13 @@
 // the same changes from a FIFO through its API process (`cat FIFO`). Both sessions are up before
 // the first change; the clock starts when the bench writes the line into the FIFO, and changes
 // alternate between the sides (A add, B add, A withdraw, B withdraw …). The changes are split into
-// blocks, one per run: each block gives a p50 and a p99.
+// blocks, one per run: each block gives a p50 and a p99 (the spread); the goal's figure is the
+// p50 / p99 over all 1,000 changes of a side.
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Lab, edgeTopology, edgePlan, BirdRouter, run } from '../test/lab/lib/index.js';
-import { percentile, summarize, type BenchContext, type Row } from './lib/harness.js';
+import { percentile, type BenchContext, type Row } from './lib/harness.js';
 import { startEdgelb } from './lib/senders.js';
 import type { Benchmark } from './run.js';
 
@@ -126,7 +127,22 @@ const bench: Benchmark = {
         return Array.from({ length: ctx.runs }, (_, k) => percentile(xs.slice(k * size, (k + 1) * size), p));
       };
       ctx.log(`all ${changes / 2} per kind: edgelb add p50 ${percentile(lat.eAdd, 50).toFixed(1)} p99 ${percentile(lat.eAdd, 99).toFixed(1)} ms, exabgp add p50 ${percentile(lat.xAdd, 50).toFixed(1)} p99 ${percentile(lat.xAdd, 99).toFixed(1)} ms`);
-      const rows: Row[] = [];
+      // the figure of the goal: p50 and p99 over all the changes of a side (announcements and
+      // withdrawals together), one value per side; the per-run rows below give the spread
+      const allE = [...lat.eAdd, ...lat.eDel];
+      const allX = [...lat.xAdd, ...lat.xDel];
+      const rows: Row[] = [50, 99].map((p) => ({
+        bench: 'bgp-latency',
+        figure: `VIP change → router FIB, p${p} over all ${allE.length} changes (announce + withdraw)`,
+        unit: 'ms',
+        better: 'lower' as const,
+        ours: [percentile(allE, p)],
+        anchor: 'ExaBGP 4 via its API pipe',
+        theirs: [percentile(allX, p)],
+        ...(p === 99 ? { goal: 'p99 ≤ 10 ms', met: percentile(allE, 99) <= 10 } : {}),
+        note: '(one value per side: the percentile of every change)',
+      }));
+      ctx.log(`all ${allE.length} changes per side: edgelb p50 ${percentile(allE, 50).toFixed(2)} p99 ${percentile(allE, 99).toFixed(2)} ms, exabgp p50 ${percentile(allX, 50).toFixed(2)} p99 ${percentile(allX, 99).toFixed(2)} ms`);
       for (const [kind, ours, theirs] of [
         ['announce', lat.eAdd, lat.xAdd],
         ['withdraw', lat.eDel, lat.xDel],
@@ -141,7 +157,6 @@ const bench: Benchmark = {
             ours: a,
             anchor: 'ExaBGP 4 via its API pipe',
             theirs: blocks(theirs, p),
-            ...(p === 99 ? { goal: 'p99 ≤ 10 ms', met: summarize(a).median <= 10 } : {}),
           });
         }
       }

@@ -57,7 +57,7 @@ try {
 
   // ---- the table: FLOWS tracked dsr flows (entries written directly, like flows the program made)
   const t0 = Date.now();
-  const ctFd = dp.mapFd('ct');
+  const ctFd = dp.conntrackFd(4);
   const value = Buffer.alloc(native.xdpLayout().sizes.ct!);
   for (let i = 0; i < FLOWS; i++) {
     native.mapUpdate(ctFd, native.xdpEncode('ctKey', { src: ip(100, i), dst: '192.168.80.3', sport: 1024 + (i % 60000), dport: 80, protocol: 'tcp' }), value);

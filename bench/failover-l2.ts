@@ -162,14 +162,19 @@ async function sampled(s: Side, name: string, ctx: BenchContext): Promise<Sample
   throw new Error(`${name}: 5 runs in a row did not count\n${s.lab.lab.logs(10)}`);
 }
 
-const bench: Benchmark = {
-  name: 'failover-l2',
-  title: 'L2 failover at equal detection budgets, edgelb vs keepalived VRRPv3; false failovers under stress-ng',
-  async run(ctx: BenchContext): Promise<Row[]> {
-    const runs = ctx.quick ? 1 : Math.max(20, ctx.runs);
-    const stressS = ctx.quick ? 3 : 60;
-    const rows: Row[] = [];
-    for (const budget of ctx.quick ? [150] : [150, 60]) {
+/**
+ * The benchmark at one detection budget (a part of its own, so each locked run stays short):
+ * `failover-l2` compares at 150 ms, `failover-l2-tight` at 30 ms — a budget keepalived can only
+ * reach with its smallest advert interval (0.01 s, master-down ≈ 31 ms).
+ */
+export function failoverBench(name: string, budget: number): Benchmark {
+  return {
+    name,
+    title: `L2 failover at an equal detection budget of ${budget} ms, edgelb vs keepalived VRRPv3; false failovers under stress-ng`,
+    async run(ctx: BenchContext): Promise<Row[]> {
+      const runs = ctx.quick ? 1 : Math.max(20, ctx.runs);
+      const stressS = ctx.quick ? 3 : 60;
+      const rows: Row[] = [];
       const { advertCs, masterDownMs } = advertFor(budget);
       const e = await edgeSide(budget);
       let k: Side | undefined;
@@ -201,7 +206,7 @@ const bench: Benchmark = {
           // new owner in a run: those runs are left out of these two rows (the outage row has all)
           const ours = a.map((x) => x[key]).filter(Number.isFinite);
           rows.push({
-            bench: 'failover-l2',
+            bench: name,
             figure: `${what}, ${label}`,
             unit: 'ms',
             better: 'lower',
@@ -211,13 +216,15 @@ const bench: Benchmark = {
             ...(key === 'outageMs' && budget <= 60 ? { goal: 'p50 ≤ 60 ms', met: summarize(ours).median <= 60 } : {}),
           });
         }
-        rows.push({ bench: 'failover-l2', figure: `false failovers in ${stressS} s under stress-ng --cpu (all CPUs), budget ${budget} ms`, unit: 'events', better: 'lower', ours: [falseE], anchor: 'keepalived VRRPv3', theirs: [falseK], goal: 'zero', met: falseE === 0 });
+        rows.push({ bench: name, figure: `false failovers in ${stressS} s under stress-ng --cpu (all CPUs), budget ${budget} ms`, unit: 'events', better: 'lower', ours: [falseE], anchor: 'keepalived VRRPv3', theirs: [falseK], goal: 'zero', met: falseE === 0 });
       } finally {
         await e.lab.teardown();
         await k?.lab.teardown();
       }
-    }
-    return rows;
-  },
-};
-export default bench;
+      return rows;
+    },
+  };
+}
+
+export default failoverBench('failover-l2', 150);
+export const tight = failoverBench('failover-l2-tight', 30);

@@ -1,12 +1,14 @@
 // Runs edgelb's benchmarks through the harness (bench/lib/harness.ts) and prints one table:
-// figure, anchor, ratio, runs, spread. A full run writes it as markdown and JSON under
-// bench/results/ (dated, and latest.*) with the machine; QUICK (one run each, small N) checks that
-// every benchmark still works and writes to .cache/bench/ instead. Exit 1 when any benchmark fails.
+// figure, anchor, ratio, runs, spread. A full run writes each benchmark's rows with the date and
+// machine to bench/results/<bench>.{md,json} and regenerates latest.{md,json} from all of those
+// present (bench/lib/results.ts); QUICK (one run each, small N) checks that every benchmark still
+// works and writes to .cache/bench/quick.* instead. Exit 1 when any benchmark fails.
 //   node --import tsx bench/run.ts [--quick] [--runs N] [name…]     (root: most build namespaces)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { machine, markdownTable, textTable, summarize, ratio, type BenchContext, type Row } from './lib/harness.js';
+import { writeBenchResult, writeLatest } from './lib/results.js';
 
 export interface Benchmark {
   name: string;
@@ -25,9 +27,11 @@ export const BENCHMARKS: Record<string, () => Promise<{ default: Benchmark }>> =
   'bgp-transfer': () => import('./bgp-transfer.js'),
   'bgp-latency': () => import('./bgp-latency.js'),
   'failover-l2': () => import('./failover-l2.js'),
+  'failover-l2-tight': () => import('./failover-l2.js').then((m) => ({ default: m.tight })),
   'k8s-ingress': () => import('./k8s-ingress.js'),
   'dataplane-testrun': () => import('./dataplane-testrun-rows.js'),
   'dataplane-wrk': () => import('./dataplane-wrk-rows.js'),
+  'syn-burst': () => import('./syn-burst.js'),
 };
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -55,6 +59,8 @@ async function main(): Promise<number> {
   const rows: Row[] = [];
   const failures: Array<{ bench: string; error: string }> = [];
   const timings: Record<string, number> = {};
+  const done = new Map<string, Row[]>();
+  const titles: Record<string, string> = {};
   const t0 = Date.now();
   for (const name of names) {
     const start = Date.now();
@@ -70,6 +76,8 @@ async function main(): Promise<number> {
         if (r.theirs.some((x) => !Number.isFinite(x))) throw new Error(`${r.figure}: anchor has a non-finite value`);
       }
       rows.push(...got);
+      done.set(name, got);
+      titles[name] = b.title;
     } catch (e) {
       const error = e instanceof Error ? (e.stack ?? e.message) : String(e);
       failures.push({ bench: name, error: error.split('\n').slice(0, 6).join('\n') });
@@ -83,34 +91,23 @@ async function main(): Promise<number> {
   console.log(`\n${header}\n${textTable(rows)}`);
   for (const f of failures) console.log(`FAILED ${f.bench}: ${f.error.split('\n')[0]}`);
 
-  const json = {
-    machine: m,
-    quick,
-    runsPerSide: runs,
-    totalSeconds: totalS,
-    seconds: timings,
-    failures,
-    rows: rows.map((r) => ({ ...r, oursSummary: summarize(r.ours), theirsSummary: summarize(r.theirs), ratio: ratio(r) })),
-  };
-  const md = [
-    `# edgelb benchmark results${quick ? ' (QUICK: not results)' : ''}`,
-    '',
-    `${m.date} · ${m.host} · ${m.nproc} CPUs (${m.cpu}) · kernel ${m.kernel} · ${m.memGiB} GiB · node ${m.node} · load average at start ${m.loadavg.join(', ')} · ${totalS} s in all`,
-    '',
-    `Each figure: median of ${runs} alternating run(s) per side (A = edgelb, B = anchor), spread = min–max, ratio = edgelb median / anchor median. Written by \`make bench\` (bench/run.ts); how each benchmark works: bench/README.md.`,
-    '',
-    markdownTable(rows),
-    '',
-    ...(failures.length ? ['## Failed', '', ...failures.map((f) => `- ${f.bench}: ${f.error.split('\n')[0]}`), ''] : []),
-  ].join('\n');
-  const dir = quick ? join(ROOT, '.cache/bench') : join(ROOT, 'bench/results');
-  mkdirSync(dir, { recursive: true });
-  const stem = quick ? 'quick' : `${m.date.slice(0, 10)}-${m.host.replace(/[^A-Za-z0-9_.-]/g, '_')}`;
-  for (const s of quick ? [stem] : [stem, 'latest']) {
-    writeFileSync(join(dir, `${s}.json`), JSON.stringify(json, null, 2) + '\n');
-    writeFileSync(join(dir, `${s}.md`), md);
+  if (quick) {
+    // a check, not results: one file in .cache/bench/ (test/bench/quick.test.ts reads it)
+    const dir = join(ROOT, '.cache/bench');
+    mkdirSync(dir, { recursive: true });
+    const json = { machine: m, quick, runsPerSide: runs, totalSeconds: totalS, seconds: timings, failures, rows: rows.map((r) => ({ ...r, oursSummary: summarize(r.ours), theirsSummary: summarize(r.theirs), ratio: ratio(r) })) };
+    writeFileSync(join(dir, 'quick.json'), JSON.stringify(json, null, 2) + '\n');
+    writeFileSync(join(dir, 'quick.md'), `# QUICK run (not results)\n\n${header}\n\n${markdownTable(rows)}\n`);
+    console.log(`written: ${join(dir, 'quick')}.{md,json}`);
+  } else {
+    // results: bench/results/<bench>.{md,json} for each benchmark that ran to the end (a failed
+    // one keeps its previous files), then latest.{md,json} from every per-benchmark file present
+    const dir = join(ROOT, 'bench/results');
+    for (const [bench, got] of done) writeBenchResult(dir, { bench, title: titles[bench] ?? '', machine: m, quick, runsPerSide: runs, seconds: timings[bench] ?? NaN, rows: got });
+    const latest = writeLatest(dir, Object.keys(BENCHMARKS));
+    for (const s of latest.skipped) console.log(`latest: skipped ${s}`);
+    console.log(`written: ${[...done.keys()].map((b) => `bench/results/${b}.{md,json}`).join(' ')}; bench/results/latest.{md,json} from ${latest.results.length} benchmark(s)`);
   }
-  console.log(`written: ${join(dir, stem)}.{md,json}${quick ? '' : ' and latest.{md,json}'}`);
   return failures.length ? 1 : 0;
 }
 

@@ -2,6 +2,7 @@
 // to plain JS objects, and export the layout (version, sizes, counter/mode/selection codes), so
 // TypeScript never keeps a second copy of the structs.
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <string>
@@ -203,6 +204,8 @@ Napi::Value EncodeBackend(Napi::Env env, Napi::Object o) {
   return Bytes(env, b);
 }
 
+// A conntrack key for the map of its family: struct edgelb_ct4_key (16 bytes, edgelb_ct4) for
+// IPv4, struct edgelb_ct_key (40 bytes, edgelb_ct6) for IPv6.
 Napi::Value EncodeCtKey(Napi::Env env, Napi::Object o) {
   edgelb_ct_key k;
   memset(&k, 0, sizeof(k));
@@ -218,7 +221,50 @@ Napi::Value EncodeCtKey(Napi::Env env, Napi::Object o) {
   if (!ReqInt(o, "dport", 0, 65535, &v)) return env.Undefined();
   k.dport = htons((uint16_t)v);
   if (!ReqProto(o, "protocol", &k.proto)) return env.Undefined();
-  return Bytes(env, k);
+  if (f1 == 6) return Bytes(env, k);
+  edgelb_ct4_key k4;
+  memset(&k4, 0, sizeof(k4));
+  k4.src = k.src.a[0];
+  k4.dst = k.dst.a[0];
+  k4.sport = k.sport;
+  k4.dport = k.dport;
+  k4.proto = k.proto;
+  return Bytes(env, k4);
+}
+
+// "aa:bb:cc:dd:ee:ff" -> 6 bytes; false after throwing.
+bool ReqMac(Napi::Object o, const char* key, uint8_t out[6]) {
+  Napi::Value v = o.Get(key);
+  unsigned b[6];
+  char tail;
+  std::string s = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
+  if (s.size() != 17 || sscanf(s.c_str(), "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &tail) != 6) {
+    ThrowType(o.Env(), std::string("property ") + key + " must be a MAC address (aa:bb:cc:dd:ee:ff)");
+    return false;
+  }
+  for (int i = 0; i < 6; i++) out[i] = (uint8_t)b[i];
+  return true;
+}
+
+std::string MacString(const uint8_t m[6]) {
+  char buf[18];
+  snprintf(buf, sizeof(buf), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+  return buf;
+}
+
+// { smac, dmac, ifindex, gen } (a valid next hop) or { gen } (none: a miss)
+Napi::Value EncodeNh(Napi::Env env, Napi::Object o) {
+  edgelb_nh n;
+  memset(&n, 0, sizeof(n));
+  int64_t v;
+  if (!ReqInt(o, "gen", 0, 0xffffffff, &v)) return env.Undefined();
+  n.gen = (uint32_t)v;
+  if (o.Get("dmac").IsUndefined()) return Bytes(env, n);
+  if (!ReqMac(o, "smac", n.smac) || !ReqMac(o, "dmac", n.dmac)) return env.Undefined();
+  if (!ReqInt(o, "ifindex", 1, 0x7fffffff, &v)) return env.Undefined();
+  n.ifindex = (uint32_t)v;
+  n.flags = EDGELB_NH_F_VALID;
+  return Bytes(env, n);
 }
 
 Napi::Value EncodeU32(Napi::Env env, Napi::Object o) {
@@ -241,6 +287,7 @@ Napi::Value Encode(const Napi::CallbackInfo& info) {
   if (kind == "backend") return EncodeBackend(env, o);
   if (kind == "ctKey") return EncodeCtKey(env, o);
   if (kind == "u32") return EncodeU32(env, o);
+  if (kind == "nh") return EncodeNh(env, o);
   ThrowType(env, "unknown struct kind: " + kind);
   return env.Undefined();
 }
@@ -298,6 +345,21 @@ Napi::Value Decode(const Napi::CallbackInfo& info) {
     }
     o.Set("gen", b.gen);
   } else if (kind == "ctKey") {
+    // by length: an edgelb_ct4 key (16 bytes) or an edgelb_ct6 key (40)
+    if (info.Length() > 1 && info[1].IsBuffer() && info[1].As<Napi::Buffer<uint8_t>>().Length() == sizeof(edgelb_ct4_key)) {
+      edgelb_ct4_key k4;
+      if (!FromBytes(info, 1, &k4)) return env.Undefined();
+      edgelb_addr a;
+      memset(&a, 0, sizeof(a));
+      a.a[0] = k4.src;
+      o.Set("src", AddrString(env, a, 4));
+      a.a[0] = k4.dst;
+      o.Set("dst", AddrString(env, a, 4));
+      o.Set("sport", ntohs(k4.sport));
+      o.Set("dport", ntohs(k4.dport));
+      o.Set("protocol", ProtoName(k4.proto));
+      return o;
+    }
     edgelb_ct_key k;
     if (!FromBytes(info, 1, &k)) return env.Undefined();
     o.Set("src", AddrString(env, k.src, k.family));
@@ -328,6 +390,15 @@ Napi::Value Decode(const Napi::CallbackInfo& info) {
     o.Set("backendIndex", c.be_index);
     o.Set("backendGen", c.be_gen);
     o.Set("ifindex", c.ifindex);
+  } else if (kind == "nh") {
+    edgelb_nh n;
+    if (!FromBytes(info, 1, &n)) return env.Undefined();
+    o.Set("gen", n.gen);
+    if (n.flags & EDGELB_NH_F_VALID) {
+      o.Set("smac", MacString(n.smac));
+      o.Set("dmac", MacString(n.dmac));
+      o.Set("ifindex", n.ifindex);
+    }
   } else if (kind == "stats") {
     edgelb_stats s;
     if (!FromBytes(info, 1, &s)) return env.Undefined();
@@ -356,7 +427,8 @@ Napi::Value Layout(const Napi::CallbackInfo& info) {
   maps.Set("backends", EDGELB_MAP_BACKENDS);
   maps.Set("svcList", EDGELB_MAP_SVC_LIST);
   maps.Set("maglev", EDGELB_MAP_MAGLEV);
-  maps.Set("ct", EDGELB_MAP_CT);
+  maps.Set("ct4", EDGELB_MAP_CT4);
+  maps.Set("ct6", EDGELB_MAP_CT6);
   maps.Set("counters", EDGELB_MAP_COUNTERS);
   maps.Set("svcStats", EDGELB_MAP_SVC_STATS);
   maps.Set("backendStats", EDGELB_MAP_BE_STATS);
@@ -376,8 +448,10 @@ Napi::Value Layout(const Napi::CallbackInfo& info) {
   sizes.Set("vipKey", (uint32_t)sizeof(edgelb_vip_key));
   sizes.Set("backend", (uint32_t)sizeof(edgelb_backend));
   sizes.Set("ctKey", (uint32_t)sizeof(edgelb_ct_key));
+  sizes.Set("ct4Key", (uint32_t)sizeof(edgelb_ct4_key));
   sizes.Set("ct", (uint32_t)sizeof(edgelb_ct));
   sizes.Set("stats", (uint32_t)sizeof(edgelb_stats));
+  sizes.Set("nh", (uint32_t)sizeof(edgelb_nh));
   o.Set("sizes", sizes);
   Napi::Object modes = Napi::Object::New(env);
   modes.Set("dnat", EDGELB_MODE_DNAT);
@@ -436,7 +510,8 @@ Napi::Value Layout(const Napi::CallbackInfo& info) {
   CNT(DROP_VIP_ICMP);
   CNT(FRAG_TRACKED);
   CNT(NH_CACHED);
-  static_assert(EDGELB_CNT_LAST == 43, "list every counter code above");
+  CNT(NH_MISS);
+  static_assert(EDGELB_CNT_LAST == 44, "list every counter code above");
   o.Set("counters", counters);
   o.Set("counterSlots", EDGELB_CNT_MAX);
   o.Set("svcListMax", EDGELB_SVC_LIST_MAX);

@@ -6,7 +6,7 @@
 //   int T::Deliver(Napi::Env, const uint8_t* buf, size_t n, const sockaddr_storage& from,
 //                  std::vector<napi_value>* args)
 // returning kDeliver (call back with args), kSkip (drop this message) or kStopBatch (no JavaScript
-// runs any more: the environment is shutting down).
+// runs any more: the environment is shutting down). T may also define RecvError (see below).
 #pragma once
 
 #include <errno.h>
@@ -103,6 +103,10 @@ class FdReaderWrap : public Napi::ObjectWrap<T> {
   // Messages handed to the JavaScript callback since the socket was opened.
   Napi::Value Delivered(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), (double)delivered_); }
 
+  // A receive error other than EAGAIN (e.g. ENOBUFS: a netlink socket lost messages). T may
+  // shadow this to tell JavaScript (fill args, return kDeliver); by default it is ignored.
+  int RecvError(Napi::Env, int, std::vector<napi_value>*) { return kSkip; }
+
   int fd_ = -1;
 
  private:
@@ -116,7 +120,13 @@ class FdReaderWrap : public Napi::ObjectWrap<T> {
       socklen_t fl = sizeof(from);
       memset(&from, 0, sizeof(from));
       ssize_t n = recvfrom(fd_, buf, sizeof(buf), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &fl);
-      if (n < 0) break;  // EAGAIN (or a transient error: the next wakeup retries)
+      if (n < 0) {  // EAGAIN (or a transient error: the next wakeup retries)
+        if (errno != EAGAIN && errno != EWOULDBLOCK && static_cast<T*>(this)->RecvError(env, errno, &args) == kDeliver && !callback_.IsEmpty()) {
+          callback_.MakeCallback(this->Value(), args.size(), args.data());
+          ReportPendingException(env);
+        }
+        break;
+      }
       Napi::HandleScope each(env);
       args.clear();
       int what = static_cast<T*>(this)->Deliver(env, buf, (size_t)n, from, &args);

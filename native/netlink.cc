@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "netlink.h"
 #include "registry.h"
 #include "util.h"
 
@@ -410,5 +411,11 @@ static void InitNetlink(Napi::Env env, Napi::Object exports) {
 }
 
 EDGELB_REGISTER(netlink, InitNetlink);
+
+// The helpers above, for the other netlink files (declared in netlink.h).
+int NetlinkOpen() { return NlOpen(); }
+int NetlinkSend(int fd, const std::vector<uint8_t>& buf) { return NlSend(fd, buf); }
+size_t NetlinkBegin(std::vector<uint8_t>* b, uint16_t type, uint16_t flags, uint32_t seq, const void* fixed, size_t fixedLen) { return BeginMsg(b, type, flags, seq, fixed, fixedLen); }
+void NetlinkAttr(std::vector<uint8_t>* b, size_t msg, uint16_t type, const void* data, size_t len) { AddAttr(b, msg, type, data, len); }
 
 }  // namespace edgelb

@@ -10,7 +10,7 @@ import { FRR_DAEMON_DIR, FRR_TMP_DIR, GobgpRouter, waitUntil, type Lab, type Lab
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
 export const SPEAKER_CHILD = fileURLToPath(new URL('./speaker-child.mjs', import.meta.url));
 /** The node flags the daemon runs with (src/cli/main.ts's shebang). */
-export const DAEMON_NODE_FLAGS = ['--single-threaded-gc'];
+export const DAEMON_NODE_FLAGS = ['--single-threaded-gc', '--max-semi-space-size=2'];
 
 export type Family = 4 | 6;
 

@@ -9,6 +9,45 @@
 #include "parse.h"
 #include "maglev.h"
 
+/* Conntrack maps (layout 5): IPv4 flows in edgelb_ct4 under struct edgelb_ct4_key (16 bytes:
+ * src, dst, sport, dport, proto, 3 zero bytes), IPv6 flows in edgelb_ct6 under struct
+ * edgelb_ct_key (40 bytes). The value (struct edgelb_ct) and the TCP states are the same in both
+ * and did not change with the key: a flow has a forward entry (client -> VIP) and, except dsr, a
+ * reply entry (backend -> translated source), each found by the tuple a packet arrives with.
+ * Everything in BPF goes through ct_lookup / ct_update below; user space picks the map by family
+ * and encodes either key with xdpEncode('ctKey', ...) (16 bytes for IPv4, 40 for IPv6). */
+static __always_inline void ct4_key(struct edgelb_ct4_key *k4, const struct edgelb_ct_key *k)
+{
+	k4->src = k->src.a[0];
+	k4->dst = k->dst.a[0];
+	k4->sport = k->sport;
+	k4->dport = k->dport;
+	k4->proto = k->proto;
+	k4->pad[0] = 0;
+	k4->pad[1] = 0;
+	k4->pad[2] = 0;
+}
+
+static __always_inline struct edgelb_ct *ct_lookup(const struct edgelb_ct_key *k)
+{
+	if (k->family == 4) {
+		struct edgelb_ct4_key k4;
+		ct4_key(&k4, k);
+		return bpf_map_lookup_elem(&edgelb_ct4, &k4);
+	}
+	return bpf_map_lookup_elem(&edgelb_ct6, k);
+}
+
+static __always_inline long ct_update(const struct edgelb_ct_key *k, const struct edgelb_ct *v, __u64 flags)
+{
+	if (k->family == 4) {
+		struct edgelb_ct4_key k4;
+		ct4_key(&k4, k);
+		return bpf_map_update_elem(&edgelb_ct4, &k4, v, flags);
+	}
+	return bpf_map_update_elem(&edgelb_ct6, k, v, flags);
+}
+
 #define NS_PER_SEC 1000000000ULL
 #define NAT_PORT_TRIES 32
 
@@ -65,7 +104,7 @@ static __always_inline void ct_set_state(struct edgelb_ct *ct, const struct pkt 
 	k.dport = ct->new_sport;
 	k.proto = p->proto;
 	k.family = p->family;
-	struct edgelb_ct *o = bpf_map_lookup_elem(&edgelb_ct, &k);
+	struct edgelb_ct *o = ct_lookup(&k);
 	if (!o || o->new_dport != p->key.sport || o->new_dst.a[0] != p->key.src.a[0] ||
 	    o->new_dst.a[3] != p->key.src.a[3])
 		return;
@@ -83,7 +122,7 @@ static __always_inline int ct_backend_answered(const struct edgelb_ct *ct, const
 	k.dport = ct->new_sport;
 	k.proto = p->proto;
 	k.family = p->family;
-	struct edgelb_ct *o = bpf_map_lookup_elem(&edgelb_ct, &k);
+	struct edgelb_ct *o = ct_lookup(&k);
 	return o && o->state == EDGELB_CT_ST_SYN_REPLY && o->new_dport == p->key.sport &&
 	       o->new_dst.a[0] == p->key.src.a[0] && o->new_dst.a[3] == p->key.src.a[3];
 }
@@ -184,11 +223,11 @@ static __always_inline int nat_claim(struct edgelb_ct_key *rkey, struct edgelb_c
 		if (port == 0)
 			return -1;
 		rkey->dport = bpf_htons(port);
-		if (bpf_map_update_elem(&edgelb_ct, rkey, rval, BPF_NOEXIST) == 0)
+		if (ct_update(rkey, rval, BPF_NOEXIST) == 0)
 			return port;
-		struct edgelb_ct *old = bpf_map_lookup_elem(&edgelb_ct, rkey);
+		struct edgelb_ct *old = ct_lookup(rkey);
 		if (old && ct_expired(old, cfg, now)) {
-			if (bpf_map_update_elem(&edgelb_ct, rkey, rval, BPF_ANY) == 0)
+			if (ct_update(rkey, rval, BPF_ANY) == 0)
 				return port;
 		}
 	}

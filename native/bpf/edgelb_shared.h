@@ -19,7 +19,7 @@
 #endif
 
 /* Bumped on any incompatible change of a map key/value layout or map set. */
-#define EDGELB_LAYOUT_VERSION 4
+#define EDGELB_LAYOUT_VERSION 6
 
 /* Map names (also the pin file names under /sys/fs/bpf/edgelb/<node>/). */
 #define EDGELB_MAP_CFG "edgelb_cfg"
@@ -28,7 +28,8 @@
 #define EDGELB_MAP_BACKENDS "edgelb_be"
 #define EDGELB_MAP_SVC_LIST "edgelb_svc_list"
 #define EDGELB_MAP_MAGLEV "edgelb_maglev"
-#define EDGELB_MAP_CT "edgelb_ct"
+#define EDGELB_MAP_CT4 "edgelb_ct4" /* IPv4 flows, compact key (since layout 5) */
+#define EDGELB_MAP_CT6 "edgelb_ct6" /* IPv6 flows (layout <= 4: every flow, in edgelb_ct) */
 #define EDGELB_MAP_COUNTERS "edgelb_cnt"
 #define EDGELB_MAP_SVC_STATS "edgelb_svc_st"
 #define EDGELB_MAP_BE_STATS "edgelb_be_st"
@@ -141,8 +142,9 @@ struct edgelb_backend {
 };
 EDGELB_STATIC_ASSERT(sizeof(struct edgelb_backend) == 24, "edgelb_backend");
 
-/* edgelb_ct key: a packet's tuple as it arrives (client->VIP for forward entries,
- * backend->translated source for reply entries). */
+/* A packet's tuple as it arrives (client->VIP for forward entries, backend->translated source
+ * for reply entries): the key of edgelb_ct6 (IPv6 flows) and the parser's tuple of every packet.
+ * IPv4 flows are kept in edgelb_ct4 under the compact struct edgelb_ct4_key (see ct.h). */
 struct edgelb_ct_key {
 	struct edgelb_addr src;
 	struct edgelb_addr dst;
@@ -153,6 +155,18 @@ struct edgelb_ct_key {
 	__u16 pad;
 };
 EDGELB_STATIC_ASSERT(sizeof(struct edgelb_ct_key) == 40, "edgelb_ct_key");
+
+/* edgelb_ct4 key: the same tuple for an IPv4 flow in 16 bytes (4 words hashed and compared per
+ * lookup instead of 10). Fields in this order, pad always 0; the family is the map's. */
+struct edgelb_ct4_key {
+	__u32 src;   /* network order */
+	__u32 dst;
+	__u16 sport; /* network order */
+	__u16 dport;
+	__u8 proto;
+	__u8 pad[3];
+};
+EDGELB_STATIC_ASSERT(sizeof(struct edgelb_ct4_key) == 16, "edgelb_ct4_key");
 
 #define EDGELB_CT_F_REPLY 0x01 /* entry translates backend -> client replies */
 #define EDGELB_CT_F_SNAT 0x02  /* the source is rewritten (onearm, fullnat, every reply) */
@@ -169,7 +183,8 @@ EDGELB_STATIC_ASSERT(sizeof(struct edgelb_ct_key) == 40, "edgelb_ct_key");
 #define EDGELB_CT_ST_FIN 3       /* closing: a FIN was seen */
 #define EDGELB_CT_ST_RST 4       /* closed: an RST was seen */
 
-/* edgelb_ct value: how to rewrite a packet with that key, and where to send it. */
+/* edgelb_ct4 / edgelb_ct6 value (one layout for both maps; unchanged by layout 5): how to rewrite
+ * a packet with that key, and where to send it. */
 struct edgelb_ct {
 	struct edgelb_addr new_src;
 	struct edgelb_addr new_dst;
@@ -229,13 +244,18 @@ struct edgelb_frag {
 };
 EDGELB_STATIC_ASSERT(sizeof(struct edgelb_frag) == 16, "edgelb_frag");
 
-/* edgelb_be_nh[backend index]: the backend's next hop as bpf_fib_lookup last gave it (a new flow
- * to a backend seen in the last second skips the lookup). */
+/* edgelb_be_nh[backend index]: the next-hop map. The daemon alone writes it, from netlink
+ * neighbour and link events of the uplink (src/dataplane/xdp-nexthop.ts): the backend address's
+ * neighbour MAC (dmac, while the kernel's entry is valid), the uplink's MAC (smac) and ifindex,
+ * for the slot generation it was written for. A packet toward a backend whose entry is valid for
+ * its flow's generation takes the MACs from it; otherwise (miss) bpf_fib_lookup as before. */
+#define EDGELB_NH_F_VALID 0x01
 struct edgelb_nh {
 	__u8 smac[6];
 	__u8 dmac[6];
 	__u32 ifindex;
-	__u64 ts_ns; /* when it was looked up; 0 = none */
+	__u32 gen;   /* edgelb_be[index].gen it belongs to */
+	__u32 flags; /* EDGELB_NH_F_*; 0 = no next hop (miss) */
 };
 EDGELB_STATIC_ASSERT(sizeof(struct edgelb_nh) == 24, "edgelb_nh");
 
@@ -293,8 +313,9 @@ EDGELB_STATIC_ASSERT(sizeof(struct edgelb_stats) == 16, "edgelb_stats");
 #define EDGELB_CNT_PASS_NDP 40     /* ICMPv6 router/neighbour discovery (133-137): the announcer's */
 #define EDGELB_CNT_DROP_VIP_ICMP 41 /* other ICMP to a VIP (untracked errors, other types) */
 #define EDGELB_CNT_FRAG_TRACKED 42 /* first fragment's flow remembered by IP ID */
-#define EDGELB_CNT_NH_CACHED 43    /* new flow's next hop from the backend's cached lookup */
-#define EDGELB_CNT_LAST 43
+#define EDGELB_CNT_NH_CACHED 43    /* new flow's next hop from the next-hop map (no FIB lookup) */
+#define EDGELB_CNT_NH_MISS 44      /* new flow toward a backend without a next-hop entry: FIB lookup */
+#define EDGELB_CNT_LAST 44
 
 EDGELB_STATIC_ASSERT(EDGELB_CNT_LAST < EDGELB_CNT_MAX, "counter codes fit edgelb_cnt");
 

@@ -21,7 +21,7 @@
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Rewrite a TCP/UDP packet of a tracked flow and send it. */
-static __always_inline int xlate(struct xdp_md *ctx, struct pkt *p, struct edgelb_ct *ct, __u64 now)
+static __always_inline int xlate(struct xdp_md *ctx, struct pkt *p, struct edgelb_ct *ct, __u64 now, int new_flow)
 {
 	if (ct->flags & (EDGELB_CT_F_SNAT | EDGELB_CT_F_DNAT)) {
 		if (!ttl_ok(ctx, p->family, 0))
@@ -30,7 +30,7 @@ static __always_inline int xlate(struct xdp_md *ctx, struct pkt *p, struct edgel
 		if (r < 0)
 			return verdict(EDGELB_CNT_DROP_MALFORMED, XDP_DROP);
 	}
-	return send(ctx, p, ct, now);
+	return send(ctx, p, ct, now, new_flow);
 }
 
 static __noinline int new_flow(struct xdp_md *ctx, struct pkt *p, const struct edgelb_svc *svc,
@@ -54,19 +54,24 @@ static __noinline int new_flow(struct xdp_md *ctx, struct pkt *p, const struct e
 	if (!be || be->family != p->family)
 		return verdict(EDGELB_CNT_DROP_NO_BACKEND, XDP_DROP);
 
-	struct edgelb_ct fwd = {};
-	fwd.mode = svc->mode;
-	fwd.state = state;
-	fwd.last_ns = now;
-	fwd.timeout_sec = svc->timeout_sec;
-	fwd.svc_index = svc->index;
-	fwd.be_index = be_index;
-	fwd.be_gen = be->gen;
-	fwd.nh = be->addr;
-	fwd.new_src = p->key.src;
-	fwd.new_sport = p->key.sport;
-	fwd.new_dst = p->key.dst;
-	fwd.new_dport = p->key.dport;
+	/* both entries are built in per-CPU scratch (slot 1: forward, 0: reply), off the stack */
+	__u32 one = 1;
+	struct edgelb_ct *fwd = bpf_map_lookup_elem(&edgelb_scratch, &one);
+	if (!fwd)
+		return verdict(EDGELB_CNT_DROP_NO_BACKEND, XDP_DROP);
+	__builtin_memset(fwd, 0, sizeof(*fwd));
+	fwd->mode = svc->mode;
+	fwd->state = state;
+	fwd->last_ns = now;
+	fwd->timeout_sec = svc->timeout_sec;
+	fwd->svc_index = svc->index;
+	fwd->be_index = be_index;
+	fwd->be_gen = be->gen;
+	fwd->nh = be->addr;
+	fwd->new_src = p->key.src;
+	fwd->new_sport = p->key.sport;
+	fwd->new_dst = p->key.dst;
+	fwd->new_dport = p->key.dport;
 
 	if (svc->mode != EDGELB_MODE_DSR) {
 		struct edgelb_ct_key rkey = {};
@@ -75,9 +80,9 @@ static __noinline int new_flow(struct xdp_md *ctx, struct pkt *p, const struct e
 		if (!rv)
 			return verdict(EDGELB_CNT_DROP_NO_BACKEND, XDP_DROP);
 		__builtin_memset(rv, 0, sizeof(*rv));
-		fwd.flags = EDGELB_CT_F_DNAT;
-		fwd.new_dst = be->addr;
-		fwd.new_dport = be->port;
+		fwd->flags = EDGELB_CT_F_DNAT;
+		fwd->new_dst = be->addr;
+		fwd->new_dport = be->port;
 		/* the reply entry: backend -> (client | node | VIP) becomes VIP -> client */
 		rkey.src = be->addr;
 		rkey.sport = be->port;
@@ -99,7 +104,7 @@ static __noinline int new_flow(struct xdp_md *ctx, struct pkt *p, const struct e
 		if (svc->mode == EDGELB_MODE_DNAT) {
 			rkey.dst = p->key.src;
 			rkey.dport = p->key.sport;
-			if (bpf_map_update_elem(&edgelb_ct, &rkey, rv, BPF_ANY) != 0)
+			if (ct_update(&rkey, rv, BPF_ANY) != 0)
 				cnt_inc(EDGELB_CNT_CT_INSERT_FAIL);
 		} else {
 			rv->flags |= EDGELB_CT_F_DNAT;
@@ -114,17 +119,17 @@ static __noinline int new_flow(struct xdp_md *ctx, struct pkt *p, const struct e
 			int port = nat_claim(&rkey, rv, cfg, flow_hash(&p->key, 0, cfg), now);
 			if (port < 0)
 				return verdict(EDGELB_CNT_DROP_NAT_PORTS, XDP_DROP);
-			fwd.flags |= EDGELB_CT_F_SNAT;
-			fwd.new_src = rkey.dst;
+			fwd->flags |= EDGELB_CT_F_SNAT;
+			fwd->new_src = rkey.dst;
 			/* (the reply entry, already inserted, also rewrites node|VIP:port -> client) */
-			fwd.new_sport = bpf_htons((__u16)port);
+			fwd->new_sport = bpf_htons((__u16)port);
 		}
 	}
 	cnt_inc(EDGELB_CNT_CT_NEW);
 	/* translate and send with the new entry first (its next hop cached in it), then insert it:
 	 * one map operation instead of an insert and a lookup */
-	int v = xlate(ctx, p, &fwd, now);
-	if (bpf_map_update_elem(&edgelb_ct, &p->key, &fwd, BPF_ANY) != 0)
+	int v = xlate(ctx, p, fwd, now, 1);
+	if (ct_update(&p->key, fwd, BPF_ANY) != 0)
 		cnt_inc(EDGELB_CNT_CT_INSERT_FAIL);
 	return v;
 }
@@ -166,7 +171,7 @@ static __noinline int icmp_err(struct xdp_md *ctx, struct pkt *p, __u64 now)
 		return -1;
 	k.sport = ports[1];
 	k.dport = ports[0];
-	struct edgelb_ct *ct = bpf_map_lookup_elem(&edgelb_ct, &k);
+	struct edgelb_ct *ct = ct_lookup(&k);
 	if (!ct)
 		return -1;
 	if (!ttl_ok(ctx, p->family, 0))
@@ -175,7 +180,7 @@ static __noinline int icmp_err(struct xdp_md *ctx, struct pkt *p, __u64 now)
 	if (r < 0)
 		return -1;
 	cnt_inc(EDGELB_CNT_ICMP_TRANSLATED);
-	return send(ctx, p, ct, now);
+	return send(ctx, p, ct, now, 0);
 }
 
 /* Packets the fast path does not end: ICMP, to a VIP, or from a backend. */
@@ -205,10 +210,10 @@ static __always_inline int slow_path(struct xdp_md *ctx, struct pkt *p, int r, i
 		return to_vip ? verdict(EDGELB_CNT_DROP_VIP_ICMP, XDP_DROP) : verdict(EDGELB_CNT_PASS_ICMP, XDP_PASS);
 	case PARSE_FRAGMENT:
 		if (frag_ports(p, now) == 0) {
-			struct edgelb_ct *ct = bpf_map_lookup_elem(&edgelb_ct, &p->key);
+			struct edgelb_ct *ct = ct_lookup(&p->key);
 			if (ct) {
 				cnt_inc(ct->flags & EDGELB_CT_F_REPLY ? EDGELB_CNT_CT_REPLY_HIT : EDGELB_CNT_CT_HIT);
-				return xlate(ctx, p, ct, now);
+				return xlate(ctx, p, ct, now, 0);
 			}
 		}
 		return to_vip ? verdict(EDGELB_CNT_DROP_FRAGMENT, XDP_DROP) : verdict(EDGELB_CNT_PASS_FRAGMENT, XDP_PASS);
@@ -222,13 +227,13 @@ static __always_inline int slow_path(struct xdp_md *ctx, struct pkt *p, int r, i
 
 	if (p->frag == 1)
 		frag_track(p, now);
-	struct edgelb_ct *ct = bpf_map_lookup_elem(&edgelb_ct, &p->key);
+	struct edgelb_ct *ct = ct_lookup(&p->key);
 	if (ct) {
 		if (ct->flags & EDGELB_CT_F_REPLY) {
 			cnt_inc(EDGELB_CNT_CT_REPLY_HIT);
 			if (ct_track_needed(ct, p))
 				ct_track(ct, p, now);
-			return xlate(ctx, p, ct, now);
+			return xlate(ctx, p, ct, now, 0);
 		}
 		struct edgelb_backend *be = bpf_map_lookup_elem(&edgelb_be, &ct->be_index);
 		if (!be || be->gen != ct->be_gen || be->family == 0) {
@@ -242,7 +247,7 @@ static __always_inline int slow_path(struct xdp_md *ctx, struct pkt *p, int r, i
 			cnt_inc(EDGELB_CNT_CT_HIT);
 			if (ct_track_needed(ct, p))
 				ct_track(ct, p, now);
-			return xlate(ctx, p, ct, now);
+			return xlate(ctx, p, ct, now, 0);
 		}
 	}
 	struct edgelb_svc_key sk = {};

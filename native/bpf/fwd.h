@@ -1,6 +1,7 @@
-/* fwd.h: the last step of a translated packet — TTL / hop limit, the next hop from
- * bpf_fib_lookup (cached in the flow's entry for about a second), MAC rewrite and XDP_TX, or the
- * kernel when it must resolve or route. */
+/* fwd.h: the last step of a translated packet — TTL / hop limit, the next hop (toward a backend
+ * from the daemon's next-hop map; on a miss and toward clients from bpf_fib_lookup, cached in the
+ * flow's entry for about a second), MAC rewrite and XDP_TX, or the kernel when it must resolve or
+ * route. */
 #ifndef EDGELB_FWD_H
 #define EDGELB_FWD_H
 
@@ -49,26 +50,35 @@ static __always_inline int ttl_ok(struct xdp_md *ctx, int family, int dec)
 }
 
 /* Find the next hop toward ct->nh for the (already rewritten) packet, set the MACs and transmit,
- * or hand the packet to the kernel. Caches the next hop in ct for about a second. */
-static __always_inline int send(struct xdp_md *ctx, struct pkt *p, struct edgelb_ct *ct, __u64 now)
+ * or hand the packet to the kernel. Toward a backend: the next-hop map (the daemon keeps it from
+ * netlink events), so a MAC change reaches the next packet; on a miss, and toward clients, the
+ * flow's entry caches bpf_fib_lookup's answer for about a second. new_flow: count the map's hit
+ * or miss (NH_CACHED / NH_MISS) for a flow's first packet. */
+static __always_inline int send(struct xdp_md *ctx, struct pkt *p, struct edgelb_ct *ct, __u64 now, int new_flow)
 {
 	int dsr = ct->mode == EDGELB_MODE_DSR && !(ct->flags & EDGELB_CT_F_REPLY);
-	int fresh = (ct->flags & EDGELB_CT_F_L2) && ct->ifindex == ctx->ingress_ifindex &&
-		    now - ct->last_ns < NS_PER_SEC;
-	struct edgelb_nh *bnh = 0;
-	if (!fresh && !(ct->flags & EDGELB_CT_F_REPLY)) {
-		/* toward a backend: its next hop, if looked up in the last second */
-		bnh = bpf_map_lookup_elem(&edgelb_be_nh, &ct->be_index);
-		if (bnh && bnh->ts_ns && bnh->ifindex == ctx->ingress_ifindex && now - bnh->ts_ns < NS_PER_SEC) {
-			__builtin_memcpy(ct->smac, bnh->smac, 6);
-			__builtin_memcpy(ct->dmac, bnh->dmac, 6);
-			ct->ifindex = bnh->ifindex;
-			ct->flags |= EDGELB_CT_F_L2;
-			ct->last_ns = now;
+	int fresh = 0;
+	const __u8 *smac = ct->smac, *dmac = ct->dmac;
+	if (!(ct->flags & EDGELB_CT_F_REPLY)) {
+		struct edgelb_nh *nh = bpf_map_lookup_elem(&edgelb_be_nh, &ct->be_index);
+		if (nh && nh->flags == EDGELB_NH_F_VALID && nh->gen == ct->be_gen && nh->ifindex == ctx->ingress_ifindex) {
+			smac = nh->smac;
+			dmac = nh->dmac;
+			/* the idle timer, refreshed about once a second like the FIB path does; the
+			 * entry's own FIB cache is dropped (were the map entry to go, a FIB lookup follows) */
+			if (now - ct->last_ns >= NS_PER_SEC)
+				ct->last_ns = now;
+			if (ct->flags & EDGELB_CT_F_L2)
+				ct->flags &= ~EDGELB_CT_F_L2;
 			fresh = 1;
-			cnt_inc(EDGELB_CNT_NH_CACHED);
+			if (new_flow)
+				cnt_inc(EDGELB_CNT_NH_CACHED);
+		} else if (new_flow) {
+			cnt_inc(EDGELB_CNT_NH_MISS);
 		}
 	}
+	if (!fresh)
+		fresh = (ct->flags & EDGELB_CT_F_L2) && ct->ifindex == ctx->ingress_ifindex && now - ct->last_ns < NS_PER_SEC;
 	if (!fresh) {
 		struct bpf_fib_lookup f = {};
 		void *data = (void *)(long)ctx->data;
@@ -133,12 +143,6 @@ static __always_inline int send(struct xdp_md *ctx, struct pkt *p, struct edgelb
 		ct->ifindex = f.ifindex;
 		ct->flags |= EDGELB_CT_F_L2;
 		ct->last_ns = now;
-		if (bnh) {
-			__builtin_memcpy(bnh->smac, f.smac, 6);
-			__builtin_memcpy(bnh->dmac, f.dmac, 6);
-			bnh->ifindex = f.ifindex;
-			bnh->ts_ns = now;
-		}
 	}
 	if (!dsr && !ttl_ok(ctx, p->family, 1))
 		return verdict(EDGELB_CNT_PASS_TTL, XDP_PASS);
@@ -147,8 +151,8 @@ static __always_inline int send(struct xdp_md *ctx, struct pkt *p, struct edgelb
 	struct ethhdr *eth = data;
 	if ((void *)(eth + 1) > data_end)
 		return verdict(EDGELB_CNT_DROP_MALFORMED, XDP_DROP);
-	__builtin_memcpy(eth->h_dest, ct->dmac, 6);
-	__builtin_memcpy(eth->h_source, ct->smac, 6);
+	__builtin_memcpy(eth->h_dest, dmac, 6);
+	__builtin_memcpy(eth->h_source, smac, 6);
 	stats_add(&edgelb_svc_st, ct->svc_index, p->len);
 	stats_add(&edgelb_be_st, ct->be_index, p->len);
 	return verdict(EDGELB_CNT_TX, XDP_TX);

@@ -63,14 +63,24 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } edgelb_maglev SEC(".maps");
 
-/* connection tracking, both directions, LRU so a flood evicts instead of blocking (resized) */
+/* connection tracking of IPv4 flows (compact key), both directions, LRU so a flood evicts
+ * instead of blocking (resized: conntrackSize) */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, EDGELB_DEFAULT_CT_SIZE);
+	__type(key, struct edgelb_ct4_key);
+	__type(value, struct edgelb_ct);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} edgelb_ct4 SEC(".maps");
+
+/* connection tracking of IPv6 flows, the same (resized: conntrackSize) */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, EDGELB_DEFAULT_CT_SIZE);
 	__type(key, struct edgelb_ct_key);
 	__type(value, struct edgelb_ct);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} edgelb_ct SEC(".maps");
+} edgelb_ct6 SEC(".maps");
 
 /* verdict, drop-reason and event counters (EDGELB_CNT_*), per CPU */
 struct {
@@ -144,7 +154,7 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } edgelb_frags SEC(".maps");
 
-/* backend index -> its next hop from the last bpf_fib_lookup (resized: max backends) */
+/* backend index -> its next hop, kept by the daemon from netlink events (resized: max backends) */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, EDGELB_DEFAULT_MAX_BACKENDS);
@@ -153,10 +163,11 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } edgelb_be_nh SEC(".maps");
 
-/* per-CPU scratch for a conntrack value being built (keeps it off the 512-byte stack) */
+/* per-CPU scratch for the conntrack values of a new flow being built: 0 reply, 1 forward (keeps
+ * them off the 512-byte stack) */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, 2);
 	__type(key, __u32);
 	__type(value, struct edgelb_ct);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);

@@ -272,6 +272,23 @@ export class Agent extends EventEmitter {
     return (this.plan?.vips ?? []).map((v) => (shards ? { ...v, master: shards.masterOf(v.shard) } : v));
   }
 
+  /**
+   * What this node hands its engines now, for the Kubernetes NodeReport: the prefixes given to the
+   * BGP speaker, the VIPs given to the L2 announcer (this node answers ARP/NDP for them), and the
+   * VIPs it withholds with the plan's reason (VIPs another node masters, or that a pool does not
+   * announce that way, are not "withheld"). What the speaker actually sent is the speaker's to say.
+   */
+  carried(): { ads: string[]; owned: string[]; withheld: Array<{ vip: string; reason: string }> } {
+    const withheld: Array<{ vip: string; reason: string }> = [];
+    const quiet = new Set(['announced', 'announced-backup', 'not-shard-master', 'not-in-pool-mode']);
+    for (const v of this.plan?.vips ?? []) {
+      if (v.bgp.announced || v.l2.announced) continue;
+      const d = [v.bgp, v.l2].find((x) => !quiet.has(x.reason));
+      if (d) withheld.push({ vip: v.vip, reason: d.reason });
+    }
+    return { ads: [...this.lastAds].sort(), owned: [...this.lastOwned].sort(), withheld };
+  }
+
   services(): ServiceRow[] {
     const state = this.state;
     if (!state) return [];

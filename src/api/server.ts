@@ -172,6 +172,7 @@ export function createApiServer(opts: ApiServerOptions): ApiApp {
   app.get('/v1/vips', async () => v.vips());
   app.get('/v1/ha', async () => v.ha());
   app.get('/v1/bgp/neighbors', async () => v.bgpNeighbors());
+  app.get('/v1/bfd', async () => v.bfd());
   app.post('/v1/drain', async () => {
     log.info('drain requested through the API');
     return (await v.drain()) ?? { drained: true };

@@ -2,9 +2,9 @@
 // ApiViews; without an agent the daemon serves views computed from the desired state alone
 // (desiredStateViews), with the same row types.
 import type { DesiredState } from '../model/desired-state.js';
-import type { DrainResult, HaRow, NeighborRow, Readiness, ServiceRow, VipRow } from '../model/views.js';
+import type { BfdRow, DrainResult, HaRow, NeighborRow, Readiness, ServiceRow, VipRow } from '../model/views.js';
 
-export type { DrainResult, HaRow, NeighborRow, Readiness, ServiceRow, VipRow };
+export type { BfdRow, DrainResult, HaRow, NeighborRow, Readiness, ServiceRow, VipRow };
 
 export interface ApiViews {
   /** GET /v1/services */
@@ -15,6 +15,8 @@ export interface ApiViews {
   ha(): HaRow;
   /** GET /v1/bgp/neighbors. Never a password. */
   bgpNeighbors(): NeighborRow[];
+  /** GET /v1/bfd. Never a key. */
+  bfd(): BfdRow[];
   /** GET /readyz: 200 when ready, 503 with the reasons otherwise. */
   readiness(): Readiness;
   /** POST /v1/drain: withdraw every VIP of this node and keep them withdrawn. */
@@ -89,6 +91,26 @@ export function desiredStateViews(current: () => DesiredState | undefined): ApiV
         prefixesReceived: 0,
         lastError: { at: since, class: 'admin', reason: 'no-agent', message: reason },
       })),
+    // no agent, no BFD thread: every configured session is reported Down
+    bfd: (): BfdRow[] =>
+      (current()?.bgp?.peers ?? [])
+        .filter((p) => p.bfd)
+        .map((p) => ({
+          peer: p.address,
+          multihop: (p.ebgpMultihop ?? 1) > 1,
+          state: 'Down',
+          remoteState: 'Down',
+          diag: 0,
+          localDiscr: 0,
+          remoteDiscr: 0,
+          txIntervalMs: 0,
+          detectTimeMs: 0,
+          multiplier: p.bfd!.multiplier,
+          remoteMultiplier: 0,
+          auth: p.bfd!.auth ? `${p.bfd!.auth.type}/${p.bfd!.auth.keyId}` : 'none',
+          upSeconds: 0,
+          flaps: 0,
+        })),
     readiness: () => (current() ? { ready: true, reasons: [] } : { ready: false, reasons: ['no configuration applied yet'] }),
     drain: async () => {
       drained = true;

@@ -39,10 +39,12 @@ export function validatePeer(p: PeerSpec, policies: ReadonlyMap<string, string[]
   return issues;
 }
 
-/** Identity of a peer spec for diffing (the password's value counts, but is never shown). */
+/** Identity of a peer spec for diffing (the password's value counts, but is never shown). BFD
+ *  settings are not part of it: the BFD engine applies them with a poll sequence, no BGP reset. */
 export function specKey(p: PeerSpec): string {
-  const { exportPolicies: _e, ...rest } = p;
+  const { exportPolicies: _e, bfd: _b, ...rest } = p;
   void _e;
+  void _b;
   return JSON.stringify(Object.entries(rest).sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 

@@ -121,6 +121,17 @@ export class Session {
     });
   }
 
+  /**
+   * BFD declared the peer's path down (RFC 5882 section 4.3): end the session at once with Cease /
+   * BFD Down (RFC 9384) instead of waiting for the hold timer; the usual idle hold then applies.
+   * Returns false when there was no session to end (Idle).
+   */
+  bfdDown(): boolean {
+    if (this.fsm === BgpState.Idle) return false;
+    this.feed({ type: FsmEvent.AutomaticStop, notify: { code: ErrorCode.CEASE, subcode: CeaseSubcode.BFD_DOWN } }, 'rx');
+    return true;
+  }
+
   /** Allow End-of-RIB once the adj-RIB-out has drained (after the first full reconcile). */
   allowEndOfRib(): void {
     this.tx.eorAllowed = true;

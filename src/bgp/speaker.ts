@@ -502,6 +502,14 @@ export class BgpSpeaker extends EventEmitter {
     for (const to of Object.values(BgpState)) this.m.transitions.remove({ peer, to });
   }
 
+  /** BFD saw peer `address` go Down: take its BGP session down now (see Session.bfdDown). */
+  bfdDown(address: string): boolean {
+    const e = this.peers.get(address);
+    if (!e) return false;
+    this.log.warn({ peer: address }, `bgp ${address}: BFD session down, ending the BGP session`);
+    return e.session.bfdDown();
+  }
+
   neighbors(): NeighborView[] {
     const now = Date.now();
     return [...this.peers.values()].map(({ spec, session: s, configError }) => {
@@ -543,6 +551,21 @@ export class BgpSpeaker extends EventEmitter {
             : null,
       };
     });
+  }
+
+  /**
+   * The advertised prefixes that at least one Established session has actually been sent (its
+   * adj-RIB-out records it), each with those peers' addresses: what this node carries by BGP now.
+   */
+  carried(): Map<string, string[]> {
+    const out = new Map<string, string[]>();
+    const up = [...this.peers.values()].filter((e) => e.session.state === BgpState.Established);
+    if (up.length === 0) return out;
+    for (const prefix of this.ads.keys()) {
+      const peers = up.filter((e) => e.session.ribOut.has(prefix)).map((e) => e.spec.address);
+      if (peers.length > 0) out.set(prefix, peers);
+    }
+    return out;
   }
 
   /** Routes received from a peer with their attributes: only for peers with keepReceived (visibility). */

@@ -3,7 +3,7 @@
 // and the typed views of the REST contract (model/views.ts), checked field by field on arrival so
 // the tables read typed rows (a body of another shape is an error that names the missing field).
 import { EdgelbError, errorMessage } from '../lib/errors.js';
-import type { HaRow, NeighborRow, ServiceRow, ShardRow, VipRow } from '../model/views.js';
+import type { BfdRow, HaRow, NeighborRow, ServiceRow, ShardRow, VipRow } from '../model/views.js';
 
 export const DEFAULT_API = 'http://127.0.0.1:11111';
 
@@ -59,6 +59,7 @@ export interface ViewBodies {
   '/v1/vips': VipRow[];
   '/v1/ha': HaRow;
   '/v1/bgp/neighbors': NeighborRow[];
+  '/v1/bfd': BfdRow[];
 }
 export type ViewPath = keyof ViewBodies;
 
@@ -78,6 +79,10 @@ const NEIGHBOR = {
   address: 'string', port: 'number', asn: 'number', state: 'string', uptime: 'number',
   prefixesSent: 'number', prefixesReceived: 'number', lastError: 'object|null',
 } satisfies Fields<NeighborRow>;
+const BFD = {
+  peer: 'string', multihop: 'boolean', state: 'string', remoteState: 'string', diag: 'number', localDiscr: 'number', remoteDiscr: 'number',
+  txIntervalMs: 'number', detectTimeMs: 'number', multiplier: 'number', remoteMultiplier: 'number', auth: 'string', upSeconds: 'number', flaps: 'number',
+} satisfies Fields<BfdRow>;
 
 function kindOk(v: unknown, k: Kind): boolean {
   if (v === null) return k.endsWith('|null');
@@ -102,11 +107,18 @@ const CHECKS: { [P in ViewPath]: (body: unknown) => void } = {
   '/v1/services': (b) => checkList('/v1/services', b, SERVICE),
   '/v1/vips': (b) => checkList('/v1/vips', b, VIP),
   '/v1/bgp/neighbors': (b) => checkList('/v1/bgp/neighbors', b, NEIGHBOR),
+  '/v1/bfd': (b) => checkList('/v1/bfd', b, BFD),
   '/v1/ha': (b) => {
     checkRow('/v1/ha', 'body', b, HA);
     (b as HaRow).shards.forEach((s, i) => checkRow('/v1/ha', `shards[${i}]`, s, SHARD));
   },
 };
+
+/** Check a body against the view's contract (throws EDGELB_ERR_API_RESPONSE naming the first bad field). */
+export function checkView<P extends ViewPath>(path: P, body: unknown): ViewBodies[P] {
+  CHECKS[path](body);
+  return body as ViewBodies[P];
+}
 
 /** GET one view of the REST contract; resolves with its typed body, or throws
  *  EDGELB_ERR_API_RESPONSE naming the first field that does not match the contract. */

@@ -9,7 +9,7 @@ import type { LbMode } from '../model/desired-state.js';
 import { apiRequest, DEFAULT_API, getView, type ViewBodies, type ViewPath } from './client.js';
 import { EXIT, runDaemon } from '../daemon/daemon.js';
 import { importOptional } from './optional.js';
-import { bgpTable, haTable, servicesTable, vipsTable } from './tables.js';
+import { bfdTable, bgpTable, haTable, servicesTable, vipsTable } from './tables.js';
 
 export interface Io {
   out: (s: string) => void;
@@ -47,7 +47,10 @@ const GETS = {
   vips: view('/v1/vips', vipsTable),
   bgp: view('/v1/bgp/neighbors', bgpTable),
   ha: view('/v1/ha', haTable),
+  bfd: view('/v1/bfd', bfdTable),
 } as const;
+
+const GET_PATHS = { services: '/v1/services', vips: '/v1/vips', bgp: '/v1/bgp/neighbors', ha: '/v1/ha', bfd: '/v1/bfd' } as const satisfies Record<keyof typeof GETS, ViewPath>;
 
 const apiOption = () => new Option('--api <url>', 'daemon API base URL').env('EDGELB_API').default(DEFAULT_API);
 const tokenOption = () => new Option('--token <token>', 'API bearer token').env('EDGELB_API_TOKEN');
@@ -137,13 +140,28 @@ export function buildProgram(io: Io = stdio, setCode: (code: number) => void = (
 
   program
     .command('get')
-    .description('show what a running daemon does: services, vips, bgp (neighbours) or ha (shards)')
-    .addArgument(program.createArgument('<what>', 'services | vips | bgp | ha').choices(Object.keys(GETS)))
+    .description('show what a running daemon does: services, vips, bgp (neighbours), ha (shards) or bfd (sessions)')
+    .addArgument(program.createArgument('<what>', 'services | vips | bgp | ha | bfd').choices(Object.keys(GETS)))
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
     .addOption(apiOption())
     .addOption(tokenOption())
+    .option('--all-nodes', 'ask every edgelb node through the Kubernetes API server (pods/proxy to api.viewsListen), rows under a NODE column', false)
+    .option('--kubeconfig <file>', '--all-nodes: kubeconfig (default: KUBECONFIG, ~/.kube/config)')
+    .option('-n, --namespace <ns>', "--all-nodes: edgelb's namespace", 'edgelb-system')
+    .option('-l, --selector <labels>', '--all-nodes: label selector of the edgelb pods', 'app.kubernetes.io/name=edgelb')
+    .addOption(new Option('--views-port <port>', '--all-nodes: views port when a pod names no container port "views"').argParser((v) => Number(v)).default(11114))
     .action(
-      wrap(async (what: keyof typeof GETS, o: { output: string; api: string; token?: string }) => {
+      wrap(async (what: keyof typeof GETS, o: { output: string; api: string; token?: string; allNodes: boolean; kubeconfig?: string; namespace: string; selector: string; viewsPort: number }) => {
+        if (o.allNodes) {
+          if (!Number.isInteger(o.viewsPort) || o.viewsPort < 1 || o.viewsPort > 65535) throw new EdgelbError('EDGELB_ERR_INVALID_ARGUMENT', '--views-port must be a port number 1..65535');
+          const { getAllNodes, allNodesTable } = await import('./all-nodes.js');
+          const path = GET_PATHS[what];
+          const answers = await getAllNodes(path, { namespace: o.namespace, selector: o.selector, port: o.viewsPort, ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}) });
+          io.out(o.output === 'json' ? JSON.stringify(answers, null, 2) + '\n' : allNodesTable(path, answers));
+          const failed = answers.filter((a) => 'error' in a).length;
+          if (failed > 0) io.err(`edgelb: ${failed} of ${answers.length} node(s) did not answer (error rows above)\n`);
+          return failed > 0 ? EXIT.UNAVAILABLE : EXIT.OK;
+        }
         const { body, text } = await GETS[what](o.api, o.token);
         io.out(o.output === 'json' ? JSON.stringify(body, null, 2) + '\n' : text);
         return EXIT.OK;

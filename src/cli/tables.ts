@@ -1,6 +1,6 @@
 // Aligned text tables for `edgelb get`: one renderer, and one formatter per view of the REST
 // contract (model/views.ts). The client checks every row against the contract before it gets here.
-import type { AnnounceDecision, HaRow, NeighborErrorRow, NeighborRow, ServicePortRow, ServiceRow, VipRow } from '../model/views.js';
+import type { AnnounceDecision, BfdRow, HaRow, NeighborErrorRow, NeighborRow, ServicePortRow, ServiceRow, VipRow } from '../model/views.js';
 
 /** Columns padded to their widest cell, two spaces apart, no trailing spaces. */
 export function renderTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -34,10 +34,21 @@ function duration(sec: number): string {
   return `${Math.floor(s / 86400)}d${Math.floor((s % 86400) / 3600)}h`;
 }
 
+/** A table before rendering: its headers and rows of cells. */
+export interface Columns {
+  headers: string[];
+  rows: string[][];
+}
+
 export function servicesTable(rows: readonly ServiceRow[]): string {
-  return renderTable(
-    ['NAME', 'VIPS', 'PORTS', 'MODE', 'POOL', 'SHARD', 'ENDPOINTS', 'HEALTHY'],
-    rows.map((s) => {
+  const c = servicesColumns(rows);
+  return renderTable(c.headers, c.rows);
+}
+
+export function servicesColumns(rows: readonly ServiceRow[]): Columns {
+  return {
+    headers: ['NAME', 'VIPS', 'PORTS', 'MODE', 'POOL', 'SHARD', 'ENDPOINTS', 'HEALTHY'],
+    rows: rows.map((s) => {
       const up = (e: ServiceRow['endpoints'][number]) => e.ready && e.healthy !== false;
       const healthy = s.healthyEndpoints ?? s.endpoints.filter(up).length;
       return [
@@ -51,7 +62,7 @@ export function servicesTable(rows: readonly ServiceRow[]): string {
         `${healthy}/${s.endpoints.length}`,
       ];
     }),
-  );
+  };
 }
 
 function decision(d: AnnounceDecision & { med?: number }): string {
@@ -60,9 +71,14 @@ function decision(d: AnnounceDecision & { med?: number }): string {
 }
 
 export function vipsTable(rows: readonly VipRow[]): string {
-  return renderTable(
-    ['VIP', 'SERVICES', 'POOL', 'SHARD', 'MASTER', 'ANNOUNCE', 'BGP', 'L2'],
-    rows.map((v) => [
+  const c = vipsColumns(rows);
+  return renderTable(c.headers, c.rows);
+}
+
+export function vipsColumns(rows: readonly VipRow[]): Columns {
+  return {
+    headers: ['VIP', 'SERVICES', 'POOL', 'SHARD', 'MASTER', 'ANNOUNCE', 'BGP', 'L2'],
+    rows: rows.map((v) => [
       cell(v.vip),
       cell(v.services),
       cell(v.pool),
@@ -72,7 +88,7 @@ export function vipsTable(rows: readonly VipRow[]): string {
       decision(v.bgp),
       decision(v.l2),
     ]),
-  );
+  };
 }
 
 /** "hold-timer-expired (NOTIFICATION 4/0)": the reason, and the NOTIFICATION when there was one. */
@@ -82,10 +98,23 @@ export function neighborError(e: NeighborErrorRow | null): string {
 }
 
 export function bgpTable(rows: readonly NeighborRow[]): string {
-  return renderTable(
-    ['PEER', 'ASN', 'STATE', 'UPTIME', 'SENT', 'RECEIVED', 'LAST ERROR'],
-    rows.map((n) => [cell(n.address), cell(n.asn), cell(n.state), duration(n.uptime), cell(n.prefixesSent), cell(n.prefixesReceived), neighborError(n.lastError)]),
-  );
+  const c = bgpColumns(rows);
+  return renderTable(c.headers, c.rows);
+}
+
+export function bgpColumns(rows: readonly NeighborRow[]): Columns {
+  return {
+    headers: ['PEER', 'ASN', 'STATE', 'UPTIME', 'SENT', 'RECEIVED', 'LAST ERROR'],
+    rows: rows.map((n) => [cell(n.address), cell(n.asn), cell(n.state), duration(n.uptime), cell(n.prefixesSent), cell(n.prefixesReceived), neighborError(n.lastError)]),
+  };
+}
+
+/** One node's shards as rows (the --all-nodes form of `get ha`). */
+export function haColumns(h: HaRow): Columns {
+  return {
+    headers: ['DRAINED', 'SHARD', 'STATE', 'MASTER', 'EPOCH'],
+    rows: h.shards.length ? h.shards.map((s) => [cell(h.drained), cell(s.shard), cell(s.state), cell(s.master), cell(s.epoch)]) : [[cell(h.drained)]],
+  };
 }
 
 export function haTable(h: HaRow): string {
@@ -94,4 +123,29 @@ export function haTable(h: HaRow): string {
   const members = h.members ?? [];
   if (members.length) out += '\n' + renderTable(['MEMBER', 'ALIVE'], members.map((m) => [cell(m.address), cell(m.alive)]));
   return out;
+}
+
+/** `edgelb get bfd`: one line per session; intervals as negotiated (tx / detection). */
+export function bfdTable(rows: readonly BfdRow[]): string {
+  const c = bfdColumns(rows);
+  return renderTable(c.headers, c.rows);
+}
+
+export function bfdColumns(rows: readonly BfdRow[]): Columns {
+  return {
+    headers: ['PEER', 'HOP', 'STATE', 'REMOTE', 'TX', 'DETECT', 'MULT', 'AUTH', 'UPTIME', 'FLAPS', 'DIAG'],
+    rows: rows.map((b) => [
+      cell(b.peer),
+      b.multihop ? 'multi' : 'single',
+      cell(b.state),
+      cell(b.remoteState),
+      b.txIntervalMs ? `${b.txIntervalMs}ms` : '-',
+      b.detectTimeMs ? `${b.detectTimeMs}ms` : '-',
+      `${b.multiplier}/${b.remoteMultiplier || '-'}`,
+      cell(b.auth),
+      duration(b.upSeconds),
+      cell(b.flaps),
+      cell(b.diag),
+    ]),
+  };
 }

@@ -74,7 +74,7 @@ function raisePriority(): string {
   }
 }
 
-export type ToWorker = { type: 'payload'; payload: Uint8Array } | { type: 'stop' };
+export type ToWorker = { type: 'payload'; payload: Uint8Array } | { type: 'peers'; peers: WorkerConfig['peers'] } | { type: 'stop' };
 
 /** HMAC verifications a member may cost per heartbeat interval (it sends one, plus immediate
  *  sends on claim changes); the rest of its datagrams are dropped unverified as rate-limited. */
@@ -107,9 +107,8 @@ let seq = 0n;
 let payload: Uint8Array = cfg.payload ?? new Uint8Array(0);
 const stats = { sent: 0, received: 0, dropped: {} as Partial<Record<HeartbeatDrop, number>> };
 let statsDirty = false;
-const peers = new Map<string, Peer>(
-  cfg.peers.map((p) => [p.key, { ...p, echoBoot: 0n, echoSeq: 0n, budget: VERIFY_BUDGET, name: '', payload: new Uint8Array(0), lastSeenMono: 0, lastSeenWall: 0, live: false }]),
-);
+const newPeer = (p: WorkerConfig['peers'][number]): Peer => ({ ...p, echoBoot: 0n, echoSeq: 0n, budget: VERIFY_BUDGET, name: '', payload: new Uint8Array(0), lastSeenMono: 0, lastSeenWall: 0, live: false });
+const peers = new Map<string, Peer>(cfg.peers.map((p) => [p.key, newPeer(p)]));
 /** Members by the address and port the socket reports (no parsing for the common spelling). */
 const byRaw = new Map<string, Peer>();
 const family = familyOf(cfg.listenHost) === 6 ? 'udp6' : 'udp4';
@@ -267,6 +266,21 @@ sock.bind(cfg.listenPort, cfg.listenHost, () => {
     if (m.type === 'payload') {
       payload = m.payload;
       sendAll(); // tell the others at once: releases and claims travel without waiting a tick
+    } else if (m.type === 'peers') {
+      // a new member set: keep what is known of the members that stay, forget the ones that left
+      // (they are gone, not dead), greet the new ones at once
+      const next = new Set(m.peers.map((p) => p.key));
+      let removedLive = false;
+      for (const [k, p] of peers) {
+        if (next.has(k)) continue;
+        peers.delete(k);
+        removedLive ||= p.live;
+      }
+      for (const p of m.peers) if (!peers.has(p.key)) peers.set(p.key, newPeer(p));
+      byRaw.clear();
+      strangers.clear();
+      if (removedLive) postView([]);
+      sendAll();
     } else if (m.type === 'stop') {
       clearInterval(sendTimer);
       clearInterval(checkTimer);

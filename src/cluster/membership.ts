@@ -4,6 +4,8 @@
 // Containment: a heartbeat thread that dies fences this node. It sees no peer and has no quorum
 // (so ShardManager gives up every shard) and health() says why (so /readyz is 503) until the
 // thread is back: Membership restarts it with a back-off, and the others accept its new boot.
+// The member set can change while it runs (setMembers: Kubernetes mode follows edgelb's ready
+// pods), so a node joins or leaves without a restart of the others.
 import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { networkInterfaces } from 'node:os';
@@ -102,9 +104,18 @@ export class Membership extends EventEmitter {
   readonly deadAfterMs: number;
   private readonly log: Logger;
   private readonly listen: HostPort;
-  private readonly members: HostPort[];
-  private readonly peerAddrs: HostPort[];
-  private readonly selfKey: string;
+  private members: HostPort[];
+  private peerAddrs: HostPort[];
+  private selfKey: string;
+  /** Peers are listed but there is no key: heartbeats are off and this node masters nothing. */
+  private keyless = false;
+  /**
+   * Members setMembers added that have not been heard yet → end of their grace (ms). They count
+   * for the quorum only once heard or once the grace is over, so a lone master does not give its
+   * shards up (for the first round trip) when a second node joins.
+   */
+  private readonly pending = new Map<string, number>();
+  private pendingTimer: NodeJS.Timeout | undefined;
   private readonly key: Uint8Array;
   private readonly rtPriority: number;
   /** How the heartbeat thread is scheduled ('SCHED_FIFO 10', 'nice -10' or 'normal'), once started. */
@@ -145,21 +156,13 @@ export class Membership extends EventEmitter {
       throw new EdgelbError('EDGELB_ERR_CLUSTER', `deadAfterMs (${this.deadAfterMs}) must exceed the heartbeat interval (${this.intervalMs})`);
     }
     this.listen = parseHostPort(opts.listen);
-    const seen = new Map<string, HostPort>();
-    for (const m of opts.members) {
-      const hp = parseHostPort(m, this.listen.port);
-      seen.set(hp.key, hp);
-    }
-    this.members = [...seen.values()];
-    const unspecified = this.listen.host === '0.0.0.0' || this.listen.host === '::';
-    const locals = unspecified ? localAddresses() : new Set<string>();
-    const isSelf = (m: HostPort) => m.key === this.listen.key || (unspecified && m.port === this.listen.port && locals.has(m.host));
-    const selfMember = this.members.find(isSelf);
-    if (!selfMember && this.members.length > 0) {
+    const set = this.resolve(opts.members);
+    if (!set.self && set.members.length > 0) {
       throw new EdgelbError('EDGELB_ERR_CLUSTER', `cluster.listen ${opts.listen} is not one of cluster.members`);
     }
-    this.selfKey = selfMember?.key ?? this.listen.key;
-    this.peerAddrs = this.members.filter((m) => !isSelf(m));
+    this.members = set.members;
+    this.selfKey = set.self?.key ?? this.listen.key;
+    this.peerAddrs = set.peers;
     if (this.peerAddrs.length > 0 && (!opts.key || opts.key.length === 0)) {
       throw new EdgelbError('EDGELB_ERR_CLUSTER', 'a multi-node cluster needs a shared key (cluster.keyFile): refusing to run unauthenticated heartbeats');
     }
@@ -182,6 +185,80 @@ export class Membership extends EventEmitter {
     this.mLive.set(1);
   }
 
+  /** Members parsed and deduplicated, this node among them (or undefined), and the others. */
+  private resolve(list: readonly string[]): { members: HostPort[]; self: HostPort | undefined; peers: HostPort[] } {
+    const seen = new Map<string, HostPort>();
+    for (const m of list) {
+      const hp = parseHostPort(m, this.listen.port);
+      seen.set(hp.key, hp);
+    }
+    const members = [...seen.values()];
+    const unspecified = this.listen.host === '0.0.0.0' || this.listen.host === '::';
+    const locals = unspecified ? localAddresses() : new Set<string>();
+    const isSelf = (m: HostPort) => m.key === this.listen.key || (unspecified && m.port === this.listen.port && locals.has(m.host));
+    return { members, self: members.find(isSelf), peers: members.filter((m) => !isSelf(m)) };
+  }
+
+  /**
+   * A new member set, while running (Kubernetes mode: edgelb's ready pods). Heartbeats go to the
+   * new peers at once; a peer that left is forgotten (not a death). A set that does not name this
+   * node gets it added (it runs, so it is a member). Peers without a key: no heartbeats and no
+   * quorum, so this node masters nothing and says why, rather than acting alone.
+   * Throws only for a member that is not an address.
+   */
+  setMembers(list: readonly string[]): void {
+    const set = this.resolve(list);
+    let members = set.members;
+    if (!set.self) {
+      members = [...members, this.listen];
+      if (set.members.length) this.log.warn({ listen: this.listen.key, members: list }, 'this node is not in the member list: counted in anyway');
+    }
+    const text = (l: HostPort[]) => l.map((m) => m.key).sort().join(',');
+    const keyless = set.peers.length > 0 && this.key.length === 0;
+    if (text(members) === text(this.members) && keyless === this.keyless) return;
+    const before = text(this.members);
+    this.members = members;
+    this.selfKey = set.self?.key ?? this.listen.key;
+    this.peerAddrs = set.peers;
+    if (keyless && !this.keyless) this.log.error({ peers: set.peers.length }, 'other edgelb nodes are members but this node has no cluster key: no heartbeats, and this node masters no shard (mount the cluster key Secret)');
+    this.keyless = keyless;
+    const keys = new Set(set.peers.map((p) => p.key));
+    for (const k of [...this.livePeers.keys()]) if (!keys.has(k)) this.livePeers.delete(k);
+    const old = new Set(before.split(','));
+    const graceEnd = Date.now() + Math.max(1000, 4 * this.deadAfterMs);
+    for (const k of keys) if (!old.has(k) && !this.livePeers.has(k)) this.pending.set(k, graceEnd);
+    for (const k of [...this.pending.keys()]) if (!keys.has(k)) this.pending.delete(k);
+    this.armPending();
+    this.mLive.set(this.livePeers.size + 1);
+    this.worker?.postMessage({ type: 'peers', peers: this.workerPeers() } satisfies ToWorker);
+    this.log.info({ from: before, to: text(members) }, 'cluster members changed');
+    this.emit('change', this.live());
+  }
+
+  /** When the next grace ends: forget it and re-evaluate (a silent new member now counts). */
+  private armPending(): void {
+    if (this.pendingTimer) clearTimeout(this.pendingTimer);
+    this.pendingTimer = undefined;
+    if (!this.pending.size) return;
+    const next = Math.min(...this.pending.values());
+    this.pendingTimer = setTimeout(() => {
+      const now = Date.now();
+      for (const [k, end] of this.pending) if (end <= now) this.pending.delete(k);
+      this.armPending();
+      this.emit('change', this.live());
+    }, Math.max(0, next - Date.now()) + 1);
+    this.pendingTimer.unref?.();
+  }
+
+  /** Members that count for the quorum: all but the new ones not heard yet (in their grace). */
+  private counted(): HostPort[] {
+    return this.pending.size ? this.members.filter((m) => !this.pending.has(m.key)) : this.members;
+  }
+
+  private workerPeers(): WorkerConfig['peers'] {
+    return this.keyless ? [] : this.peerAddrs.map((p) => ({ host: p.host, port: p.port, key: p.key }));
+  }
+
   /** Start the heartbeat worker; resolves once its socket is bound. */
   async start(): Promise<void> {
     if (this.worker || this.running) return;
@@ -196,6 +273,8 @@ export class Membership extends EventEmitter {
 
   /** Whether this node takes part in the cluster now (false while fenced), and why not. */
   health(): { ok: boolean; reason?: string } {
+    // keyless is not unready: an unready pod drops out of the others' member lists, and nodes
+    // that each see only themselves would all be masters
     return this.fenced ? { ok: false, reason: this.fencedWhy } : { ok: true };
   }
 
@@ -236,7 +315,7 @@ export class Membership extends EventEmitter {
       self: this.self,
       listenHost: this.listen.host,
       listenPort: this.listen.port,
-      peers: this.peerAddrs.map((p) => ({ host: p.host, port: p.port, key: p.key })),
+      peers: this.workerPeers(),
       key: this.key,
       intervalMs: this.intervalMs,
       deadAfterMs: this.deadAfterMs,
@@ -299,6 +378,8 @@ export class Membership extends EventEmitter {
   async stop(): Promise<void> {
     this.running = false;
     if (this.restartTimer) clearTimeout(this.restartTimer);
+    if (this.pendingTimer) clearTimeout(this.pendingTimer);
+    this.pendingTimer = undefined;
     this.restartTimer = undefined;
     const w = this.worker;
     if (!w) return;
@@ -323,15 +404,25 @@ export class Membership extends EventEmitter {
     return [...this.livePeers.values()];
   }
 
-  /** Configured member count (this node included). */
+  /** Whether other members are listed but no key authenticates heartbeats (no shard is mastered). */
+  isKeyless(): boolean {
+    return this.keyless;
+  }
+
+  /** Member addresses now (host:port keys), sorted. */
+  memberKeys(): string[] {
+    return this.members.map((m) => m.key).sort();
+  }
+
+  /** Configured member count (this node included; new members count once heard or after their grace). */
   memberCount(): number {
-    return Math.max(1, this.members.length);
+    return Math.max(1, this.counted().length);
   }
 
   /** Quorum rule of ownership.ts: more than half live, or exactly half holding the tie-breaker. */
   hasQuorum(): boolean {
-    if (this.fenced) return false;
-    const tb = tieBreakerOf(this.members);
+    if (this.fenced || this.keyless) return false;
+    const tb = tieBreakerOf(this.counted());
     const tieLive = tb === this.selfKey || this.livePeers.has(tb);
     return hasQuorum(this.livePeers.size + 1, this.memberCount(), tieLive);
   }
@@ -354,12 +445,15 @@ export class Membership extends EventEmitter {
     if (m.type === 'view') {
       if (this.fenced) return;
       const next = new Map<string, PeerInfo>();
+      const members = new Set(this.peerAddrs.map((p) => p.key));
       for (const p of m.live) {
+        if (!members.has(p.key)) continue; // a view the thread sent before it learnt the new member set
         const payload = p.payload.length ? this.codec.decode(p.payload) : undefined;
         next.set(p.key, { name: p.name || p.key, address: p.key, payload, lastSeenMs: p.lastSeenMs });
       }
       const before = this.live().join(',');
       this.livePeers = next;
+      for (const k of next.keys()) this.pending.delete(k); // heard: counts from now on
       this.mLive.set(next.size + 1);
       for (const d of m.died) {
         this.mDeaths.inc();

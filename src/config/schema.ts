@@ -41,6 +41,9 @@ export const apiSchema = z
     tokenFile: str('a file path').optional(),
     /** A second listener serving only /metrics and /healthz (no token: for Prometheus on the node's address). */
     metricsListen: hostPort.optional(),
+    /** A listener serving only the read-only GET /v1 views and /healthz (no token: for `edgelb get
+     *  --all-nodes` through the Kubernetes API server's pods/proxy). */
+    viewsListen: hostPort.optional(),
   })
   .strict();
 
@@ -54,6 +57,23 @@ export const clusterSchema = z
     heartbeatInterval: duration(10, 10_000).default('30ms'),
     deadAfter: duration(20, 60_000).default('150ms'),
     holdDown: duration(0, 3_600_000).default('5s'),
+  })
+  .strict();
+
+/** BFD for one BGP peer (RFC 5880): intervals we ask for, Detect Mult, optional authentication. */
+export const bfdSchema = z
+  .object({
+    minRx: duration(10, 60_000).default('300ms'),
+    minTx: duration(10, 60_000).default('300ms'),
+    multiplier: intRange(1, 255).default(3),
+    auth: z
+      .object({
+        type: enumOf(['simple', 'keyed-md5', 'meticulous-keyed-md5', 'keyed-sha1', 'meticulous-keyed-sha1']),
+        keyId: intRange(0, 255),
+        keyFile: str('a file path'),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -83,6 +103,7 @@ export const peerSchema = z
     maxPrefixesAction: enumOf(['warn', 'teardown']).optional(), // default warn (bgp/session.ts)
     keepReceived: bool.optional(), // default false
     keepReceivedBytes: intRange(0, 1 << 30).optional(), // default 1 MiB
+    bfd: bfdSchema.optional(),
   })
   .strict();
 

@@ -178,6 +178,19 @@ function checkApi(ctx: Ctx, raw: unknown): ApiSpec | undefined {
     }
     out.metricsListen = a.metricsListen;
   }
+  if (a.viewsListen !== undefined) {
+    const v = parseHostPort(a.viewsListen)!;
+    for (const [key, other] of [['listen', a.listen], ['metricsListen', a.metricsListen]] as const) {
+      if (other === undefined) continue;
+      const o = parseHostPort(other)!;
+      const any = (h: string) => h === '0.0.0.0' || h === '::';
+      if (v.port !== 0 && v.port === o.port && (v.host === o.host || any(v.host) || any(o.host))) {
+        ctx.error(['api', 'viewsListen'], `must not use the port of api.${key} (${other})`);
+        return undefined;
+      }
+    }
+    out.viewsListen = a.viewsListen;
+  }
   const host = parseHostPort(a.listen)!.host;
   const loopback = host.startsWith('127.') || host === '::1';
   if (!loopback && out.token === undefined) {
@@ -324,6 +337,20 @@ function checkBgp(ctx: Ctx, raw: unknown, nodeRouterId: string | undefined, poli
         ctx.error(at('passwordFile'), 'the password must be at most 80 bytes (TCP MD5 key limit)');
         ok = false;
       } else peer.password = pw;
+    }
+    if (p.bfd !== undefined) {
+      const { minRx, minTx, multiplier, auth } = p.bfd;
+      peer.bfd = { minRxMs: minRx, minTxMs: minTx, multiplier };
+      if (auth) {
+        const keyFile = ctx.resolvePath(auth.keyFile);
+        const key = ctx.readSecret([...at('bfd'), 'auth', 'keyFile'], auth.keyFile);
+        const max = auth.type.includes('sha1') ? 20 : 16;
+        if (key === undefined) ok = false;
+        else if (Buffer.byteLength(key) < 1 || Buffer.byteLength(key) > max) {
+          ctx.error([...at('bfd'), 'auth', 'keyFile'], `the ${auth.type} key must be 1..${max} bytes (RFC 5880 section 4)`);
+          ok = false;
+        } else peer.bfd.auth = { type: auth.type, keyId: auth.keyId, keyFile, key };
+      }
     }
     peers.push(peer);
   }

@@ -64,7 +64,10 @@ function settingsOf(o: ControllerOptions, identity: string) {
 export async function startController(o: ControllerOptions): Promise<ControllerHandle> {
   const logger = o.logger ?? createLogger({ level: o.logLevel ?? 'info' });
   const identity = o.identity ?? process.env.POD_NAME ?? `${hostname()}-${process.pid}`;
-  const settings = settingsOf(o, identity);
+  // the shards the nodes run with (their default cluster section when the file has none), so the
+  // shard the controller records for a Service is one the nodes have
+  const { withClusterDefaults } = await import('../k8s/node-settings.js');
+  const settings = withClusterDefaults(settingsOf(o, identity), dirname(resolve(o.config ?? '/etc/edgelb/config.yaml')));
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const { KubernetesSource } = await import('../k8s/source.js');

@@ -8,6 +8,7 @@ import type { LevelWithSilent } from 'pino';
 import { ConfigSource } from '../config/watch.js';
 import { parseConfig } from '../config/load.js';
 import { createApiServer, createMetricsServer, listenApi, type ApiApp, type ListeningAddress } from '../api/server.js';
+import { createViewsServer } from '../api/views-server.js';
 import { desiredStateViews, type ApiViews } from '../api/views.js';
 import { ConfigError, EdgelbError, errorMessage, isEdgelbError, type Issue } from '../lib/errors.js';
 import { createLogger, type Logger } from '../lib/logger.js';
@@ -47,9 +48,21 @@ export interface NeighborStatusRow {
   lastError?: string;
 }
 
-/** A late link: the Kubernetes source is built before the runtime's speaker, which fills `rows`. */
+/** What this node carries now, for its Kubernetes NodeReport (VIPs as canonical addresses). */
+export interface CarriedRow {
+  /** VIPs at least one Established BGP session has been sent. */
+  bgp: string[];
+  /** VIPs this node answers ARP/NDP for (the L2 owner). */
+  l2: string[];
+  /** VIPs this node is given but does not announce, with the agent's reason. */
+  withheld: Array<{ vip: string; reason: string }>;
+}
+
+/** A late link: the Kubernetes source is built before the runtime's speaker, which fills `rows`
+ *  (and `carried`, once the node agent exists). */
 export interface NeighborReport {
   rows: () => NeighborStatusRow[];
+  carried?: () => CarriedRow;
 }
 
 /** A source of desired states other than the file (the Kubernetes watchers). */
@@ -60,6 +73,10 @@ export interface StateSource {
   close(): void | Promise<void>;
   /** On a stop signal: 'uninstall' when what runs this daemon is being deleted (not updated). */
   stopMode?(): Promise<'restart' | 'uninstall'>;
+  /** Kubernetes mode: the ConfigMap file was reloaded (its node-level settings). */
+  updateSettings?(settings: DesiredState): void;
+  /** Kubernetes mode: the reloaded file was refused (the last good settings are kept). */
+  settingsRejected?(message: string): void;
 }
 
 /** What the Kubernetes source is built from: the file's node settings and the daemon's flags. */
@@ -74,6 +91,8 @@ export interface KubernetesSourceContext {
   defaultLbMode?: LbMode;
   /** `--controller`: this process also holds the Lease and writes status (all-in-one). */
   controller?: boolean;
+  /** The --config file, if any (its folder holds the default cluster key, cluster/key). */
+  configPath?: string;
 }
 
 export interface DaemonOptions {
@@ -104,6 +123,8 @@ export interface Daemon {
   readonly api: ListeningAddress;
   /** The metrics-only listener (api.metricsListen), when configured. */
   readonly metrics?: ListeningAddress;
+  /** The read-only views listener (api.viewsListen), when configured. */
+  readonly views?: ListeningAddress;
   readonly registry: Registry;
   readonly logger: Logger;
   /** The desired state last applied. */
@@ -149,7 +170,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   let base: DesiredState;
   let warnings: Issue[] = [];
   if (opts.config) {
-    fileSource = new ConfigSource(opts.config, { ...loadOpts, logger, watch: !kubernetes && opts.watch !== false });
+    // Kubernetes mode watches the file too: a ConfigMap change reaches the source (node settings)
+    fileSource = new ConfigSource(opts.config, { ...loadOpts, logger, watch: opts.watch !== false });
     const loaded = await fileSource.start();
     base = loaded.state;
     warnings = loaded.warnings;
@@ -196,6 +218,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       ...(opts.defaultClass ? { defaultClass: true } : {}),
       ...(opts.defaultLbMode ? { defaultLbMode: opts.defaultLbMode } : {}),
       ...(opts.controller ? { controller: true } : {}),
+      ...(opts.config ? { configPath: opts.config } : {}),
     });
     // states that come while the consumer and the API start are kept (the last one) and applied
     // once the daemon is ready: the leader's first writes land in this window, and the source
@@ -258,6 +281,22 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     }
     logger.info({ url: metrics.url }, `metrics (/metrics, /healthz only) listening on ${metrics.url}`);
   }
+  let viewsApp: ApiApp | undefined;
+  let viewsAddr: ListeningAddress | undefined;
+  if (base.api.viewsListen) {
+    try {
+      viewsApp = createViewsServer({ listen: base.api.viewsListen, views, logger });
+      viewsAddr = await listenApi(viewsApp, base.api.viewsListen);
+    } catch (e) {
+      fileSource?.close();
+      await kubeSource?.close();
+      await app.close();
+      await metricsApp?.close();
+      await consumer.stop('restart').catch(() => undefined);
+      throw isEdgelbError(e) ? e : new EdgelbError('EDGELB_ERR_INVALID_ARGUMENT', `views listener cannot listen on ${base.api.viewsListen}: ${errorMessage(e)}`, { cause: e });
+    }
+    logger.info({ url: viewsAddr.url }, `read-only views (GET /v1 views, /healthz) listening on ${viewsAddr.url}`);
+  }
 
   // ---- later states: one at a time, in order
   let chain: Promise<unknown> = Promise.resolve();
@@ -295,11 +334,17 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
 
   fileSource?.on('state', (state, info) => {
     if (!kubernetes) void apply(state, info.reason, info.warnings);
+    else {
+      for (const w of info.warnings) logger.warn({ path: w.path }, `config warning: ${w.path}: ${w.message}`);
+      logger.info({ reason: info.reason }, 'node settings file reloaded');
+      kubeSource?.updateSettings?.(state);
+    }
   });
   fileSource?.on('invalid', (err, info) => {
     reloads.inc({ result: 'invalid' });
     lastOk.set(0);
     const issues = err instanceof ConfigError ? err.issues : [];
+    if (kubernetes) kubeSource?.settingsRejected?.(issues.length ? issueLines(issues).join('; ') : err.message);
     logger.error(
       { reason: info.reason, code: err.code, issues: issueLines(issues), source: info.source },
       issues.length ? `config rejected, keeping the last good one: ${issueLines(issues).join('; ')}` : `config rejected, keeping the last good one: ${err.message}`,
@@ -328,6 +373,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       }
       await app.close();
       await metricsApp?.close();
+      await viewsApp?.close();
       logger.info('stopped');
     })();
     return stopping;
@@ -336,11 +382,14 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   return {
     api,
     ...(metrics ? { metrics } : {}),
+    ...(viewsAddr ? { views: viewsAddr } : {}),
     registry,
     logger,
     current: () => current,
     reload: async (reason = 'reload') => {
-      if (!fileSource || kubernetes) return false;
+      if (!fileSource) return false;
+      // Kubernetes mode: the file's node settings go to the source ('state' event), not the agent
+      if (kubernetes) return !!(await fileSource.reload(reason));
       const loaded = await fileSource.reload(reason);
       if (!loaded) return false;
       // the 'state' event queued the apply; wait for it

@@ -3,18 +3,29 @@
 // BGPPeer status through the daemon's NeighborReport (the runtime fills it once its speaker exists).
 // On a stop signal it tells an uninstall from a rolling update: when the DaemonSet named by
 // $EDGELB_DAEMONSET (in $POD_NAMESPACE) is gone or being deleted, the pod is going for good.
+// Without a cluster section in the file a default one is made (members: edgelb's ready pods; key:
+// cluster/key beside the file), and a reloaded file reaches the source as new node settings.
+import { dirname } from 'node:path';
 import { EdgelbError } from '../lib/errors.js';
 import { waitFor } from '../lib/backoff.js';
 import type { KubernetesSourceContext, StateSource } from './daemon.js';
 
 export async function createKubernetesSource(ctx: KubernetesSourceContext): Promise<StateSource> {
   const { KubernetesSource } = await import('../k8s/source.js');
+  const { withClusterDefaults, clusterKeyPresent } = await import('../k8s/node-settings.js');
+  const configDir = dirname(ctx.configPath ?? '/etc/edgelb/config.yaml');
+  const settings = withClusterDefaults(ctx.base, configDir);
+  if (!ctx.base.cluster)
+    ctx.logger.info(
+      { listen: settings.cluster!.listen, shards: settings.cluster!.shards, keyFile: settings.cluster!.keyFile, key: clusterKeyPresent(settings) },
+      "no cluster section: the members are edgelb's ready pods with the defaults (alone: master of every shard; several: the shards spread)",
+    );
   const src = new KubernetesSource({
     nodeName: ctx.base.node.name,
-    settings: ctx.base,
+    settings,
     logger: ctx.logger,
     registry: ctx.registry,
-    statusSource: { bgpNeighbors: () => ctx.neighbors.rows() },
+    statusSource: { bgpNeighbors: () => ctx.neighbors.rows(), carried: () => ctx.neighbors.carried?.() },
     role: ctx.controller ? 'all' : 'speaker',
     ...(ctx.defaultClass ? { defaultClass: true } : {}),
     ...(ctx.defaultLbMode ? { defaultLbMode: ctx.defaultLbMode } : {}),
@@ -32,6 +43,8 @@ export async function createKubernetesSource(ctx: KubernetesSourceContext): Prom
     },
     on: (event, listener) => src.on(event, listener),
     close: () => src.stop(),
+    updateSettings: (s) => src.updateSettings(withClusterDefaults(s, configDir)),
+    settingsRejected: (m) => src.settingsRejected(m),
     stopMode: () => daemonSetStopMode(process.env),
   };
 }

@@ -2,13 +2,14 @@
 // cluster membership and shard ownership, L2 announcer, health probes), wires their events into
 // the node agent, and serves the agent's views to the API. This is the only place that knows the
 // concrete engine classes; the agent sees them through its ports.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { Gauge, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { Agent } from '../agent/agent.js';
 import type { Engines, DataplanePort } from '../agent/ports.js';
 import type { ApiViews } from '../api/views.js';
 import { BgpSpeaker } from '../bgp/speaker.js';
+import { BfdManager, type UdpSocketFn } from '../bfd/manager.js';
 import { claimsPayloadCodec } from '../cluster/claims-codec.js';
 import { Membership } from '../cluster/membership.js';
 import { ShardManager } from '../cluster/shard-manager.js';
@@ -32,11 +33,24 @@ export interface RuntimeContext {
   initial: DesiredState;
   /** Filled with the speaker's sessions for the BGPPeer status (Kubernetes mode). */
   neighbors?: NeighborReport;
+  /** Kubernetes mode: the members follow edgelb's ready pods, so membership runs even alone. */
+  kubernetes?: boolean;
 }
 
-/** Node-level settings a reload cannot change without a restart. */
+/** Node-level settings a reload cannot change without a restart (the member list changes live). */
 function nodeLevelKey(s: DesiredState): string {
-  return JSON.stringify([s.node, s.cluster, s.bgp?.asn, s.bgp?.routerId, s.bgp?.listenPort, s.dataplane]);
+  const cluster = s.cluster ? { ...s.cluster, members: [] } : undefined;
+  return JSON.stringify([s.node, cluster, s.bgp?.asn, s.bgp?.routerId, s.bgp?.listenPort, s.dataplane]);
+}
+
+/** The cluster key: the file's bytes; in Kubernetes mode a missing file is no key (a lone node needs none). */
+function readClusterKey(keyFile: string | undefined, kubernetes: boolean, log: Logger): Buffer | undefined {
+  if (!keyFile) return undefined;
+  if (kubernetes && !existsSync(keyFile)) {
+    log.warn({ keyFile }, `no cluster key at ${keyFile}: fine while this node is alone; with other edgelb nodes it masters nothing until the key Secret is mounted`);
+    return undefined;
+  }
+  return readFileSync(keyFile);
 }
 
 /**
@@ -76,7 +90,9 @@ export async function createNodeRuntime(ctx: RuntimeContext): Promise<StateConsu
     ensureForwarding(initial.node.interface, log);
     // the daemon's own ports are never SNAT ports; the flow-hash key falls back to the cluster key
     const ownPorts = [initial.api.listen, initial.cluster?.listen].map((l) => Number(/:(\d+)$/.exec(l ?? '')?.[1])).filter((p) => p > 0);
-    const dp = new XdpDataplane({ node: initial.node, spec: initial.dataplane, logger, registry, native, reservedPorts: ownPorts, clusterKeyFile: initial.cluster?.keyFile });
+    // the default key file of Kubernetes mode may be absent (a lone node): then no cluster-derived hash key
+    const keyFile = initial.cluster?.keyFile && existsSync(initial.cluster.keyFile) ? initial.cluster.keyFile : undefined;
+    const dp = new XdpDataplane({ node: initial.node, spec: initial.dataplane, logger, registry, native, reservedPorts: ownPorts, ...(keyFile ? { clusterKeyFile: keyFile } : {}) });
     const opened = await dp.open();
     takenOver = opened.takenOver;
     log.info({ attachMode: opened.attachMode, takenOver, iface: initial.node.interface }, takenOver ? 'data path taken over from the previous daemon, nothing detached' : 'data path attached');
@@ -97,14 +113,19 @@ export async function createNodeRuntime(ctx: RuntimeContext): Promise<StateConsu
   engines.health = health;
   closers.push(async () => health.stop());
 
-  // ---- cluster membership and shards
-  if (initial.cluster && initial.cluster.members.length > 1) {
+  // ---- cluster membership and shards (in Kubernetes mode always: edgelb pods come and go, and
+  // a lone node is then master of every shard through the same code as several)
+  const kubernetes = ctx.kubernetes === true;
+  let membership: Membership | undefined;
+  if (initial.cluster && (initial.cluster.members.length > 1 || kubernetes)) {
     const c = initial.cluster;
-    const key = c.keyFile ? readFileSync(c.keyFile) : undefined;
-    const membership = new Membership({
+    const key = readClusterKey(c.keyFile, kubernetes, log);
+    membership = new Membership({
       self: initial.node.name,
       listen: c.listen,
-      members: c.members,
+      // Kubernetes: the pods' list goes through setMembers, which refuses to act without a key
+      // instead of throwing (the key Secret may be missing; the daemon still serves alone)
+      members: kubernetes ? [] : c.members,
       key,
       intervalMs: c.heartbeatIntervalMs,
       deadAfterMs: c.deadAfterMs,
@@ -114,6 +135,7 @@ export async function createNodeRuntime(ctx: RuntimeContext): Promise<StateConsu
     });
     const shards = new ShardManager({ self: initial.node.name, shards: c.shards, membership, holdDownMs: c.holdDownMs, logger, registry });
     shards.on('change', () => notify('shard ownership'));
+    if (kubernetes) membership.setMembers(c.members);
     await membership.start();
     shards.start();
     // how the heartbeat thread got scheduled: SCHED_FIFO needs CAP_SYS_NICE and, in a container, an
@@ -126,15 +148,16 @@ export async function createNodeRuntime(ctx: RuntimeContext): Promise<StateConsu
     }).set({ policy: membership.scheduling || 'unknown', realtime: String(membership.scheduling.startsWith('SCHED_FIFO')) }, 1);
     if (membership.scheduling && !membership.scheduling.startsWith('SCHED_FIFO'))
       log.warn({ scheduling: membership.scheduling }, `heartbeat thread without real-time priority (${membership.scheduling}): grant CAP_SYS_NICE and an RT budget (cpu.rt_runtime_us) to the container`);
+    const mb = membership;
     engines.shards = {
       isMaster: (s) => shards.isMaster(s),
       masterOf: (s) => shards.masterOf(s) || null,
       view: () => shards.view().map((v) => ({ ...v, master: v.master || null })),
-      health: () => membership.health(),
+      health: () => mb.health(),
     };
     closers.push(async () => {
       shards.stop();
-      await membership.stop();
+      await mb.stop();
     });
   }
 
@@ -184,8 +207,30 @@ export async function createNodeRuntime(ctx: RuntimeContext): Promise<StateConsu
     closers.unshift(async (mode) => sp.stop(mode === 'restart' ? 'graceful' : 'shutdown'));
   }
 
+  // ---- BFD (its own thread, started with the first peer that asks for it): a session Down ends
+  // that peer's BGP session at once
+  let bfd: BfdManager | undefined;
+  if (speaker) {
+    const native = nativeAvailable() ? loadNative() : undefined;
+    const m = new BfdManager({ logger, registry, ...(native ? { udpSocket: native.extra.udpSocket as UdpSocketFn } : {}) });
+    const sp = speaker;
+    m.on('down', (peer: string) => void sp.bfdDown(peer));
+    m.setPeers(initial.bgp?.peers ?? []);
+    await m.started();
+    bfd = m;
+    closers.push(async () => m.stop());
+  }
+
   agent = new Agent({ nodeName: initial.node.name, engines, logger, registry });
   const a = agent;
+  if (ctx.neighbors) {
+    const sp = speaker;
+    ctx.neighbors.carried = () => {
+      const c = a.carried();
+      const sent = sp?.carried() ?? new Map<string, string[]>();
+      return { bgp: [...sent.keys()].map((p) => p.replace(/\/\d+$/, '')).sort(), l2: c.owned, withheld: c.withheld };
+    };
+  }
   // a drain outlives restarts: the marker beside the pins puts the new agent in drain before it
   // announces anything
   const drainState = new DrainState(initial.dataplane.pinRoot ?? join(DEFAULT_PIN_BASE, initial.node.name), logger);
@@ -211,6 +256,7 @@ export async function createNodeRuntime(ctx: RuntimeContext): Promise<StateConsu
     vips: () => a.vips(),
     ha: () => a.ha(),
     bgpNeighbors: () => speaker?.neighbors() ?? [],
+    ...(bfd ? { bfd: () => bfd!.rows() } : {}),
     readiness: () => a.readiness(),
     drain: async () => {
       await a.drain();
@@ -224,8 +270,18 @@ export async function createNodeRuntime(ctx: RuntimeContext): Promise<StateConsu
 
   return {
     async apply(state: DesiredState) {
+      // members join and leave live (Kubernetes: edgelb's ready pods); a bad address is logged and
+      // the previous set kept
+      if (membership && state.cluster) {
+        try {
+          membership.setMembers(state.cluster.members);
+        } catch (e) {
+          log.error({ err: errorMessage(e), members: state.cluster.members }, 'cluster members not updated: keeping the previous set');
+        }
+      }
       if (nodeLevelKey(state) !== nodeKey) log.warn('node-level settings (node, cluster, bgp asn/routerId/listenPort, dataplane) changed: they take effect at the next restart');
       await a.apply(state);
+      bfd?.setPeers(state.bgp?.peers ?? []);
     },
     views,
     async stop(mode) {

@@ -1,6 +1,6 @@
 // cleanupNode: remove what the XDP data path left on this node (`edgelb cleanup`, tests): the
 // edgelb XDP program on the uplink (never another program), managed neighbour entries of
-// backends, and the pins under /sys/fs/bpf/edgelb/<node>/. Our program is recognised by its pin
+// backends, the per-VIP blackhole routes and their rules, and the pins under /sys/fs/bpf/edgelb/<node>/. Our program is recognised by its pin
 // (<pinDir>/edgelb_prog, no CAP_SYS_ADMIN needed); only without one is it looked up by id and name.
 import { existsSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -8,6 +8,7 @@ import type { Logger } from '../lib/logger.js';
 import { errorMessage } from '../lib/errors.js';
 import { loadNative, type NativeBinding } from '../native/index.js';
 import { managedNeighbours, updateNeighbours } from './neighbours.js';
+import { removeVipRoutes } from './vip-routes.js';
 import { DEFAULT_PIN_BASE } from './xdp.js';
 import { openPinnedProg } from './xdp-pins.js';
 
@@ -17,9 +18,11 @@ export interface CleanupResult {
   detached: boolean;
   pinsRemoved: number;
   neighboursRemoved: number;
+  /** Per-VIP blackhole routes removed (vip-routes.ts). */
+  routesRemoved: number;
 }
 
-type CleanupNative = Pick<NativeBinding, 'ifNameToIndex' | 'xdpQuery' | 'objGet' | 'progFdById' | 'progInfo' | 'closeFd' | 'xdpDetach' | 'neighUpdate' | 'neighList'>;
+type CleanupNative = Pick<NativeBinding, 'ifNameToIndex' | 'xdpQuery' | 'objGet' | 'progFdById' | 'progInfo' | 'closeFd' | 'xdpDetach' | 'neighUpdate' | 'neighList' | 'routeUpdate' | 'routeList' | 'ruleUpdate'>;
 
 export async function cleanupNode(opts: {
   nodeName: string;
@@ -31,7 +34,7 @@ export async function cleanupNode(opts: {
   native?: CleanupNative;
 }): Promise<CleanupResult> {
   const log = opts.logger.child({ subsystem: 'dataplane' });
-  const result: CleanupResult = { detached: false, pinsRemoved: 0, neighboursRemoved: 0 };
+  const result: CleanupResult = { detached: false, pinsRemoved: 0, neighboursRemoved: 0, routesRemoved: 0 };
   const dir = opts.pinRoot ?? join(opts.pinBase ?? DEFAULT_PIN_BASE, opts.nodeName);
   if (opts.iface) {
     const n = opts.native ?? loadNative();
@@ -50,6 +53,11 @@ export async function cleanupNode(opts: {
       } catch (e) {
         log.warn({ iface: opts.iface, err: errorMessage(e) }, 'could not remove managed neighbour entries');
       }
+    }
+    try {
+      result.routesRemoved = await removeVipRoutes(n, opts.iface, log);
+    } catch (e) {
+      log.warn({ iface: opts.iface, err: errorMessage(e) }, 'could not remove the per-VIP blackhole routes');
     }
   }
   if (existsSync(dir)) {

@@ -37,6 +37,10 @@ export type XdpNative = Pick<
   | 'neighUpdate'
   | 'neighList'
   | 'linkKind'
+  | 'routeUpdate'
+  | 'routeList'
+  | 'ruleUpdate'
+  | 'openNetlinkWatch'
 >;
 
 const LE = endianness() === 'LE';

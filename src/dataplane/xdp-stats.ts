@@ -60,8 +60,8 @@ export class ConntrackCount {
 }
 
 /**
- * Conntrack occupancy without a walk: ct_count.bpf.o, loaded against the pinned edgelb_ct, returns
- * bpf_map_sum_elem_count (Linux 6.6+: the map's per-CPU insert/delete counters, which LRU
+ * Conntrack occupancy without a walk: ct_count.bpf.o, loaded against the pinned edgelb_ct4 and
+ * edgelb_ct6, returns the sum of their bpf_map_sum_elem_count (Linux 6.6+: the map's per-CPU insert/delete counters, which LRU
  * evictions decrement) from one BPF_PROG_TEST_RUN — constant time at any table size. Where that
  * program does not load, a walk of the map, at most once per CT_COUNT_CACHE_MS.
  */
@@ -81,9 +81,11 @@ export class ConntrackCounter {
     return this.progFd >= 0 ? 'kernel' : 'walk';
   }
 
-  open(mainObjectPath: string, pinDir: string, ctMap: string, ctSize: number, log: Logger): void {
+  /** ctMaps: the conntrack maps' names (IPv4, IPv6), each sized ctSize. */
+  open(mainObjectPath: string, pinDir: string, ctMaps: readonly string[], ctSize: number, log: Logger): void {
     try {
-      const r = this.n.xdpLoad(join(dirname(mainObjectPath), 'ct_count.bpf.o'), { pinDir, maxEntries: { [ctMap]: ctSize }, program: 'edgelb_ct_count' });
+      const maxEntries = Object.fromEntries(ctMaps.map((m) => [m, ctSize]));
+      const r = this.n.xdpLoad(join(dirname(mainObjectPath), 'ct_count.bpf.o'), { pinDir, maxEntries, program: 'edgelb_ct_count' });
       for (const m of Object.values(r.maps)) this.n.closeFd(m.fd);
       this.progFd = r.progFd;
     } catch (e) {

@@ -10,7 +10,9 @@ import { canonicalIp, familyOf, parsePrefix, prefixContains, type Prefix } from 
 import type { DataplaneSpec, EpSelect, NodeSpec } from '../model/desired-state.js';
 import { maglevTable } from './maglev.js';
 import { u32Array, u32Key, xdpNativeFrom, type XdpLayout, type XdpNative } from './native.js';
-import { updateNeighbours } from './neighbours.js';
+import { updateNeighbours, watchUnresolved } from './neighbours.js';
+import { VipRoutes } from './vip-routes.js';
+import { NextHops } from './xdp-nexthop.js';
 import { attachXdp } from './xdp-attach.js';
 import { registerXdpMetrics } from './xdp-metrics.js';
 import { adoptPinnedState, checkPinnedLayout, DEFAULT_OBJECT_PATH, DEFAULT_PIN_BASE, pinProg, removePins } from './xdp-pins.js';
@@ -49,6 +51,8 @@ export interface XdpDataplaneOptions {
   clusterKeyFile?: string;
   /** Keep on-segment backends resolved with managed neighbour entries (default true). */
   manageNeighbours?: boolean;
+  /** A blackhole route per served VIP, scoped to the uplink by a rule (default true; vip-routes.ts). */
+  vipRoutes?: boolean;
 }
 
 const DEFAULT_TIMEOUT_SEC = 300;
@@ -81,12 +85,15 @@ export class XdpDataplane implements Dataplane {
   private orphanVips = new Set<string>();
   private chain: Promise<void> = Promise.resolve();
   private warnedSel = new Set<string>();
+  private readonly vipRoutes: VipRoutes | undefined;
+  private neighTimer: NodeJS.Timeout | undefined;
 
   constructor(opts: XdpDataplaneOptions) {
     this.opts = opts;
     this.log = opts.logger.child({ subsystem: 'dataplane' });
     this.n = xdpNativeFrom(opts.native);
-    this.ctCount = new ConntrackCounter(this.n, () => this.n.xdpCountEntries(this.fd('ct')));
+    this.vipRoutes = opts.vipRoutes === false ? undefined : new VipRoutes(this.n, opts.node.interface, this.log);
+    this.ctCount = new ConntrackCounter(this.n, () => this.n.xdpCountEntries(this.fd('ct4')) + this.n.xdpCountEntries(this.fd('ct6')));
     this.pinDir = opts.spec.pinRoot ?? join(opts.pinBase ?? DEFAULT_PIN_BASE, opts.node.name);
     this.maglevSize = opts.spec.maglevSize;
     this.maxServices = opts.maxServices ?? opts.spec.maxServices ?? 64;
@@ -115,6 +122,14 @@ export class XdpDataplane implements Dataplane {
     return this.fd(name);
   }
 
+  /** Keeps edgelb_be_nh from netlink events (xdp-nexthop.ts); set while open. */
+  nextHops: NextHops | undefined;
+
+  /** The conntrack map of a family (IPv4 flows: ct4, compact key; IPv6: ct6). */
+  conntrackFd(family: 4 | 6): number {
+    return this.fd(family === 4 ? 'ct4' : 'ct6');
+  }
+
   // ---------------------------------------------------------------- open / close
 
   async open(): Promise<DataplaneOpenResult> {
@@ -128,6 +143,8 @@ export class XdpDataplane implements Dataplane {
   }
 
   private releaseFds(): void {
+    this.nextHops?.close();
+    this.nextHops = undefined;
     this.ctCount.close();
     for (const fd of Object.values(this.fds)) this.n.closeFd(fd);
     this.fds = {};
@@ -155,7 +172,8 @@ export class XdpDataplane implements Dataplane {
           [M.backends]: this.maxBackends,
           [M.svcList]: this.maxServices * this.layout.svcListMax,
           [M.maglev]: this.maxServices * this.maglevSize,
-          [M.ct]: this.opts.spec.conntrackSize,
+          [M.ct4]: this.opts.spec.conntrackSize,
+          [M.ct6]: this.opts.spec.conntrackSize,
           [M.svcStats]: this.maxServices,
           [M.backendStats]: this.maxBackends,
           [M.backendNextHop]: this.maxBackends,
@@ -175,12 +193,17 @@ export class XdpDataplane implements Dataplane {
     const anyReused = Object.values(loaded.maps).some((m) => m.reused);
 
     this.writeConfig();
-    this.ctCount.open(this.opts.objectPath ?? DEFAULT_OBJECT_PATH, this.pinDir, M.ct, this.opts.spec.conntrackSize, this.log);
+    this.ctCount.open(this.opts.objectPath ?? DEFAULT_OBJECT_PATH, this.pinDir, [M.ct4, M.ct6], this.opts.spec.conntrackSize, this.log);
     if (anyReused) this.adoptPinnedState();
 
+    this.nextHops = new NextHops(this.n, this.ifindex, this.fd('backendNextHop'), this.log);
+    this.nextHops.start();
     const hadOurProgram = this.attach();
     const takenOver = hadOurProgram && allReused;
     this.opened = true;
+    // packets toward an unresolved backend are lost (neighbours.ts): restore missing managed entries
+    const codes = [this.layout.counters.DROP_DSR_NO_NEIGH, this.layout.counters.PASS_NO_NEIGH].filter((c) => c !== undefined);
+    if (this.opts.manageNeighbours !== false) this.neighTimer = watchUnresolved(this.n, this.ifindex, 1000, { dropped: () => (this.opened ? codes.reduce((a, c) => a + sumPerCpuCounter(this.n, this.fd('counters'), c), 0) : 0), wanted: () => [...new Set([...this.backends.values()].filter((b) => b.neighbour).map((b) => b.address))] }, this.log);
     this.log.info(
       { iface, attachMode: this.attachMode, takenOver, pinDir: this.pinDir, progId: this.progId, conntrackSize: this.opts.spec.conntrackSize, maglevSize: this.maglevSize },
       takenOver ? 'XDP data path taken over (program replaced in place, pinned maps reused)' : 'XDP data path attached',
@@ -260,7 +283,9 @@ export class XdpDataplane implements Dataplane {
     await this.chain.catch(() => undefined);
     if (!this.opened) return;
     this.opened = false;
+    if (this.neighTimer) clearInterval(this.neighTimer);
     if (opts.detach) {
+      await this.vipRoutes?.remove().catch((e: unknown) => this.log.warn({ err: errorMessage(e) }, 'per-VIP blackhole routes not removed'));
       try {
         this.n.xdpDetach(this.ifindex, { mode: this.attachMode, expectedFd: this.progFd });
       } catch (e) {
@@ -340,6 +365,7 @@ export class XdpDataplane implements Dataplane {
     this.orphanVips.clear();
     this.writeAddressFilter();
     await this.flushNeighbours();
+    await this.vipRoutes?.sync(this.vipRefs.keys()).catch((e: unknown) => this.log.warn({ err: errorMessage(e) }, 'per-VIP blackhole routes not synced: a packet the kernel gets for a VIP may be routed back out'));
     this.log.debug({ services: desired.size, changed }, 'services programmed');
   }
 
@@ -463,6 +489,7 @@ export class XdpDataplane implements Dataplane {
       this.neighDel.delete(b.address);
       this.neighAdd.add(b.address);
     }
+    this.nextHops?.setSlot(index, b.address, gen);
     const slot: BackendSlot = { index, gen, refs: 1, address: b.address, port: b.port, neighbour };
     this.backends.set(bk, slot);
     return slot;
@@ -485,6 +512,7 @@ export class XdpDataplane implements Dataplane {
     const gen = (this.slotGen[index]! + 1) >>> 0;
     this.slotGen[index] = gen;
     this.n.mapUpdate(this.fd('backends'), u32Key(index), this.n.xdpEncode('backend', { gen }));
+    this.nextHops?.dropSlot(index);
     this.beFree.release(index);
   }
 

@@ -84,6 +84,7 @@ export class Reflector<T extends KubernetesObject> {
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
   private lastError: unknown;
+  private forbiddenLogged = false;
   synced = false;
   connected = false;
 
@@ -96,7 +97,8 @@ export class Reflector<T extends KubernetesObject> {
     private readonly onChange: (obj?: T) => void,
     private readonly log: Logger,
     labelSelector?: string,
-    /** An absent resource (404, e.g. an optional CRD) is an empty, synced list, retried slowly. */
+    /** An absent resource (404, e.g. an optional CRD) or one this identity may not read (403,
+     *  e.g. a speaker without list on nodereports) is an empty, synced list, retried slowly. */
     private readonly optional = false,
   ) {
     this.informer = makeInformer<T>(kc, path, list as never, labelSelector);
@@ -110,9 +112,14 @@ export class Reflector<T extends KubernetesObject> {
       this.lastError = err;
       this.connected = false;
       if (this.stopped) return;
-      const absent = this.optional && statusOf(err) === 404;
+      const code = statusOf(err);
+      const absent = this.optional && (code === 404 || code === 403);
       if (absent) this.synced = true;
       const delay = absent ? 30_000 : this.backoff.next();
+      if (absent && code === 403 && !this.forbiddenLogged) {
+        this.forbiddenLogged = true;
+        this.log.warn({ resource: this.name }, 'not allowed to read this optional resource: treating it as empty');
+      }
       if (!absent) this.log.warn({ resource: this.name, err: errorMessage(err), retryMs: delay }, 'watch failed; serving the last known state');
       this.timer = setTimeout(() => void this.run(), delay);
     });
@@ -194,6 +201,14 @@ export class KubeWriter {
       setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
     );
     return (r as { metadata?: { resourceVersion?: string } })?.metadata?.resourceVersion;
+  }
+
+  /** Server-side apply of a whole cluster-scoped edgelb.io object (one without a status subresource), as `fieldManager`. */
+  async applyClusterObject(plural: string, kind: string, metadata: { name: string } & Record<string, unknown>, fields: Record<string, unknown>, fieldManager: string): Promise<void> {
+    await this.custom.patchClusterCustomObject(
+      { group: GROUP, version: VERSION, plural, name: metadata.name, body: { apiVersion: `${GROUP}/${VERSION}`, kind, metadata, ...fields }, fieldManager, force: true },
+      setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
+    );
   }
 
   async readLease(namespace: string, name: string): Promise<V1Lease | undefined> {

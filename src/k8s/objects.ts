@@ -6,7 +6,7 @@
 import { canonicalIp, familyOf } from '../lib/addr.js';
 import { blocksOverlap, parseBlocks, type Block } from '../config/allocate.js';
 import { validatePolicy } from '../model/policy-check.js';
-import type { PeerSpec, PolicySpec, PoolSpec } from '../model/desired-state.js';
+import type { BfdPeerSpec, PeerSpec, PolicySpec, PoolSpec } from '../model/desired-state.js';
 import { poolFromObj, type IpamPool } from './ipam.js';
 import type { BGPPeerObj, BGPPolicyObj, IPPoolObj, LoxiBGPPeerServiceObj, SecretObj } from './types.js';
 
@@ -124,6 +124,28 @@ export function peerPassword(p: BGPPeerObj, secrets: SecretObj[]): { password?: 
   return { password };
 }
 
+/** A BGPPeer's BFD settings (RFC 5880), the key read from its Secret, or the problem with them. */
+export function peerBfd(p: BGPPeerObj, secrets: SecretObj[]): { bfd?: BfdPeerSpec; problem?: Problem } {
+  const b = p.spec.bfd;
+  if (!b) return {};
+  const bfd: BfdPeerSpec = { minRxMs: b.minRx ?? 300, minTxMs: b.minTx ?? 300, multiplier: b.multiplier ?? 3 };
+  if (!b.auth) return { bfd };
+  const obj = `BGPPeer ${p.metadata.name}`;
+  const ref = b.auth.secretRef;
+  const key = ref.key ?? 'key';
+  const sec = secrets.find((s) => s.metadata.name === ref.name);
+  if (!sec) return { problem: { object: obj, reason: 'SecretNotFound', message: `spec.bfd.auth.secretRef.name: Secret ${ref.name} is not in edgelb's namespace; the peer is skipped` } };
+  let value: string | undefined = sec.stringData?.[key];
+  if (value === undefined && sec.data?.[key] !== undefined) value = Buffer.from(sec.data[key]!, 'base64').toString('utf8');
+  if (value === undefined) return { problem: { object: obj, reason: 'SecretKeyNotFound', message: `spec.bfd.auth.secretRef.key: Secret ${ref.name} has no key "${key}"; the peer is skipped` } };
+  const max = b.auth.type.includes('sha1') ? 20 : 16;
+  const bytes = Buffer.byteLength(value, 'utf8');
+  if (bytes === 0 || bytes > max)
+    return { problem: { object: obj, reason: 'InvalidPassword', message: `spec.bfd.auth.secretRef: the ${b.auth.type} key in Secret ${ref.name} key "${key}" is ${bytes} bytes; it needs 1 to ${max}; the peer is skipped` } };
+  bfd.auth = { type: b.auth.type, keyId: b.auth.keyId, key: value };
+  return { bfd };
+}
+
 /** The export policies of a peer, in order: its own list, then policies naming it in spec.peers. */
 export function peerExportPolicies(p: BGPPeerObj, policies: BGPPolicyObj[], invalid: ReadonlySet<string>): { names: string[]; problems: Problem[] } {
   const obj = `BGPPeer ${p.metadata.name}`;
@@ -147,6 +169,8 @@ export function peerSpecOf(p: BGPPeerObj, secrets: SecretObj[], policies: BGPPol
   if (!familyOf(s.address)) return { problems: [{ object: obj, reason: 'InvalidPeer', message: `spec.address: "${s.address}" is not an IP` }] };
   const pw = peerPassword(p, secrets);
   if (pw.problem) return { problems: [pw.problem] };
+  const bfd = peerBfd(p, secrets);
+  if (bfd.problem) return { problems: [bfd.problem] };
   const ex = peerExportPolicies(p, policies, invalid);
   const peer: PeerSpec = {
     address: canonicalIp(s.address),
@@ -166,6 +190,7 @@ export function peerSpecOf(p: BGPPeerObj, secrets: SecretObj[], policies: BGPPol
     families: s.families ?? [familyOf(s.address) === 6 ? 'ipv6' : 'ipv4'],
     exportPolicies: ex.names,
     maxPrefixes: s.maxPrefixes ?? 10_000,
+    ...(bfd.bfd ? { bfd: bfd.bfd } : {}),
   };
   return { peer, problems: ex.problems };
 }

@@ -4,8 +4,10 @@
 // and each Service gets at most one write (status, condition and the allocation annotations in
 // one PATCH of the status subresource) plus an Event when its outcome changed. IPPools, BGPPeers
 // and BGPPolicies get their status (usage, session summary, a Valid condition naming the field
-// at fault) and a Warning Event when they turn invalid. controller.ts executes the list.
+// at fault) and a Warning Event when they turn invalid. A Service is Served only while a node
+// reports carrying its VIPs (carried.ts). controller.ts executes the list.
 import { ANN_ASSIGNED_IPS, CONDITION_TYPE, isOurs, serviceKey } from './annotations.js';
+import { carriageOf, servedDecision } from './carried.js';
 import { Ipam, type AssignResult, type RebuildProblem } from './ipam.js';
 import { objectProblems, validPools, type Problem } from './objects.js';
 import {
@@ -105,6 +107,16 @@ export function planWrites(input: PlanInput): Plan {
   const others = view.services.filter((s) => !isOurs(s, opts.defaultClass));
   const { plans } = translate({ ...view, services: [...future, ...others] }, opts);
   const planByKey = new Map(plans.map((p) => [p.key, p]));
+  // Served only while some node carries the VIPs (when the nodes' reports are tracked)
+  if (view.reports) {
+    const carriage = carriageOf(view.reports, view.members.filter((m) => m.ready).map((m) => m.nodeName));
+    const announceOf = new Map(validPools(view.pools).pools.map((p) => [p.name, p.announce]));
+    for (const [k, p] of planByKey) {
+      if (!p.served) continue;
+      const d = servedDecision(p, announceOf.get(p.pool ?? '') ?? 'bgp', carriage);
+      planByKey.set(k, { ...p, ...d });
+    }
+  }
 
   const writes: Write[] = [];
   for (const { svc, r, ann } of assigned) {

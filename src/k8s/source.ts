@@ -2,10 +2,13 @@
 // EndpointSlices, Nodes, Namespaces, IPPools, BGPPeers, BGPPolicies, kube-loxilb BGPPeerServices,
 // and its own namespace's Secrets and Pods. Its role says what it does with them (as MetalLB splits
 // its controller from its speakers): a 'speaker' (a DaemonSet pod) emits 'state' for its own node
-// and writes only its own BGPPeer status entries; a 'controller' (`edgelb controller`) competes for
-// the Lease and, holding it, does IPAM and writes status; 'all' does both (`edgelb daemon
-// --kubernetes --controller`). When the API server is unreachable, the caches and the last
-// emitted state stay as they were: the node keeps serving.
+// and writes only its own BGPPeer status entries and its own NodeReport (what it carries,
+// carried.ts) when that changes; a 'controller' (`edgelb controller`) competes for the Lease and,
+// holding it, does IPAM and writes status, reading every NodeReport for Served; 'all' does both
+// (`edgelb daemon --kubernetes --controller`). When the API server is unreachable, the caches and
+// the last emitted state stay as they were: the node keeps serving. This node's settings are the
+// ConfigMap's (replaced on reload) overlaid with its Node's edgelb.io/* annotations
+// (node-settings.ts), and their problems are Events on its Node (node-events.ts).
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import type { KubernetesObject } from '@kubernetes/client-node';
@@ -17,8 +20,11 @@ import { selectorMatches } from './annotations.js';
 import { GROUP, KubeWriter, Reflector, VERSION, loadKubeConfig, statusOf } from './client.js';
 import { LeaderController } from './controller.js';
 import { LeaderElector } from './leader.js';
+import { NodeEvents } from './node-events.js';
+import { NodeSettings } from './node-settings.js';
 import { K8sMetrics } from './metrics.js';
 import { peerEntryChanged, peerNodeEntry, type NodeStatusSource } from './status.js';
+import { REPORT_KIND, REPORT_PLURAL, reportChanged, reportStatus, type ReportStatus } from './carried.js';
 import { nodeInternalIp, translate, type ClusterView, type MemberPod, type Problem, type ServicePlan, type TranslateOptions, type Translation } from './translate.js';
 import type {
   BGPPeerNodeStatus,
@@ -29,6 +35,7 @@ import type {
   LoxiBGPPeerServiceObj,
   NamespaceObj,
   NodeObj,
+  NodeReportObj,
   SecretObj,
   ServiceObj,
 } from './types.js';
@@ -61,6 +68,8 @@ export interface KubernetesSourceOptions {
   debounceMs?: number;
   /** BGPPeer status refresh period (default 10 s). */
   statusIntervalMs?: number;
+  /** How often this node's NodeReport is checked, and written when it changed (default 1 s). */
+  reportIntervalMs?: number;
   /** The translation (default: translate()); tests wrap it to prove a throw is contained. */
   translate?: typeof translate;
   /** 'speaker': node state and its own BGPPeer entries; 'controller': Lease, IPAM and status
@@ -91,11 +100,16 @@ export class KubernetesSource extends EventEmitter {
     loxiPeers: Reflector<KubernetesObject>;
     secrets: Reflector<KubernetesObject>;
     pods: Reflector<KubernetesObject>;
+    reports: Reflector<KubernetesObject>;
   };
   private elector: LeaderElector | undefined;
   private leaderCtl: LeaderController | undefined;
   private timer: NodeJS.Timeout | undefined;
   private statusTimer: NodeJS.Timeout | undefined;
+  private reportTimer: NodeJS.Timeout | undefined;
+  /** This node's report as last written (undefined: not yet, or the write failed). */
+  private reportSent: ReportStatus | undefined;
+  private reportFailing = false;
   private running: Promise<void> | undefined;
   private dirty = false;
   private stopped = true;
@@ -111,6 +125,11 @@ export class KubernetesSource extends EventEmitter {
   private lastPlans: ServicePlan[] = [];
   private readonly written = new Map<string, BGPPeerNodeStatus>();
   private readonly role: SourceRole;
+  /** The ConfigMap's settings now (replaced on reload), and this node's view of them. */
+  private base: DesiredState;
+  private readonly nodeSettings = new NodeSettings();
+  private nodeEvents: NodeEvents | undefined;
+  private settingsNow: DesiredState;
 
   constructor(o: KubernetesSourceOptions) {
     super();
@@ -121,6 +140,24 @@ export class KubernetesSource extends EventEmitter {
     this.namespace = o.namespace ?? process.env.POD_NAMESPACE ?? 'edgelb-system';
     this.identity = o.identity ?? process.env.POD_NAME ?? `${o.nodeName}@${hostname()}`;
     this.translateFn = o.translate ?? translate;
+    this.base = this.settingsNow = o.settings;
+  }
+
+  /** A reloaded ConfigMap: node-level changes wait for a restart (RestartRequired), the rest applies. */
+  updateSettings(settings: DesiredState): void {
+    this.base = settings;
+    this.nodeEvents?.configRejected('', this.myNode()?.metadata.uid);
+    this.schedule();
+  }
+
+  /** The ConfigMap was refused on reload: an Event on this Node, the last good settings kept. */
+  settingsRejected(message: string): void {
+    this.nodeEvents?.configRejected(message, this.myNode()?.metadata.uid);
+  }
+
+  private myNode(): NodeObj | undefined {
+    if (!this.reflectors.length) return undefined;
+    return (this.r.nodes.list() as NodeObj[]).find((n) => n.metadata.name === this.o.nodeName);
   }
 
   /** True once every watched resource has been listed (for /readyz). */
@@ -174,13 +211,20 @@ export class KubernetesSource extends EventEmitter {
       loxiPeers: mk('bgppeerservices', '/apis/bgppeer.loxilb.io/v1/bgppeerservices', cr('bgppeerservices', 'bgppeer.loxilb.io', 'v1'), undefined, true),
       secrets: mk('secrets', `/api/v1/namespaces/${ns}/secrets`, () => w.core.listNamespacedSecret({ namespace: ns })),
       pods: mk('pods', `/api/v1/namespaces/${ns}/pods`, () => w.core.listNamespacedPod({ namespace: ns, labelSelector: podSelector }), podSelector),
+      // optional: without the CRD (or the right to read it) no node reports, and Served says so;
+      // only the Lease holder uses them, so a report changing costs the others no recompute
+      reports: new Reflector<KubernetesObject>(REPORT_PLURAL, kc, `/apis/${GROUP}/${VERSION}/${REPORT_PLURAL}`, cr(REPORT_PLURAL) as never, () => {
+        if (this.isLeader) this.schedule();
+      }, this.log, undefined, true),
     };
     this.reflectors = Object.values(this.r);
+    this.nodeEvents = new NodeEvents({ writer: w, nodeName: this.o.nodeName, identity: this.identity, logger: this.log, registry: this.o.registry });
     await Promise.all(this.reflectors.map((r) => r.start()));
     this.metrics.synced(this.synced);
     if (this.role !== 'speaker') this.startWriter(w, ns);
     this.schedule();
     this.scheduleStatus();
+    this.scheduleReport();
   }
 
   /** The Lease and, while holding it, the writer (IPAM and status). */
@@ -215,6 +259,7 @@ export class KubernetesSource extends EventEmitter {
     this.stopped = true;
     clearTimeout(this.timer);
     clearTimeout(this.statusTimer);
+    clearTimeout(this.reportTimer);
     clearTimeout(this.retryTimer);
     await this.running?.catch(() => undefined);
     this.leaderCtl?.reset();
@@ -256,7 +301,7 @@ export class KubernetesSource extends EventEmitter {
     const nodes = this.r.nodes.list() as NodeObj[];
     if (this.role !== 'controller' && !members.some((m) => m.nodeName === this.o.nodeName)) {
       // this daemon runs, whether or not its pod is visible (e.g. outside the cluster)
-      const ip = this.o.settings.node.routerId || nodeInternalIp(nodes.find((n) => n.metadata.name === this.o.nodeName)) || '';
+      const ip = this.settingsNow.node.routerId || nodeInternalIp(nodes.find((n) => n.metadata.name === this.o.nodeName)) || '';
       members.push({ nodeName: this.o.nodeName, ip, ready: true });
     }
     return {
@@ -269,6 +314,7 @@ export class KubernetesSource extends EventEmitter {
       loxiPeers: this.r.loxiPeers.list() as LoxiBGPPeerServiceObj[],
       secrets: this.r.secrets.list() as SecretObj[],
       members,
+      reports: this.r.reports.list() as NodeReportObj[],
     };
   }
 
@@ -276,10 +322,19 @@ export class KubernetesSource extends EventEmitter {
     const synced = this.synced;
     this.metrics.synced(synced);
     if (!synced) return; // never act on a partial picture (IPAM must see every Service and pool)
+    // this node's settings: the ConfigMap's, overlaid with its Node's annotations (a controller
+    // has no node: the ConfigMap's)
+    let settings = this.base;
+    if (this.role !== 'controller') {
+      const myNode = this.myNode();
+      const resolved = this.nodeSettings.resolve(this.base, myNode);
+      this.settingsNow = settings = resolved.settings;
+      this.nodeEvents?.report(resolved, myNode?.metadata.uid);
+    }
     const view = this.view();
     const opts = {
       nodeName: this.o.nodeName,
-      settings: this.o.settings,
+      settings,
       ...(this.o.defaultClass !== undefined ? { defaultClass: this.o.defaultClass } : {}),
       ...(this.o.defaultLbMode !== undefined ? { defaultLbMode: this.o.defaultLbMode } : {}),
     };
@@ -339,6 +394,49 @@ export class KubernetesSource extends EventEmitter {
     this.statusTimer = setTimeout(() => {
       void this.writePeerStatus().finally(() => this.scheduleStatus());
     }, this.o.statusIntervalMs ?? 10_000);
+  }
+
+  private scheduleReport(): void {
+    if (this.stopped || !this.o.statusSource?.carried || this.role === 'controller') return;
+    this.reportTimer = setTimeout(() => {
+      void this.writeReport().finally(() => this.scheduleReport());
+    }, this.o.reportIntervalMs ?? 1000);
+  }
+
+  /**
+   * Write this node's NodeReport (server-side apply, field manager per node) when what it carries
+   * changed: at most one small write per interval, none while nothing changes. It is owned by the
+   * Node, so deleting the Node deletes it.
+   */
+  async writeReport(): Promise<void> {
+    const src = this.o.statusSource;
+    if (!src?.carried || !this.writer || !this.synced) return;
+    let carried, sessions;
+    try {
+      carried = src.carried();
+      sessions = src.bgpNeighbors();
+    } catch (e) {
+      this.log.debug({ err: errorMessage(e) }, 'status source failed');
+      return;
+    }
+    if (!carried) return; // no node agent yet
+    const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const status = reportStatus({ node: this.o.nodeName, pod: this.identity, carried, sessions, now });
+    if (!reportChanged(this.reportSent, status)) return;
+    const node = (this.r.nodes.list() as NodeObj[]).find((n) => n.metadata.name === this.o.nodeName);
+    const owner = node?.metadata.uid ? { ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: this.o.nodeName, uid: node.metadata.uid }] } : {};
+    try {
+      await this.writer.applyClusterObject(REPORT_PLURAL, REPORT_KIND, { name: this.o.nodeName, ...owner }, { status }, `edgelb-node-${this.o.nodeName}`);
+      this.reportSent = status;
+      this.reportFailing = false;
+      this.metrics.write('nodereport', 'ok');
+    } catch (e) {
+      // warn once per failing stretch (a missing CRD or RBAC rule), then retry quietly
+      if (this.reportSent !== undefined || !this.reportFailing) this.log.warn({ err: errorMessage(e) }, 'NodeReport not written: Services stay Served=False until it is (crds/edgelb.io_nodereports.yaml, RBAC nodereports)');
+      this.reportFailing = true;
+      this.reportSent = undefined;
+      this.metrics.write('nodereport', 'error');
+    }
   }
 
   /** Write this node's session entry into each BGPPeer that selects it (server-side apply, one field manager per node). */

@@ -2,6 +2,7 @@
 // status (ingress + the edgelb.io/Served condition), the Event worth sending, and the BGPPeer
 // per-node session entries and summary.
 import { ANN_ASSIGNED_IPS, ANN_ASSIGNED_POOL, ANN_ASSIGNED_SHARD, CONDITION_TYPE } from './annotations.js';
+import type { CarriedInput } from './carried.js';
 import type { AssignResult } from './ipam.js';
 import type { ServicePlan } from './translate.js';
 import type { BGPPeerNodeStatus, K8sCondition, ServiceObj } from './types.js';
@@ -14,9 +15,11 @@ export interface NeighborStatus {
   lastError?: string;
 }
 
-/** The node agent provides this: the BGP sessions of this node, for BGPPeer status. */
+/** The node agent provides this: the BGP sessions of this node, for BGPPeer status, and what
+ *  it carries, for its NodeReport (undefined until the node agent exists). */
 export interface NodeStatusSource {
   bgpNeighbors(): NeighborStatus[];
+  carried?(): CarriedInput | undefined;
 }
 
 /** Annotations that record an allocation (null removes a key). Empty object: nothing to change. */

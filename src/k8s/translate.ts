@@ -29,6 +29,7 @@ import type {
   IPPoolObj,
   LoxiBGPPeerServiceObj,
   NodeObj,
+  NodeReportObj,
   SecretObj,
   ServiceObj,
 } from './types.js';
@@ -57,6 +58,9 @@ export interface ClusterView {
   secrets: SecretObj[];
   /** edgelb's own pods (cluster members, and the nodes that can announce). */
   members: MemberPod[];
+  /** What each node reports it carries (carried.ts). Absent: carriage is not tracked, and
+   *  Served follows the plan alone; empty: no node has reported. */
+  reports?: NodeReportObj[];
 }
 
 export interface TranslateOptions {
@@ -335,7 +339,9 @@ function nodeStateOf(view: ClusterView, opts: TranslateOptions, myNode: NodeObj 
   if (!noAnnounce) delete (node as { noAnnounceReason?: string }).noAnnounceReason;
   let cluster = settings.cluster;
   if (cluster) {
-    const ips = [...new Set(view.members.map((m) => m.ip).filter((ip) => familyOf(ip)))].sort();
+    // the ready pods, and this one (it runs): a pod that is starting or failing its readiness
+    // probe is no member yet, so it counts neither for nor against the others' quorum
+    const ips = [...new Set(view.members.filter((m) => m.ready || m.nodeName === opts.nodeName).map((m) => m.ip).filter((ip) => familyOf(ip)))].sort();
     if (ips.length > 0) {
       const port = /:(\d+)$/.exec(cluster.listen)?.[1];
       cluster = { ...cluster, members: ips.map((ip) => (port ? (familyOf(ip) === 6 ? `[${ip}]:${port}` : `${ip}:${port}`) : ip)) };

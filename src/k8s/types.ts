@@ -125,7 +125,15 @@ export interface BGPPeerObj {
     nodeSelector?: LabelSelector;
     families?: Array<'ipv4' | 'ipv6'>;
     gracefulRestart?: { enabled?: boolean; restartTime?: number };
+    /** Deprecated placeholder (MetalLB's name): ignored; use bfd. */
     bfdProfile?: string;
+    /** BFD for this peer: intervals in milliseconds, Detect Mult, optional authentication key from a Secret. */
+    bfd?: {
+      minRx?: number;
+      minTx?: number;
+      multiplier?: number;
+      auth?: { type: 'simple' | 'keyed-md5' | 'meticulous-keyed-md5' | 'keyed-sha1' | 'meticulous-keyed-sha1'; keyId: number; secretRef: { name: string; key?: string } };
+    };
     exportPolicies?: string[];
     maxPrefixes?: number;
   };
@@ -162,4 +170,32 @@ export interface BGPPolicyObj {
 export interface LoxiBGPPeerServiceObj {
   metadata: ObjectMeta;
   spec: { ipAddress: string; remoteAs: number; remotePort?: number };
+}
+
+/**
+ * NodeReport (edgelb.io/v1alpha1, cluster-scoped, named after its node): what one node carries
+ * now, written by that node's edgelb pod (server-side apply, only when it changes), read by the
+ * writer of the Services' edgelb.io/Served condition.
+ */
+export interface NodeReportObj {
+  metadata: ObjectMeta;
+  status?: {
+    node?: string;
+    pod?: string;
+    updated?: string;
+    /** BGP peers configured on this node, and those whose session is Established. */
+    peers?: string[];
+    established?: string[];
+    /** "1/2": Established sessions / peers (for kubectl get). */
+    sessions?: string;
+    /** VIPs sent to at least one Established session. */
+    bgp?: string[];
+    /** VIPs this node answers ARP/NDP for. */
+    l2?: string[];
+    /** "bgp 3, l2 1" (for kubectl get). */
+    carrying?: string;
+    /** VIPs this node is given but does not announce, with the reason (at most 1,000 listed). */
+    withheld?: Array<{ vip: string; reason: string }>;
+    withheldMore?: number;
+  };
 }

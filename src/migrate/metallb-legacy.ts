@@ -96,7 +96,7 @@ export function legacyObjects(o: SourceObject): { objects: SourceObject[]; notes
   const comms = c.sub('bgp-communities');
   if (comms.keys().length)
     out.push(synth(o, 'Community', 'metallb.io/v1beta1', 'communities', { communities: comms.keys().map((name) => ({ name, value: comms.str(name) })) }, 'data.config.bgp-communities'));
-  if (c.list('bfd-profiles').length) notes.lost('data.config.bfd-profiles', 'edgelb has no BFD yet: BFD profiles are not converted');
+  if (c.list('bfd-profiles').length) notes.lost('data.config.bfd-profiles', 'legacy BFD profiles are not converted: set spec.bfd (minRx, minTx, multiplier) on the BGPPeers by hand');
   c.list('address-pools').forEach((p, i) => {
     const where = `data.config.address-pools[${i}]`;
     const f = Fields.of(p, notes, where);

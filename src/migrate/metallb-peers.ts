@@ -37,7 +37,20 @@ function seconds(f: Fields, key: string, notes: Notes): number | undefined {
   return Math.round(s);
 }
 
-export function convertPeer(o: SourceObject): PeerResult {
+/**
+ * A MetalLB BFDProfile → edgelb's BGPPeer spec.bfd (intervals in ms, as MetalLB's). Echo and
+ * passive modes and minimumTtl have no edgelb equivalent: they are named as lost.
+ */
+function bfdOf(profile: SourceObject, notes: Notes): { minRx: number; minTx: number; multiplier: number } {
+  const f = Fields.of(profile.raw.spec ?? {}, notes, `BFDProfile ${profile.name} spec`);
+  const bfd = { minRx: f.int('receiveInterval', 10, 60000) ?? 300, minTx: f.int('transmitInterval', 10, 60000) ?? 300, multiplier: f.int('detectMultiplier', 1, 255) ?? 3 };
+  for (const k of ['echoMode', 'echoInterval', 'passiveMode', 'minimumTtl']) {
+    if (f.has(k)) notes.lost(`spec.bfdProfile`, `BFDProfile ${profile.name} ${k}: edgelb runs asynchronous mode, active, TTL 255 (RFC 5881); not carried over`);
+  }
+  return bfd;
+}
+
+export function convertPeer(o: SourceObject, bfdProfiles: ReadonlyMap<string, SourceObject> = new Map()): PeerResult {
   const notes = new Notes(describe(o));
   const res: PeerResult = { sourceName: o.name, objects: [], notes };
   const spec = Fields.of(o.raw.spec, notes, 'spec');
@@ -103,8 +116,11 @@ export function convertPeer(o: SourceObject): PeerResult {
   if (spec.bool('ebgpMultiHop') === true) out.ebgpMultihop = 255;
   const bfd = spec.str('bfdProfile');
   if (bfd) {
-    out.bfdProfile = bfd;
-    notes.lost('spec.bfdProfile', `edgelb has no BFD yet: the profile name "${bfd}" is kept but no BFD session runs; failure detection is the hold time`);
+    const profile = bfdProfiles.get(bfd);
+    if (profile) {
+      out.bfd = bfdOf(profile, notes);
+      notes.info('spec.bfdProfile', `BFDProfile "${bfd}" becomes spec.bfd (receiveInterval → minRx, transmitInterval → minTx, detectMultiplier → multiplier)`);
+    } else notes.lost('spec.bfdProfile', `BFDProfile "${bfd}" is not in the input: no BFD for this peer (give the profile too, or set spec.bfd by hand)`);
   }
   const sel = mergeSelectors(spec.list('nodeSelectors'), notes, 'spec.nodeSelectors');
   if (sel) out.nodeSelector = sel;

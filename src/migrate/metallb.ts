@@ -193,7 +193,9 @@ export function convertMetallb(input: SourceObject[]): Migration {
   }
   const of = (k: string) => byKind.get(k) ?? [];
   const aliases = aliasesOf(of('Community'), notes);
-  for (const o of of('BFDProfile')) notes.push({ kind: 'lost', source: describe(o), field: '', message: 'edgelb has no BFD yet: BFD profiles are not converted (failure detection is the BGP hold time)' });
+  // BFD profiles become the spec.bfd of each BGPPeer that names them
+  const bfdProfiles = new Map(of('BFDProfile').map((o) => [o.name, o]));
+  for (const o of of('BFDProfile')) notes.push({ kind: 'info', source: describe(o), field: '', message: 'converted into spec.bfd of each BGPPeer that names it' });
 
   const pools: Pool[] = [];
   for (const o of of('IPAddressPool')) {
@@ -206,7 +208,7 @@ export function convertMetallb(input: SourceObject[]): Migration {
   const peerNames = new Map<string, string | undefined>();
   const asns = new Map<number, string[]>();
   for (const o of of('BGPPeer')) {
-    const r = convertPeer(o);
+    const r = convertPeer(o, bfdProfiles);
     peerNames.set(r.sourceName, r.name);
     if (r.myAsn !== undefined) asns.set(r.myAsn, [...(asns.get(r.myAsn) ?? []), o.name]);
     if (r.name) objects.push(...r.objects);

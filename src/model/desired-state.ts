@@ -26,6 +26,8 @@ export interface ApiSpec {
   token?: string;
   /** host:port of the metrics-only listener (/metrics and /healthz, no token). */
   metricsListen?: string;
+  /** host:port of the read-only views listener (GET /v1 views and /healthz, no token). */
+  viewsListen?: string;
 }
 
 export interface ClusterSpec {
@@ -69,6 +71,26 @@ export interface PeerSpec {
   keepReceived?: boolean;
   /** Byte budget of the kept attributes (default 1 MiB). */
   keepReceivedBytes?: number;
+  /** BFD (RFC 5880/5881/5883) for this peer: a BFD Down takes the BGP session down at once. */
+  bfd?: BfdPeerSpec;
+}
+
+/** Authentication of a BFD session (RFC 5880 section 6.7). */
+export interface BfdAuthSpec {
+  type: 'simple' | 'keyed-md5' | 'meticulous-keyed-md5' | 'keyed-sha1' | 'meticulous-keyed-sha1';
+  keyId: number;
+  keyFile?: string;
+  /** The secret, read from keyFile or a Secret. Never logged or shown. */
+  key?: string;
+}
+
+export interface BfdPeerSpec {
+  /** Required Min RX Interval and Desired Min TX Interval we advertise (ms). */
+  minRxMs: number;
+  minTxMs: number;
+  /** Detect Mult. */
+  multiplier: number;
+  auth?: BfdAuthSpec;
 }
 
 export interface BgpSpec {

@@ -113,3 +113,26 @@ export interface Readiness {
 export interface DrainResult {
   drained: boolean;
 }
+
+/** GET /v1/bfd: one row per BFD session (never a key). Intervals in milliseconds. */
+export interface BfdRow {
+  peer: string;
+  local?: string;
+  multihop: boolean;
+  /** AdminDown, Down, Init, Up (RFC 5880). */
+  state: string;
+  remoteState: string;
+  /** Our diagnostic code (RFC 5880 section 4.1; 1 = detection time expired, 3 = neighbour said down). */
+  diag: number;
+  localDiscr: number;
+  remoteDiscr: number;
+  /** Negotiated: our transmit interval, and how long we wait for the peer (its multiplier x the agreed interval). */
+  txIntervalMs: number;
+  detectTimeMs: number;
+  multiplier: number;
+  remoteMultiplier: number;
+  /** "none" or "<type>/<key id>". */
+  auth: string;
+  upSeconds: number;
+  flaps: number;
+}

@@ -197,6 +197,29 @@ export interface IcmpSocketHandle {
   close(): void;
 }
 
+/** An event of a NetlinkWatch (native/netlink_watch.cc). */
+export type NetlinkEvent =
+  | { kind: 'neigh'; op: 'new' | 'del'; ifindex: number; family: 4 | 6; address: string; /** NUD_* */ state: number; mac?: string }
+  | { kind: 'link'; op: 'new' | 'del'; ifindex: number; /** IFF_UP and carrier (IFF_LOWER_UP) */ up: boolean; mac?: string }
+  /** a dump requested on this socket ended */
+  | { kind: 'done' }
+  /** the socket's buffer overflowed: events were lost, dump again */
+  | { kind: 'overflow' };
+
+/** Neighbour and link events (RTNLGRP_NEIGH, RTNLGRP_LINK) on the event loop; dumps arrive in order with them. */
+export interface NetlinkWatchHandle {
+  readonly fd: number;
+  readonly delivered: number;
+  /** Each datagram's events, in the kernel's order. */
+  start(onEvents: (events: NetlinkEvent[]) => void): void;
+  /** Request every neighbour entry (as 'new' events, then 'done'). */
+  dumpNeighbours(): void;
+  /** Request every link (as 'new' events, then 'done'). */
+  dumpLinks(): void;
+  stop(): void;
+  close(): void;
+}
+
 /** A neighbour entry as netlink reports it (IPv4 and IPv6 only). */
 export interface NeighbourEntry {
   address: string;
@@ -214,11 +237,24 @@ export interface NeighbourUpdateResult {
   errors: Array<{ address: string; op: 'replace' | 'delete'; errno: number; code: string }>;
 }
 
+/** A routing table (not 253..255) and a route protocol number (5..255) that mark edgelb's routes. */
+export interface RouteSelector {
+  table: number;
+  protocol: number;
+}
+
+export interface RouteUpdateResult {
+  applied: number;
+  /** address ("inet"/"inet6" for a rule), with its errno (EEXIST, ENOENT, ESRCH...). */
+  errors: Array<{ address: string; op: 'add' | 'delete'; errno: number; code: string }>;
+}
+
 /** The XDP program's layout as the addon reports it (native/dataplane.cc, from edgelb_shared.h). */
 export interface XdpLayout {
   version: number;
   program: string;
-  maps: Record<'cfg' | 'svc' | 'vips' | 'backends' | 'svcList' | 'maglev' | 'ct' | 'counters' | 'svcStats' | 'backendStats' | 'rr' | 'addrf' | 'snatClients' | 'echo' | 'frags' | 'scratch' | 'backendNextHop', string>;
+  /** ct4: IPv4 flows (compact key), ct6: IPv6 flows; one value layout (xdpEncode('ctKey') picks the key by family). */
+  maps: Record<'cfg' | 'svc' | 'vips' | 'backends' | 'svcList' | 'maglev' | 'ct4' | 'ct6' | 'counters' | 'svcStats' | 'backendStats' | 'rr' | 'addrf' | 'snatClients' | 'echo' | 'frags' | 'scratch' | 'backendNextHop', string>;
   sizes: Record<string, number>;
   modes: Record<'dnat' | 'onearm' | 'fullnat' | 'dsr', number>;
   selections: Record<'maglev' | 'hash' | 'rr' | 'persist', number>;
@@ -371,11 +407,21 @@ export interface NativeBinding {
   neighList(ifindex: number): Promise<NeighbourEntry[]>;
   /** The interface's kind ("veth", "bridge", ...), "" for a plain device. */
   linkKind(ifindex: number): string;
+  /** Host blackhole routes (/32, /128) of one table and protocol: deletions first, then creations
+   *  (never a replace: EEXIST when any route for the address is there). Per-address failures are
+   *  reported, not thrown (native/netlink_route.cc). */
+  routeUpdate(sel: RouteSelector, add: readonly string[], remove: readonly string[]): Promise<RouteUpdateResult>;
+  /** The destinations of the host blackhole routes of that table and protocol (a dump). */
+  routeList(sel: RouteSelector): Promise<string[]>;
+  /** Add (present) or remove the IPv4 and IPv6 rules "iif IIF lookup TABLE pref PRIORITY proto P". */
+  ruleUpdate(sel: RouteSelector, rule: { iif: string; priority: number }, present: boolean): Promise<RouteUpdateResult>;
 
   // ---- packet and ICMP sockets ----
   /** protocol: an EtherType (ETH_P_ARP 0x0806, ETH_P_IPV6 0x86dd, ETH_P_ALL 0x0003). */
   openPacketSocket(ifname: string, protocol: number, options?: PacketSocketOptions): PacketSocketHandle;
   openIcmpSocket(family: 4 | 6, options?: { kind?: 'raw' | 'dgram' }): IcmpSocketHandle;
+  /** A NETLINK_ROUTE socket subscribed to neighbour and link events (the caller's network namespace). */
+  openNetlinkWatch(): NetlinkWatchHandle;
 
   // ---- TCP sockets for BGP (the fd goes to node:net, which then owns it) ----
   /** A non-blocking TCP socket with options set before connect/listen; returns the fd. */

@@ -63,8 +63,8 @@ test('chart: helm template with the defaults passes a server-side dry-run, and s
   const kinds = objs.map((o) => o.kind).sort();
   assert.deepEqual(kinds, [
     'ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'ClusterRoleBinding', 'ConfigMap',
-    'CustomResourceDefinition', 'CustomResourceDefinition', 'CustomResourceDefinition',
-    'DaemonSet', 'Deployment', 'PodDisruptionBudget', 'Role', 'Role', 'RoleBinding', 'RoleBinding', 'Service',
+    'CustomResourceDefinition', 'CustomResourceDefinition', 'CustomResourceDefinition', 'CustomResourceDefinition',
+    'DaemonSet', 'Deployment', 'PodDisruptionBudget', 'Role', 'Role', 'RoleBinding', 'RoleBinding', 'Secret', 'Service',
     'ServiceAccount', 'ServiceAccount', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding',
   ]);
   await apply(admin, objs, { dryRun: true });
@@ -181,4 +181,29 @@ test('chart: a stop signal is an uninstall only once the DaemonSet is deleted (t
   assert.equal(await daemonSetStopMode(env, cluster.edgelbKubeconfig), 'restart');
   await admin.objects.delete(ds, undefined, undefined, undefined, undefined, 'Foreground');
   assert.equal(await daemonSetStopMode(env, cluster.edgelbKubeconfig), 'uninstall');
+});
+
+test('chart: the cluster key Secret is random, mounted where Kubernetes mode looks, and kept across upgrades (lookup)', async () => {
+  const secretOf = (objs: KubernetesObject[]) => objs.find((o) => o.kind === 'Secret' && o.metadata?.name === 'edgelb-cluster-key') as unknown as { data: { key: string } } | undefined;
+  const [a, b] = [secretOf(template()), secretOf(template())];
+  assert.ok(a && Buffer.from(a.data.key, 'base64').length >= 32, 'a key of 32 bytes or more');
+  assert.notEqual(a.data.key, b!.data.key, 'random per fresh install');
+  const ds = dsOf(template()).spec.template.spec as unknown as { containers: Array<{ volumeMounts: Array<{ name: string; mountPath: string }> }>; volumes: Array<{ name: string; secret?: { secretName: string } }> };
+  assert.equal(ds.containers[0]!.volumeMounts.find((v) => v.name === 'cluster-key')?.mountPath, '/etc/edgelb/cluster', 'cluster/key beside /etc/edgelb/config.yaml');
+  assert.equal(ds.volumes.find((v) => v.name === 'cluster-key')?.secret?.secretName, 'edgelb-cluster-key');
+  // an upgrade renders against the cluster: the Secret that is there keeps its key
+  const existing = Buffer.from('the-key-of-the-first-install-0123456789abcdef').toString('base64');
+  // (an earlier test may have applied the chart for real: start from a Secret with a known key)
+  await admin.core.deleteNamespacedSecret({ namespace: EDGELB_NAMESPACE, name: 'edgelb-cluster-key' }).catch(() => undefined);
+  await admin.core.createNamespacedSecret({ namespace: EDGELB_NAMESPACE, body: { metadata: { name: 'edgelb-cluster-key' }, data: { key: existing } } });
+  try {
+    const kept = secretOf(template(['--dry-run=server', '--kubeconfig', cluster.adminKubeconfig]));
+    assert.equal(kept?.data.key, existing);
+  } finally {
+    await admin.core.deleteNamespacedSecret({ namespace: EDGELB_NAMESPACE, name: 'edgelb-cluster-key' });
+  }
+  // a Secret of your own: none is made, yours is mounted
+  const own = template(['--set', 'clusterKeySecret=mine']);
+  assert.equal(secretOf(own), undefined);
+  assert.equal((dsOf(own).spec.template.spec as unknown as { volumes: Array<{ name: string; secret?: { secretName: string } }> }).volumes.find((v) => v.name === 'cluster-key')?.secret?.secretName, 'mine');
 });

@@ -306,11 +306,23 @@ test('k8s controller: EndpointSlices, externalTrafficPolicy Local and excluded n
       ],
     },
   });
+  // servable, but no node has said it carries the VIP yet: not Served
+  const waiting = await waitUntil(async () => {
+    const s = (await serviceIps(admin, 'eps')).get('web')!.svc;
+    return condition(s)?.reason === 'NoNodeReport' ? s : undefined;
+  }, 'web not carried yet');
+  assert.equal(condition(waiting)!.status, 'False');
+  // n2's pod reports it answers ARP for it (as n2's daemon would, with the edgelb ServiceAccount)
+  const ip = waiting.status!.loadBalancer!.ingress![0]!.ip!;
+  await clients(cluster.edgelbKubeconfig).custom.patchClusterCustomObject(
+    { group: 'edgelb.io', version: 'v1alpha1', plural: 'nodereports', name: 'n2', body: { apiVersion: 'edgelb.io/v1alpha1', kind: 'NodeReport', metadata: { name: 'n2' }, status: { node: 'n2', peers: [], established: [], bgp: [], l2: [ip], withheld: [] } }, fieldManager: 'edgelb-node-n2', force: true },
+    setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
+  );
   const svc = await waitUntil(async () => {
     const s = (await serviceIps(admin, 'eps')).get('web')!.svc;
     return condition(s)?.reason === 'Served' ? s : undefined;
   }, 'web served');
-  assert.match(condition(svc)!.message!, /from pool eps, shard 0, announced by n2 via BGP ECMP \(every node\) \+ L2 ARP\/NDP \(shard master answers\); 1 ready endpoint/);
+  assert.match(condition(svc)!.message!, /from pool eps, shard 0, announced by n2 via BGP ECMP \(every node\) \+ L2 ARP\/NDP \(shard master answers\); 1 ready endpoint\(s\); carried by L2 owner n2$/);
   const spec = await waitUntil(() => src.current()?.services.find((s) => s.name === 'eps/web'), 'eps/web in state');
   assert.equal(spec.localOnly, true);
   assert.deepEqual(spec.ports, [{ port: 80, protocol: 'tcp', targetPort: 8080 }]);

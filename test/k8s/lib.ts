@@ -91,7 +91,7 @@ export async function waitEstablished(c: Clients, names: string[]): Promise<void
  */
 export async function installBase(c: Clients, o: { split?: boolean } = {}): Promise<void> {
   await apply(c, loadObjects(join(ROOT, 'crds')));
-  await waitEstablished(c, ['ippools.edgelb.io', 'bgppeers.edgelb.io', 'bgppolicies.edgelb.io']);
+  await waitEstablished(c, ['ippools.edgelb.io', 'bgppeers.edgelb.io', 'bgppolicies.edgelb.io', 'nodereports.edgelb.io']);
   const base = ['namespace.yaml', 'serviceaccount.yaml', 'rbac.yaml'].flatMap((f) => loadObjects(join(ROOT, 'manifests', f)));
   if (!o.split) base.push(...loadObjects(join(ROOT, 'deploy/all-in-one/rbac.yaml')));
   await apply(c, base);

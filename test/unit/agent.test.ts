@@ -357,3 +357,23 @@ test('the VIP view reads the current master even when nothing this node announce
   await b.apply(state([svc('s', '192.168.82.2', { pool: 'l2-pool', shard: 1 })]));
   assert.equal(b.vips()[0]!.master, 'edge-3');
 });
+
+test('carried(): what the engines hold, and the VIPs withheld with their reason (not those another node masters)', async () => {
+  const f = new Fakes();
+  f.masters = new Set([0]);
+  const a = newAgent(f);
+  assert.deepEqual(a.carried(), { ads: [], owned: [], withheld: [] });
+  await a.apply(state([
+    svc('web', '192.168.80.241'),
+    svc('l2a', '192.168.82.1', { pool: 'l2-pool', shard: 0 }),
+    svc('l2b', '192.168.82.2', { pool: 'l2-pool', shard: 1 }), // another node masters shard 1: not withheld
+    svc('sick', '192.168.80.242'),
+  ]));
+  f.unhealthy.add('sick|10.0.1.2').add('sick|10.0.1.3');
+  await a.notify('health');
+  assert.deepEqual(a.carried(), { ads: ['192.168.80.241/32'], owned: ['192.168.82.1'], withheld: [{ vip: '192.168.80.242', reason: 'no-healthy-endpoint' }] });
+  await a.drain();
+  const d = a.carried();
+  assert.deepEqual([d.ads, d.owned], [[], []]);
+  assert.deepEqual(d.withheld.map((w) => w.reason), ['drained', 'drained', 'drained', 'drained']);
+});

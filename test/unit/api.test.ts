@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { createApiServer, listenApi, desiredStateViews, type ApiViews, type NeighborRow, type ServiceRow, type VipRow } from '../../src/api/index.js';
+import { createApiServer, listenApi, desiredStateViews, type ApiViews, type BfdRow, type NeighborRow, type ServiceRow, type VipRow } from '../../src/api/index.js';
 import { EdgelbError } from '../../src/lib/errors.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import { parseConfig } from '../../src/config/index.js';
@@ -12,13 +12,13 @@ const STATE = parseConfig(
   `
 node: { name: edge-1, routerId: 10.0.0.11, interface: eth0 }
 cluster: { listen: 10.0.0.11:11112, members: [10.0.0.11], shards: 2 }
-bgp: { asn: 64513, peers: [{ address: 10.0.0.1, asn: 64512, passwordFile: /pw }] }
+bgp: { asn: 64513, peers: [{ address: 10.0.0.1, asn: 64512, passwordFile: /pw, bfd: { auth: { type: keyed-sha1, keyId: 3, keyFile: /bfd } } }] }
 pools: [{ name: default, cidrs: [192.168.80.240/28], bgpMode: activeBackup }]
 services:
   - { name: web, vip: 192.168.80.241, shard: 1, ports: [{ port: 80, targetPort: 8080 }], endpoints: [10.0.1.2, 10.0.1.3] }
   - { name: dns, vip: 192.168.80.241, shard: 1, mode: dsr, ports: [{ port: 53, protocol: udp }], endpoints: [10.0.1.4] }
 `,
-  { readSecret: () => 'hunter2-secret' },
+  { readSecret: (p: string) => (p === '/bfd' ? 'bfd-secret' : 'hunter2-secret') },
 ).state;
 
 const SERVICE: ServiceRow = { name: 'a', vips: ['192.0.2.1'], pool: 'p', shard: 0, mode: 'onearm', ports: [], endpoints: [] };
@@ -27,6 +27,10 @@ const VIP: VipRow = {
   bgp: { announced: true, reason: 'announced' }, l2: { announced: false, reason: 'not-in-pool-mode' },
 };
 const NEIGHBOR: NeighborRow = { address: '10.0.0.1', port: 179, asn: 65000, state: 'Established', uptime: 5, prefixesSent: 1, prefixesReceived: 0, lastError: null };
+const BFD: BfdRow = {
+  peer: '10.0.0.1', multihop: false, state: 'Up', remoteState: 'Up', diag: 0, localDiscr: 7, remoteDiscr: 9, txIntervalMs: 100, detectTimeMs: 300,
+  multiplier: 3, remoteMultiplier: 3, auth: 'meticulous-keyed-sha1/1', upSeconds: 12, flaps: 0,
+};
 
 /** What the CLI sends with every request (docs/api.md). */
 const MARK = { 'x-edgelb-request': '1' };
@@ -39,6 +43,7 @@ function fakeViews(over: Partial<ApiViews> = {}): ApiViews & { calls: string[] }
     vips: () => [VIP],
     ha: () => ({ node: 'n1', drained: false, shards: [] }),
     bgpNeighbors: () => [NEIGHBOR],
+    bfd: () => [BFD],
     readiness: () => ({ ready: true, reasons: [] }),
     drain: async () => {
       calls.push('drain');
@@ -67,6 +72,7 @@ test('api: /healthz, /v1 routes return the views as JSON', async () => {
       ['/v1/vips', [VIP]],
       ['/v1/ha', { node: 'n1', drained: false, shards: [] }],
       ['/v1/bgp/neighbors', [NEIGHBOR]],
+      ['/v1/bfd', [BFD]],
     ];
     for (const [url, want] of routes) {
       const r = await app.inject({ method: 'GET', url });
@@ -217,6 +223,10 @@ test('api: desired-state views list services, VIPs, shards and peers without the
     const peersText = (await app.inject('/v1/bgp/neighbors')).body;
     assert.ok(!peersText.includes('hunter2'), 'password must never be served');
     assert.deepEqual(JSON.parse(peersText)[0].address, '10.0.0.1');
+    // without an agent no BFD runs: the configured session is Down, its key never served
+    const bfdText = (await app.inject('/v1/bfd')).body;
+    assert.deepEqual(JSON.parse(bfdText).map((r: BfdRow) => [r.peer, r.state, r.auth]), [['10.0.0.1', 'Down', 'keyed-sha1/3']]);
+    assert.ok(!bfdText.includes('bfd-secret'));
     await app.inject({ method: 'POST', url: '/v1/drain', headers: MARK });
     assert.equal((await app.inject('/v1/ha')).json().drained, true);
     await app.inject({ method: 'POST', url: '/v1/undrain', headers: MARK });

@@ -273,3 +273,25 @@ test('canonicalPrefix: the IPv4 fast path agrees with lib/addr, other forms are 
   assert.throws(() => canonicalPrefix('010.1.2.3/32'), 'leading zeros are ambiguous (octal?) and refused');
   assert.throws(() => canonicalPrefix('10.0.0.1/33'));
 });
+
+test('speaker: carried() names, per prefix, the Established peers that were sent it (export policy and session state count)', async () => {
+  const { routers, edge, specs } = await star(2);
+  // peer 1 exports nothing under 192.168.80.0/24
+  const pol: PolicySpec = {
+    name: 'only-peer0',
+    prefixSets: { vips: [{ prefix: '192.168.80.0/24', minLen: 32, maxLen: 32 }] },
+    communitySets: {},
+    statements: [{ name: 'r', match: { prefixSet: 'vips', peers: [specs[1]!.address] }, actions: { result: 'reject' } }],
+    defaultResult: 'accept',
+  };
+  edge.setPeers(specs.map((s) => ({ ...s, exportPolicies: ['only-peer0'] })), [pol]);
+  assert.deepEqual([...edge.carried()], [], 'nothing before any session');
+  await edge.start();
+  await allUp(edge);
+  edge.setAdvertisements([{ prefix: '192.168.80.5/32' }, { prefix: '10.0.0.5/32' }]);
+  await waitFor(() => routers[1]!.s.receivedRoutes('127.0.0.1').length === 1 && routers[0]!.s.receivedRoutes('127.0.0.1').length === 2, { timeoutMs: 3000, what: 'routes at both routers' });
+  assert.deepEqual(Object.fromEntries(edge.carried()), { '192.168.80.5/32': [specs[0]!.address], '10.0.0.5/32': [specs[0]!.address, specs[1]!.address] });
+  await routers[0]!.s.stop('shutdown');
+  await waitFor(() => edge.neighbors()[0]!.state !== BgpState.Established, { timeoutMs: 3000, what: 'peer 0 down' });
+  assert.deepEqual(Object.fromEntries(edge.carried()), { '10.0.0.5/32': [specs[1]!.address] }, 'a VIP only peer 0 had is carried by nobody now');
+});

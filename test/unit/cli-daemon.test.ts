@@ -149,6 +149,47 @@ test('daemon: Kubernetes mode takes its states from the injected source', async 
   assert.deepEqual(consumer.stopped, ['shutdown']);
 });
 
+// issue 14: the ConfigMap was never reloaded in Kubernetes mode (the file was not watched and a
+// reload did nothing); now a good file reaches the source as settings, a bad one is reported to it
+test('daemon: Kubernetes mode reloads the settings file into the source; a bad file is refused and reported', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cfg-d-'));
+  const file = join(dir, 'edge.yaml');
+  writeFileSync(file, 'node: { name: n, interface: lo }\napi: { listen: 127.0.0.1:0 }\nbgp: { asn: 64513 }\n');
+  const settings: DesiredState[] = [];
+  const rejected: string[] = [];
+  let configPath = '';
+  const d = await startDaemon({
+    config: file,
+    kubernetes: true,
+    watch: false,
+    logger: silentLogger(),
+    createConsumer: () => new RecordingConsumer(),
+    createKubernetesSource: (ctx) => {
+      configPath = ctx.configPath ?? '';
+      return {
+        start: async () => ctx.base,
+        on: () => undefined,
+        close: () => undefined,
+        updateSettings: (s) => void settings.push(s),
+        settingsRejected: (m) => void rejected.push(m),
+      };
+    },
+  });
+  try {
+    assert.equal(configPath, file, 'the source knows where the file is (the default key lives beside it)');
+    writeFileSync(file, 'node: { name: n, interface: lo }\napi: { listen: 127.0.0.1:0 }\nbgp: { asn: 64999 }\n');
+    assert.equal(await d.reload('SIGHUP'), true);
+    assert.equal(settings.at(-1)!.bgp!.asn, 64999);
+    writeFileSync(file, 'node: { name: n, interface: lo }\napi: { listen: 127.0.0.1:0 }\nbgp: { asn: 0 }\n');
+    assert.equal(await d.reload('SIGHUP'), false);
+    assert.match(rejected.at(-1)!, /bgp\.asn/);
+    assert.equal(settings.length, 1, 'the bad file never reached the source');
+  } finally {
+    await d.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('tables: aligned columns, no trailing spaces', () => {
   const t = renderTable(['A', 'LONGER', 'C'], [['xxxx', 'y', 'z'], ['1', '22', '']]);
   assert.equal(t, 'A     LONGER  C\nxxxx  y       z\n1     22\n');

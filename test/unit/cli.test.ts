@@ -99,7 +99,7 @@ test('cli: --check validates without starting', async () => {
 
 test('cli: get with no daemon answering exits 69 with EDGELB_ERR_API_UNREACHABLE', async () => {
   const port = await freePort();
-  const whats = ['services', 'vips', 'bgp', 'ha'];
+  const whats = ['services', 'vips', 'bgp', 'ha', 'bfd'];
   // the binary once (exit code), the program in-process for the rest
   const runs = await Promise.all(whats.map((what, i) => (i === 0 ? cli : inproc)(['get', what, '--api', `http://127.0.0.1:${port}`])));
   for (const r of runs) {
@@ -249,6 +249,10 @@ test('cli: the daemon serves metrics and services, survives a bad reload, applie
     assert.ok(!r.stdout.includes('super-secret'), 'the password never leaves the daemon');
     r = ha;
     assert.match(r.stdout, /^cfg-node +no$/m);
+    // no peer asks for BFD: no session (and no BFD socket bound)
+    r = await inproc(['get', 'bfd', '--api', url]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), 'PEER  HOP  STATE  REMOTE  TX  DETECT  MULT  AUTH  UPTIME  FLAPS  DIAG');
     r = await inproc(['drain', '--api', url]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^drained/);

@@ -106,6 +106,6 @@ test('config: the cluster snippet suggested in manifests/configmap.yaml validate
   const keyFile = /keyFile: ([^,\s}]+)/.exec(snippet!)![1]!;
   const r = parseConfig(file, opts({ kubernetes: true, env: { NODE_NAME: 'edge-1' }, statFile: (p) => (p === keyFile ? { mode: 0o100600, size: 32 } : (() => { throw Object.assign(new Error('no'), { code: 'ENOENT' }); })()) }));
   assert.ok(r.state.cluster, 'the uncommented snippet gives a cluster section');
-  assert.equal(r.state.cluster!.shards, 3);
+  assert.equal(r.state.cluster!.shards, 12, 'the snippet shows the default of Kubernetes mode');
   assert.deepEqual(r.warnings, []);
 });

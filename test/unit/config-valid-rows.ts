@@ -373,4 +373,15 @@ services:
 `,
     check: (s) => assert.deepEqual(s.services.map((x) => [x.name, x.vips[0]]), [['web', '10.1.0.1'], ['web2', '10.1.0.2']]),
   },
+  {
+    desc: 'peer bfd: defaults (300 ms x 3), durations, and a meticulous keyed SHA-1 key from keyFile',
+    edit: (c) => {
+      peer(c).bfd = { minRx: '100ms', minTx: 0.2, multiplier: 5, auth: { type: 'meticulous-keyed-sha1', keyId: 7, keyFile: 'peer.key' } };
+      c.bgp.peers.push({ address: '10.0.0.2', asn: 64512, bfd: {} });
+    },
+    check: (s) => {
+      assert.deepEqual(s.bgp!.peers[0]!.bfd, { minRxMs: 100, minTxMs: 200, multiplier: 5, auth: { type: 'meticulous-keyed-sha1', keyId: 7, keyFile: '/etc/edgelb/peer.key', key: 's3cret-md5' } });
+      assert.deepEqual(s.bgp!.peers[1]!.bfd, { minRxMs: 300, minTxMs: 300, multiplier: 3 });
+    },
+  },
 ];

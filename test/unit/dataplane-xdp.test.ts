@@ -116,7 +116,7 @@ describe('XdpDataplane (kernel, private namespace)', () => {
 
   test('layout and struct encoding round-trip through the addon', () => {
     const L = native.xdpLayout();
-    assert.deepEqual(L.sizes, { addr: 16, cfg: 104, svcKey: 20, svc: 16, vipKey: 20, backend: 24, ctKey: 40, ct: 96, stats: 16 });
+    assert.deepEqual(L.sizes, { addr: 16, cfg: 104, svcKey: 20, svc: 16, vipKey: 20, backend: 24, ctKey: 40, ct4Key: 16, ct: 96, stats: 16, nh: 24 });
     assert.equal(L.counters.RX, 0);
     assert.equal(L.counters.TX, 9);
     assert.equal(Object.keys(L.counters).length, new Set(Object.values(L.counters)).size, 'codes are unique');
@@ -126,6 +126,20 @@ describe('XdpDataplane (kernel, private namespace)', () => {
     assert.deepEqual({ ...native.xdpDecode('svcKey', buf) }, k);
     const ct = { src: '10.0.0.1', dst: '10.0.0.2', sport: 1, dport: 65535, protocol: 'tcp' };
     assert.deepEqual({ ...native.xdpDecode('ctKey', native.xdpEncode('ctKey', ct)) }, ct);
+    // IPv4 keys are edgelb_ct4's compact key (src, dst, sport, dport, proto, 3 zero bytes), IPv6 keys edgelb_ct6's
+    assert.equal(native.xdpEncode('ctKey', ct).toString('hex'), '0a0000010a0000020001ffff06000000');
+    const ct6 = { src: '2001:db8::1', dst: '2001:db8::2', sport: 80, dport: 443, protocol: 'udp' };
+    assert.equal(native.xdpEncode('ctKey', ct6).length, 40);
+    assert.deepEqual({ ...native.xdpDecode('ctKey', native.xdpEncode('ctKey', ct6)) }, ct6);
+    assert.deepEqual([L.maps.ct4, L.maps.ct6], ['edgelb_ct4', 'edgelb_ct6']);
+    // next-hop entries: valid (MACs, ifindex) or empty (a miss); a bad MAC is refused
+    const nh = { gen: 3, smac: '02:00:00:00:00:10', dmac: '0a:1b:2c:3d:4e:5f', ifindex: 7 };
+    assert.deepEqual({ ...native.xdpDecode('nh', native.xdpEncode('nh', nh)) }, nh);
+    assert.deepEqual({ ...native.xdpDecode('nh', native.xdpEncode('nh', { gen: 3 })) }, { gen: 3 });
+    for (const dmac of ['0a:1b:2c:3d:4e', '0a:1b:2c:3d:4e:5f:00', 'zz:1b:2c:3d:4e:5f', '0a:1b:2c:3d:4e:5fx', 7]) {
+      assert.throws(() => native.xdpEncode('nh', { ...nh, dmac }), TypeError, String(dmac));
+    }
+    assert.throws(() => native.xdpEncode('nh', { ...nh, ifindex: 0 }), RangeError);
     assert.deepEqual({ ...native.xdpDecode('backend', native.xdpEncode('backend', { gen: 7 })) }, { gen: 7 });
     assert.throws(() => native.xdpEncode('svcKey', { vip: 'nope', port: 80, protocol: 'tcp' }), TypeError);
     assert.throws(() => native.xdpEncode('svcKey', { vip: '10.0.0.1', port: 70000, protocol: 'tcp' }), RangeError);

@@ -77,7 +77,8 @@ const PEERS: Row[] = [
   { desc: 'peer: password and passwordSecret', yaml: withPeer('password: x, passwordSecret: { name: md5 }'), notes: [['lost', 'spec.password', /both password and passwordSecret/]] },
   { desc: 'peer: ebgpMultiHop → 255 hops', yaml: withPeer('ebgpMultiHop: true'), objects: [['BGPPeer', 'tor', peerSpec({ ebgpMultihop: 255 })]] },
   { desc: 'peer: ebgpMultiHop false', yaml: withPeer('ebgpMultiHop: false'), objects: [['BGPPeer', 'tor', peerSpec()]] },
-  { desc: 'peer: bfdProfile kept, BFD lost', yaml: withPeer('bfdProfile: fast'), objects: [['BGPPeer', 'tor', peerSpec({ bfdProfile: 'fast' })]], notes: [['lost', 'spec.bfdProfile', /no BFD yet/]], lost: 1 },
+  { desc: 'peer: bfdProfile naming no profile in the input: no BFD, said so', yaml: withPeer('bfdProfile: fast'), objects: [['BGPPeer', 'tor', peerSpec({})]], notes: [['lost', 'spec.bfdProfile', /BFDProfile "fast" is not in the input/]], lost: 1 },
+  { desc: 'peer: bfdProfile becomes spec.bfd (ms intervals, multiplier); echo mode is lost', yaml: `${withPeer('bfdProfile: fast')}---\napiVersion: ${M}\nkind: BFDProfile\nmetadata: { name: fast, namespace: metallb-system }\nspec: { receiveInterval: 100, transmitInterval: 150, detectMultiplier: 4, echoMode: true }\n`, objects: [['BGPPeer', 'tor', peerSpec({ bfd: { minRx: 100, minTx: 150, multiplier: 4 } })]], notes: [['lost', 'spec.bfdProfile', /echoMode/], ['info', 'spec.bfdProfile', /becomes spec\.bfd/]], lost: 1 },
   { desc: 'peer: one node selector', yaml: withPeer('nodeSelectors: [{ matchLabels: { rack: r1 } }]'), objects: [['BGPPeer', 'tor', peerSpec({ nodeSelector: { matchLabels: { rack: 'r1' } } })]] },
   {
     desc: 'peer: hostname selectors merge into one In',
@@ -149,7 +150,7 @@ const ADVERTISEMENTS: Row[] = [
   { desc: 'l2 adv: interfaces → node.interface', yaml: TWO + l2Adv('y', '{ interfaces: [eno1] }'), notes: [['todo', 'spec.interfaces', /node.interface .*set it to eno1/]], lost: 0 },
   { desc: 'l2 adv: nodeSelectors', yaml: TWO + l2Adv('y', '{ nodeSelectors: [{ matchLabels: { a: b } }] }'), notes: [['lost', 'spec.nodeSelectors', /shard master/]] },
   { desc: 'l2 adv: preferredNodeSelectors', yaml: TWO + l2Adv('y', '{ preferredNodeSelectors: [{ weight: 1, preference: {} }] }'), notes: [['lost', 'spec.preferredNodeSelectors', /no preference/]] },
-  { desc: 'BFDProfile is not converted', yaml: `apiVersion: ${M}\nkind: BFDProfile\nmetadata: { name: f, namespace: metallb-system }\nspec: { receiveInterval: 300 }\n`, notes: [['lost', '', /no BFD yet/]], lost: 1 },
+  { desc: 'BFDProfile alone: converted into the peers that name it (none here)', yaml: `apiVersion: ${M}\nkind: BFDProfile\nmetadata: { name: f, namespace: metallb-system }\nspec: { receiveInterval: 300 }\n`, notes: [['info', '', /converted into spec\.bfd/]], lost: 0 },
 ];
 
 const LEGACY: Row[] = [
@@ -169,7 +170,7 @@ const LEGACY: Row[] = [
   { desc: 'legacy ConfigMap: a pool without a name', yaml: `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: config }\ndata:\n  config: |\n    address-pools: [{ protocol: bgp, addresses: [10.0.0.0/28] }]\n`, notes: [['lost', 'data.config.address-pools[0]', /without a name/]] },
   { desc: 'legacy ConfigMap: config that is not YAML', yaml: `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: config }\ndata:\n  config: "peers: [unclosed"\n`, notes: [['lost', 'data.config', /not YAML/]] },
   { desc: 'legacy ConfigMap: an unknown key', yaml: `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: config }\ndata:\n  config: "speakers: []"\n`, notes: [['lost', 'data.config.speakers', /not a MetalLB config key/]] },
-  { desc: 'legacy ConfigMap: bfd-profiles', yaml: `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: config }\ndata:\n  config: "bfd-profiles: [{ name: x }]"\n`, notes: [['lost', 'data.config.bfd-profiles', /no BFD/]] },
+  { desc: 'legacy ConfigMap: bfd-profiles', yaml: `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: config }\ndata:\n  config: "bfd-profiles: [{ name: x }]"\n`, notes: [['lost', 'data.config.bfd-profiles', /spec\.bfd/]] },
   { desc: 'AddressPool v1beta1 with protocol layer2', yaml: `apiVersion: metallb.io/v1beta1\nkind: AddressPool\nmetadata: { name: old, namespace: metallb-system }\nspec: { protocol: layer2, addresses: [10.5.0.0/29] }\n`, objects: [['IPPool', 'old', base({ cidrs: ['10.5.0.0/29'], announce: 'l2' })]], notes: [['info', '', /AddressPool .* read as an IPAddressPool/]] },
   { desc: 'AddressPool v1alpha1 with bgpAdvertisements', yaml: `apiVersion: metallb.io/v1alpha1\nkind: AddressPool\nmetadata: { name: old }\nspec: { protocol: bgp, addresses: [10.5.0.0/29], bgpAdvertisements: [{ aggregationLength: 28 }] }\n`, notes: [['lost', 'spec.aggregationLength', /aggregate \/28/]] },
   { desc: 'an unknown MetalLB kind', yaml: `apiVersion: ${M}\nkind: ServiceL2Status\nmetadata: { name: s }\n`, notes: [['lost', 'kind', /ServiceL2Status is not one edgelb converts/]] },

@@ -111,13 +111,13 @@ export function runRows(rows: Row[]): void {
 
 /** A conntrack entry as the addon decodes it (undefined when absent). */
 export function ctEntry(key: { src: string; dst: string; sport: number; dport: number; protocol: 'tcp' | 'udp' }): Record<string, unknown> | undefined {
-  const v = native.mapLookup(dp.mapFd('ct'), native.xdpEncode('ctKey', key));
+  const v = native.mapLookup(dp.conntrackFd(key.src.includes(':') ? 6 : 4), native.xdpEncode('ctKey', key));
   return v ? native.xdpDecode('ct', v) : undefined;
 }
 
 /** Delete a conntrack entry (tests that re-balance the same tuple). */
 export function ctDelete(key: { src: string; dst: string; sport: number; dport: number; protocol: 'tcp' | 'udp' }): void {
-  native.mapDelete(dp.mapFd('ct'), native.xdpEncode('ctKey', key));
+  native.mapDelete(dp.conntrackFd(key.src.includes(':') ? 6 : 4), native.xdpEncode('ctKey', key));
 }
 
 /** The addon (for tests that rewrite edgelb_cfg). */

@@ -6,6 +6,8 @@ export interface BirdOptions extends RouterOptions {
   kernelExport?: boolean;
   /** ECMP: `merge paths on limit N` in the kernel protocols (default 16; 0 = off) */
   mergePaths?: number;
+  /** `med metric on`: compare MED between paths from different neighbour ASes too (default off) */
+  medMetric?: boolean;
 }
 
 /** BIRD protocol name for a neighbour: its `name`, else 'n_' + the address with separators as '_'. */
@@ -43,6 +45,7 @@ function birdProtocol(o: BirdOptions, n: NeighborConfig): string {
   b.push(`  hold time ${hold};`, `  keepalive time ${Math.max(1, Math.floor(hold / 3))};`);
   b.push(`  connect retry time ${n.connectRetry ?? 1};`, '  connect delay time 1;', '  error wait time 1, 10;');
   if (n.password !== undefined) b.push(`  password ${quote(n.password)};`);
+  if (o.medMetric) b.push('  med metric on;');
   b.push(`  graceful restart ${(n.gracefulRestart ?? true) ? 'on' : 'off'};`);
   for (const f of fams) b.push(`  ipv${f} { import all; export none; add paths off; };`);
   b.push('}');
