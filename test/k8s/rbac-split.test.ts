@@ -86,6 +86,11 @@ function applyPeerStatus(c: Clients, name: string, status: object, manager: stri
   );
 }
 
+/** Server-side apply of a NodeReport, as a node's speaker writes its own. */
+function applyReport(c: Clients, name: string) {
+  return new KubeWriter(c.kc).applyClusterObject('nodereports', 'NodeReport', { name }, { status: { node: name, carrying: '0/0' } }, `edgelb-node-${name}`);
+}
+
 const entry = (node: string, state = 'Established') => ({ node, state, uptimeSeconds: 5, prefixesSent: 1, updated: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') });
 
 function source(kubeconfig: string, ns: string, role: SourceRole, node: string, extra: Partial<KubernetesSourceOptions> = {}): KubernetesSource {
@@ -108,7 +113,7 @@ before(async () => {
   cluster = await startTestCluster();
   admin = clients(cluster.adminKubeconfig);
   await apply(admin, loadObjects(join(ROOT, 'crds')));
-  await waitEstablished(admin, ['ippools.edgelb.io', 'bgppeers.edgelb.io', 'bgppolicies.edgelb.io']);
+  await waitEstablished(admin, ['ippools.edgelb.io', 'bgppeers.edgelb.io', 'bgppolicies.edgelb.io', 'nodereports.edgelb.io']);
   for (const i of INSTALLS) await apply(admin, i.objects().filter((o) => RBAC_KINDS.has(o.kind!)));
   for (const n of ['n1', 'n2']) await admin.core.createNode({ body: { metadata: { name: n } } });
   await ensureNamespace(admin, 'apps');
@@ -120,6 +125,7 @@ before(async () => {
   for (const i of INSTALLS) {
     const sp = clients((speakerKc[i.what] = await podToken(i.ns, i.speaker, 'n1')));
     await waitUntil(() => applyPeerStatus(sp, 'tor', { nodes: [entry('n2', 'Idle')] }, 'edgelb-node-n2').then(() => false, denied), `the ${i.what} admission policy in force`, 30_000, 250);
+    await waitUntil(() => applyReport(sp, 'n2').then(() => false, denied), `the ${i.what} NodeReport policy in force`, 30_000, 250);
   }
   // another node's entry, written as that node's speaker would (the admin here)
   await applyPeerStatus(admin, 'tor', { nodes: [entry('n2')] }, 'edgelb-node-n2');
@@ -193,6 +199,8 @@ for (const i of INSTALLS) {
     await assert.rejects(sp.core.listSecretForAllNamespaces(), forbidden, 'Secrets cluster-wide');
     const peer = (await admin.custom.getClusterCustomObject({ group: 'edgelb.io', version: 'v1alpha1', plural: 'bgppeers', name: 'tor' })) as { status: { nodes: Array<{ node: string; state: string }>; summary?: string } };
     assert.equal(peer.status.nodes.find((n) => n.node === 'n2')?.state, 'Established', "n2's entry untouched");
+    await applyReport(sp, 'n1');
+    await assert.rejects(applyReport(sp, 'n2'), denied, "another node's NodeReport");
     // its own entry it may also remove
     await applyPeerStatus(sp, 'tor', { nodes: [] }, 'edgelb-node-n1');
   });
@@ -222,6 +230,7 @@ for (const i of INSTALLS) {
     await new KubeWriter(ctl.kc).createEvent('apps', { metadata: { generateName: 'web.' }, involvedObject: { kind: 'Service', namespace: 'apps', name: 'web' }, reason: 'Test', message: 'controller', type: 'Normal' });
     // not the speakers' part, nor anything else
     await assert.rejects(applyPeerStatus(ctl, 'tor', { nodes: [entry('n1')] }, 'edgelb-node-n1'), denied, "a node's entry");
+    await assert.rejects(applyReport(ctl, 'n2'), forbidden, 'a NodeReport');
     await assert.rejects(ctl.core.patchNamespacedService({ namespace: 'apps', name: 'web', body: { spec: { loadBalancerClass: null } } }, merge()), forbidden, 'Service spec');
     await assert.rejects(ctl.core.deleteNamespacedService({ namespace: 'apps', name: 'web' }), forbidden, 'delete a Service');
     await assert.rejects(ctl.kc.makeApiClient(AppsV1Api).readNamespacedDaemonSet({ namespace: i.ns, name: i.speaker }), forbidden, 'the DaemonSet');
