@@ -147,6 +147,13 @@ test('rbac: the chart and the manifests carry both identities, and the DaemonSet
     assert.equal(spec('Deployment').serviceAccountName, i.controller, i.what);
     assert.equal(spec('Deployment').containers[0]!.args[0], 'controller', i.what);
   }
+  // the chart's roles are the manifests' roles (names aside)
+  const rules = (objs: KubernetesObject[], kind: string, name: string) => JSON.stringify((objs.find((o) => o.kind === kind && o.metadata!.name === name) as unknown as { rules: unknown }).rules);
+  const [m, c] = [INSTALLS[0]!, INSTALLS[1]!];
+  for (const kind of ['ClusterRole', 'Role']) {
+    assert.equal(rules(c.objects(), kind, c.controller), rules(m.objects(), kind, m.controller), `${kind} of the controller`);
+    assert.equal(rules(c.objects(), kind, c.speaker).replace(/lb-edgelb/g, 'edgelb'), rules(m.objects(), kind, m.speaker), `${kind} of the speaker`);
+  }
   // the chart's all-in-one mode: no Deployment, the DaemonSet writes, its ServiceAccount holds the controller's roles
   const aio = helmTemplate('lb', 'lb-system', ['--set', 'controller.mode=allInOne']);
   assert.ok(!aio.some((o) => o.kind === 'Deployment' || o.kind?.startsWith('ValidatingAdmissionPolicy')));
