@@ -16,6 +16,7 @@ import {
   type ObjectCache,
   type V1Lease,
 } from '@kubernetes/client-node';
+import { createHash } from 'node:crypto';
 import type { Logger } from '../lib/logger.js';
 import { Backoff } from '../lib/backoff.js';
 import { errorMessage } from '../lib/errors.js';
@@ -40,28 +41,19 @@ export function reuseConnections(kc: KubeConfig): void {
   type AgentFactory = (cluster: unknown, opts: Record<string, unknown>) => unknown;
   const k = kc as unknown as { createAgent: AgentFactory };
   const orig = k.createAgent.bind(kc);
-  // keyed by each TLS setting in turn (the same strings every call, so each lookup hashes nothing
-  // new; a JSON key of the PEMs cost a copy of them per request, a fifth of a write's CPU)
-  let agents = new Map<unknown, unknown>();
-  let count = 0;
+  const agents = new Map<string, unknown>();
+  // the key is a digest of each TLS setting: the client hands over a fresh Buffer of the CA (and
+  // certificate) on every call, so the identity of the object says nothing, and a JSON key of a
+  // Buffer (an array of every byte as text) cost a fifth of a write's CPU
+  const digest = (v: unknown) =>
+    v === undefined || v === null ? '-' : createHash('sha256').update(typeof v === 'string' || Buffer.isBuffer(v) ? v : JSON.stringify(v)).digest('base64');
   k.createAgent = (cluster, opts) => {
-    const parts = [(cluster as { server?: string })?.server, opts.ca, opts.cert, opts.key, opts.pfx, opts.rejectUnauthorized];
-    let m = agents;
-    for (const p of parts.slice(0, -1)) {
-      let next = m.get(p) as Map<unknown, unknown> | undefined;
-      if (!next) m.set(p, (next = new Map()));
-      m = next;
-    }
-    const last = parts[parts.length - 1];
-    let a = m.get(last);
+    const id = [(cluster as { server?: string })?.server ?? '', digest(opts.ca), digest(opts.cert), digest(opts.key), digest(opts.pfx), String(opts.rejectUnauthorized)].join('|');
+    let a = agents.get(id);
     if (!a) {
-      if (++count > 8) {
-        agents = new Map(); // rotated credentials: do not grow
-        count = 0;
-        return k.createAgent(cluster, opts);
-      }
+      if (agents.size > 8) agents.clear(); // rotated credentials: do not grow
       a = orig(cluster, { ...opts, keepAlive: true, keepAliveMsecs: 10_000 });
-      m.set(last, a);
+      agents.set(id, a);
     }
     return a;
   };
