@@ -53,7 +53,7 @@ test('k8s served: Served follows the BGP session through the NodeReport; get --a
     await admin.core.patchNamespacedPodStatus({ namespace: EDGELB_NAMESPACE, name: pod, body: { status: { phase: 'Running', podIP: HOST_ADDR, podIPs: [{ ip: HOST_ADDR }], hostIP: HOST_ADDR, conditions: [{ type: 'Ready', status: 'True' }] } } }, merge());
 
     const cfg = lab.writeFile('edgelb.yaml', `node: { interface: ${HOST_IF}, routerId: ${HOST_ADDR} }\napi: { listen: 127.0.0.1:0, viewsListen: ${HOST_ADDR}:${viewsPort} }\nbgp: { asn: 64513, listenPort: 0 }\ndataplane: { enabled: false }\n`);
-    daemon = await LabProcess.start('edgelb-svd', undefined, [process.execPath, '--single-threaded-gc', join(ROOT, 'dist/cli/main.js'), 'daemon', '--kubernetes', '--config', cfg], lab.path('edgelb-svd.log'), {
+    daemon = await LabProcess.start('edgelb-svd', undefined, [process.execPath, '--single-threaded-gc', join(ROOT, 'dist/cli/main.js'), 'daemon', '--kubernetes', '--controller', '--config', cfg], lab.path('edgelb-svd.log'), {
       env: { ...process.env, KUBECONFIG: cluster.edgelbKubeconfig, NODE_NAME: NODE, POD_NAME: pod, POD_NAMESPACE: EDGELB_NAMESPACE },
     });
 
