@@ -33,6 +33,7 @@ export const BENCHMARKS: Record<string, () => Promise<{ default: Benchmark }>> =
   'dataplane-wrk': () => import('./dataplane-wrk-rows.js'),
   'syn-burst': () => import('./syn-burst.js'),
   'bfd-powercut': () => import('./bfd-powercut.js'),
+  sync: () => import('./sync.js'),
 };
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
