@@ -10,6 +10,8 @@ import { canonicalIp, familyOf } from '../lib/addr.js';
 import { EdgelbError, errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { FromSyncWorker, SyncWorkerConfig, SyncWorkerStats, ToSyncWorker } from './worker.js';
+import { startWorker } from '../lib/worker.js';
+import type { SyncRow } from '../model/views.js';
 
 export interface ConnSyncOptions {
   self: string;
@@ -30,21 +32,8 @@ export interface ConnSyncOptions {
   registry: Registry;
 }
 
-export interface SyncView {
-  listen: string;
-  peers: number;
-  peersKnown: number;
-  sent: number;
-  received: number;
-  applied: number;
-  bulkSent: number;
-  queued: number;
-  lagLastMs: number;
-  lagMaxMs: number;
-  skipped: Record<string, number>;
-  dropped: Record<string, number>;
-  restarts: number;
-}
+/** What GET /v1/sync shows of the thread (the REST row less the SNAT addresses, which sync-wiring adds). */
+export type SyncView = Omit<SyncRow, 'snatHeld'>;
 
 /** The host of "host", "host:port" or "[v6]:port", canonical; undefined if it is not an address. */
 export function hostOf(member: string): string | undefined {
@@ -132,15 +121,7 @@ export class ConnSync {
       refreshMs: this.opts.refreshMs,
       helloMs: this.opts.helloMs ?? 1000,
     };
-    const here = import.meta.url;
-    let w: Worker;
-    if (here.endsWith('.ts')) {
-      const url = new URL('./worker.ts', here).href;
-      const tsx = import.meta.resolve('tsx/esm/api');
-      w = new Worker(`import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(url)}); })`, { eval: true, workerData: cfg });
-    } else {
-      w = new Worker(new URL('./worker.js', here), { workerData: cfg });
-    }
+    const w = startWorker(import.meta.url, 'worker', cfg);
     this.worker = w;
     this.last = undefined; // a new thread counts from 0
     const started = new Promise<void>((resolve, reject) => {
