@@ -18,6 +18,7 @@ const allowed = {
   agent: ['model'],
   api: ['model'],
   migrate: ['model', 'k8s'],
+  sync: ['model', 'native'],
   bfd: ['model', 'native'],
 };
 

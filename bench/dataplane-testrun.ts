@@ -4,7 +4,8 @@
 // - with `repeat` (one call, many runs of the same packet): an established dsr packet (the only
 //   translation a repeated run does not undo: MACs only) and a packet for no VIP;
 // - as single runs on fresh copies (a repeated run would see its own rewritten packet: a new flow
-//   becomes established, a NAT rewrite is not to the VIP any more): new flows (dnat, dsr, onearm),
+//   becomes established, a NAT rewrite is not to the VIP any more): new flows (dnat, dsr, onearm;
+//   their backends' next hops from the next-hop map, which the run waits for),
 //   established NAT packets (dnat, onearm) and echo replies, reported minus the anchor's single
 //   runs (the call's fixed cost).
 // Root; runs in a private network namespace. Also runs against an older tree (the "before").
@@ -51,6 +52,8 @@ try {
     { name: 'web1arm', vip: '192.168.80.2', port: 80, protocol: 'tcp', mode: 'onearm', backends: be(8080), epSelect: 'maglev', timeoutSec: 300 },
     { name: 'webdsr', vip: '192.168.80.3', port: 80, protocol: 'tcp', mode: 'dsr', backends: be(80), epSelect: 'maglev', timeoutSec: 300 },
   ]);
+  // the next-hop map (kept from netlink events) is filled once the daemon's neighbour dump is in
+  for (let t = Date.now(); dp.nextHops && !dp.nextHops.synced && Date.now() - t < 10_000; ) await new Promise((r) => setTimeout(r, 10));
   const anchor = native.xdpLoad(`${ROOT}/build/bpf/xdp_tx_anchor.bpf.o`, { program: 'xdp_tx_anchor' });
   anchorFd = anchor.progFd;
   const prog = dp.programFd;
@@ -115,7 +118,7 @@ try {
     console.log(r.name.padEnd(56), r.ours.toFixed(1).padStart(9), r.base.toFixed(1).padStart(9), (r.ours / r.base).toFixed(2).padStart(5), r.net ? (r.ours - r.base).toFixed(1).padStart(8) : '');
   }
   const st = dp.stats();
-  console.log(`counters: ct_new ${st.counters.ct_new}, ct_hit ${st.counters.ct_hit}, tx ${st.counters.tx}, tx_echo ${st.counters.tx_echo ?? '-'}, conntrack entries ${st.conntrackEntries}`);
+  console.log(`counters: ct_new ${st.counters.ct_new}, ct_hit ${st.counters.ct_hit}, tx ${st.counters.tx}, tx_echo ${st.counters.tx_echo ?? '-'}, nh_cached ${st.counters.nh_cached ?? '-'}, nh_miss ${st.counters.nh_miss ?? '-'}, conntrack entries ${st.conntrackEntries}`);
 } finally {
   if (anchorFd >= 0) native.closeFd(anchorFd);
   await dp?.close({ detach: true });

@@ -32,6 +32,8 @@ export const BENCHMARKS: Record<string, () => Promise<{ default: Benchmark }>> =
   'dataplane-testrun': () => import('./dataplane-testrun-rows.js'),
   'dataplane-wrk': () => import('./dataplane-wrk-rows.js'),
   'syn-burst': () => import('./syn-burst.js'),
+  'bfd-powercut': () => import('./bfd-powercut.js'),
+  sync: () => import('./sync.js'),
 };
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

@@ -5,7 +5,6 @@
 // routed back out, while the node's own traffic to a VIP (iif lo) finds no route in T and falls
 // through to the main table as before. Batches and dumps run on the libuv thread pool.
 #include <arpa/inet.h>
-#include <errno.h>
 #include <linux/fib_rules.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -13,7 +12,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -30,49 +28,9 @@ struct RouteSel {
   uint8_t protocol = 0;
 };
 
-struct RouteOp {
-  std::string text;  // the address as given ("inet"/"inet6" for a rule)
-  int family = 0;
-  uint8_t addr[16] = {0};
-  bool del = false;
-  int err = 0;  // errno from the kernel's ack
-};
-
-// Send count messages, each appended by build(i, &buf) with seq i+1, in chunks the receive buffer
-// holds; ops[i].err = the errno of each ack. -errno when the socket itself fails.
-template <class B>
-int RunAcked(int fd, std::vector<RouteOp>* ops, B build) {
-  const size_t kChunk = 256;
-  std::vector<uint8_t> buf;
-  std::vector<uint8_t> rx(64 * 1024);
-  for (size_t base = 0; base < ops->size(); base += kChunk) {
-    size_t end = std::min(ops->size(), base + kChunk);
-    buf.clear();
-    for (size_t i = base; i < end; i++) build(i, &buf);
-    int rc = NetlinkSend(fd, buf);
-    if (rc != 0) return rc;
-    size_t acked = 0;
-    while (acked < end - base) {
-      ssize_t n = recv(fd, rx.data(), rx.size(), 0);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return -errno;
-      }
-      int left = (int)n;
-      for (const nlmsghdr* h = reinterpret_cast<const nlmsghdr*>(rx.data()); NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
-        if (h->nlmsg_type != NLMSG_ERROR || h->nlmsg_seq < base + 1 || h->nlmsg_seq > end) continue;
-        if (h->nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr))) continue;
-        (*ops)[h->nlmsg_seq - 1].err = -reinterpret_cast<const nlmsgerr*>(NLMSG_DATA(h))->error;
-        acked++;
-      }
-    }
-  }
-  return 0;
-}
-
 // RTM_NEWROUTE (create, never replace: a route someone else put there stays theirs) or
 // RTM_DELROUTE (only a blackhole of our protocol matches).
-void BuildRoute(const RouteSel& sel, const RouteOp& op, uint32_t seq, std::vector<uint8_t>* buf) {
+void BuildRoute(const RouteSel& sel, const NetlinkOp& op, uint32_t seq, std::vector<uint8_t>* buf) {
   rtmsg r;
   memset(&r, 0, sizeof(r));
   r.rtm_family = (uint8_t)op.family;
@@ -88,7 +46,7 @@ void BuildRoute(const RouteSel& sel, const RouteOp& op, uint32_t seq, std::vecto
 }
 
 // RTM_NEWRULE (create, exclusive) or RTM_DELRULE: "iif IIF lookup TABLE pref PRIO proto P".
-void BuildRule(const RouteSel& sel, const std::string& iif, uint32_t prio, const RouteOp& op, uint32_t seq, std::vector<uint8_t>* buf) {
+void BuildRule(const RouteSel& sel, const std::string& iif, uint32_t prio, const NetlinkOp& op, uint32_t seq, std::vector<uint8_t>* buf) {
   fib_rule_hdr f;
   memset(&f, 0, sizeof(f));
   f.family = (uint8_t)op.family;
@@ -109,48 +67,30 @@ int DumpRoutes(int fd, const RouteSel& sel, std::vector<std::string>* out) {
   memset(&r, 0, sizeof(r));
   r.rtm_family = AF_UNSPEC;
   NetlinkBegin(&buf, RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP, 1, &r, sizeof(r));
-  int rc = NetlinkSend(fd, buf);
-  if (rc != 0) return rc;
-  std::vector<uint8_t> rx(64 * 1024);
-  for (;;) {
-    ssize_t n = recv(fd, rx.data(), rx.size(), 0);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return -errno;
-    }
-    int left = (int)n;
-    for (const nlmsghdr* h = reinterpret_cast<const nlmsghdr*>(rx.data()); NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
-      if (h->nlmsg_seq != 1) continue;
-      if (h->nlmsg_type == NLMSG_DONE) return 0;
-      if (h->nlmsg_type == NLMSG_ERROR) {
-        if (h->nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr))) return -EPROTO;
-        return reinterpret_cast<const nlmsgerr*>(NLMSG_DATA(h))->error;
+  return NetlinkRequest(fd, buf, 1, [&](const nlmsghdr* h) {
+    if (h->nlmsg_type != RTM_NEWROUTE || h->nlmsg_len < NLMSG_LENGTH(sizeof(rtmsg))) return false;
+    const rtmsg* m = reinterpret_cast<const rtmsg*>(NLMSG_DATA(h));
+    if (m->rtm_type != RTN_BLACKHOLE || m->rtm_protocol != sel.protocol) return false;
+    size_t alen = m->rtm_family == AF_INET ? 4 : 16;
+    if ((m->rtm_family != AF_INET && m->rtm_family != AF_INET6) || m->rtm_dst_len != alen * 8) return false;
+    uint32_t table = m->rtm_table;
+    std::string dst;
+    NetlinkForEachAttr(h, sizeof(rtmsg), [&](uint16_t type, const void* data, size_t len) {
+      if (type == RTA_TABLE && len >= 4) memcpy(&table, data, 4);
+      if (type == RTA_DST && len == alen) {
+        char s[INET6_ADDRSTRLEN];
+        if (inet_ntop(m->rtm_family, data, s, sizeof(s)) != nullptr) dst = s;
       }
-      if (h->nlmsg_type != RTM_NEWROUTE || h->nlmsg_len < NLMSG_LENGTH(sizeof(rtmsg))) continue;
-      const rtmsg* m = reinterpret_cast<const rtmsg*>(NLMSG_DATA(h));
-      if (m->rtm_type != RTN_BLACKHOLE || m->rtm_protocol != sel.protocol) continue;
-      size_t alen = m->rtm_family == AF_INET ? 4 : 16;
-      if ((m->rtm_family != AF_INET && m->rtm_family != AF_INET6) || m->rtm_dst_len != alen * 8) continue;
-      uint32_t table = m->rtm_table;
-      std::string dst;
-      const rtattr* a = reinterpret_cast<const rtattr*>(reinterpret_cast<const uint8_t*>(m) + NLMSG_ALIGN(sizeof(rtmsg)));
-      int alLeft = (int)h->nlmsg_len - (int)NLMSG_SPACE(sizeof(rtmsg));
-      for (; RTA_OK(a, alLeft); a = RTA_NEXT(a, alLeft)) {
-        if (a->rta_type == RTA_TABLE && RTA_PAYLOAD(a) >= 4) memcpy(&table, RTA_DATA(a), 4);
-        if (a->rta_type == RTA_DST && RTA_PAYLOAD(a) == alen) {
-          char s[INET6_ADDRSTRLEN];
-          if (inet_ntop(m->rtm_family, RTA_DATA(a), s, sizeof(s)) != nullptr) dst = s;
-        }
-      }
-      if (table == sel.table && !dst.empty()) out->push_back(dst);
-    }
-  }
+    });
+    if (table == sel.table && !dst.empty()) out->push_back(dst);
+    return false;
+  });
 }
 
 class RouteWorker : public Napi::AsyncWorker {
  public:
   enum Kind { kUpdate, kList, kRule };
-  RouteWorker(Napi::Env env, int fd, Kind kind, RouteSel sel, std::vector<RouteOp> ops, std::string iif, uint32_t prio)
+  RouteWorker(Napi::Env env, int fd, Kind kind, RouteSel sel, std::vector<NetlinkOp> ops, std::string iif, uint32_t prio)
       : Napi::AsyncWorker(env, "edgelb:netlink-route"),
         fd_(fd),
         kind_(kind),
@@ -168,7 +108,7 @@ class RouteWorker : public Napi::AsyncWorker {
     if (kind_ == kList) {
       rc_ = DumpRoutes(fd_, sel_, &list_);
     } else {
-      rc_ = RunAcked(fd_, &ops_, [&](size_t i, std::vector<uint8_t>* buf) {
+      rc_ = NetlinkRunAcked(fd_, &ops_, [&](size_t i, std::vector<uint8_t>* buf) {
         if (kind_ == kRule) BuildRule(sel_, iif_, prio_, ops_[i], (uint32_t)(i + 1), buf);
         else BuildRoute(sel_, ops_[i], (uint32_t)(i + 1), buf);
       });
@@ -190,31 +130,14 @@ class RouteWorker : public Napi::AsyncWorker {
       deferred_.Resolve(out);
       return;
     }
-    Napi::Object res = Napi::Object::New(env);
-    Napi::Array errors = Napi::Array::New(env);
-    uint32_t applied = 0, ne = 0;
-    for (const auto& op : ops_) {
-      if (op.err == 0) {
-        applied++;
-        continue;
-      }
-      Napi::Object e = Napi::Object::New(env);
-      e.Set("address", op.text);
-      e.Set("op", op.del ? "delete" : "add");
-      e.Set("errno", op.err);
-      e.Set("code", ErrnoName(op.err));
-      errors.Set(ne++, e);
-    }
-    res.Set("applied", applied);
-    res.Set("errors", errors);
-    deferred_.Resolve(res);
+    deferred_.Resolve(NetlinkBatchResult(env, ops_, "add"));
   }
 
  private:
   int fd_;
   Kind kind_;
   RouteSel sel_;
-  std::vector<RouteOp> ops_;
+  std::vector<NetlinkOp> ops_;
   std::string iif_;
   uint32_t prio_;
   std::vector<std::string> list_;
@@ -245,34 +168,9 @@ bool RouteSelArg(const Napi::CallbackInfo& info, RouteSel* sel) {
   return true;
 }
 
-bool AddressArg(const Napi::CallbackInfo& info, size_t i, const char* what, bool del, std::vector<RouteOp>* ops) {
-  if (info.Length() <= i || !info[i].IsArray()) {
-    ThrowType(info.Env(), std::string("argument ") + std::to_string(i) + " (" + what + ") must be an array of IP addresses");
-    return false;
-  }
-  Napi::Array a = info[i].As<Napi::Array>();
-  for (uint32_t k = 0; k < a.Length(); k++) {
-    Napi::Value v = a.Get(k);
-    RouteOp op;
-    op.del = del;
-    if (v.IsString()) op.text = v.As<Napi::String>().Utf8Value();
-    if (v.IsString() && inet_pton(AF_INET, op.text.c_str(), op.addr) == 1) op.family = AF_INET;
-    else if (v.IsString() && inet_pton(AF_INET6, op.text.c_str(), op.addr) == 1) op.family = AF_INET6;
-    else {
-      ThrowType(info.Env(), std::string(what) + "[" + std::to_string(k) + "] is not an IPv4 or IPv6 address");
-      return false;
-    }
-    ops->push_back(op);
-  }
-  return true;
-}
-
-Napi::Value Queue(Napi::Env env, RouteWorker::Kind kind, const RouteSel& sel, std::vector<RouteOp> ops, std::string iif = "", uint32_t prio = 0) {
-  int fd = NetlinkOpen();
-  if (fd < 0) {
-    ThrowErrno(env, "socket(NETLINK_ROUTE)", -fd);
-    return env.Undefined();
-  }
+Napi::Value Queue(Napi::Env env, RouteWorker::Kind kind, const RouteSel& sel, std::vector<NetlinkOp> ops, std::string iif = "", uint32_t prio = 0) {
+  int fd = NetlinkOpenOrThrow(env);
+  if (fd < 0) return env.Undefined();
   auto* w = new RouteWorker(env, fd, kind, sel, std::move(ops), std::move(iif), prio);
   Napi::Promise p = w->Promise();
   w->Queue();
@@ -286,8 +184,8 @@ Napi::Value RouteUpdate(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RouteSel sel;
   if (!RouteSelArg(info, &sel)) return env.Undefined();
-  std::vector<RouteOp> ops;
-  if (!AddressArg(info, 2, "remove", true, &ops) || !AddressArg(info, 1, "add", false, &ops)) return env.Undefined();
+  std::vector<NetlinkOp> ops;
+  if (!NetlinkAddressList(info, 2, "remove", true, &ops) || !NetlinkAddressList(info, 1, "add", false, &ops)) return env.Undefined();
   return Queue(env, RouteWorker::kUpdate, sel, std::move(ops));
 }
 
@@ -318,7 +216,7 @@ Napi::Value RuleUpdate(const Napi::CallbackInfo& info) {
   }
   EDGELB_ARG_CHECK(info, 2, Boolean, "present", env.Undefined());
   bool del = !info[2].As<Napi::Boolean>().Value();
-  std::vector<RouteOp> ops(2);
+  std::vector<NetlinkOp> ops(2);
   ops[0].family = AF_INET;
   ops[0].text = "inet";
   ops[1].family = AF_INET6;

@@ -31,6 +31,7 @@ const src = new KubernetesSource({
   identity: node,
   leaderRetryMs: 300,
   leaseDurationSec: 3,
+  role: 'controller', // the controller process's figure (edgelb controller): no node translation
 });
 await src.start();
 process.send({ started: true });

@@ -8,6 +8,7 @@
 #include "maps.h"
 #include "parse.h"
 #include "maglev.h"
+#include "clock.h"
 
 /* Conntrack maps (layout 5): IPv4 flows in edgelb_ct4 under struct edgelb_ct4_key (16 bytes:
  * src, dst, sport, dport, proto, 3 zero bytes), IPv6 flows in edgelb_ct6 under struct
@@ -48,22 +49,7 @@ static __always_inline long ct_update(const struct edgelb_ct_key *k, const struc
 	return bpf_map_update_elem(&edgelb_ct6, k, v, flags);
 }
 
-#define NS_PER_SEC 1000000000ULL
 #define NAT_PORT_TRIES 32
-
-/* The kernel's tick rate, when libbpf can read the kernel config (0 otherwise). */
-extern unsigned int CONFIG_HZ __kconfig __weak;
-
-/* Now, for flow timestamps: timeouts are seconds, so a tick's resolution is enough. jiffies64 is
- * inlined by the verifier into one load; without CONFIG_HZ, the coarse monotonic clock. Both
- * count from boot, but not alike: a change of clock is a layout change (pins re-created). */
-static __always_inline __u64 now_ns(void)
-{
-	__u32 hz = CONFIG_HZ;
-	if (hz >= 24 && hz <= 10000)
-		return bpf_jiffies64() * (NS_PER_SEC / hz);
-	return bpf_ktime_get_coarse_ns();
-}
 
 /* A TCP packet that may open a flow: SYN without ACK, RST or FIN. */
 static __always_inline int tcp_pure_syn(const struct pkt *p)
@@ -88,9 +74,49 @@ static __always_inline int ct_expired(const struct edgelb_ct *ct, const struct e
 	return now - ct->last_ns > ct_timeout_ns(ct, cfg);
 }
 
-/* Set the state of an entry and of the other entry of its flow (forward <-> reply): the other
- * entry's key is this entry's translated tuple reversed, and it must translate back to the
- * packet's sender (else the key was re-used by another flow). */
+/* The other entry of an entry's flow (forward <-> reply), or 0: its key is this entry's
+ * translated tuple reversed, and it must translate back to the packet's sender (else the key was
+ * re-used by another flow). k receives its key. */
+static __always_inline struct edgelb_ct *ct_other(const struct edgelb_ct *ct, const struct pkt *p, struct edgelb_ct_key *k)
+{
+	k->src = ct->new_dst;
+	k->sport = ct->new_dport;
+	k->dst = ct->new_src;
+	k->dport = ct->new_sport;
+	k->proto = p->proto;
+	k->family = p->family;
+	struct edgelb_ct *o = ct_lookup(k);
+	if (!o || o->new_dport != p->key.sport || o->new_dst.a[0] != p->key.src.a[0] ||
+	    o->new_dst.a[3] != p->key.src.a[3])
+		return 0;
+	return o;
+}
+
+/* Report a flow to connection sync (both entries, forward first), when sync runs. Never for an
+ * embryonic flow: callers report on established, FIN and RST only. */
+static __always_inline void ct_report(const struct edgelb_ct_key *ka, const struct edgelb_ct *a,
+				      const struct edgelb_ct_key *kb, const struct edgelb_ct *b)
+{
+	__u32 zero = 0;
+	struct edgelb_cfg *cfg = bpf_map_lookup_elem(&edgelb_cfg, &zero);
+	if (!cfg || !(cfg->flags & EDGELB_CFG_F_SYNC))
+		return;
+	struct edgelb_ct_event *ev = bpf_ringbuf_reserve(&edgelb_ct_ev, sizeof(*ev), 0);
+	if (!ev) {
+		cnt_inc(EDGELB_CNT_SYNC_EVENT_LOST);
+		return;
+	}
+	int a_fwd = !(a->flags & EDGELB_CT_F_REPLY);
+	__builtin_memcpy(&ev->fkey, a_fwd ? ka : kb, sizeof(ev->fkey));
+	__builtin_memcpy(&ev->rkey, a_fwd ? kb : ka, sizeof(ev->rkey));
+	__builtin_memcpy(&ev->fwd, a_fwd ? a : b, sizeof(ev->fwd));
+	__builtin_memcpy(&ev->rev, a_fwd ? b : a, sizeof(ev->rev));
+	/* the reader polls: no wake-up per event */
+	bpf_ringbuf_submit(ev, BPF_RB_NO_WAKEUP);
+	cnt_inc(EDGELB_CNT_SYNC_EVENT);
+}
+
+/* Set the state of an entry and of the other entry of its flow, and report the flow to sync. */
 static __always_inline void ct_set_state(struct edgelb_ct *ct, const struct pkt *p, __u8 state, __u64 now)
 {
 	ct->state = state;
@@ -98,33 +124,31 @@ static __always_inline void ct_set_state(struct edgelb_ct *ct, const struct pkt 
 	if (ct->mode == EDGELB_MODE_DSR)
 		return;
 	struct edgelb_ct_key k = {};
-	k.src = ct->new_dst;
-	k.sport = ct->new_dport;
-	k.dst = ct->new_src;
-	k.dport = ct->new_sport;
-	k.proto = p->proto;
-	k.family = p->family;
-	struct edgelb_ct *o = ct_lookup(&k);
-	if (!o || o->new_dport != p->key.sport || o->new_dst.a[0] != p->key.src.a[0] ||
-	    o->new_dst.a[3] != p->key.src.a[3])
+	struct edgelb_ct *o = ct_other(ct, p, &k);
+	if (!o)
 		return;
 	o->state = state;
 	o->last_ns = now;
+	ct_report(&p->key, ct, &k, o);
+}
+
+/* A UDP flow's reply entry on the backend's first answer: report the flow once (UDP has no
+ * handshake; an answered flow is the established one, a one-way flood is not). */
+static __noinline void ct_share_udp(struct edgelb_ct *ct, const struct pkt *p)
+{
+	ct->flags |= EDGELB_CT_F_SHARED;
+	struct edgelb_ct_key k = {};
+	struct edgelb_ct *o = ct_other(ct, p, &k);
+	if (o)
+		ct_report(&p->key, ct, &k, o);
 }
 
 /* Is the other entry of this forward entry's flow a reply entry that has seen the backend? */
 static __always_inline int ct_backend_answered(const struct edgelb_ct *ct, const struct pkt *p)
 {
 	struct edgelb_ct_key k = {};
-	k.src = ct->new_dst;
-	k.sport = ct->new_dport;
-	k.dst = ct->new_src;
-	k.dport = ct->new_sport;
-	k.proto = p->proto;
-	k.family = p->family;
-	struct edgelb_ct *o = ct_lookup(&k);
-	return o && o->state == EDGELB_CT_ST_SYN_REPLY && o->new_dport == p->key.sport &&
-	       o->new_dst.a[0] == p->key.src.a[0] && o->new_dst.a[3] == p->key.src.a[3];
+	struct edgelb_ct *o = ct_other(ct, p, &k);
+	return o && o->state == EDGELB_CT_ST_SYN_REPLY;
 }
 
 /* Does this packet change its flow's TCP state? (Inline: most packets of a flow do not.) */

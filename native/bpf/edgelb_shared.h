@@ -40,6 +40,7 @@
 #define EDGELB_MAP_FRAGS "edgelb_frags"
 #define EDGELB_MAP_SCRATCH "edgelb_scratch"
 #define EDGELB_MAP_BE_NH "edgelb_be_nh"
+#define EDGELB_MAP_CT_EVENTS "edgelb_ct_ev"
 #define EDGELB_MAP_BFD "edgelb_bfd"           /* BFD offload: sessions (bfd.h, docs/bfd.md) */
 #define EDGELB_MAP_BFD_FRAMES "edgelb_bfd_fr"  /* BFD offload: frames signed ahead */
 #define EDGELB_MAP_BFD_LEASE "edgelb_bfd_ls"   /* BFD offload: the daemon's lease */
@@ -61,6 +62,8 @@
 #define EDGELB_SNAT_CLIENTS_SIZE 65536 /* a power of two */
 #define EDGELB_FRAGS_SIZE 8192
 #define EDGELB_PORT_RANGES 4
+/* Bytes of the conntrack event ring (a power of two): ~3,800 events between two reads. */
+#define EDGELB_CT_EVENTS_SIZE (1 << 20)
 
 /* Load-balancing modes (edgelb_svc.mode). Permanent. */
 #define EDGELB_MODE_DNAT 0    /* destination only; replies translated back (src -> VIP) */
@@ -82,6 +85,7 @@ EDGELB_STATIC_ASSERT(sizeof(struct edgelb_addr) == 16, "edgelb_addr");
 
 /* edgelb_cfg[0]: node-wide settings written by the addon. */
 #define EDGELB_CFG_F_RST_UNSERVED 0x01 /* answer TCP to an unserved VIP port with RST */
+#define EDGELB_CFG_F_SYNC 0x02 /* connection sync runs: flows that become established are reported (edgelb_ct_ev) */
 
 struct edgelb_port_range {
 	__u16 lo; /* host order, inclusive */
@@ -175,6 +179,8 @@ EDGELB_STATIC_ASSERT(sizeof(struct edgelb_ct4_key) == 16, "edgelb_ct4_key");
 #define EDGELB_CT_F_SNAT 0x02  /* the source is rewritten (onearm, fullnat, every reply) */
 #define EDGELB_CT_F_DNAT 0x04  /* the destination is rewritten (all but dsr forward) */
 #define EDGELB_CT_F_L2 0x08    /* smac/dmac/ifindex hold a cached next hop */
+#define EDGELB_CT_F_SYNCED 0x10 /* inserted by connection sync, and no packet of it passed here since */
+#define EDGELB_CT_F_SHARED 0x20 /* UDP reply entry: the flow was reported once the backend answered */
 
 /* TCP states of a conntrack entry (both entries of a flow carry the same, except that the reply
  * entry alone records that the backend answered). UDP entries are always ESTABLISHED. The timeout
@@ -208,6 +214,18 @@ struct edgelb_ct {
 	__u8 dmac[6];
 };
 EDGELB_STATIC_ASSERT(sizeof(struct edgelb_ct) == 96, "edgelb_ct");
+
+/* edgelb_ct_ev (ring buffer, read by the connection-sync thread): a flow that became established
+ * (TCP: the client's ACK after the backend's answer; UDP: the backend's first answer) or started
+ * closing (FIN, RST), with both of its entries as they are now. Embryonic flows are never
+ * reported, so a SYN flood stays on the node it hits. */
+struct edgelb_ct_event {
+	struct edgelb_ct_key fkey; /* forward entry (client -> VIP) */
+	struct edgelb_ct_key rkey; /* reply entry (backend -> translated source) */
+	struct edgelb_ct fwd;
+	struct edgelb_ct rev;
+};
+EDGELB_STATIC_ASSERT(sizeof(struct edgelb_ct_event) == 2 * sizeof(struct edgelb_ct_key) + 2 * sizeof(struct edgelb_ct), "edgelb_ct_event");
 
 /* edgelb_snat_cl[keyed hash of (client address, IPv6 /64; backend; protocol) mod
  * EDGELB_SNAT_CLIENTS_SIZE]: new SNAT ports taken in the window that started at win_ns. An array,
@@ -369,10 +387,12 @@ EDGELB_STATIC_ASSERT(sizeof(struct edgelb_stats) == 16, "edgelb_stats");
 #define EDGELB_CNT_FRAG_TRACKED 42 /* first fragment's flow remembered by IP ID */
 #define EDGELB_CNT_NH_CACHED 43    /* new flow's next hop from the next-hop map (no FIB lookup) */
 #define EDGELB_CNT_NH_MISS 44      /* new flow toward a backend without a next-hop entry: FIB lookup */
-#define EDGELB_CNT_TX_BFD 45       /* BFD control packet answered from the offload (daemon's lease out) */
-#define EDGELB_CNT_PASS_BFD 46     /* BFD control packet of an offloaded session, daemon's lease live */
-#define EDGELB_CNT_PASS_BFD_SPENT 47 /* lease out, but frames used up or past the offload's max time */
-#define EDGELB_CNT_LAST 47
+#define EDGELB_CNT_SYNC_EVENT 45    /* flow reported to connection sync (edgelb_ct_ev) */
+#define EDGELB_CNT_SYNC_EVENT_LOST 46 /* report lost: the event ring was full */
+#define EDGELB_CNT_TX_BFD 47       /* BFD control packet answered from the offload (daemon's lease out) */
+#define EDGELB_CNT_PASS_BFD 48     /* BFD control packet of an offloaded session, daemon's lease live */
+#define EDGELB_CNT_PASS_BFD_SPENT 49 /* lease out, but frames used up or past the offload's max time */
+#define EDGELB_CNT_LAST 49
 
 EDGELB_STATIC_ASSERT(EDGELB_CNT_LAST < EDGELB_CNT_MAX, "counter codes fit edgelb_cnt");
 

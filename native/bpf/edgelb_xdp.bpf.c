@@ -32,6 +32,9 @@ static __always_inline int xlate(struct xdp_md *ctx, struct pkt *p, struct edgel
 		if (r < 0)
 			return verdict(EDGELB_CNT_DROP_MALFORMED, XDP_DROP);
 	}
+	/* a synced flow that passes here is this node's from now on (its refresh reports it) */
+	if (ct->flags & EDGELB_CT_F_SYNCED)
+		ct->flags &= ~EDGELB_CT_F_SYNCED;
 	return send(ctx, p, ct, now, new_flow);
 }
 
@@ -235,6 +238,8 @@ static __always_inline int slow_path(struct xdp_md *ctx, struct pkt *p, int r, i
 			cnt_inc(EDGELB_CNT_CT_REPLY_HIT);
 			if (ct_track_needed(ct, p))
 				ct_track(ct, p, now);
+			else if (p->proto == IPPROTO_UDP && !(ct->flags & EDGELB_CT_F_SHARED) && ct->mode != EDGELB_MODE_DSR)
+				ct_share_udp(ct, p);
 			return xlate(ctx, p, ct, now, 0);
 		}
 		struct edgelb_backend *be = bpf_map_lookup_elem(&edgelb_be, &ct->be_index);

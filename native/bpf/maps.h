@@ -173,6 +173,13 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } edgelb_scratch SEC(".maps");
 
+/* flows that became established or started closing, for the connection-sync thread (ct.h) */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, EDGELB_CT_EVENTS_SIZE);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} edgelb_ct_ev SEC(".maps");
+
 static __always_inline void cnt_inc(__u32 code)
 {
 	__u64 *v = bpf_map_lookup_elem(&edgelb_cnt, &code);

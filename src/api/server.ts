@@ -172,6 +172,7 @@ export function createApiServer(opts: ApiServerOptions): ApiApp {
   app.get('/v1/vips', async () => v.vips());
   app.get('/v1/ha', async () => v.ha());
   app.get('/v1/bgp/neighbors', async () => v.bgpNeighbors());
+  app.get('/v1/sync', async (_req, reply) => (v.sync ? v.sync() : sendError(reply, 404, 'EDGELB_ERR_INVALID_ARGUMENT', 'connection sync is off (cluster.sync)')));
   app.get('/v1/bfd', async () => v.bfd());
   app.post('/v1/drain', async () => {
     log.info('drain requested through the API');

@@ -2,9 +2,9 @@
 // ApiViews; without an agent the daemon serves views computed from the desired state alone
 // (desiredStateViews), with the same row types.
 import type { DesiredState } from '../model/desired-state.js';
-import type { BfdRow, DrainResult, HaRow, NeighborRow, Readiness, ServiceRow, VipRow } from '../model/views.js';
+import type { BfdRow, DrainResult, HaRow, NeighborRow, Readiness, ServiceRow, SyncRow, VipRow } from '../model/views.js';
 
-export type { BfdRow, DrainResult, HaRow, NeighborRow, Readiness, ServiceRow, VipRow };
+export type { BfdRow, DrainResult, HaRow, NeighborRow, Readiness, ServiceRow, SyncRow, VipRow };
 
 export interface ApiViews {
   /** GET /v1/services */
@@ -23,6 +23,8 @@ export interface ApiViews {
   drain(): Promise<DrainResult>;
   /** POST /v1/undrain: end a drain. */
   undrain(): Promise<DrainResult>;
+  /** GET /v1/sync: connection-state sync (absent: 404, sync is off). */
+  sync?(): SyncRow;
 }
 
 /**

@@ -16,6 +16,7 @@ import type { BfdSessionConfig, BfdSessionView, BfdStateChange } from './session
 import type { BfdRxSpec } from './udp.js';
 import type { BfdEngineStats } from './engine.js';
 import type { BfdWorkerConfig, FromBfdWorker, ToBfdWorker } from './worker.js';
+import { startWorker } from '../lib/worker.js';
 
 /** The addon function that opens a receive socket with the TTL filter (native/udp_socket.cc). */
 export type UdpSocketFn = (o: { family: 4 | 6; bindAddress?: string; bindPort: number; ttl?: number; minTtl?: number; reuseAddr?: boolean }) => number;
@@ -180,15 +181,7 @@ export class BfdManager extends EventEmitter {
 
   private async spawn(receivers: BfdRxSpec[]): Promise<void> {
     const cfg: BfdWorkerConfig = { receivers, viewEveryMs: this.o.viewEveryMs ?? 1000, ...(this.o.ports ? { ports: this.o.ports } : {}) };
-    const here = import.meta.url;
-    let w: Worker;
-    if (here.endsWith('.ts')) {
-      const url = new URL('./worker.ts', here).href;
-      const tsx = import.meta.resolve('tsx/esm/api');
-      w = new Worker(`import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(url)}); })`, { eval: true, workerData: cfg });
-    } else {
-      w = new Worker(new URL('./worker.js', here), { workerData: cfg });
-    }
+    const w = startWorker(import.meta.url, 'worker', cfg);
     this.worker = w;
     await new Promise<void>((resolve, reject) => {
       w.on('message', (m: FromBfdWorker) => {

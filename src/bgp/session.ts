@@ -3,7 +3,8 @@
 // detection; one failure path (fail) that logs, records lastError, sends the NOTIFICATION, closes
 // and backs off. Split by concern: session-types.ts (public types, re-exported here),
 // session-conn.ts (one TCP connection), session-open.ts (OPEN / capabilities), session-timers.ts
-// (FSM timers), session-tx.ts (transmit priority and back-pressure).
+// (FSM timers), session-tx.ts (transmit priority and back-pressure), session-updates.ts (received
+// UPDATEs: End-of-RIB, adj-RIB-in, maxPrefixes), session-failure.ts (lastError and back-off count).
 import net from 'node:net';
 import type { Logger } from '../lib/logger.js';
 import { errorMessage } from '../lib/errors.js';
@@ -21,21 +22,21 @@ import {
   type Notify,
   type TimerName,
 } from './fsm.js';
-import { Afi, Safi, CeaseSubcode, ErrorCode, MessageType, OpenSubcode, BgpDecodeError, decodeMessage, errorName, messageTypeOf, familyName, isEndOfRib, type BgpMessage, type OpenMessage, type UpdateMessage } from './wire/index.js';
+import { CeaseSubcode, ErrorCode, MessageType, OpenSubcode, BgpDecodeError, decodeMessage, errorName, messageTypeOf, familyName, type BgpMessage, type OpenMessage, type UpdateMessage } from './wire/index.js';
 import { AdjRibOut, type OutRoute } from './adj-rib-out.js';
-import { AdjRibIn } from './adj-rib-in.js';
-
-/** Default byte budget of keepReceived. */
-export const DEFAULT_KEEP_RECEIVED_BYTES = 1 << 20;
+import type { AdjRibIn } from './adj-rib-in.js';
+import { UpdateReceiver } from './session-updates.js';
+import { connectFailedRecord, failureRecord, nextConsecutiveErrors } from './session-failure.js';
 
 const COLLISION: Notify = { code: ErrorCode.CEASE, subcode: CeaseSubcode.CONNECTION_COLLISION_RESOLUTION };
 import { Conn, needsNativeSocket, nativeConnectOptions } from './session-conn.js';
-import { buildOpen, checkOpen, famOf, negotiate } from './session-open.js';
+import { buildOpen, checkOpen, negotiate } from './session-open.js';
 import { SessionTimers, timerDelayMs } from './session-timers.js';
 import { Transmitter } from './session-tx.js';
 import type { Family, LastError, Negotiated, SessionOptions } from './session-types.js';
 
 export type { Family, LastError, Negotiated, SessionHooks, SessionOptions } from './session-types.js';
+export { DEFAULT_KEEP_RECEIVED_BYTES } from './session-updates.js';
 
 export class Session {
   readonly peer: PeerSpec;
@@ -55,11 +56,10 @@ export class Session {
   private rxNotification: { code: number; subcode: number; data: Buffer } | null = null;
   private firstSessionDone = false;
   readonly ribOut = new AdjRibOut();
+  private readonly updates: UpdateReceiver;
   readonly ribIn: AdjRibIn;
-  /** Over maxPrefixes already warned about on this session. */
-  private maxPrefixesWarned = false;
   /** Families the peer sent End-of-RIB for on the current session. */
-  readonly endOfRibReceived = new Set<Family>();
+  readonly endOfRibReceived: Set<Family>;
   negotiated: Negotiated | null = null;
   lastError: LastError | null = null;
   establishedAt: number | null = null;
@@ -70,11 +70,9 @@ export class Session {
   constructor(private readonly o: SessionOptions) {
     this.peer = o.peer;
     this.log = o.logger.child({ peer: o.peer.address });
-    this.ribIn = new AdjRibIn({
-      maxPrefixes: o.peer.maxPrefixes,
-      keep: o.peer.keepReceived ?? false,
-      keepBytes: o.peer.keepReceivedBytes ?? DEFAULT_KEEP_RECEIVED_BYTES,
-    });
+    this.updates = new UpdateReceiver(o.peer, this.log);
+    this.ribIn = this.updates.ribIn;
+    this.endOfRibReceived = this.updates.endOfRibReceived;
     this.tx = new Transmitter({
       conn: () => this.conn,
       state: () => this.fsm,
@@ -135,13 +133,13 @@ export class Session {
   /** Allow End-of-RIB once the adj-RIB-out has drained (after the first full reconcile). */
   allowEndOfRib(): void {
     this.tx.eorAllowed = true;
-    this.kick();
+    this.tx.kick();
   }
 
   /** New desired routes for this peer (only while Established). */
   setRoutes(routes: Map<string, OutRoute>): void {
     if (this.fsm !== BgpState.Established) return;
-    if (this.ribOut.setDesired(routes) > 0) this.kick();
+    if (this.ribOut.setDesired(routes) > 0) this.tx.kick();
   }
 
   /** The speaker's listener accepted a connection from this peer's address. */
@@ -169,7 +167,7 @@ export class Session {
       // collision candidate: send our OPEN on it and decide when its OPEN arrives
       this.spare = c;
       this.wireSocket(c);
-      this.writeNow(c, this.buildOpen());
+      this.tx.writeNow(c, this.buildOpen());
       return;
     }
     // Established (or a second candidate): RFC 4271 §6.8, the new connection is closed
@@ -203,10 +201,10 @@ export class Session {
       case 'drop':
         return this.drop();
       case 'sendOpen':
-        if (this.conn) this.enqueue(this.buildOpen());
+        if (this.conn) this.tx.enqueue(this.buildOpen());
         return;
       case 'sendKeepalive':
-        if (this.conn) this.enqueue({ type: 'keepalive' });
+        if (this.conn) this.tx.enqueue({ type: 'keepalive' });
         return;
       case 'sendNotification':
         // orderly (admin stop, collision): the connection is dropped by the FSM's next action
@@ -244,28 +242,11 @@ export class Session {
    * connection to send it on), close, and count the error for the idle-hold back-off.
    */
   private fail(notify: Notify | undefined, cls: ErrorClass, reason: StateReason, message?: string): void {
-    const rx = this.rxNotification;
+    const err = failureRecord({ notify, received: this.rxNotification, socketError: this.socketError, cls, reason, message });
     this.rxNotification = null;
-    const err: LastError = { at: new Date().toISOString(), class: cls, reason, message: message ?? reason };
-    if (notify) {
-      err.code = notify.code;
-      err.subcode = notify.subcode;
-      err.name = errorName(notify.code, notify.subcode);
-      err.message = message ?? `sent NOTIFICATION ${err.name}`;
-    } else if (rx) {
-      err.code = rx.code;
-      err.subcode = rx.subcode;
-      err.name = errorName(rx.code, rx.subcode);
-      err.received = true;
-      err.message = `received NOTIFICATION ${err.name}`;
-    } else if (this.socketError) {
-      err.message = this.socketError;
-    }
     this.socketError = null;
     this.lastError = err;
-    // errors within 5 minutes of the last session double the idle hold; a long-lived session resets it
-    const longLived = this.lastEstablishedAt > 0 && Date.now() - this.lastEstablishedAt > 300_000;
-    this.consecutiveErrors = longLived ? 1 : this.consecutiveErrors + 1;
+    this.consecutiveErrors = nextConsecutiveErrors(this.consecutiveErrors, this.lastEstablishedAt);
     this.log.warn({ class: cls, reason, code: err.code, subcode: err.subcode, error: err.name, errors: this.consecutiveErrors }, `bgp ${this.peer.address}: ${err.message}`);
     if (notify && this.conn && this.conn.connected && !this.conn.closed) this.closeWithNotification(this.conn, notify, cls, reason, undefined, true);
     this.drop();
@@ -282,7 +263,7 @@ export class Session {
       const which = c === this.conn ? 'session' : 'candidate';
       this.log.info({ conn: which, dir: c.dir, class: cls, reason, code: n.code, subcode: n.subcode, error: errorName(n.code, n.subcode) }, message ?? `bgp ${this.peer.address}: NOTIFICATION on the ${which} connection`);
     }
-    this.writeNow(c, { type: 'notification', code: n.code, subcode: n.subcode, data: Buffer.from(n.data ?? []) });
+    this.tx.writeNow(c, { type: 'notification', code: n.code, subcode: n.subcode, data: Buffer.from(n.data ?? []) });
     if (c === this.spare) this.dropSpare();
     else if (c !== this.conn) c.close();
   }
@@ -320,7 +301,7 @@ export class Session {
     const attempt = ++this.connectSeq;
     const connectFailed = (msg: string) => {
       this.socketError = msg;
-      this.lastError = { at: new Date().toISOString(), class: 'socket', reason: 'connect-failed', message: msg };
+      this.lastError = connectFailedRecord(msg);
       this.log.debug({ error: msg }, 'connect failed');
       queueMicrotask(() => {
         if (attempt === this.connectSeq) this.feed({ type: FsmEvent.TcpConnectionFails });
@@ -347,7 +328,7 @@ export class Session {
             const msg = `${code ? code + ': ' : ''}${errorMessage(e)}`;
             if (attempt === this.connectSeq) return connectFailed(msg);
             // superseded by the connect-retry timer: still worth recording why it never connected
-            if (this.fsm !== BgpState.Established) this.lastError = { at: new Date().toISOString(), class: 'socket', reason: 'connect-failed', message: msg };
+            if (this.fsm !== BgpState.Established) this.lastError = connectFailedRecord(msg);
           },
         );
       return;
@@ -365,7 +346,7 @@ export class Session {
     socket.once('connect', () => {
       c.connected = true;
       if (c === this.spare) {
-        this.writeNow(c, this.buildOpen());
+        this.tx.writeNow(c, this.buildOpen());
         return;
       }
       if (this.conn !== c) return;
@@ -383,7 +364,7 @@ export class Session {
     s.setNoDelay(true);
     s.on('data', (chunk: Buffer) => this.onData(c, chunk));
     s.on('drain', () => {
-      if (c === this.conn) this.kick();
+      if (c === this.conn) this.tx.kick();
     });
     s.on('error', (e: NodeJS.ErrnoException) => {
       if (c === this.conn) this.socketError = `${e.code ?? 'socket error'}: ${e.message}`;
@@ -398,7 +379,7 @@ export class Session {
       if (c !== this.conn || !wasOpen) return;
       this.conn = null;
       if (!c.connected) {
-        this.lastError = { at: new Date().toISOString(), class: 'socket', reason: 'connect-failed', message: this.socketError ?? 'connection failed' };
+        this.lastError = connectFailedRecord(this.socketError ?? 'connection failed');
         this.log.debug({ error: this.socketError }, 'connect failed');
       }
       const cand = this.spare;
@@ -564,34 +545,14 @@ export class Session {
   }
 
   private processUpdate(u: UpdateMessage): void {
-    const eor = isEndOfRib(u);
-    if (eor) {
-      const f = famOf(eor.afi, eor.safi);
-      if (f) this.endOfRibReceived.add(f);
-      return;
-    }
-    const r = this.ribIn.apply(u);
-    if (u.errors?.length) this.log.warn({ errors: u.errors.map((e) => e.message) }, 'UPDATE errors recovered (RFC 7606)');
-    if (r.dropped === 0) return;
-    if (this.peer.maxPrefixesAction === 'teardown') {
-      const data = Buffer.alloc(7);
-      data.writeUInt16BE(Afi.IPV4, 0);
-      data.writeUInt8(Safi.UNICAST, 2);
-      data.writeUInt32BE(Math.min(this.peer.maxPrefixes, 0xffffffff), 3);
-      this.feed({ type: FsmEvent.AutomaticStop, notify: { code: ErrorCode.CEASE, subcode: CeaseSubcode.MAX_PREFIXES_REACHED, data } }, 'rx');
-      return;
-    }
-    // warn (default): the session carries our VIPs, so it stays; the excess is dropped and counted
-    if (!this.maxPrefixesWarned) {
-      this.maxPrefixesWarned = true;
-      this.log.warn({ maxPrefixes: this.peer.maxPrefixes }, `bgp ${this.peer.address}: more than maxPrefixes (${this.peer.maxPrefixes}) received: dropping the excess, keeping the session`);
-    }
+    const teardown = this.updates.apply(u);
+    if (teardown) this.feed({ type: FsmEvent.AutomaticStop, notify: teardown }, 'rx');
   }
 
   private processRouteRefresh(r: { afi: number; safi: number }): void {
     this.log.info({ family: familyName(r.afi, r.safi) }, 'route refresh: sending adj-RIB-out again');
     this.ribOut.resendAll();
-    this.kick();
+    this.tx.kick();
   }
 
   private onEstablished(): void {
@@ -601,32 +562,17 @@ export class Session {
     this.tx.eorSent = false;
     this.o.hooks.onEstablished(this);
     this.firstSessionDone = true;
-    this.kick();
+    this.tx.kick();
   }
 
   private onSessionDown(): void {
     this.establishedAt = null;
     this.ribOut.clear();
-    this.ribIn.clear();
-    this.maxPrefixesWarned = false;
-    this.endOfRibReceived.clear();
+    this.updates.clear();
     this.o.hooks.onDown(this);
   }
 
   // ---- transmit ----
-
-  private enqueue(m: BgpMessage): void {
-    this.tx.enqueue(m);
-  }
-
-  /** Write at once, ahead of anything queued (NOTIFICATION, OPEN on a candidate). */
-  private writeNow(c: Conn, m: BgpMessage): void {
-    this.tx.writeNow(c, m);
-  }
-
-  private kick(): void {
-    this.tx.kick();
-  }
 
   /** Whether End-of-RIB went out on the current session. */
   get endOfRibSent(): boolean {

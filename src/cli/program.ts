@@ -1,4 +1,4 @@
-// The `edgelb` command line (commander): daemon, get, drain, cleanup, lab demo. Each action
+// The `edgelb` command line (commander): daemon, controller, get, drain, cleanup, lab demo. Each action
 // returns an exit code; errors print as "edgelb: CODE: message" (codes in docs/errors.md).
 import { readFileSync } from 'node:fs';
 import { Command, Option, CommanderError } from 'commander';
@@ -81,12 +81,14 @@ export function buildProgram(io: Io = stdio, setCode: (code: number) => void = (
     .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'))
     .addOption(new Option('--default-lbmode <mode>', 'mode of services that name none').choices(['dnat', 'onearm', 'fullnat', 'dsr']))
     .option('--default-class', 'Kubernetes mode: also serve LoadBalancer Services that have no loadBalancerClass (opt-in)', false)
+    .option('--controller', 'Kubernetes mode: also be the controller (Lease, IPAM, Service status), all in one process; without it a node only reads', false)
     .option('--check', 'validate the configuration, print problems and warnings, and exit', false)
     .action(
       // commander names the value of --default-lbmode `defaultLbmode` (it was read as defaultLbMode, always undefined)
-      wrap(async (o: { config?: string; kubernetes: boolean; logLevel: string; defaultLbmode?: LbMode; defaultClass: boolean; check: boolean }) => {
+      wrap(async (o: { config?: string; kubernetes: boolean; logLevel: string; defaultLbmode?: LbMode; defaultClass: boolean; controller: boolean; check: boolean }) => {
         if (!o.config && !o.kubernetes) throw new EdgelbError('EDGELB_ERR_INVALID_ARGUMENT', 'edgelb daemon needs --config FILE (or --kubernetes)');
         if (o.defaultClass && !o.kubernetes) throw new EdgelbError('EDGELB_ERR_INVALID_ARGUMENT', '--default-class needs --kubernetes (it chooses which Services edgelb serves)');
+        if (o.controller && !o.kubernetes) throw new EdgelbError('EDGELB_ERR_INVALID_ARGUMENT', '--controller needs --kubernetes (it writes Kubernetes Service status)');
         if (o.check) {
           if (!o.config) throw new EdgelbError('EDGELB_ERR_INVALID_ARGUMENT', '--check needs --config FILE');
           const r = await loadConfig(o.config, { kubernetes: o.kubernetes, ...(o.defaultLbmode ? { defaultLbMode: o.defaultLbmode } : {}) });
@@ -100,11 +102,39 @@ export function buildProgram(io: Io = stdio, setCode: (code: number) => void = (
           logLevel: o.logLevel as 'info',
           ...(o.defaultLbmode ? { defaultLbMode: o.defaultLbmode } : {}),
           ...(o.defaultClass ? { defaultClass: true } : {}),
+          ...(o.controller ? { controller: true } : {}),
           errorOut: io.err,
           createConsumer: async (ctx) => (await import('../daemon/runtime.js')).createNodeRuntime(ctx),
           createKubernetesSource: async (ctx) => (await import('../daemon/kubernetes.js')).createKubernetesSource(ctx),
         });
         return code;
+      }),
+    );
+
+  program
+    .command('controller')
+    .description('the Kubernetes writer apart from the nodes (a Deployment): holds the Lease, assigns addresses, writes Service and edgelb object status')
+    .option('--config <file>', 'the settings file the nodes read (cluster.shards, defaults); its node section is not used')
+    .option('--listen <addr>', '/metrics and /healthz listen here (ip:port)', '0.0.0.0:11115')
+    .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'))
+    .addOption(new Option('--default-lbmode <mode>', 'mode of services that name none').choices(['dnat', 'onearm', 'fullnat', 'dsr']))
+    .option('--default-class', 'also serve LoadBalancer Services that have no loadBalancerClass (opt-in)', false)
+    .option('--lease-duration <seconds>', 'Lease duration: a dead holder is replaced after about this long (renewed every duration/7.5)', '15')
+    .action(
+      wrap(async (o: { config?: string; listen: string; logLevel: string; defaultLbmode?: LbMode; defaultClass: boolean; leaseDuration: string }) => {
+        const dur = Number(o.leaseDuration);
+        if (!Number.isInteger(dur) || dur < 2 || dur > 300) throw new EdgelbError('EDGELB_ERR_INVALID_ARGUMENT', `--lease-duration must be an integer 2..300 (seconds), got "${o.leaseDuration}"`);
+        const { runController } = await import('../daemon/controller.js');
+        return runController({
+          leaseDurationSec: dur,
+          leaderRetryMs: Math.round((dur * 1000) / 7.5),
+          listen: o.listen,
+          logLevel: o.logLevel as 'info',
+          ...(o.config ? { config: o.config } : {}),
+          ...(o.defaultLbmode ? { defaultLbMode: o.defaultLbmode } : {}),
+          ...(o.defaultClass ? { defaultClass: true } : {}),
+          errorOut: io.err,
+        });
       }),
     );
 

@@ -18,6 +18,7 @@ import { HB_MAX_PAYLOAD, type HeartbeatDrop } from './heartbeat-codec.js';
 import type { FromWorker, ToWorker, WorkerConfig } from './heartbeat-worker.js';
 import { hasQuorum } from './ownership.js';
 import { parseHostPort, tieBreakerOf, type HostPort } from './members.js';
+import { startWorker } from '../lib/worker.js';
 
 /**
  * Run the daemon with `node --single-threaded-gc`: with V8's parallel GC, a pause of the heartbeat
@@ -322,16 +323,7 @@ export class Membership extends EventEmitter {
       rtPriority: this.rtPriority,
       payload: this.payloadBytes,
     };
-    const here = import.meta.url;
-    let w: Worker;
-    if (here.endsWith('.ts')) {
-      // running from source (tsx): the worker registers the TypeScript loader itself
-      const url = new URL('./heartbeat-worker.ts', here).href;
-      const tsx = import.meta.resolve('tsx/esm/api');
-      w = new Worker(`import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(url)}); })`, { eval: true, workerData: cfg });
-    } else {
-      w = new Worker(new URL('./heartbeat-worker.js', here), { workerData: cfg });
-    }
+    const w = startWorker(import.meta.url, 'heartbeat-worker', cfg);
     this.worker = w;
     this.lastStats = { sent: 0, received: 0, stalls: 0, lateSends: 0, dropped: {} }; // a new thread counts from 0
     const started = new Promise<void>((resolve, reject) => {

@@ -57,6 +57,20 @@ export const clusterSchema = z
     heartbeatInterval: duration(10, 10_000).default('30ms'),
     deadAfter: duration(20, 60_000).default('150ms'),
     holdDown: duration(0, 3_600_000).default('5s'),
+    /** Connection-state sync between members (docs/sync.md); off when absent. */
+    sync: z
+      .object({
+        /** UDP port of the sync socket, on cluster.listen's address (default: the heartbeat port + 1). */
+        port: intRange(1, 65535).optional(),
+        /** Each node's onearm source address (IPv4): a survivor adopts a dead node's (ARP). */
+        snatAddresses: z.record(ipv4, { invalid_type_error: 'must be a map of node name to IPv4 address' }).default({}),
+        /** Flows re-sent when they saw packets, at most this often (their copies age like the original). */
+        refresh: duration(100, 600_000).default('2s'),
+        /** Flows waiting to be sent, at most; the rest are dropped and counted. */
+        queueLimit: intRange(100, 10_000_000).default(65536),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

@@ -267,6 +267,23 @@ function checkCluster(ctx: Ctx, raw: unknown, kube: boolean): ClusterSpec | unde
     holdDownMs: c.holdDown,
   };
   if (keyFile) out.keyFile = keyFile;
+  if (c.sync) {
+    const hbPort = Number(/:(\d+)$/.exec(c.listen)?.[1] ?? 0);
+    const port = c.sync.port ?? hbPort + 1;
+    if (port === hbPort || port > 65535) {
+      ctx.error(['cluster', 'sync', 'port'], `must differ from the heartbeat port ${hbPort} (and be at most 65535)`);
+      return undefined;
+    }
+    const seen = new Map<string, string>();
+    for (const [name, addr] of Object.entries(c.sync.snatAddresses)) {
+      if (seen.has(addr)) {
+        ctx.error(['cluster', 'sync', 'snatAddresses', name], `${addr} is already ${seen.get(addr)}'s: every node needs its own`);
+        return undefined;
+      }
+      seen.set(addr, name);
+    }
+    out.sync = { port, snatAddresses: { ...c.sync.snatAddresses }, refreshMs: c.sync.refresh, queueLimit: c.sync.queueLimit };
+  }
   return out;
 }
 

@@ -89,6 +89,8 @@ export interface KubernetesSourceContext {
   defaultClass?: boolean;
   /** `--default-lbmode`: mode of Services without an lbmode annotation. */
   defaultLbMode?: LbMode;
+  /** `--controller`: this process also holds the Lease and writes status (all-in-one). */
+  controller?: boolean;
   /** The --config file, if any (its folder holds the default cluster key, cluster/key). */
   configPath?: string;
 }
@@ -104,6 +106,8 @@ export interface DaemonOptions {
   defaultLbMode?: LbMode;
   /** Kubernetes mode: also serve LoadBalancer Services with no loadBalancerClass (`--default-class`). */
   defaultClass?: boolean;
+  /** Kubernetes mode: also be the controller (Lease, IPAM, status writes) — `--controller`. */
+  controller?: boolean;
   /** A logger to use instead of a new one on stdout (tests). */
   logger?: Logger;
   /** Build the consumer of desired states (the node agent). Default: none; views come from the
@@ -213,6 +217,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       neighbors,
       ...(opts.defaultClass ? { defaultClass: true } : {}),
       ...(opts.defaultLbMode ? { defaultLbMode: opts.defaultLbMode } : {}),
+      ...(opts.controller ? { controller: true } : {}),
       ...(opts.config ? { configPath: opts.config } : {}),
     });
     // states that come while the consumer and the API start are kept (the last one) and applied

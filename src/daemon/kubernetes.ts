@@ -1,5 +1,5 @@
-// Kubernetes mode wiring: adapts the KubernetesSource (watchers → DesiredState, leader IPAM and
-// status) to the daemon's StateSource, and lets the node runtime report its BGP sessions for the
+// Kubernetes mode wiring: adapts the KubernetesSource (watchers → DesiredState; with --controller
+// also the Lease, IPAM and status writes, else a speaker only) to the daemon's StateSource, and lets the node runtime report its BGP sessions for the
 // BGPPeer status through the daemon's NeighborReport (the runtime fills it once its speaker exists).
 // On a stop signal it tells an uninstall from a rolling update: when the DaemonSet named by
 // $EDGELB_DAEMONSET (in $POD_NAMESPACE) is gone or being deleted, the pod is going for good.
@@ -26,6 +26,7 @@ export async function createKubernetesSource(ctx: KubernetesSourceContext): Prom
     logger: ctx.logger,
     registry: ctx.registry,
     statusSource: { bgpNeighbors: () => ctx.neighbors.rows(), carried: () => ctx.neighbors.carried?.() },
+    role: ctx.controller ? 'all' : 'speaker',
     ...(ctx.defaultClass ? { defaultClass: true } : {}),
     ...(ctx.defaultLbMode ? { defaultLbMode: ctx.defaultLbMode } : {}),
   });

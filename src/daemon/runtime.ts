@@ -24,6 +24,7 @@ import { loadNative, nativeAvailable } from '../native/index.js';
 import type { NeighborReport, StateConsumer, StopMode } from './daemon.js';
 import { cleanupNode } from '../dataplane/cleanup.js';
 import { DrainState } from './drain-state.js';
+import { ownSnatAddress, startSync, type SyncHandle } from './sync-wiring.js';
 import { join } from 'node:path';
 import { DEFAULT_PIN_BASE } from '../dataplane/xdp.js';
 
@@ -90,9 +91,12 @@ export async function createNodeRuntime(ctx: RuntimeContext): Promise<StateConsu
     ensureForwarding(initial.node.interface, log);
     // the daemon's own ports are never SNAT ports; the flow-hash key falls back to the cluster key
     const ownPorts = [initial.api.listen, initial.cluster?.listen].map((l) => Number(/:(\d+)$/.exec(l ?? '')?.[1])).filter((p) => p > 0);
+    const syncSpec = initial.cluster && initial.cluster.members.length > 1 ? initial.cluster.sync : undefined;
+    if (syncSpec) ownPorts.push(syncSpec.port);
+    const snat4 = ownSnatAddress(initial);
     // the default key file of Kubernetes mode may be absent (a lone node): then no cluster-derived hash key
     const keyFile = initial.cluster?.keyFile && existsSync(initial.cluster.keyFile) ? initial.cluster.keyFile : undefined;
-    const dp = new XdpDataplane({ node: initial.node, spec: initial.dataplane, logger, registry, native, reservedPorts: ownPorts, ...(keyFile ? { clusterKeyFile: keyFile } : {}) });
+    const dp = new XdpDataplane({ node: initial.node, spec: initial.dataplane, logger, registry, native, reservedPorts: ownPorts, ...(keyFile ? { clusterKeyFile: keyFile } : {}), ...(syncSpec ? { sync: true, ...(snat4 ? { snatAddress4: snat4 } : {}) } : {}) });
     const opened = await dp.open();
     takenOver = opened.takenOver;
     log.info({ attachMode: opened.attachMode, takenOver, iface: initial.node.interface }, takenOver ? 'data path taken over from the previous daemon, nothing detached' : 'data path attached');
@@ -113,6 +117,7 @@ export async function createNodeRuntime(ctx: RuntimeContext): Promise<StateConsu
   engines.health = health;
   closers.push(async () => health.stop());
 
+  let syncHandle: SyncHandle | undefined;
   // ---- cluster membership and shards (in Kubernetes mode always: edgelb pods come and go, and
   // a lone node is then master of every shard through the same code as several)
   const kubernetes = ctx.kubernetes === true;
@@ -159,6 +164,14 @@ export async function createNodeRuntime(ctx: RuntimeContext): Promise<StateConsu
       shards.stop();
       await mb.stop();
     });
+    // connection-state sync: its own thread and socket, on the data path's pins
+    if (dataplane instanceof XdpDataplane && !kubernetes) {
+      const sync = await startSync({ initial, dataplane, membership: mb, logger, registry });
+      if (sync) {
+        syncHandle = sync;
+        closers.unshift(async () => sync.stop());
+      }
+    }
   }
 
   // ---- L2 announcer (only when a pool announces by L2)
@@ -256,6 +269,7 @@ export async function createNodeRuntime(ctx: RuntimeContext): Promise<StateConsu
     vips: () => a.vips(),
     ha: () => a.ha(),
     bgpNeighbors: () => speaker?.neighbors() ?? [],
+    ...(syncHandle ? { sync: () => syncHandle!.view() } : {}),
     ...(bfd ? { bfd: () => bfd!.rows() } : {}),
     readiness: () => a.readiness(),
     drain: async () => {

@@ -6,6 +6,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ipToBytes } from '../lib/addr.js';
 import type { DataplaneSpec } from '../model/desired-state.js';
+import type { Logger } from '../lib/logger.js';
+import { errorMessage } from '../lib/errors.js';
 
 export type PortRange = [number, number];
 
@@ -87,4 +89,25 @@ export function addrfWords(vips: Iterable<string>, backends: Iterable<string>, w
   for (const v of vips) set(0, v);
   for (const b of backends) set(1, b);
   return w;
+}
+
+/** The SNAT port ranges in effect: one configured range, else the default ranges (and a warning when none is left). */
+export function natPortRanges(o: { natPortMin?: number; natPortMax?: number; reservedPorts?: number[] }, maxRanges: number, log: Logger): PortRange[] {
+  if (o.natPortMin !== undefined || o.natPortMax !== undefined) return [[o.natPortMin ?? 61000, o.natPortMax ?? 65535]];
+  const r = snatPortRanges(localPortRange(), o.reservedPorts ?? [], maxRanges);
+  if (r.length > 0) return r;
+  log.warn({ ports: [[64512, 65535]] }, 'ip_local_port_range covers every port above 1023: SNAT uses 64512-65535, which the kernel may pick too (narrow net.ipv4.ip_local_port_range)');
+  return [[64512, 65535]];
+}
+
+/** flowHashKey, with a warning when it is missing or unreadable (the hash is then unkeyed). */
+export function flowHashKeyLogged(spec: Pick<DataplaneSpec, 'flowHashKey'>, clusterKeyFile: string | undefined, log: Logger): Buffer | undefined {
+  let key: Buffer | undefined;
+  try {
+    key = flowHashKey(spec, clusterKeyFile);
+  } catch (e) {
+    log.warn({ err: errorMessage(e) }, 'cluster key file unreadable: flow hash unkeyed');
+  }
+  if (!key) log.warn('no dataplane.flowHashKey and no cluster.keyFile: the flow hash is unkeyed (clients can aim at a backend)');
+  return key;
 }

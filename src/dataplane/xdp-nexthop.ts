@@ -64,7 +64,7 @@ export class NextHops {
 
   /** A backend slot now holds address with generation gen. */
   setSlot(index: number, address: string, gen: number): void {
-    this.slots.set(index, { address, gen });
+    this.slots.set(index, { address: canonicalIp(address), gen });
     if (this.synced) this.write(index);
   }
 
@@ -128,8 +128,9 @@ export class NextHops {
         this.dumping = undefined;
         this.nextDump();
       } else {
+        // a dump in progress still ends (its parts are made as the socket drains, never dropped):
+        // the new dumps follow it (a second dump request at once would fail with EBUSY)
         this.log.warn('netlink neighbour events lost (socket buffer full): dumping again');
-        this.dumping = undefined;
         this.resync();
       }
     }

@@ -17,7 +17,7 @@ import { attachXdp } from './xdp-attach.js';
 import { registerXdpMetrics } from './xdp-metrics.js';
 import { adoptPinnedState, checkPinnedLayout, DEFAULT_OBJECT_PATH, DEFAULT_PIN_BASE, pinProg, removePins } from './xdp-pins.js';
 import { beKeyOf, FreeList, keyToSvc, svcKeyOf, type BackendSlot, type ServiceSlot } from './xdp-slots.js';
-import { addrfWords, CT_DEFAULTS, flowHashKey, localPortRange, snatPortRanges, snatShare, type PortRange } from './xdp-cfg.js';
+import { addrfWords, CT_DEFAULTS, flowHashKeyLogged, natPortRanges, snatShare, type PortRange } from './xdp-cfg.js';
 import { ConntrackCounter, readCounters, serviceStats, sumPerCpuCounter, sumPerCpuStats, type PacketBytes } from './xdp-stats.js';
 import type {
   Dataplane,
@@ -51,6 +51,11 @@ export interface XdpDataplaneOptions {
   clusterKeyFile?: string;
   /** Keep on-segment backends resolved with managed neighbour entries (default true). */
   manageNeighbours?: boolean;
+  /** onearm source address (IPv4) instead of the interface's: the node's SNAT address that a
+   *  surviving node adopts when this one dies (connection sync, docs/sync.md). */
+  snatAddress4?: string;
+  /** Report flows that become established to the connection-sync thread (edgelb_ct_ev). */
+  sync?: boolean;
   /** A blackhole route per served VIP, scoped to the uplink by a rule (default true; vip-routes.ts). */
   vipRoutes?: boolean;
 }
@@ -63,7 +68,7 @@ export class XdpDataplane implements Dataplane {
   private readonly log: Logger;
   private readonly n: XdpNative;
   private layout!: XdpLayout;
-  private readonly pinDir: string;
+  readonly pinDir: string;
   private readonly maglevSize: number;
   private readonly maxServices: number;
   private readonly maxBackends: number;
@@ -124,7 +129,6 @@ export class XdpDataplane implements Dataplane {
 
   /** Keeps edgelb_be_nh from netlink events (xdp-nexthop.ts); set while open. */
   nextHops: NextHops | undefined;
-
   /** The conntrack map of a family (IPv4 flows: ct4, compact key; IPv6: ct6). */
   conntrackFd(family: 4 | 6): number {
     return this.fd(family === 4 ? 'ct4' : 'ct6');
@@ -143,8 +147,7 @@ export class XdpDataplane implements Dataplane {
   }
 
   private releaseFds(): void {
-    this.nextHops?.close();
-    this.nextHops = undefined;
+    this.nextHops = void this.nextHops?.close();
     this.ctCount.close();
     for (const fd of Object.values(this.fds)) this.n.closeFd(fd);
     this.fds = {};
@@ -196,8 +199,7 @@ export class XdpDataplane implements Dataplane {
     this.ctCount.open(this.opts.objectPath ?? DEFAULT_OBJECT_PATH, this.pinDir, [M.ct4, M.ct6], this.opts.spec.conntrackSize, this.log);
     if (anyReused) this.adoptPinnedState();
 
-    this.nextHops = new NextHops(this.n, this.ifindex, this.fd('backendNextHop'), this.log);
-    this.nextHops.start();
+    (this.nextHops = new NextHops(this.n, this.ifindex, this.fd('backendNextHop'), this.log)).start();
     const hadOurProgram = this.attach();
     const takenOver = hadOurProgram && allReused;
     this.opened = true;
@@ -217,21 +219,8 @@ export class XdpDataplane implements Dataplane {
   private writeConfig(): void {
     const iface = this.opts.node.interface;
     const spec = this.opts.spec;
-    this.natPorts =
-      this.opts.natPortMin !== undefined || this.opts.natPortMax !== undefined
-        ? [[this.opts.natPortMin ?? 61000, this.opts.natPortMax ?? 65535]]
-        : snatPortRanges(localPortRange(), this.opts.reservedPorts ?? [], this.layout.portRanges);
-    if (this.natPorts.length === 0) {
-      this.natPorts = [[64512, 65535]];
-      this.log.warn({ ports: this.natPorts }, 'ip_local_port_range covers every port above 1023: SNAT uses 64512-65535, which the kernel may pick too (narrow net.ipv4.ip_local_port_range)');
-    }
-    let hashKey: Buffer | undefined;
-    try {
-      hashKey = flowHashKey(spec, this.opts.clusterKeyFile);
-    } catch (e) {
-      this.log.warn({ err: errorMessage(e) }, 'cluster key file unreadable: flow hash unkeyed');
-    }
-    if (!hashKey) this.log.warn('no dataplane.flowHashKey and no cluster.keyFile: the flow hash is unkeyed (clients can aim at a backend)');
+    this.natPorts = natPortRanges(this.opts, this.layout.portRanges, this.log);
+    const hashKey = flowHashKeyLogged(spec, this.opts.clusterKeyFile, this.log);
     const addrs = this.n.interfaceAddresses().filter((a) => a.name === iface);
     const v4 = addrs.find((a) => a.family === 4)?.address ?? (familyOf(this.opts.node.routerId) === 4 ? this.opts.node.routerId : undefined);
     const v6 = addrs.find((a) => a.family === 6 && !a.address.toLowerCase().startsWith('fe80'))?.address;
@@ -246,8 +235,9 @@ export class XdpDataplane implements Dataplane {
       echoRate: spec.icmpEchoRate ?? CT_DEFAULTS.icmpEchoRate,
       rstUnserved: spec.rstUnserved ?? false,
       ...(hashKey ? { hashKey } : {}),
-      node4: v4,
+      node4: this.opts.snatAddress4 ?? v4,
       node6: v6?.replace(/%.*$/, ''),
+      sync: this.opts.sync ?? false,
     });
     this.n.mapUpdate(this.fd('cfg'), u32Key(0), cfg);
   }

@@ -16,10 +16,17 @@ export const ANN_ASSIGNED_SHARD = 'edgelb.io/assigned-shard';
 /** The condition type edgelb writes on Services. */
 export const CONDITION_TYPE = 'edgelb.io/Served';
 
+/** The two full keys of each short key, built once: a key concatenated per lookup is a new string
+ * to hash every time, and the plan looks up several keys of every Service on every pass. */
+const fullKeys = new Map<string, readonly [string, string]>();
+
 /** The value of an edgelb annotation `key` (edgelb.io/ first, then loxilb.io/), trimmed. */
 export function annotation(svc: ServiceObj, key: string): string | undefined {
-  const a = svc.metadata.annotations ?? {};
-  const v = a[PREFIX + key] ?? a[LOXI_PREFIX + key];
+  const a = svc.metadata.annotations;
+  if (!a) return undefined;
+  let k = fullKeys.get(key);
+  if (!k) fullKeys.set(key, (k = [PREFIX + key, LOXI_PREFIX + key]));
+  const v = a[k[0]] ?? a[k[1]];
   return v === undefined ? undefined : v.trim();
 }
 

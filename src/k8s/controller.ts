@@ -5,7 +5,8 @@
 // - one write per Service (a PATCH of the status subresource carries status, condition and the
 //   allocation annotations), at most `concurrency` in flight, no phase barriers: a Service's
 //   write starts as soon as a worker is free; Events and IPPool/BGPPeer/BGPPolicy status come
-//   after the Service writes waiting at that moment;
+//   after the Service writes waiting at that moment, and take at most an eighth of the slots, so a
+//   burst of new Services never queues behind its own Events;
 // - a new write for a Service whose write is still queued merges into it; writes for one
 //   Service never run concurrently; a failed write drops its overlay and asks for a retry.
 import type { Logger } from '../lib/logger.js';
@@ -56,6 +57,8 @@ export class LeaderController {
   /** Object status last sent (signature, resourceVersion), so a lagging cache does not resend it. */
   private readonly objSent = new Map<string, { sig: string; rv: number }>();
   private active = 0;
+  /** Events and object status in flight (at most an eighth of the slots). */
+  private lowActive = 0;
   private idleWaiters: Array<() => void> = [];
   private epoch = 0;
   private loggedRebuild = false;
@@ -198,14 +201,29 @@ export class LeaderController {
     });
   }
 
+  /**
+   * True when a watched Service is exactly what this pod's own write made (its resourceVersion):
+   * the plan has nothing to learn from it (the overlay already showed it), so a controller that
+   * runs no node need not re-plan for the echo of each of its writes.
+   */
+  isOwnEcho(svc: ServiceObj): boolean {
+    const o = this.overlays.get(serviceKey(svc));
+    return o !== undefined && o.done && o.rv > 0 && rvOf(svc) === o.rv && !this.queued.has(serviceKey(svc));
+  }
+
   private pump(): void {
     const limit = this.d.concurrency ?? 64;
+    const lowLimit = Math.max(1, Math.floor(limit / 8));
     while (this.active < limit) {
-      const next = this.nextService() ?? this.low.shift();
+      let next = this.nextService();
+      const low = !next && this.lowActive < lowLimit;
+      if (low) next = this.low.shift();
       if (!next) break;
       this.active++;
+      if (low) this.lowActive++;
       void next.run().finally(() => {
         this.active--;
+        if (low) this.lowActive--;
         this.pump();
         if (this.active === 0 && this.queued.size === 0 && this.low.length === 0) for (const r of this.idleWaiters.splice(0)) r();
       });

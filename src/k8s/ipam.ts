@@ -7,7 +7,26 @@
 // two Services. The edgelb.io/assigned-ips annotation is user-writable: it is only a request,
 // granted when the address is free, refused (IPInUse) when another Service holds it.
 // Address blocks, sizes and the first-free walk are the shared allocator's (config/allocate.ts).
-import { bigIntToIp, canonicalIp, familyOf, ipToBigInt, type Family } from '../lib/addr.js';
+import { bigIntToIp, canonicalIp as parseCanonical, familyOf, ipToBigInt as parseBigInt, type Family } from '../lib/addr.js';
+
+/**
+ * Address parsing, remembered: IPAM is rebuilt from every Service's status on every pass, so the
+ * same few thousand strings were parsed again and again (a third of a 1,000-Service pass). Bounded:
+ * cleared past 200,000 entries.
+ */
+function remembered<T>(f: (ip: string) => T): (ip: string) => T {
+  const m = new Map<string, T>();
+  return (ip) => {
+    let v = m.get(ip);
+    if (v === undefined) {
+      if (m.size > 200_000) m.clear();
+      m.set(ip, (v = f(ip)));
+    }
+    return v;
+  };
+}
+const canonicalIp = remembered(parseCanonical);
+const ipToBigInt = remembered(parseBigInt);
 import { blockSize, firstFreeValue, parseBlocks, type Block } from '../config/allocate.js';
 import {
   ANN_ASSIGNED_IPS,

@@ -1,12 +1,14 @@
-// KubernetesSource: the DesiredState from the API server. Every pod watches Services,
+// KubernetesSource: the DesiredState from the API server. Every process watches Services,
 // EndpointSlices, Nodes, Namespaces, IPPools, BGPPeers, BGPPolicies, kube-loxilb BGPPeerServices,
-// and its own namespace's Secrets and Pods, and emits 'state' for its own node; the pod holding
-// the Lease also does IPAM and writes status. Every pod with a node agent writes its own NodeReport
-// (what it carries, carried.ts) when that changes; the Lease holder reads them all for Served.
-// When the API server is unreachable, the caches and the last emitted state stay as they were: the
-// node keeps serving. This node's settings are the ConfigMap's (replaced on reload) overlaid with
-// its Node's edgelb.io/* annotations (node-settings.ts), and their problems are Events on its Node
-// (node-events.ts).
+// and its own namespace's Secrets and Pods. Its role says what it does with them (as MetalLB splits
+// its controller from its speakers): a 'speaker' (a DaemonSet pod) emits 'state' for its own node
+// and writes only its own BGPPeer status entries and its own NodeReport (what it carries,
+// carried.ts) when that changes; a 'controller' (`edgelb controller`) competes for the Lease and,
+// holding it, does IPAM and writes status, reading every NodeReport for Served; 'all' does both
+// (`edgelb daemon --kubernetes --controller`). When the API server is unreachable, the caches and
+// the last emitted state stay as they were: the node keeps serving. This node's settings are the
+// ConfigMap's (replaced on reload) overlaid with its Node's edgelb.io/* annotations
+// (node-settings.ts), and their problems are Events on its Node (node-events.ts).
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import type { KubernetesObject } from '@kubernetes/client-node';
@@ -23,7 +25,7 @@ import { NodeSettings } from './node-settings.js';
 import { K8sMetrics } from './metrics.js';
 import { peerEntryChanged, peerNodeEntry, type NodeStatusSource } from './status.js';
 import { REPORT_KIND, REPORT_PLURAL, reportChanged, reportStatus, type ReportStatus } from './carried.js';
-import { nodeInternalIp, translate, type ClusterView, type MemberPod, type Problem, type ServicePlan, type Translation } from './translate.js';
+import { nodeInternalIp, translate, type ClusterView, type MemberPod, type Problem, type ServicePlan, type TranslateOptions, type Translation } from './translate.js';
 import type {
   BGPPeerNodeStatus,
   BGPPeerObj,
@@ -70,7 +72,12 @@ export interface KubernetesSourceOptions {
   reportIntervalMs?: number;
   /** The translation (default: translate()); tests wrap it to prove a throw is contained. */
   translate?: typeof translate;
+  /** 'speaker': node state and its own BGPPeer entries; 'controller': Lease, IPAM and status
+   *  writes, no node state; 'all' (default): both in one process. */
+  role?: SourceRole;
 }
+
+export type SourceRole = 'all' | 'speaker' | 'controller';
 
 const CORE = (res: string) => `/api/v1/${res}`;
 
@@ -117,6 +124,7 @@ export class KubernetesSource extends EventEmitter {
   private lastProblems: Problem[] = [];
   private lastPlans: ServicePlan[] = [];
   private readonly written = new Map<string, BGPPeerNodeStatus>();
+  private readonly role: SourceRole;
   /** The ConfigMap's settings now (replaced on reload), and this node's view of them. */
   private base: DesiredState;
   private readonly nodeSettings = new NodeSettings();
@@ -126,6 +134,7 @@ export class KubernetesSource extends EventEmitter {
   constructor(o: KubernetesSourceOptions) {
     super();
     this.o = o;
+    this.role = o.role ?? 'all';
     this.log = o.logger.child({ subsystem: 'k8s' });
     this.metrics = new K8sMetrics(o.registry);
     this.namespace = o.namespace ?? process.env.POD_NAMESPACE ?? 'edgelb-system';
@@ -180,6 +189,11 @@ export class KubernetesSource extends EventEmitter {
     const kc = loadKubeConfig(this.o.kubeconfig);
     const w = (this.writer = new KubeWriter(kc));
     const onChange = () => this.schedule();
+    // a controller re-plans for a Service event unless it is the echo of its own write
+    const onService = (o?: KubernetesObject) => {
+      if (this.role === 'controller' && o && this.leaderCtl?.isOwnEcho(o as ServiceObj)) return;
+      this.schedule();
+    };
     const ns = this.namespace;
     const cr = (plural: string, group = GROUP, version = VERSION) => async () =>
       (await w.custom.listClusterCustomObject({ group, version, plural })) as { items: KubernetesObject[]; metadata?: { resourceVersion?: string } };
@@ -187,7 +201,7 @@ export class KubernetesSource extends EventEmitter {
       new Reflector<KubernetesObject>(name, kc, path, list as never, onChange, this.log, selector, optional);
     const podSelector = this.o.podSelector ?? 'app.kubernetes.io/name=edgelb';
     this.r = {
-      services: mk('services', CORE('services'), () => w.core.listServiceForAllNamespaces()),
+      services: new Reflector<KubernetesObject>('services', kc, CORE('services'), (() => w.core.listServiceForAllNamespaces()) as never, onService, this.log),
       slices: mk('endpointslices', '/apis/discovery.k8s.io/v1/endpointslices', () => w.discovery.listEndpointSliceForAllNamespaces()),
       nodes: mk('nodes', CORE('nodes'), () => w.core.listNode()),
       namespaces: mk('namespaces', CORE('namespaces'), () => w.core.listNamespace()),
@@ -207,7 +221,14 @@ export class KubernetesSource extends EventEmitter {
     this.nodeEvents = new NodeEvents({ writer: w, nodeName: this.o.nodeName, identity: this.identity, logger: this.log, registry: this.o.registry });
     await Promise.all(this.reflectors.map((r) => r.start()));
     this.metrics.synced(this.synced);
+    if (this.role !== 'speaker') this.startWriter(w, ns);
+    this.schedule();
+    this.scheduleStatus();
+    this.scheduleReport();
+  }
 
+  /** The Lease and, while holding it, the writer (IPAM and status). */
+  private startWriter(w: KubeWriter, ns: string): void {
     this.leaderCtl = new LeaderController({
       writer: w,
       log: this.log,
@@ -232,9 +253,6 @@ export class KubernetesSource extends EventEmitter {
       this.schedule();
     });
     this.elector.start();
-    this.schedule();
-    this.scheduleStatus();
-    this.scheduleReport();
   }
 
   async stop(): Promise<void> {
@@ -281,7 +299,7 @@ export class KubernetesSource extends EventEmitter {
       .filter((p) => p.spec?.nodeName && p.status?.podIP)
       .map((p) => ({ nodeName: p.spec!.nodeName!, ip: p.status!.podIP!, ready: p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false }));
     const nodes = this.r.nodes.list() as NodeObj[];
-    if (!members.some((m) => m.nodeName === this.o.nodeName)) {
+    if (this.role !== 'controller' && !members.some((m) => m.nodeName === this.o.nodeName)) {
       // this daemon runs, whether or not its pod is visible (e.g. outside the cluster)
       const ip = this.settingsNow.node.routerId || nodeInternalIp(nodes.find((n) => n.metadata.name === this.o.nodeName)) || '';
       members.push({ nodeName: this.o.nodeName, ip, ready: true });
@@ -304,40 +322,24 @@ export class KubernetesSource extends EventEmitter {
     const synced = this.synced;
     this.metrics.synced(synced);
     if (!synced) return; // never act on a partial picture (IPAM must see every Service and pool)
-    // this node's settings: the ConfigMap's, overlaid with its Node's annotations
-    const myNode = this.myNode();
-    const resolved = this.nodeSettings.resolve(this.base, myNode);
-    this.settingsNow = resolved.settings;
-    this.nodeEvents?.report(resolved, myNode?.metadata.uid);
+    // this node's settings: the ConfigMap's, overlaid with its Node's annotations (a controller
+    // has no node: the ConfigMap's)
+    let settings = this.base;
+    if (this.role !== 'controller') {
+      const myNode = this.myNode();
+      const resolved = this.nodeSettings.resolve(this.base, myNode);
+      this.settingsNow = settings = resolved.settings;
+      this.nodeEvents?.report(resolved, myNode?.metadata.uid);
+    }
     const view = this.view();
     const opts = {
       nodeName: this.o.nodeName,
-      settings: resolved.settings,
+      settings,
       ...(this.o.defaultClass !== undefined ? { defaultClass: this.o.defaultClass } : {}),
       ...(this.o.defaultLbMode !== undefined ? { defaultLbMode: this.o.defaultLbMode } : {}),
     };
     const t0 = performance.now();
-    // containment: a throw in the translation (a bug, an object nobody foresaw) is logged and
-    // counted; the node keeps the last good state and the watches go on
-    let t: Translation;
-    try {
-      t = this.translateFn(view, opts);
-    } catch (e) {
-      this.metrics.translateError();
-      this.log.error({ err: errorMessage(e) }, 'translation failed; keeping the last good desired state');
-      return;
-    }
-    // the leader computes about twice as much again (IPAM, a second translation) besides its I/O
-    this.lastDurationMs = Math.min(1000, (performance.now() - t0) * (this.elector?.isLeader ? 3 : 1));
-    this.lastProblems = t.problems;
-    this.lastPlans = t.plans;
-    const json = JSON.stringify(t.state);
-    if (json !== this.lastJson) {
-      this.lastJson = json;
-      this.last = t.state;
-      this.metrics.stateUpdate();
-      this.emit('state', t.state);
-    }
+    if (this.role !== 'controller') this.nodeState(view, opts);
     if (this.elector?.isLeader && this.leaderCtl) {
       this.metrics.reconcile();
       try {
@@ -348,6 +350,31 @@ export class KubernetesSource extends EventEmitter {
         this.log.error({ err: errorMessage(e) }, 'leader plan failed; will retry');
         this.retryLater();
       }
+    }
+    // the next recompute waits at least as long as this one took (the CPU it measured)
+    this.lastDurationMs = Math.min(1000, performance.now() - t0);
+  }
+
+  /** This node's DesiredState, emitted when it changed. */
+  private nodeState(view: ClusterView, opts: TranslateOptions): void {
+    // containment: a throw in the translation (a bug, an object nobody foresaw) is logged and
+    // counted; the node keeps the last good state and the watches go on
+    let t: Translation;
+    try {
+      t = this.translateFn(view, opts);
+    } catch (e) {
+      this.metrics.translateError();
+      this.log.error({ err: errorMessage(e) }, 'translation failed; keeping the last good desired state');
+      return;
+    }
+    this.lastProblems = t.problems;
+    this.lastPlans = t.plans;
+    const json = JSON.stringify(t.state);
+    if (json !== this.lastJson) {
+      this.lastJson = json;
+      this.last = t.state;
+      this.metrics.stateUpdate();
+      this.emit('state', t.state);
     }
   }
 
@@ -363,14 +390,14 @@ export class KubernetesSource extends EventEmitter {
   }
 
   private scheduleStatus(): void {
-    if (this.stopped || !this.o.statusSource) return;
+    if (this.stopped || !this.o.statusSource || this.role === 'controller') return;
     this.statusTimer = setTimeout(() => {
       void this.writePeerStatus().finally(() => this.scheduleStatus());
     }, this.o.statusIntervalMs ?? 10_000);
   }
 
   private scheduleReport(): void {
-    if (this.stopped || !this.o.statusSource?.carried) return;
+    if (this.stopped || !this.o.statusSource?.carried || this.role === 'controller') return;
     this.reportTimer = setTimeout(() => {
       void this.writeReport().finally(() => this.scheduleReport());
     }, this.o.reportIntervalMs ?? 1000);

@@ -39,6 +39,17 @@ export interface ClusterSpec {
   deadAfterMs: number;
   /** A returning node waits this long before it takes shards back. */
   holdDownMs: number;
+  /** Connection-state sync (docs/sync.md); absent = off. */
+  sync?: ClusterSyncSpec;
+}
+
+export interface ClusterSyncSpec {
+  /** UDP port of the sync socket on cluster.listen's address. */
+  port: number;
+  /** node name -> its onearm SNAT address (IPv4), adopted by a survivor when that node dies. */
+  snatAddresses: Record<string, string>;
+  refreshMs: number;
+  queueLimit: number;
 }
 
 export interface PeerSpec {

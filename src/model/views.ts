@@ -114,6 +114,30 @@ export interface DrainResult {
   drained: boolean;
 }
 
+/** GET /v1/sync: connection-state sync of this node (docs/sync.md); 404 when sync is off. */
+export interface SyncRow {
+  listen: string;
+  /** Configured peers, and those whose sync socket answered (they receive flows). */
+  peers: number;
+  peersKnown: number;
+  /** Flow records sent (one per peer), received, and inserted here. */
+  sent: number;
+  received: number;
+  applied: number;
+  bulkSent: number;
+  queued: number;
+  /** Age of a flow's news when applied here, ms (the sender's queueing; not network transit). */
+  lagLastMs: number;
+  lagMaxMs: number;
+  /** Records received but not inserted, by reason. */
+  skipped: Record<string, number>;
+  /** Records or datagrams dropped, by reason. */
+  dropped: Record<string, number>;
+  restarts: number;
+  /** SNAT addresses this node answers ARP for (its own and adopted ones). */
+  snatHeld: string[];
+}
+
 /** GET /v1/bfd: one row per BFD session (never a key). Intervals in milliseconds. */
 export interface BfdRow {
   peer: string;

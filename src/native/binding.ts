@@ -254,7 +254,7 @@ export interface XdpLayout {
   version: number;
   program: string;
   /** ct4: IPv4 flows (compact key), ct6: IPv6 flows; one value layout (xdpEncode('ctKey') picks the key by family). */
-  maps: Record<'cfg' | 'svc' | 'vips' | 'backends' | 'svcList' | 'maglev' | 'ct4' | 'ct6' | 'counters' | 'svcStats' | 'backendStats' | 'rr' | 'addrf' | 'snatClients' | 'echo' | 'frags' | 'scratch' | 'backendNextHop' | 'bfd' | 'bfdFrames' | 'bfdLease', string>;
+  maps: Record<'cfg' | 'svc' | 'vips' | 'backends' | 'svcList' | 'maglev' | 'ct4' | 'ct6' | 'counters' | 'svcStats' | 'backendStats' | 'rr' | 'addrf' | 'snatClients' | 'echo' | 'frags' | 'scratch' | 'backendNextHop' | 'ctEvents' | 'bfd' | 'bfdFrames' | 'bfdLease', string>;
   sizes: Record<string, number>;
   modes: Record<'dnat' | 'onearm' | 'fullnat' | 'dsr', number>;
   selections: Record<'maglev' | 'hash' | 'rr' | 'persist', number>;

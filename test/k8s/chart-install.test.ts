@@ -62,8 +62,10 @@ test('chart: helm template with the defaults passes a server-side dry-run, and s
   const objs = template();
   const kinds = objs.map((o) => o.kind).sort();
   assert.deepEqual(kinds, [
-    'ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'CustomResourceDefinition', 'CustomResourceDefinition', 'CustomResourceDefinition', 'CustomResourceDefinition',
-    'DaemonSet', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Secret', 'Service', 'ServiceAccount',
+    'ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'ClusterRoleBinding', 'ConfigMap',
+    'CustomResourceDefinition', 'CustomResourceDefinition', 'CustomResourceDefinition', 'CustomResourceDefinition',
+    'DaemonSet', 'Deployment', 'PodDisruptionBudget', 'Role', 'Role', 'RoleBinding', 'RoleBinding', 'Secret', 'Service',
+    'ServiceAccount', 'ServiceAccount', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding', 'ValidatingAdmissionPolicyBinding',
   ]);
   await apply(admin, objs, { dryRun: true });
   // a dry-run changed nothing
@@ -92,6 +94,21 @@ test('chart: the DaemonSet is the one of manifests/ (securityContext, mounts, in
   assert.deepEqual(JSON.parse(JSON.stringify((sc as { seccompProfile?: unknown }).seccompProfile)), { type: 'Unconfined' }, 'bpf() is not filtered');
   const env = (c.env as Array<{ name: string; value?: string }>).find((e) => e.name === 'EDGELB_DAEMONSET');
   assert.equal(env?.value, 'edgelb', 'the pod knows its DaemonSet (uninstall vs update)');
+});
+
+test('chart: the controller Deployment is the one of manifests/ (split mode, the default), and the admission policy the same', () => {
+  const pick = (objs: KubernetesObject[], k: string) => objs.find((o) => o.kind === k) as unknown as { spec: Record<string, unknown> & { replicas?: number; template: { spec: Record<string, unknown> & { containers: Array<Record<string, unknown>> } } } };
+  const [chart, kust] = [template(), loadObjects(join(ROOT, 'manifests'))];
+  const [cd, md] = [pick(chart, 'Deployment'), pick(kust, 'Deployment')];
+  assert.equal(cd.spec.replicas, 2);
+  assert.equal(md.spec.replicas, 2);
+  const [c, m] = [cd.spec.template.spec.containers[0]!, md.spec.template.spec.containers[0]!];
+  for (const k of ['securityContext', 'resources', 'livenessProbe', 'ports', 'volumeMounts']) assert.deepEqual(JSON.parse(JSON.stringify(c[k])), JSON.parse(JSON.stringify(m[k])), `container ${k}`);
+  assert.deepEqual((c.args as string[]).slice(0, 3), m.args);
+  for (const k of ['hostNetwork', 'terminationGracePeriodSeconds']) assert.deepEqual(cd.spec.template.spec[k], md.spec.template.spec[k], k);
+  // the same rules, with the release's names
+  const rules = (objs: KubernetesObject[]) => JSON.stringify(objs.filter((o) => o.kind === 'ValidatingAdmissionPolicy').map((o) => (o as unknown as { spec: { validations: unknown } }).spec.validations));
+  assert.equal(rules(chart), rules(kust));
 });
 
 test('chart: the init step follows config.node.interface (VLAN names included)', () => {

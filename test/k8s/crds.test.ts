@@ -110,7 +110,7 @@ test('k8s crds: kubectl get bgppeers shows each node\'s session at a glance (pri
 test('k8s manifests: every manifest passes a server-side dry-run (kustomization resources)', async () => {
   const objs = loadObjects(join(ROOT, 'manifests'));
   const kinds = objs.map((o) => o.kind).sort();
-  for (const k of ['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'DaemonSet', 'Namespace', 'Role', 'RoleBinding', 'ServiceAccount', 'Service', 'PodDisruptionBudget']) {
+  for (const k of ['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'DaemonSet', 'Deployment', 'Namespace', 'Role', 'RoleBinding', 'ServiceAccount', 'Service', 'PodDisruptionBudget', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']) {
     assert.ok(kinds.includes(k), `manifests lack a ${k}`);
   }
   // the CRDs are their own step (crds/), and nothing live is shipped: no pool, peer, policy or Secret

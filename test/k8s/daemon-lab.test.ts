@@ -1,4 +1,4 @@
-// The real daemon in Kubernetes mode: `edgelb daemon --kubernetes` against a real kube-apiserver,
+// The real daemon in Kubernetes mode, all in one (`edgelb daemon --kubernetes --controller`) against a real kube-apiserver,
 // peering with a BIRD router in a lab namespace. A BGPPeer object brings the session up, the
 // BGPPeer status shows it for this node, an IPPool + LoadBalancer Service get an address that the
 // router learns from the node, and deleting the Service withdraws it.
@@ -43,7 +43,7 @@ test('k8s daemon: BGPPeer → session with BIRD, status per node, a LoadBalancer
     // the ConfigMap-mounted node settings, and the daemon as the DaemonSet runs it
     const cfg = lab.writeFile('edgelb.yaml', `node: { interface: ${HOST_IF}, routerId: ${HOST_ADDR} }\napi: { listen: 127.0.0.1:0 }\nbgp: { asn: 64513, listenPort: 0 }\ndataplane: { enabled: false }\n`);
     // in the root namespace: the API server listens on its loopback
-    daemon = await LabProcess.start('edgelb-k8s', undefined, [process.execPath, '--single-threaded-gc', join(ROOT, 'dist/cli/main.js'), 'daemon', '--kubernetes', '--config', cfg], lab.path('edgelb-k8s.log'), {
+    daemon = await LabProcess.start('edgelb-k8s', undefined, [process.execPath, '--single-threaded-gc', join(ROOT, 'dist/cli/main.js'), 'daemon', '--kubernetes', '--controller', '--config', cfg], lab.path('edgelb-k8s.log'), {
       env: { ...process.env, KUBECONFIG: cluster.edgelbKubeconfig, NODE_NAME: NODE, POD_NAME: pod, POD_NAMESPACE: EDGELB_NAMESPACE },
     });
 

@@ -1,4 +1,4 @@
-// Adoption through a real kube-apiserver. `edgelb daemon --kubernetes` serves a LoadBalancer
+// Adoption through a real kube-apiserver. `edgelb daemon --kubernetes --controller` serves a LoadBalancer
 // Service with no loadBalancerClass only with `--default-class`, never one of another class, and
 // `--default-lbmode` is the mode of every Service without an lbmode annotation (the daemon runs with
 // the data path off and no BGP: checked are status.loadBalancer.ingress written by the leader and
@@ -45,7 +45,7 @@ test('k8s adoption: a class-less Service is served only with --default-class; --
   const start = async (port: number, flags: string[]) => {
     const cfg = join(dir, `config-${port}.yaml`);
     writeFileSync(cfg, `node: { interface: lo, routerId: 10.78.0.2 }\napi: { listen: 127.0.0.1:${port} }\ndataplane: { enabled: false }\n`);
-    daemon = await LabProcess.start('edgelb-adopt', undefined, [process.execPath, '--single-threaded-gc', join(ROOT, 'dist/cli/main.js'), 'daemon', '--kubernetes', '--config', cfg, ...flags], join(dir, `daemon-${port}.log`), {
+    daemon = await LabProcess.start('edgelb-adopt', undefined, [process.execPath, '--single-threaded-gc', join(ROOT, 'dist/cli/main.js'), 'daemon', '--kubernetes', '--controller', '--config', cfg, ...flags], join(dir, `daemon-${port}.log`), {
       env: { KUBECONFIG: cluster.edgelbKubeconfig, NODE_NAME: NODE, POD_NAME: POD, POD_NAMESPACE: EDGELB_NAMESPACE },
     });
   };

@@ -84,11 +84,16 @@ export async function waitEstablished(c: Clients, names: string[]): Promise<void
   await sleep(500); // discovery of the new group
 }
 
-/** CRDs, namespace and RBAC applied for real (what a user applies before the DaemonSet). */
-export async function installBase(c: Clients): Promise<void> {
+/**
+ * CRDs, namespace and RBAC applied for real (what a user applies before the DaemonSet). By default
+ * all in one (deploy/all-in-one/rbac.yaml: the edgelb ServiceAccount also holds the controller's
+ * roles), as the tests that run a KubernetesSource in role 'all' need; `split` leaves it out.
+ */
+export async function installBase(c: Clients, o: { split?: boolean } = {}): Promise<void> {
   await apply(c, loadObjects(join(ROOT, 'crds')));
   await waitEstablished(c, ['ippools.edgelb.io', 'bgppeers.edgelb.io', 'bgppolicies.edgelb.io', 'nodereports.edgelb.io']);
   const base = ['namespace.yaml', 'serviceaccount.yaml', 'rbac.yaml'].flatMap((f) => loadObjects(join(ROOT, 'manifests', f)));
+  if (!o.split) base.push(...loadObjects(join(ROOT, 'deploy/all-in-one/rbac.yaml')));
   await apply(c, base);
 }
 

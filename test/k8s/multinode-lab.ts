@@ -177,10 +177,10 @@ export class MultiNodeLab {
     return n;
   }
 
-  /** Start `edgelb daemon --kubernetes` in the node's namespace, as the DaemonSet runs it. */
+  /** Start `edgelb daemon --kubernetes --controller` in the node's namespace, as the all-in-one DaemonSet runs it. */
   async startDaemon(name: string, extraArgs: string[] = []): Promise<LabProcess> {
     const n = this.node(name);
-    n.daemon = await this.lab.spawn(name, [process.execPath, '--single-threaded-gc', join(ROOT, 'dist/cli/main.js'), 'daemon', '--kubernetes', '--config', this.settingsPath, ...extraArgs], {
+    n.daemon = await this.lab.spawn(name, [process.execPath, '--single-threaded-gc', join(ROOT, 'dist/cli/main.js'), 'daemon', '--kubernetes', '--controller', '--config', this.settingsPath, ...extraArgs], {
       name: `edgelb-${name}`,
       env: { KUBECONFIG: this.kubeconfig, NODE_NAME: n.nodeName, POD_NAME: n.podName, POD_NAMESPACE: EDGELB_NAMESPACE },
     });

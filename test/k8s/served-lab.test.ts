@@ -53,7 +53,7 @@ test('k8s served: Served follows the BGP session through the NodeReport; get --a
     await admin.core.patchNamespacedPodStatus({ namespace: EDGELB_NAMESPACE, name: pod, body: { status: { phase: 'Running', podIP: HOST_ADDR, podIPs: [{ ip: HOST_ADDR }], hostIP: HOST_ADDR, conditions: [{ type: 'Ready', status: 'True' }] } } }, merge());
 
     const cfg = lab.writeFile('edgelb.yaml', `node: { interface: ${HOST_IF}, routerId: ${HOST_ADDR} }\napi: { listen: 127.0.0.1:0, viewsListen: ${HOST_ADDR}:${viewsPort} }\nbgp: { asn: 64513, listenPort: 0 }\ndataplane: { enabled: false }\n`);
-    daemon = await LabProcess.start('edgelb-svd', undefined, [process.execPath, '--single-threaded-gc', join(ROOT, 'dist/cli/main.js'), 'daemon', '--kubernetes', '--config', cfg], lab.path('edgelb-svd.log'), {
+    daemon = await LabProcess.start('edgelb-svd', undefined, [process.execPath, '--single-threaded-gc', join(ROOT, 'dist/cli/main.js'), 'daemon', '--kubernetes', '--controller', '--config', cfg], lab.path('edgelb-svd.log'), {
       env: { ...process.env, KUBECONFIG: cluster.edgelbKubeconfig, NODE_NAME: NODE, POD_NAME: pod, POD_NAMESPACE: EDGELB_NAMESPACE },
     });
 
@@ -91,6 +91,11 @@ test('k8s served: Served follows the BGP session through the NodeReport; get --a
     // back: True again
     await bird.birdc(`enable ${birdProtocolName(neighbor)}`);
     await waitUntil(served('True', 'Served'), 'Served=True with the session back', 90_000, 300);
+    // while nothing changes, the node writes nothing (the report is checked every second)
+    const rv = async () => ((await admin.custom.getClusterCustomObject({ group: 'edgelb.io', version: 'v1alpha1', plural: 'nodereports', name: NODE })) as { metadata: { resourceVersion: string } }).metadata.resourceVersion;
+    const rv0 = await rv();
+    await new Promise((r) => setTimeout(r, 4000));
+    assert.equal(await rv(), rv0, 'no NodeReport write while the node carries the same');
 
     // (2) --all-nodes through the API server: this node answers; a second pod whose views port is
     // closed is an error row, not a crash (exit 69)

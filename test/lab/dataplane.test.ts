@@ -3,13 +3,16 @@
 // the backend sees the client's address; onearm: the node's; fullnat: the VIP; dsr: the backend
 // answers directly), IPv4 and IPv6, spread over backends, and an established TCP connection that
 // survives kill -9 of the process owning the data path and its restart a second later (takeover
-// without detach). Runs in generic mode and in native mode (XDP program on the veth peer).
+// without detach), and a backend's MAC change that new flows follow once the next-hop map holds it.
+// Runs in generic mode and in native mode (XDP program on the veth peer).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Lab, edgeTopology, edgePlan, run, waitUntil, type LabProcess } from './lib/index.js';
 import type { DataplaneService } from '../../src/dataplane/types.js';
+import { u32Key } from '../../src/dataplane/native.js';
+import { loadNative } from '../../src/native/index.js';
 
 const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -214,6 +217,41 @@ for (const attachMode of ['generic', 'native'] as const) {
       for (let i = 0; i < 12; i++) {
         const out = await curl(`http://${VIP.dnat}/`);
         assert.match(out, /^be[23] /, out);
+      }
+    });
+
+    test("a backend's MAC change: once the next-hop map holds it, every new flow reaches the backend", async () => {
+      // the owner keeps edgelb_be_nh from netlink; read its pin here (bpffs is shared)
+      const n = loadNative();
+      const fd = n.objGet(`/sys/fs/bpf/edgelb/${nodeName}/edgelb_be_nh`);
+      const macs = () => {
+        const out: string[] = [];
+        for (let i = 0; i < 64; i++) {
+          const v = n.mapLookup(fd, u32Key(i));
+          const e = v ? (n.xdpDecode('nh', v) as { dmac?: string }) : {};
+          if (e.dmac) out.push(e.dmac);
+        }
+        return out;
+      };
+      try {
+        const moved = '02:00:00:00:be:22';
+        const old = JSON.parse((await lab!.exec('be2', ['ip', '-j', 'link', 'show', 'dev', 'eth0'])).stdout)[0].address as string;
+        await waitUntil(() => macs(), (m) => m.includes(old), { timeoutMs: 10_000, what: 'the map to hold be2 before the change' });
+        await lab!.ip('be2', ['link', 'set', 'dev', 'eth0', 'address', moved]);
+        // what ARP and NDP would tell node1 (the new MAC, reachable)
+        await lab!.ip('node1', ['neigh', 'replace', be4(2), 'lladdr', moved, 'dev', 'eth0', 'nud', 'reachable']);
+        await lab!.ip('node1', ['-6', 'neigh', 'replace', be6(2), 'lladdr', moved, 'dev', 'eth0', 'nud', 'reachable']);
+        await waitUntil(() => macs(), (m) => m.includes(moved) && !m.includes(old), { timeoutMs: 10_000, what: 'the next-hop map to hold the new MAC (no polling in the daemon: a netlink event)' });
+        // every new flow is answered: one sent to the old MAC would be dropped by be2's eth0
+        const seen = new Set<string>();
+        for (let i = 0; i < 16; i++) {
+          const out = await curl(`http://${VIP.dnat}/`);
+          assert.match(out, /^be[23] /, `connection ${i}: ${out}`);
+          seen.add(out.slice(0, 3));
+        }
+        assert.ok(seen.has('be2'), `some new flows went to be2 (${[...seen].join(', ')})`);
+      } finally {
+        n.closeFd(fd);
       }
     });
   });

@@ -84,4 +84,9 @@ test('k8s client: one keep-alive agent is reused for every request (no TLS hands
   assert.equal(make(cluster, { ca: 'x' }), a);
   assert.equal(a.keepAlive ?? a.options?.keepAlive, true);
   assert.notEqual(make(cluster, { ca: 'y' }), a, 'another CA gets its own agent');
+  // regression: the client hands over a fresh Buffer of the CA on every call; keyed by the object,
+  // every request got a new agent (a TLS handshake each, and RSS growing)
+  const b = make(cluster, { ca: Buffer.from('-----BEGIN CERTIFICATE-----\nabc\n') });
+  assert.equal(make(cluster, { ca: Buffer.from('-----BEGIN CERTIFICATE-----\nabc\n') }), b, 'the same CA bytes in a new Buffer reuse the agent');
+  assert.notEqual(make(cluster, { ca: Buffer.from('-----BEGIN CERTIFICATE-----\nabd\n') }), b);
 });

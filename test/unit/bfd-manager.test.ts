@@ -98,7 +98,7 @@ test('manager: two managers on loopback come Up with meticulous keyed SHA-1; an 
   }
 });
 
-test('udpSocket: the socket filter drops datagrams with TTL below 255', async () => {
+test('udpSocket: the socket filter drops datagrams with TTL / hop limit below 255 (IPv4 and IPv6)', async () => {
   const n = loadNative();
   const udpSocket = n.extra.udpSocket as (o: object) => number;
   const fd = udpSocket({ family: 4, bindAddress: '127.0.0.1', bindPort: 0, minTtl: 255, ttl: 255 });
@@ -118,6 +118,23 @@ test('udpSocket: the socket filter drops datagrams with TTL below 255', async ()
     await until('the TTL 255 datagram', () => got.length > 0, 5000);
     await new Promise((r) => setTimeout(r, 100));
     assert.deepEqual(got, ['ttl255']);
+    // IPv6: the hop limit, at its own offset in the header
+    const fd6 = udpSocket({ family: 6, bindAddress: '::1', bindPort: 0, minTtl: 255 });
+    const rx6 = createSocket('udp6');
+    await new Promise<void>((resolve) => rx6.bind({ fd: fd6 }, resolve));
+    const got6: string[] = [];
+    rx6.on('message', (m) => got6.push(m.toString()));
+    const tx6 = createSocket('udp6');
+    await new Promise<void>((resolve) => tx6.bind(0, '::1', resolve));
+    for (const hops of [64, 255]) {
+      tx6.setTTL(hops);
+      await new Promise<void>((resolve, reject) => tx6.send(`hops${hops}`, rx6.address().port, '::1', (e) => (e ? reject(e) : resolve())));
+    }
+    await until('the hop limit 255 datagram', () => got6.length > 0, 5000);
+    await new Promise((r) => setTimeout(r, 100));
+    rx6.close();
+    tx6.close();
+    assert.deepEqual(got6, ['hops255']);
     assert.throws(() => udpSocket({ family: 4, bindAddress: '::1', bindPort: 0 }), TypeError);
     assert.throws(() => udpSocket({ family: 5 }), RangeError);
   } finally {

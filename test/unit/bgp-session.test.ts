@@ -144,6 +144,25 @@ test('session: max-prefix guard with maxPrefixesAction teardown resets with Ceas
   assert.equal(b.neighbors()[0]!.prefixesReceived, 0);
 });
 
+test('session: a BFD Down ends the session at once with Cease/BFD Down (RFC 9384); a peer change in bfd settings alone does not reset it', async () => {
+  const { a, b } = await pair({ a: { bfd: { minRxMs: 300, minTxMs: 300, multiplier: 3 } } });
+  await established(a, b);
+  const est = a.neighbors()[0]!.establishedAt;
+  // new BFD timers are the BFD engine's business (a poll sequence): the BGP session stays
+  a.setPeers([peer('127.0.0.2', 65001, { port: (a.neighbors()[0] as { port: number }).port, localAddress: '127.0.0.1', bfd: { minRxMs: 100, minTxMs: 100, multiplier: 5 } })], []);
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(state(a), BgpState.Established);
+  assert.equal(a.neighbors()[0]!.establishedAt, est);
+  assert.equal(a.bfdDown('127.0.0.9'), false, 'no such peer');
+  assert.equal(a.bfdDown('127.0.0.2'), true);
+  const e = a.neighbors()[0]!.lastError!;
+  assert.deepEqual([e.code, e.subcode, e.name], [6, 10, 'cease/bfd-down']);
+  await waitFor(() => b.neighbors()[0]!.lastError?.code === 6, { timeoutMs: 3000, what: 'Cease at B' });
+  assert.deepEqual([b.neighbors()[0]!.lastError!.subcode, b.neighbors()[0]!.lastError!.received], [10, true]);
+  await a.stop('shutdown');
+  await b.stop('shutdown');
+});
+
 test('session: a peer with the wrong AS gets OPEN error Bad Peer AS', async () => {
   const { a, b } = await pair({ b: { asn: 65099 } }); // B expects AS 65099, A is 65000
   await waitFor(() => a.neighbors()[0]!.lastError?.received, { timeoutMs: 3000, what: 'NOTIFICATION at A' });

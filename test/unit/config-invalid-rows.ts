@@ -125,6 +125,31 @@ export const INVALID_ROWS: Row[] = [
     errors: ['cluster.deadAfter'],
   },
   {
+    desc: 'cluster sync port equal to the heartbeat port',
+    edit: (c) => void (c.cluster = { listen: '10.0.0.11:11112', members: ['10.0.0.11'], sync: { port: 11112 } }),
+    errors: ['cluster.sync.port'],
+  },
+  {
+    desc: 'cluster sync: two nodes with one SNAT address',
+    edit: (c) => void (c.cluster = { listen: '10.0.0.11:11112', members: ['10.0.0.11'], sync: { snatAddresses: { a: '10.0.0.31', b: '10.0.0.31' } } }),
+    errors: ['cluster.sync.snatAddresses.b'],
+  },
+  {
+    desc: 'cluster sync: an IPv6 SNAT address (onearm SNAT addresses are IPv4)',
+    edit: (c) => void (c.cluster = { listen: '10.0.0.11:11112', members: ['10.0.0.11'], sync: { snatAddresses: { a: 'fd00::31' } } }),
+    errors: ['cluster.sync.snatAddresses.a'],
+  },
+  {
+    desc: 'cluster sync: unknown key',
+    edit: (c) => void (c.cluster = { listen: '10.0.0.11:11112', members: ['10.0.0.11'], sync: { prot: 11113 } }),
+    errors: ['cluster.sync.prot'],
+  },
+  {
+    desc: 'cluster sync: queue limit 0',
+    edit: (c) => void (c.cluster = { listen: '10.0.0.11:11112', members: ['10.0.0.11'], sync: { queueLimit: 0 } }),
+    errors: ['cluster.sync.queueLimit'],
+  },
+  {
     desc: 'a broken cluster section does not also flag every shard',
     edit: (c) => void ((c.cluster = { listen: 'nowhere', members: ['10.0.0.11'], shards: 3 }), (svc(c).shard = 2)),
     errors: ['cluster.listen'],

@@ -203,6 +203,22 @@ export const VALID_ROWS: Row[] = [
     },
   },
   {
+    desc: 'connection sync: default port (heartbeat port + 1), SNAT addresses by node name, defaults',
+    edit: (c) => {
+      c.cluster = { listen: '10.0.0.11:11112', members: ['10.0.0.11', '10.0.0.12'], keyFile: 'cluster.key', sync: { snatAddresses: { 'edge-1': '10.0.0.31', 'edge-2': '10.0.0.32' } } };
+    },
+    check: (s) => {
+      assert.deepEqual(s.cluster!.sync, { port: 11113, snatAddresses: { 'edge-1': '10.0.0.31', 'edge-2': '10.0.0.32' }, refreshMs: 2000, queueLimit: 65536 });
+    },
+  },
+  {
+    desc: 'connection sync: no section, no sync',
+    edit: (c) => {
+      c.cluster = { listen: '10.0.0.11:11112', members: ['10.0.0.11', '10.0.0.12'], keyFile: 'cluster.key' };
+    },
+    check: (s) => assert.equal(s.cluster!.sync, undefined),
+  },
+  {
     desc: 'a key file readable by others is a warning',
     edit: (c) => {
       c.cluster = { listen: '10.0.0.11:11112', members: ['10.0.0.11', '10.0.0.12'], keyFile: 'loose.key' };

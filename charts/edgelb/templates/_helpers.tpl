@@ -18,3 +18,20 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- define "edgelb.image" -}}
 {{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
 {{- end -}}
+
+
+{{- define "edgelb.split" -}}
+{{- if eq .Values.controller.mode "split" -}}true{{- else if eq .Values.controller.mode "allInOne" -}}{{- else -}}{{- fail (printf "controller.mode must be split or allInOne, got %q" .Values.controller.mode) -}}{{- end -}}
+{{- end -}}
+
+{{- define "edgelb.controllerSelectorLabels" -}}
+app.kubernetes.io/name: edgelb-controller
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "edgelb.controllerLabels" -}}
+{{ include "edgelb.controllerSelectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+{{- end -}}

@@ -127,6 +127,8 @@ export interface PacketDataplaneOptions {
   spec?: Partial<DataplaneSpec>;
   natPortMin?: number;
   natPortMax?: number;
+  /** Report established flows to connection sync (edgelb_ct_ev). */
+  sync?: boolean;
 }
 
 /** Before the suite: the namespace, the dataplane (generic mode) and SERVICES; after: teardown. */
@@ -150,6 +152,7 @@ export function useXdpPacketDataplane(o: PacketDataplaneOptions = {}): void {
       manageNeighbours: false,
       maxServices: 40,
       maxBackends: 64,
+      ...(o.sync ? { sync: true } : {}),
     });
     const opened = await dp.open();
     assert.equal(opened.attachMode, 'generic');

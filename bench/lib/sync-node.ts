@@ -1,0 +1,155 @@
+// One edgelb node of the sync benchmark (bench/sync.ts), run inside its network namespace with
+// `nsenter --net` (not `ip netns exec`, which hides /sys/fs/bpf): the real XDP data path on eth0
+// (generic mode, its own pins) with connection sync on (the real sync thread, ConnSync, over UDP
+// to the other node's namespace). Commands come as JSON lines on stdin, answers as JSON lines on
+// stdout:
+//   {cmd:"gen", base, count, rate}  sender: `count` onearm flows, each a real TCP handshake (SYN,
+//       the backend's SYN-ACK, the client's ACK) through the XDP program by BPF_PROG_TEST_RUN, at
+//       `rate` flows/s in 1 ms slices (0: as fast as it goes); answers the CLOCK_MONOTONIC time (ms)
+//       at which each flow became established (its ACK left the program).
+//   {cmd:"watch", base, count, timeoutMs}  receiver: polls its conntrack map every ms for those
+//       flows' forward entries and answers when each appeared (NaN: never).
+//   {cmd:"stats"}  the sync thread's counters.
+// Flow g: client 10.(100+g>>16).(g>>8).(g) port 40000 → VIP 192.168.80.2:80, so flows are unique.
+import { createInterface } from 'node:readline';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Registry } from 'prom-client';
+import { loadNative } from '../../src/native/index.js';
+import { silentLogger } from '../../src/lib/logger.js';
+import { XdpDataplane } from '../../src/dataplane/xdp.js';
+import { xdpNativeFrom } from '../../src/dataplane/native.js';
+import { ConnSync } from '../../src/sync/conn-sync.js';
+import { frame, parse, TCP_ACK, TCP_SYN } from '../../test/unit/dataplane/pkt.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const SYNC_VIP = '192.168.80.2';
+export const SYNC_BACKEND = '10.77.0.3';
+export const SYNC_BACKEND_MAC = '02:00:00:00:77:03';
+/** Backend ports: 16 of them, so SNAT ports (one pool per backend tuple) never run out. */
+export const SYNC_BACKEND_PORTS = Array.from({ length: 16 }, (_, i) => 8080 + i);
+export const clientOf = (g: number) => `10.${100 + ((g >> 16) & 0x7f)}.${(g >> 8) & 255}.${g & 255}`;
+
+interface Args {
+  name: string;
+  self: string;
+  peer: string;
+  mac: string;
+  pinDir: string;
+  port: number;
+  conntrackSize: number;
+  key: string;
+}
+
+const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
+const out = (o: unknown) => process.stdout.write(JSON.stringify(o) + '\n');
+
+async function main(): Promise<void> {
+  const a = JSON.parse(process.argv[2]!) as Args;
+  const native = xdpNativeFrom(loadNative());
+  const dp = new XdpDataplane({
+    node: { name: a.name, routerId: a.self, interface: 'eth0' },
+    spec: { attachMode: 'generic', maglevSize: 251, conntrackSize: a.conntrackSize, enabled: true, pinRoot: a.pinDir },
+    logger: silentLogger(),
+    registry: new Registry(),
+    native,
+    manageNeighbours: false,
+    vipRoutes: false,
+    maxServices: 8,
+    maxBackends: 32,
+    sync: true,
+  });
+  await dp.open();
+  await dp.setServices([
+    { name: 'web', vip: SYNC_VIP, port: 80, protocol: 'tcp', mode: 'onearm', backends: SYNC_BACKEND_PORTS.map((port) => ({ address: SYNC_BACKEND, port })), epSelect: 'maglev', timeoutSec: 300 },
+  ]);
+  const sync = new ConnSync({
+    self: a.name,
+    listen: `${a.self}:${a.port + 1}`,
+    members: [a.self, a.peer],
+    port: a.port,
+    key: Buffer.from(a.key),
+    pinDir: dp.pinDir,
+    clockObject: join(ROOT, 'build/bpf/ct_sync.bpf.o'),
+    refreshMs: 600_000, // no refresh walk during a run: only new flows travel
+    queueLimit: 65536,
+    helloMs: 200,
+    logger: silentLogger(),
+    registry: new Registry(),
+  });
+  await sync.start();
+  const ifindex = native.ifNameToIndex('eth0');
+  const ctx = (len: number) => {
+    const b = Buffer.alloc(24);
+    b.writeUInt32LE(len, 4);
+    b.writeUInt32LE(ifindex, 12);
+    return b;
+  };
+  const run = (pkt: Buffer) => native.progTestRun(dp.programFd, pkt, 1, { ctx: ctx(pkt.length) });
+  const handshake = (g: number): void => {
+    const client = clientOf(g);
+    const syn = run(frame({ src: client, dst: SYNC_VIP, proto: 'tcp', sport: 40000, dport: 80, tcpFlags: TCP_SYN, dstMac: a.mac }));
+    const p = parse(syn.data);
+    if (p.dst !== SYNC_BACKEND) throw new Error(`flow ${g}: SYN not translated (verdict ${syn.retval})`);
+    run(frame({ src: SYNC_BACKEND, dst: a.self, proto: 'tcp', sport: p.dport, dport: p.sport, tcpFlags: TCP_SYN | TCP_ACK, srcMac: SYNC_BACKEND_MAC, dstMac: a.mac }));
+    run(frame({ src: client, dst: SYNC_VIP, proto: 'tcp', sport: 40000, dport: 80, tcpFlags: TCP_ACK, dstMac: a.mac }));
+  };
+  const fwdKey = (g: number) => native.xdpEncode('ctKey', { src: clientOf(g), dst: SYNC_VIP, sport: 40000, dport: 80, protocol: 'tcp' });
+  const ct4 = dp.conntrackFd(4);
+
+  // ready once the peer's sync thread is known (hellos both ways)
+  const t0 = Date.now();
+  while (sync.view().peersKnown < 1) {
+    if (Date.now() - t0 > 20_000) throw new Error('sync peer not known after 20 s');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  out({ ready: true });
+
+  const rl = createInterface({ input: process.stdin });
+  for await (const line of rl) {
+    const c = JSON.parse(line) as { cmd: string; base: number; count: number; rate: number; timeoutMs: number };
+    if (c.cmd === 'gen') {
+      const times = new Array<number>(c.count);
+      const start = nowMs();
+      for (let k = 0; k < c.count; ) {
+        // flows due by now at the target rate (all at once when rate is 0)
+        const due = c.rate > 0 ? Math.min(c.count, Math.floor(((nowMs() - start) * c.rate) / 1000) + 1) : c.count;
+        for (; k < due; k++) {
+          handshake(c.base + k);
+          times[k] = nowMs();
+        }
+        if (k < c.count) await new Promise((r) => setTimeout(r, 1));
+      }
+      out({ times });
+    } else if (c.cmd === 'watch') {
+      const seen = new Array<number>(c.count).fill(NaN);
+      const end = nowMs() + c.timeoutMs;
+      let next = 0; // flows arrive about in order: check from the first not yet seen
+      let left = c.count;
+      while (left > 0 && nowMs() < end) {
+        const t = nowMs();
+        for (let k = next; k < c.count; k++) {
+          if (!Number.isNaN(seen[k]!)) continue;
+          if (native.mapLookup(ct4, fwdKey(c.base + k))) {
+            seen[k] = t;
+            left--;
+          } else if (k > next + 256) break; // beyond a window of misses: wait for the next poll
+        }
+        while (next < c.count && !Number.isNaN(seen[next]!)) next++;
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      out({ seen });
+    } else if (c.cmd === 'stats') {
+      out({ stats: sync.view() });
+    } else if (c.cmd === 'exit') break;
+  }
+  rl.close();
+  await sync.stop();
+  await dp.close({ detach: true });
+  out({ closed: true });
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`sync-node: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(1);
+});

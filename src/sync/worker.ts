@@ -1,0 +1,289 @@
+// Connection-sync worker thread: its own UDP socket and its own event loop, so neither the main
+// loop nor the heartbeat thread waits for it. Every tick it drains the flows the data path
+// reported (established or closing, never embryonic), queues them (bounded: the excess is dropped
+// and counted) and ships them to every peer in authenticated batches (codec.ts), a bounded number
+// of packets per tick. It applies the peers' batches to the local conntrack through the addon.
+// A peer seen with a new boot (a first contact, a restart) gets a bulk resync of every flow this
+// node carries; every refreshMs the flows with newer packets are re-sent, so a peer's copy ages
+// like the original. Runs at nice +5: the heartbeat thread (real-time) and the main loop come first.
+import { createSocket, type RemoteInfo } from 'node:dgram';
+import { randomBytes } from 'node:crypto';
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { parentPort, workerData } from 'node:worker_threads';
+import { canonicalIp, familyOf, unmapIpv4 } from '../lib/addr.js';
+import { loadNative } from '../native/index.js';
+import { decodeSync, encodeSync, recordsPerPacket, ReplayGuard, SYNC_RECORD_LEN, type SyncDrop, type SyncKindName } from './codec.js';
+import { syncNativeOf, type ApplyResult, type CtSyncHandle } from './native.js';
+
+export interface SyncWorkerConfig {
+  self: string;
+  listenHost: string;
+  listenPort: number;
+  /** Other members' sync sockets; key = canonical "host:port" (IPv6 in brackets). */
+  peers: Array<{ host: string; port: number; key: string }>;
+  key: Uint8Array;
+  pinDir: string;
+  /** ct_sync.bpf.o (the flow-clock program). */
+  clockObject: string;
+  tickMs: number;
+  queueLimit: number;
+  /** Packets per peer per tick, at most (the rest waits in the queue). */
+  packetsPerTick: number;
+  refreshMs: number;
+  helloMs: number;
+}
+
+export type SyncWorkerDrop = SyncDrop | 'queue-full' | 'ring-full' | 'send-error' | 'no-peer-boot';
+
+export interface SyncWorkerStats {
+  sent: number;
+  received: number;
+  packetsSent: number;
+  packetsReceived: number;
+  bulkSent: number;
+  applied: ApplyResult;
+  dropped: Partial<Record<SyncWorkerDrop, number>>;
+  /** Records waiting to be sent. */
+  queued: number;
+  /** Age (ms) of the flow's last packet when its record was applied here: max and last batch's max. */
+  lagMaxMs: number;
+  lagLastMs: number;
+  /** Peers whose boot this node knows (they can receive flows). */
+  peersKnown: number;
+}
+
+export type FromSyncWorker = { type: 'ready'; port: number; scheduling: string } | { type: 'error'; message: string } | { type: 'stats'; stats: SyncWorkerStats };
+export type ToSyncWorker = { type: 'stop' };
+
+interface Peer {
+  host: string;
+  port: number;
+  key: string;
+  guard: ReplayGuard;
+  /** Records to send it in a bulk resync, waiting for room. */
+  bulk: Buffer[];
+}
+
+const cfg = workerData as SyncWorkerConfig;
+const port = parentPort!;
+const boot = randomBytes(8).readBigUInt64BE(0) || 1n;
+let seq = 0n;
+const perPacket = recordsPerPacket(cfg.self);
+const emptyApply = (): ApplyResult => ({ applied: 0, invalid: 0, noService: 0, noBackend: 0, stale: 0, conflict: 0, failed: 0 });
+const stats: SyncWorkerStats = { sent: 0, received: 0, packetsSent: 0, packetsReceived: 0, bulkSent: 0, applied: emptyApply(), dropped: {}, queued: 0, lagMaxMs: 0, lagLastMs: 0, peersKnown: 0 };
+
+function niceThread(): string {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (tid > 0) {
+      setPriority(tid, 5);
+      return 'nice 5';
+    }
+  } catch {
+    /* keep the default */
+  }
+  return 'normal';
+}
+const scheduling = niceThread();
+
+function drop(reason: SyncWorkerDrop, n = 1): void {
+  stats.dropped[reason] = (stats.dropped[reason] ?? 0) + n;
+}
+
+const peers = new Map<string, Peer>(cfg.peers.map((p) => [p.key, { ...p, guard: new ReplayGuard(boot), bulk: [] }]));
+const byRaw = new Map<string, Peer>();
+function peerOf(r: RemoteInfo): Peer | undefined {
+  const raw = `${r.address}|${r.port}`;
+  const hit = byRaw.get(raw);
+  if (hit) return hit;
+  const a = r.address.replace(/%.*$/, '');
+  const c = familyOf(a) ? canonicalIp(unmapIpv4(a)) : '';
+  const p = c ? peers.get(familyOf(c) === 6 ? `[${c}]:${r.port}` : `${c}:${r.port}`) : undefined;
+  if (p && byRaw.size < 4 * peers.size + 4) byRaw.set(raw, p);
+  return p;
+}
+
+let ct: CtSyncHandle;
+try {
+  const native = loadNative();
+  const loaded = native.xdpLoad(cfg.clockObject, { program: 'edgelb_now' });
+  for (const m of Object.values(loaded.maps)) native.closeFd(m.fd);
+  ct = new (syncNativeOf(native).CtSync)({ pinDir: cfg.pinDir, clockProgFd: loaded.progFd });
+  native.closeFd(loaded.progFd);
+} catch (e) {
+  port.postMessage({ type: 'error', message: e instanceof Error ? e.message : String(e) } satisfies FromSyncWorker);
+  throw e;
+}
+
+const sock = createSocket({ type: familyOf(cfg.listenHost) === 6 ? 'udp6' : 'udp4', reuseAddr: false });
+
+function send(p: Peer, kind: SyncKindName, records: Buffer): void {
+  seq++;
+  const pkt = encodeSync({ kind, boot, seq, echoBoot: p.guard.boot, name: cfg.self, records }, cfg.key);
+  const n = records.length / SYNC_RECORD_LEN;
+  sock.send(pkt, p.port, p.host, (err) => {
+    if (err) return drop('send-error', Math.max(1, n));
+    stats.packetsSent++;
+    stats.sent += n;
+    if (kind === 'bulk') stats.bulkSent += n;
+  });
+}
+
+function hello(p: Peer): void {
+  send(p, 'hello', Buffer.alloc(0));
+}
+
+/** Records waiting for every known peer (deltas), oldest first. */
+let queue: Buffer[] = [];
+let queued = 0;
+
+function enqueue(records: Buffer): void {
+  let n = records.length / SYNC_RECORD_LEN;
+  if (n === 0) return;
+  const room = cfg.queueLimit - queued;
+  if (n > room) {
+    drop('queue-full', n - room);
+    records = records.subarray(0, room * SYNC_RECORD_LEN);
+    n = room;
+  }
+  if (n === 0) return;
+  queue.push(records);
+  queued += n;
+}
+
+/** Cut the queued records into packet-sized batches (at most `max` of them). */
+function takeBatches(max: number): Buffer[] {
+  const all = queue.length === 1 ? queue[0]! : Buffer.concat(queue);
+  const out: Buffer[] = [];
+  let off = 0;
+  const step = perPacket * SYNC_RECORD_LEN;
+  while (off < all.length && out.length < max) {
+    out.push(all.subarray(off, off + step));
+    off += step;
+  }
+  const rest = all.subarray(off);
+  queue = rest.length ? [rest] : [];
+  queued = rest.length / SYNC_RECORD_LEN;
+  return out;
+}
+
+/** Conntrack entries visited per tick by the refresh walk (three map calls each). */
+const REFRESH_VISITS_PER_TICK = 2048;
+let refreshMark = ct.now(); // flows before the start reach the peers by their bulk resync
+let refreshing = false;
+let lastRefresh = performance.now();
+let lastHello = 0;
+
+function tick(): void {
+  try {
+    const d = ct.drain(Math.max(1, cfg.queueLimit - queued));
+    if (d.dropped) drop('ring-full', d.dropped);
+    enqueue(d.records);
+    const now = performance.now();
+    if (!refreshing && now - lastRefresh >= cfg.refreshMs) {
+      refreshing = true;
+      lastRefresh = now;
+    }
+    if (refreshing) {
+      // a slice of the walk per tick: a large table never holds this thread for long
+      const w = ct.refreshStep(refreshMark, REFRESH_VISITS_PER_TICK);
+      enqueue(w.records);
+      if (w.done) {
+        refreshMark = w.mark;
+        refreshing = false;
+      }
+    }
+    if (now - lastHello >= cfg.helloMs) {
+      lastHello = now;
+      for (const p of peers.values()) hello(p);
+    }
+    const known = [...peers.values()].filter((p) => p.guard.boot !== 0n);
+    stats.peersKnown = known.length;
+    if (queued > 0) {
+      if (known.length === 0) {
+        // nobody to tell yet: they get every flow in the bulk resync when they appear
+        drop('no-peer-boot', queued);
+        queue = [];
+        queued = 0;
+      } else {
+        for (const b of takeBatches(cfg.packetsPerTick)) for (const p of known) send(p, 'delta', b);
+      }
+    }
+    for (const p of known) {
+      for (let i = 0; i < cfg.packetsPerTick && p.bulk.length > 0; i++) send(p, 'bulk', p.bulk.shift()!);
+    }
+    stats.queued = queued;
+  } catch (e) {
+    port.postMessage({ type: 'error', message: e instanceof Error ? e.message : String(e) } satisfies FromSyncWorker);
+  }
+}
+
+function startBulk(p: Peer): void {
+  const w = ct.walk(0n, 4 * cfg.queueLimit);
+  const step = perPacket * SYNC_RECORD_LEN;
+  p.bulk = [];
+  for (let off = 0; off < w.records.length; off += step) p.bulk.push(w.records.subarray(off, off + step));
+}
+
+function addApplied(r: ApplyResult): void {
+  for (const k of Object.keys(r) as Array<keyof ApplyResult>) stats.applied[k] += r[k];
+}
+
+sock.on('message', (msg, rinfo) => {
+  const p = peerOf(rinfo);
+  if (!p) return drop('unknown-sender');
+  const d = decodeSync(msg, cfg.key);
+  if (!d.ok) return drop(d.reason);
+  const g = p.guard.check(d.packet);
+  if (!g.ok) return drop(g.reason);
+  stats.packetsReceived++;
+  if (g.newBoot) {
+    // a first contact or a restart: let it know our boot at once, then give it every flow
+    hello(p);
+    try {
+      startBulk(p);
+    } catch (e) {
+      port.postMessage({ type: 'error', message: e instanceof Error ? e.message : String(e) } satisfies FromSyncWorker);
+    }
+  }
+  const n = d.packet.records.length / SYNC_RECORD_LEN;
+  if (n === 0) return;
+  stats.received += n;
+  const records = Buffer.from(d.packet.records.buffer, d.packet.records.byteOffset, d.packet.records.byteLength);
+  let lag = 0;
+  for (let off = 0; off < records.length; off += SYNC_RECORD_LEN) lag = Math.max(lag, records.readUInt32BE(off + 4));
+  try {
+    addApplied(ct.apply(records));
+  } catch (e) {
+    port.postMessage({ type: 'error', message: e instanceof Error ? e.message : String(e) } satisfies FromSyncWorker);
+    return;
+  }
+  if (d.packet.kind === 'delta') {
+    stats.lagLastMs = lag;
+    stats.lagMaxMs = Math.max(stats.lagMaxMs, lag);
+  }
+});
+
+sock.on('error', (e) => port.postMessage({ type: 'error', message: e.message } satisfies FromSyncWorker));
+sock.bind(cfg.listenPort, cfg.listenHost, () => {
+  try {
+    sock.setRecvBufferSize(4 << 20);
+    sock.setSendBufferSize(4 << 20);
+  } catch {
+    /* the defaults still work */
+  }
+  const tickTimer = setInterval(tick, cfg.tickMs);
+  const statsTimer = setInterval(() => port.postMessage({ type: 'stats', stats } satisfies FromSyncWorker), 250);
+  port.on('message', (m: ToSyncWorker) => {
+    if (m.type !== 'stop') return;
+    clearInterval(tickTimer);
+    clearInterval(statsTimer);
+    port.postMessage({ type: 'stats', stats } satisfies FromSyncWorker);
+    ct.close();
+    sock.close(() => port.close());
+  });
+  for (const p of peers.values()) hello(p);
+  port.postMessage({ type: 'ready', port: sock.address().port, scheduling } satisfies FromSyncWorker);
+});

@@ -1,0 +1,146 @@
+// The sync thread over real UDP on loopback, against a real XDP data path (BPF_PROG_TEST_RUN),
+// with this test as its peer: junk, wrong key, oversize, truncated, unknown sender, stale echo and
+// replayed datagrams are dropped and counted; a hello makes it send every flow it carries (bulk);
+// a fresh delta is applied to its conntrack; a flow that becomes established here reaches the peer
+// in a delta. Needs root.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createSocket, type Socket } from 'node:dgram';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
+import { Registry } from 'prom-client';
+import { frame, parse, TCP_ACK, TCP_SYN } from './dataplane/pkt.js';
+import { B3, ctEntry, dp, fromBackend, NODE4, run, useXdpPacketDataplane } from './dataplane/packets.js';
+import { silentLogger } from '../../src/lib/logger.js';
+import { waitFor } from '../../src/lib/backoff.js';
+import { loadNative } from '../../src/native/index.js';
+import { ConnSync } from '../../src/sync/conn-sync.js';
+import { decodeSync, encodeSync, SYNC_MAX_PACKET, SYNC_RECORD_LEN, type SyncPacket } from '../../src/sync/codec.js';
+import { addr16, syncNativeOf } from '../../src/sync/native.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
+const KEY = Buffer.from('sync-worker-test-key-0123456789ab');
+const PORT = 30000 + (process.pid % 2000) * 3;
+const ONEARM = '192.168.80.2';
+const PEER_BOOT = 0xb0bn;
+
+describe('connection sync thread over UDP (loopback, real data path)', () => {
+  useXdpPacketDataplane({ sync: true });
+  let sync: ConnSync;
+  let peer: Socket;
+  let stranger: Socket;
+  const got: SyncPacket[] = [];
+  let seq = 0n;
+  let workerBoot = 0n;
+
+  before(async () => {
+    execFileSync('make', ['-s', '-C', ROOT, 'build/bpf/ct_sync.bpf.o'], { stdio: 'ignore' });
+    peer = createSocket('udp4');
+    stranger = createSocket('udp4');
+    await new Promise<void>((r) => peer.bind(PORT, '127.0.0.2', r));
+    await new Promise<void>((r) => stranger.bind(PORT, '127.0.0.3', r));
+    peer.on('message', (m) => {
+      const d = decodeSync(m, KEY);
+      if (d.ok) got.push(d.packet);
+    });
+    sync = new ConnSync({
+      self: 'edge-a',
+      listen: `127.0.0.1:${PORT + 1}`,
+      members: ['127.0.0.1', '127.0.0.2'],
+      port: PORT,
+      key: KEY,
+      pinDir: dp.pinDir,
+      clockObject: join(ROOT, 'build/bpf/ct_sync.bpf.o'),
+      refreshMs: 600_000,
+      queueLimit: 1000,
+      helloMs: 200,
+      logger: silentLogger(),
+      registry: new Registry(),
+    });
+    await sync.start();
+  });
+  after(async () => {
+    await sync?.stop();
+    peer?.close();
+    stranger?.close();
+  });
+
+  const send = (b: Buffer, from: Socket = peer) => new Promise<void>((r) => from.send(b, PORT, '127.0.0.1', () => r()));
+  const pkt = (p: Partial<SyncPacket>) => encodeSync({ kind: 'hello', boot: PEER_BOOT, seq: ++seq, echoBoot: workerBoot, name: 'edge-b', records: Buffer.alloc(0), ...p }, KEY);
+  const dropped = () => sync.view().dropped;
+  const handshake = (client: string, sport: number) => {
+    const s = run(frame({ src: client, dst: ONEARM, proto: 'tcp', sport, dport: 80, tcpFlags: TCP_SYN }));
+    const port = parse(s.out).sport;
+    run(fromBackend({ src: B3, dst: NODE4, proto: 'tcp', sport: 8080, dport: port, tcpFlags: TCP_SYN | TCP_ACK }, B3));
+    run(frame({ src: client, dst: ONEARM, proto: 'tcp', sport, dport: 80, tcpFlags: TCP_ACK }));
+    return port;
+  };
+
+  test('it says hello with its boot id, and knows no peer yet', async () => {
+    const h = await waitFor(() => got.find((p) => p.kind === 'hello'), { timeoutMs: 5000 });
+    assert.equal(h.echoBoot, 0n);
+    assert.equal(h.name, 'edge-a');
+    workerBoot = h.boot;
+    assert.equal(sync.view().peersKnown, 0);
+  });
+
+  test('junk, a wrong key, oversize, truncated, a stranger and a stale echo are dropped and counted', async () => {
+    await send(Buffer.from('not a sync packet at all, but long enough to pass the first check......'));
+    await send(encodeSync({ kind: 'hello', boot: PEER_BOOT, seq: 1n, echoBoot: workerBoot, name: 'edge-b', records: Buffer.alloc(0) }, Buffer.from('some other key of the same length!')));
+    await send(Buffer.alloc(SYNC_MAX_PACKET + 1));
+    await send(pkt({ kind: 'delta', records: Buffer.alloc(3 * SYNC_RECORD_LEN) }).subarray(0, 200));
+    await send(pkt({}), stranger);
+    await send(pkt({ kind: 'delta', echoBoot: 0x1234n, records: Buffer.alloc(SYNC_RECORD_LEN) }));
+    await waitFor(() => {
+      const d = dropped();
+      return d.malformed === 1 && d.unauthenticated === 1 && d.oversize === 1 && d.truncated === 1 && d['unknown-sender'] === 1 && d.stale === 1 ? d : undefined;
+    }, { timeoutMs: 5000 });
+    assert.equal(sync.view().received, 0);
+  });
+
+  test('a hello from the peer: it learns our boot and sends us every flow it carries (bulk)', async () => {
+    const port = handshake('10.1.0.41', 48001);
+    got.length = 0;
+    await send(pkt({}));
+    const bulk = await waitFor(() => got.find((p) => p.kind === 'bulk'), { timeoutMs: 5000 });
+    assert.equal(bulk.echoBoot, PEER_BOOT);
+    const sn = syncNativeOf(loadNative());
+    const recs = Array.from({ length: bulk.records.length / SYNC_RECORD_LEN }, (_, i) => sn.syncRecordDecode(Buffer.from(bulk.records.subarray(i * SYNC_RECORD_LEN, (i + 1) * SYNC_RECORD_LEN))));
+    assert.ok(recs.some((r) => r && r.cport === 48001 && r.xport === port), 'the established flow is in the bulk');
+    await waitFor(() => (sync.view().peersKnown === 1 ? true : undefined), { timeoutMs: 5000 });
+  });
+
+  test('a fresh delta is applied; the same datagram again is a replay', async () => {
+    const sn = syncNativeOf(loadNative());
+    const rec = sn.syncRecordEncode({ family: 4, proto: 6, mode: 1, state: 0, ageMs: 20, timeoutSec: 300, client: addr16('10.1.0.99'), cport: 48100, vip: addr16(ONEARM), vport: 80, backend: addr16(B3), bport: 8080, xsrc: addr16('10.0.0.32'), xport: 61234, fwdFlags: 0x06 });
+    const d = pkt({ kind: 'delta', records: rec });
+    await send(d);
+    await waitFor(() => (sync.view().applied === 1 ? true : undefined), { timeoutMs: 5000 });
+    const e = ctEntry({ src: '10.1.0.99', dst: ONEARM, sport: 48100, dport: 80, protocol: 'tcp' });
+    assert.equal(e?.synced, true);
+    await send(d);
+    await waitFor(() => (dropped().replayed === 1 ? true : undefined), { timeoutMs: 5000 });
+    assert.equal(sync.view().applied, 1);
+  });
+
+  test('a flow established here reaches the peer in a delta', async () => {
+    got.length = 0;
+    const port = handshake('10.1.0.42', 48002);
+    const sn = syncNativeOf(loadNative());
+    const delta = await waitFor(
+      () =>
+        got.find((p) => {
+          if (p.kind !== 'delta') return false;
+          for (let i = 0; i < p.records.length / SYNC_RECORD_LEN; i++) {
+            const r = sn.syncRecordDecode(Buffer.from(p.records.subarray(i * SYNC_RECORD_LEN, (i + 1) * SYNC_RECORD_LEN)));
+            if (r?.cport === 48002 && r.xport === port) return true;
+          }
+          return false;
+        }),
+      { timeoutMs: 5000 },
+    );
+    assert.equal(delta.echoBoot, PEER_BOOT);
+    assert.ok(sync.view().sent >= 1);
+  });
+});
