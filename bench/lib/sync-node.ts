@@ -149,7 +149,10 @@ async function main(): Promise<void> {
   out({ closed: true });
 }
 
-main().catch((e: unknown) => {
-  process.stderr.write(`sync-node: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-  process.exit(1);
-});
+// bench/sync.ts imports the constants: run only as the node process itself
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main().catch((e: unknown) => {
+    process.stderr.write(`sync-node: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exit(1);
+  });
+}
