@@ -9,13 +9,13 @@
 //   program; present = the receiver's conntrack map holds the forward entry (polled every ms).
 // - anchor: Debian's conntrackd, FTFW mode, one per namespace, syncing the kernel's conntrack. The
 //   sender inserts ESTABLISHED+ASSURED entries with a NAT'ed reply tuple (the same client, VIP,
-//   backend and SNAT address/port an onearm flow has) with `conntrack -R -` (one per slice) at
+//   backend and SNAT address/port an onearm flow has) with `conntrack -R` (a file per slice) at
 //   the rate; conntrackd ships them on the kernel's NEW events; the receiver (DisableExternalCache
 //   on) commits each into its kernel table. Established/present = the NEW event on each side
 //   (`conntrack -E -o timestamp`).
 // Both sides use the same flows (client 10.(100+g>>16).x.y:40000 → 192.168.80.2:80, backend
 // 10.77.0.3:8080–8095, SNAT 10.77.0.1) and the same pacing (the flows due by now, every 1 ms for
-// edgelb; every 5 ms for the anchor, whose `conntrack -R -` loads its input only at EOF: a process
+// edgelb; every 5 ms for the anchor, whose `conntrack -R` loads a file of entries: a process
 // per slice). Lag is counted from each flow's own established time on both sides.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -236,16 +236,19 @@ const bench: Benchmark = {
         const b = nextBase(n);
         evTimes[0]!.clear();
         evTimes[1]!.clear();
-        // `conntrack -R -` loads its input at EOF: one process per slice of due entries (no less
+        // `conntrack -R` loads a file: one process per slice of due entries (no less
         // than 5 ms of them, so process starts do not eat the CPU the daemons need)
         const feeders: ChildProcess[] = [];
         const feed = (lines: string) => {
-          const p = nsExec(ns[0], ['conntrack', '-R', '-']);
+          const f = join(dir, `feed-${feeders.length}.txt`);
+          writeFileSync(f, lines);
+          const p = nsExec(ns[0], ['conntrack', '-R', f]);
+          p.stdin!.end();
           p.stdout!.resume();
-          p.stderr!.resume();
-          p.stdin!.end(lines);
+          p.stderr!.on('data', (d: Buffer) => (feedErr = d.toString().slice(0, 300)));
           feeders.push(p);
         };
+        let feedErr = '';
         const start = performance.now();
         if (kind === 'rate') feed(Array.from({ length: n }, (_, k) => ctLine(b + k)).join(''));
         else
@@ -257,6 +260,7 @@ const bench: Benchmark = {
             if (k < n) await new Promise((r) => setTimeout(r, 5));
           }
         await Promise.all(feeders.map((p) => (p.exitCode !== null ? undefined : new Promise((r) => p.on('exit', r)))));
+        if (feedErr) ctx.log(`conntrack -R: ${feedErr}`);
         const deadline = Date.now() + 15_000 + n;
         while (evTimes[1]!.size < n && Date.now() < deadline) {
           const before = evTimes[1]!.size;
@@ -266,7 +270,8 @@ const bench: Benchmark = {
         const est = Array.from({ length: n }, (_, k) => evTimes[0]!.get(b + k) ?? NaN);
         const seen = Array.from({ length: n }, (_, k) => evTimes[1]!.get(b + k) ?? NaN);
         const s = sample(kind, est, seen);
-        ctx.log(`run ${i + 1} conntrackd ${kind}: ${JSON.stringify(s)} (sender events ${evTimes[0]!.size}/${n})`);
+        ctx.log(`run ${i + 1} conntrackd ${kind}: ${JSON.stringify(s)} (sender events ${evTimes[0]!.size}/${n}, ${feeders.length} conntrack -R)`);
+        for (let f = 0; f < feeders.length; f++) rmSync(join(dir, `feed-${f}.txt`), { force: true });
         // empty both tables for the next run (the flush's deletions travel too: let them settle)
         for (const n2 of ns) sh(['nsenter', `--net=/run/netns/${n2}`, 'conntrack', '-F']);
         await new Promise((r) => setTimeout(r, 1000));
