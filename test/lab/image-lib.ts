@@ -1,7 +1,7 @@
 // Running the edgelb image with podman the way the DaemonSet runs it: podman flags derived from
 // manifests/daemonset.yaml (securityContext, host network = a lab namespace, the host's bpffs and a
 // config folder for the ConfigMap), its init container's command, the repo's containers.conf.
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
@@ -29,7 +29,7 @@ interface PodSpec {
   hostNetwork?: boolean;
   initContainers?: Container[];
   containers: Container[];
-  volumes: Array<{ name: string; configMap?: unknown; hostPath?: { path: string } }>;
+  volumes: Array<{ name: string; configMap?: unknown; hostPath?: { path: string }; secret?: { secretName: string; optional?: boolean } }>;
 }
 
 export function daemonSetPod(): PodSpec {
@@ -55,14 +55,26 @@ export function containerFlags(pod: PodSpec, c: Container, o: { netns: string; c
   if (sc.readOnlyRootFilesystem) f.push('--read-only', '--read-only-tmpfs=false');
   for (const d of sc.capabilities?.drop ?? []) f.push('--cap-drop', d);
   for (const a of sc.capabilities?.add ?? []) f.push('--cap-add', a);
+  const mounts: Array<{ src: string; at: string }> = [];
   for (const m of c.volumeMounts ?? []) {
     const v = pod.volumes.find((x) => x.name === m.name);
     if (!v) throw new Error(`volume ${m.name} is not declared`);
     let src: string;
     if (v.hostPath) src = v.hostPath.path;
     else if (v.configMap) src = o.configDir;
-    else throw new Error(`volume ${m.name}: the image test maps only hostPath and configMap volumes`);
+    else if (v.secret?.optional) {
+      // a missing optional Secret is an empty directory in Kubernetes: the lab node runs alone
+      src = join(o.configDir, `.secret-${v.name}`);
+      mkdirSync(src, { recursive: true });
+    } else throw new Error(`volume ${m.name}: the image test maps only hostPath, configMap and optional Secret volumes`);
     f.push('-v', `${src}:${m.mountPath}${m.readOnly ? ':ro' : ''}`);
+    mounts.push({ src, at: m.mountPath });
+  }
+  // a mount inside another (the key beside the config) needs its mount point in the outer source,
+  // which may be read-only inside the container
+  for (const inner of mounts) {
+    const outer = mounts.find((o2) => o2 !== inner && inner.at.startsWith(o2.at.replace(/\/?$/, '/')));
+    if (outer && outer.src.startsWith(o.configDir)) mkdirSync(join(outer.src, inner.at.slice(outer.at.replace(/\/?$/, '/').length)), { recursive: true });
   }
   return f;
 }
