@@ -30,6 +30,8 @@ export interface BfdManagerOptions {
   receivers?: BfdRxSpec[];
   ports?: { single: number; multi: number };
   viewEveryMs?: number;
+  /** The XDP data path's BFD maps: the thread publishes its Up sessions there and resumes from them. */
+  offload?: { sessions: number; frames: number; lease: number };
 }
 
 /** A peer's BFD session: single hop unless the BGP session is multihop (ebgpMultihop > 1). */
@@ -180,7 +182,7 @@ export class BfdManager extends EventEmitter {
   }
 
   private async spawn(receivers: BfdRxSpec[]): Promise<void> {
-    const cfg: BfdWorkerConfig = { receivers, viewEveryMs: this.o.viewEveryMs ?? 1000, ...(this.o.ports ? { ports: this.o.ports } : {}) };
+    const cfg: BfdWorkerConfig = { receivers, viewEveryMs: this.o.viewEveryMs ?? 1000, ...(this.o.ports ? { ports: this.o.ports } : {}), ...(this.o.offload ? { offload: this.o.offload } : {}) };
     const w = startWorker(import.meta.url, 'worker', cfg);
     this.worker = w;
     await new Promise<void>((resolve, reject) => {

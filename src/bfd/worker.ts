@@ -10,6 +10,10 @@ import { canonicalIp, familyOf, unmapIpv4 } from '../lib/addr.js';
 import { BfdEngine, type BfdClock, type BfdEngineStats } from './engine.js';
 import type { BfdSessionConfig, BfdSessionView, BfdStateChange } from './session.js';
 import { DgramTransport, openReceiver, type BfdRxSpec } from './udp.js';
+import { createSocket } from 'node:dgram';
+import { BfdOffloadDriver } from './offload-driver.js';
+import { XdpBfdOffload } from './xdp-offload.js';
+import { loadNative } from '../native/index.js';
 
 export interface BfdWorkerConfig {
   receivers: BfdRxSpec[];
@@ -17,6 +21,9 @@ export interface BfdWorkerConfig {
   ports?: { single: number; multi: number };
   /** How often views are posted besides every state change (ms). */
   viewEveryMs: number;
+  /** The XDP data path's pinned BFD maps (XdpDataplane.mapFd): Up sessions are published to them
+   *  so the XDP program answers for a dead daemon, and a starting thread resumes from them. */
+  offload?: { sessions: number; frames: number; lease: number };
 }
 
 export type ToBfdWorker =
@@ -42,11 +49,42 @@ const clock: BfdClock = {
     return () => clearTimeout(t);
   },
 };
-const transport = new DgramTransport((message) => post({ type: 'error', message }), cfg.ports);
-const engine = new BfdEngine(transport, clock, (change) => {
+const dgram = new DgramTransport((message) => post({ type: 'error', message }), cfg.ports);
+const driver = cfg.offload ? offloadDriver(cfg.offload) : undefined;
+const engine = new BfdEngine(driver ? driver.wrap(dgram) : dgram, clock, (change) => {
   post({ type: 'change', change });
+  driver?.tick();
   postViews();
 });
+driver?.attach(engine);
+
+/** Our address towards each peer (the kernel's route), learnt once per peer off the hot path. */
+const locals = new Map<string, string | undefined>();
+function localFor(peer: string): string | undefined {
+  if (!locals.has(peer)) {
+    locals.set(peer, undefined);
+    const s = createSocket(familyOf(peer) === 6 ? 'udp6' : 'udp4');
+    s.on('error', () => s.close());
+    s.connect(9, peer, () => {
+      locals.set(peer, normalise(s.address().address));
+      s.close();
+    });
+  }
+  return locals.get(peer);
+}
+
+function offloadDriver(fds: { sessions: number; frames: number; lease: number }): BfdOffloadDriver {
+  const native = loadNative();
+  const window = Math.min(512, native.xdpLayout().bfdWindowMax);
+  return new BfdOffloadDriver({
+    port: new XdpBfdOffload({ native, fds }),
+    now: clock.now,
+    window,
+    ...(cfg.ports ? { ports: cfg.ports } : {}),
+    localFor,
+    onError: (message) => post({ type: 'error', message }),
+  });
+}
 
 function postViews(): void {
   post({ type: 'views', views: engine.views(), stats: engine.stats });
@@ -73,11 +111,20 @@ async function main(): Promise<void> {
     ),
   );
   const viewTimer = setInterval(postViews, cfg.viewEveryMs);
+  // what the offload answers with: published on Up (above) and checked here
+  const offloadTimer = driver ? setInterval(() => driver.tick(), 250) : undefined;
+  driver?.readResume();
   port.on('message', (m: ToBfdWorker) => {
-    if (m.type === 'sessions') engine.setSessions(revive(m.sessions));
+    if (m.type === 'sessions') {
+      const list = revive(m.sessions);
+      engine.setSessions(list, driver?.takeResume(list));
+    }
     else if (m.type === 'admin') engine.setAdminDown(m.key, m.down);
     else if (m.type === 'stop') {
       clearInterval(viewTimer);
+      clearInterval(offloadTimer);
+      // an orderly stop tells the peers AdminDown: nothing may answer Up for us afterwards
+      if (m.adminDown) driver?.clear();
       const end = () => {
         postViews();
         engine.close();

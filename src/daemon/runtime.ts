@@ -225,7 +225,10 @@ export async function createNodeRuntime(ctx: RuntimeContext): Promise<StateConsu
   let bfd: BfdManager | undefined;
   if (speaker) {
     const native = nativeAvailable() ? loadNative() : undefined;
-    const m = new BfdManager({ logger, registry, ...(native ? { udpSocket: native.extra.udpSocket as UdpSocketFn } : {}) });
+    // with the XDP data path, the XDP program answers for the Up sessions while no daemon runs
+    const xdp = dataplane instanceof XdpDataplane ? dataplane : undefined;
+    const offload = xdp ? { sessions: xdp.mapFd('bfd'), frames: xdp.mapFd('bfdFrames'), lease: xdp.mapFd('bfdLease') } : undefined;
+    const m = new BfdManager({ logger, registry, ...(native ? { udpSocket: native.extra.udpSocket as UdpSocketFn } : {}), ...(offload ? { offload } : {}) });
     const sp = speaker;
     m.on('down', (peer: string) => void sp.bfdDown(peer));
     m.setPeers(initial.bgp?.peers ?? []);
