@@ -36,11 +36,11 @@ const VIP_RELOAD = '192.168.80.243';
 const BFD = { minRx: 100, minTx: 100, multiplier: 3 };
 const BFD_DETECT_MS = BFD.multiplier * Math.max(BFD.minRx, BFD.minTx);
 /**
- * The nodes whose session runs BFD. Not edge-1, which step 4 restarts with kill -9: until the daemon
- * hands its BFD sessions to XDP across a restart (docs/bfd.md), a kill -9 is a BFD Down at the
- * router and BIRD would flush the node's routes, which graceful restart keeps today.
+ * The nodes whose session runs BFD: all of them. Step 4 restarts edge-1 with kill -9: the daemon
+ * hands its Up BFD sessions to XDP (docs/bfd.md, "How the daemon is wired"), which answers BIRD
+ * until the next daemon resumes them, so BIRD's session stays Up and graceful restart keeps the routes.
  */
-const BFD_NODES: ReadonlySet<number> = new Set([2, 3]);
+const BFD_NODES: ReadonlySet<number> = new Set([1, 2, 3]);
 
 const here = dirname(fileURLToPath(import.meta.url));
 const fromSource = import.meta.url.endsWith('.ts');
