@@ -5,34 +5,10 @@
 // that fail authentication or the TTL rule, and count every drop.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BfdEngine, type BfdClock, type BfdSource } from '../../src/bfd/engine.js';
+import { BfdEngine, type BfdSource } from '../../src/bfd/engine.js';
 import { BfdAuthType, BfdDiag, BfdState, decodeControl } from '../../src/bfd/packet.js';
 import type { BfdSessionConfig, BfdStateChange } from '../../src/bfd/session.js';
-
-class FakeClock implements BfdClock {
-  t = 1000;
-  private timers: Array<{ at: number; fn: () => void; live: boolean }> = [];
-  now(): number {
-    return this.t;
-  }
-  at(at: number, fn: () => void): () => void {
-    const e = { at, fn, live: true };
-    this.timers.push(e);
-    return () => void (e.live = false);
-  }
-  advance(ms: number): void {
-    const end = this.t + ms;
-    for (;;) {
-      this.timers = this.timers.filter((x) => x.live);
-      const next = this.timers.reduce<(typeof this.timers)[number] | undefined>((m, x) => (!m || x.at < m.at ? x : m), undefined);
-      if (!next || next.at > end) break;
-      this.t = Math.max(this.t, next.at);
-      next.live = false;
-      next.fn();
-    }
-    this.t = end;
-  }
-}
+import { FakeClock } from './bfd-fakes.js';
 
 interface Side {
   engine: BfdEngine;
