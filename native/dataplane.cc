@@ -9,6 +9,7 @@
 
 #include "bpf/edgelb_shared.h"
 #include "registry.h"
+#include "struct_bytes.h"
 #include "util.h"
 
 namespace edgelb {
@@ -73,26 +74,6 @@ bool ReqProto(Napi::Object o, const char* key, uint8_t* out) {
 }
 
 const char* ProtoName(uint8_t p) { return p == IPPROTO_TCP ? "tcp" : p == IPPROTO_UDP ? "udp" : "other"; }
-
-template <typename T>
-Napi::Buffer<uint8_t> Bytes(Napi::Env env, const T& v) {
-  return Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(&v), sizeof(T));
-}
-
-template <typename T>
-bool FromBytes(const Napi::CallbackInfo& info, size_t i, T* out) {
-  if (info.Length() <= i || !info[i].IsBuffer()) {
-    ThrowType(info.Env(), "argument 1 (bytes) must be a Buffer");
-    return false;
-  }
-  auto b = info[i].As<Napi::Buffer<uint8_t>>();
-  if (b.Length() < sizeof(T)) {
-    ThrowRange(info.Env(), "buffer is " + std::to_string(b.Length()) + " bytes, the struct needs " + std::to_string(sizeof(T)));
-    return false;
-  }
-  memcpy(out, b.Data(), sizeof(T));
-  return true;
-}
 
 // ---- encoders: xdpEncode(kind, object) -> Buffer ----
 

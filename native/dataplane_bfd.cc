@@ -7,6 +7,7 @@
 #include <string>
 
 #include "bpf/edgelb_shared.h"
+#include "struct_bytes.h"
 #include "util.h"
 
 namespace edgelb {
@@ -45,26 +46,6 @@ Napi::String AddrString(Napi::Env env, const edgelb_addr& a, int family) {
   char buf[INET6_ADDRSTRLEN] = {0};
   inet_ntop(family == 4 ? AF_INET : AF_INET6, family == 4 ? (const void*)&a.a[0] : (const void*)a.a, buf, sizeof(buf));
   return Napi::String::New(env, buf);
-}
-
-template <typename T>
-Napi::Buffer<uint8_t> Bytes(Napi::Env env, const T& v) {
-  return Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(&v), sizeof(T));
-}
-
-template <typename T>
-bool FromBytes(const Napi::CallbackInfo& info, size_t i, T* out) {
-  if (info.Length() <= i || !info[i].IsBuffer()) {
-    ThrowType(info.Env(), "argument 1 (bytes) must be a Buffer");
-    return false;
-  }
-  auto b = info[i].As<Napi::Buffer<uint8_t>>();
-  if (b.Length() < sizeof(T)) {
-    ThrowRange(info.Env(), "buffer is " + std::to_string(b.Length()) + " bytes, the struct needs " + std::to_string(sizeof(T)));
-    return false;
-  }
-  memcpy(out, b.Data(), sizeof(T));
-  return true;
 }
 
 bool ReqU64(Napi::Object o, const char* key, uint64_t* out) {
