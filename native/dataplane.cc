@@ -9,7 +9,7 @@
 
 #include "bpf/edgelb_shared.h"
 #include "registry.h"
-#include "struct_bytes.h"
+#include "struct_codec.h"
 #include "util.h"
 
 namespace edgelb {
@@ -20,46 +20,7 @@ Napi::Value DecodeBfd(const Napi::CallbackInfo& info, const std::string& kind);
 
 namespace {
 
-// ---- property helpers (throw TypeError and return false) ----
-
-bool ReqInt(Napi::Object o, const char* key, int64_t lo, int64_t hi, int64_t* out) {
-  bool present = false;
-  if (!OptInt(o, key, lo, hi, out, &present)) return false;
-  if (!present) {
-    ThrowType(o.Env(), std::string("property ") + key + " is required");
-    return false;
-  }
-  return true;
-}
-
-int64_t IntOr(Napi::Object o, const char* key, int64_t lo, int64_t hi, int64_t dflt, bool* ok) {
-  int64_t v = dflt;
-  bool present = false;
-  *ok = OptInt(o, key, lo, hi, &v, &present);
-  return present ? v : dflt;
-}
-
-// Parse an address property into edgelb_addr; returns the family (4/6), 0 after throwing.
-int ReqAddr(Napi::Object o, const char* key, edgelb_addr* out, bool optional = false) {
-  memset(out, 0, sizeof(*out));
-  Napi::Value v = o.Get(key);
-  if ((v.IsUndefined() || v.IsNull()) && optional) return -1;
-  if (!v.IsString()) {
-    ThrowType(o.Env(), std::string("property ") + key + " must be an IP address string");
-    return 0;
-  }
-  std::string s = v.As<Napi::String>().Utf8Value();
-  if (inet_pton(AF_INET, s.c_str(), &out->a[0]) == 1) return 4;
-  if (inet_pton(AF_INET6, s.c_str(), out->a) == 1) return 6;
-  ThrowType(o.Env(), std::string("property ") + key + ": not an IP address: " + s);
-  return 0;
-}
-
-Napi::String AddrString(Napi::Env env, const edgelb_addr& a, int family) {
-  char buf[INET6_ADDRSTRLEN] = {0};
-  inet_ntop(family == 4 ? AF_INET : AF_INET6, family == 4 ? (const void*)&a.a[0] : (const void*)a.a, buf, sizeof(buf));
-  return Napi::String::New(env, buf);
-}
+// ---- property helpers (throw TypeError and return false; the shared ones are in struct_codec.h) ----
 
 bool ReqProto(Napi::Object o, const char* key, uint8_t* out) {
   Napi::Value v = o.Get(key);

@@ -7,46 +7,12 @@
 #include <string>
 
 #include "bpf/edgelb_shared.h"
-#include "struct_bytes.h"
+#include "struct_codec.h"
 #include "util.h"
 
 namespace edgelb {
 
 namespace {
-
-bool ReqInt(Napi::Object o, const char* key, int64_t lo, int64_t hi, int64_t* out) {
-  bool present = false;
-  if (!OptInt(o, key, lo, hi, out, &present)) return false;
-  if (!present) {
-    ThrowType(o.Env(), std::string("property ") + key + " is required");
-    return false;
-  }
-  return true;
-}
-
-int64_t IntOr(Napi::Object o, const char* key, int64_t lo, int64_t hi, int64_t dflt, bool* ok) {
-  int64_t v = dflt;
-  bool present = false;
-  *ok = OptInt(o, key, lo, hi, &v, &present);
-  return present ? v : dflt;
-}
-
-// An address property into edgelb_addr: the family (4/6), 0 after throwing.
-int ReqAddr(Napi::Object o, const char* key, edgelb_addr* out) {
-  memset(out, 0, sizeof(*out));
-  Napi::Value v = o.Get(key);
-  std::string s = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
-  if (inet_pton(AF_INET, s.c_str(), &out->a[0]) == 1) return 4;
-  if (inet_pton(AF_INET6, s.c_str(), out->a) == 1) return 6;
-  ThrowType(o.Env(), std::string("property ") + key + ": not an IP address: " + s);
-  return 0;
-}
-
-Napi::String AddrString(Napi::Env env, const edgelb_addr& a, int family) {
-  char buf[INET6_ADDRSTRLEN] = {0};
-  inet_ntop(family == 4 ? AF_INET : AF_INET6, family == 4 ? (const void*)&a.a[0] : (const void*)a.a, buf, sizeof(buf));
-  return Napi::String::New(env, buf);
-}
 
 bool ReqU64(Napi::Object o, const char* key, uint64_t* out) {
   Napi::Value v = o.Get(key);
