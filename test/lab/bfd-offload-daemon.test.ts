@@ -7,6 +7,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { Lab, edgeTopology, edgePlan, BirdRouter, waitUntil, type LabProcess, type NeighborConfig } from './lib/index.js';
+import { sampleStates } from './bfd-states.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const cli = [process.execPath, '--single-threaded-gc', `${root}dist/cli/main.js`];
@@ -71,18 +72,11 @@ function scenario(auth: boolean): void {
       await sleep(1500); // a window published and the lease renewed
       daemon.signal('SIGKILL');
       const states = new Set<string>();
-      const until = Date.now() + 5000;
-      while (Date.now() < until) {
-        states.add((await theirBfd())?.state ?? 'gone');
-        await sleep(100);
-      }
+      await sampleStates(theirBfd, states, 5000);
       assert.ok((await router.routes(`${VIP}/32`)).length > 0, 'the route stays while the daemon is away');
       await start('-2');
       await waitUntil(() => daemon.output(), (o) => /BFD thread started/.test(o), { what: 'the new BFD thread', timeoutMs: 30_000, intervalMs: 100 });
-      for (let i = 0; i < 30; i++) {
-        states.add((await theirBfd())?.state ?? 'gone');
-        await sleep(100);
-      }
+      await sampleStates(theirBfd, states, 3000);
       process.stdout.write(`# daemon${auth ? ' sha1' : ''}: BIRD BFD states across kill -9 + 5 s + restart: ${[...states].join(', ')}\n`);
       assert.deepEqual([...states], ['Up'], `BIRD's BFD session: ${[...states].join(', ')}\n${lab.logs(40)}`);
       assert.ok((await router.routes(`${VIP}/32`)).length > 0, 'the route stays');

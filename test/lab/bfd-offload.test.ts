@@ -9,6 +9,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { Lab, edgeTopology, edgePlan, BirdRouter, waitUntil, type LabProcess, type NeighborConfig } from './lib/index.js';
+import { sampleStates } from './bfd-states.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const cli = [process.execPath, '--single-threaded-gc', `${root}dist/cli/main.js`];
@@ -74,16 +75,9 @@ function scenario(auth: boolean): void {
       await sleep(1500); // a window published and the lease renewed
       bfd.signal('SIGKILL');
       const states = new Set<string>();
-      const until = Date.now() + 5000;
-      while (Date.now() < until) {
-        states.add((await theirBfd())?.state ?? 'gone');
-        await sleep(100);
-      }
+      await sampleStates(theirBfd, states, 5000);
       await startBfd('-2');
-      for (let i = 0; i < 30; i++) {
-        states.add((await theirBfd())?.state ?? 'gone');
-        await sleep(100);
-      }
+      await sampleStates(theirBfd, states, 3000);
       const out = bfd.output();
       process.stdout.write(`# bird${auth ? ' sha1' : ''}: BFD states seen across kill -9 + 5 s + restart: ${[...states].join(', ')}\n`);
       assert.deepEqual([...states], ['Up'], `BIRD's BFD session: ${[...states].join(', ')}\n${lab.logs(40)}`);
