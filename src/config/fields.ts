@@ -30,6 +30,12 @@ export const ipv4 = z
   .refine((s) => familyOf(s.trim()) === 4, 'must be an IPv4 address')
   .transform((s) => canonicalIp(s.trim()));
 
+/** An IPv6 address, canonical (compressed, lower-case), without a zone. */
+export const ipv6 = z
+  .string({ invalid_type_error: 'must be an IPv6 address' })
+  .refine((s) => !s.includes('%') && familyOf(s.trim()) === 6, 'must be an IPv6 address (no zone)')
+  .transform((s) => canonicalIp(s.trim()));
+
 /** A prefix "a.b.c.d/n" or "x::/n"; host bits must be zero (a typo otherwise). */
 export const cidr = z.string({ invalid_type_error: 'must be a prefix like 192.168.80.240/28' }).transform((s, ctx) => {
   const t = s.trim();

@@ -11,6 +11,7 @@ import {
   ip,
   ipRange,
   ipv4,
+  ipv6,
   isPrime,
   largeCommunity,
   list,
@@ -64,6 +65,8 @@ export const clusterSchema = z
         port: intRange(1, 65535).optional(),
         /** Each node's onearm source address (IPv4): a survivor adopts a dead node's (ARP). */
         snatAddresses: z.record(ipv4, { invalid_type_error: 'must be a map of node name to IPv4 address' }).default({}),
+        /** The same for IPv6 onearm flows (a survivor adopts a dead node's by unsolicited NA). */
+        snatAddresses6: z.record(ipv6, { invalid_type_error: 'must be a map of node name to IPv6 address' }).default({}),
         /** Flows re-sent when they saw packets, at most this often (their copies age like the original). */
         refresh: duration(100, 600_000).default('2s'),
         /** Flows waiting to be sent, at most; the rest are dropped and counted. */

@@ -282,7 +282,15 @@ function checkCluster(ctx: Ctx, raw: unknown, kube: boolean): ClusterSpec | unde
       }
       seen.set(addr, name);
     }
+    for (const [name, addr] of Object.entries(c.sync.snatAddresses6)) {
+      if (seen.has(addr)) {
+        ctx.error(['cluster', 'sync', 'snatAddresses6', name], `${addr} is already ${seen.get(addr)}'s: every node needs its own`);
+        return undefined;
+      }
+      seen.set(addr, name);
+    }
     out.sync = { port, snatAddresses: { ...c.sync.snatAddresses }, refreshMs: c.sync.refresh, queueLimit: c.sync.queueLimit };
+    if (Object.keys(c.sync.snatAddresses6).length > 0) out.sync.snatAddresses6 = { ...c.sync.snatAddresses6 };
   }
   return out;
 }

@@ -24,7 +24,7 @@ import { loadNative, nativeAvailable } from '../native/index.js';
 import type { NeighborReport, StateConsumer, StopMode } from './daemon.js';
 import { cleanupNode } from '../dataplane/cleanup.js';
 import { DrainState } from './drain-state.js';
-import { ownSnatAddress, startSync, type SyncHandle } from './sync-wiring.js';
+import { ownSnatAddress, ownSnatAddress6, startSync, type SyncHandle } from './sync-wiring.js';
 import { join } from 'node:path';
 import { DEFAULT_PIN_BASE } from '../dataplane/xdp.js';
 
@@ -41,6 +41,8 @@ export interface RuntimeContext {
 /** Node-level settings a reload cannot change without a restart (the member list changes live). */
 function nodeLevelKey(s: DesiredState): string {
   const cluster = s.cluster ? { ...s.cluster, members: [] } : undefined;
+  // the other nodes' SNAT addresses change live too (sync-wiring); this node's own is node-level
+  if (cluster?.sync) cluster.sync = { ...cluster.sync, snatAddresses: { own: ownSnatAddress(s) ?? '' }, snatAddresses6: { own: ownSnatAddress6(s) ?? '' } };
   return JSON.stringify([s.node, cluster, s.bgp?.asn, s.bgp?.routerId, s.bgp?.listenPort, s.dataplane]);
 }
 
@@ -91,12 +93,14 @@ export async function createNodeRuntime(ctx: RuntimeContext): Promise<StateConsu
     ensureForwarding(initial.node.interface, log);
     // the daemon's own ports are never SNAT ports; the flow-hash key falls back to the cluster key
     const ownPorts = [initial.api.listen, initial.cluster?.listen].map((l) => Number(/:(\d+)$/.exec(l ?? '')?.[1])).filter((p) => p > 0);
-    const syncSpec = initial.cluster && initial.cluster.members.length > 1 ? initial.cluster.sync : undefined;
+    // Kubernetes mode: members come and go, so sync runs from the start even alone
+    const syncSpec = initial.cluster && (initial.cluster.members.length > 1 || ctx.kubernetes === true) ? initial.cluster.sync : undefined;
     if (syncSpec) ownPorts.push(syncSpec.port);
     const snat4 = ownSnatAddress(initial);
+    const snat6 = ownSnatAddress6(initial);
     // the default key file of Kubernetes mode may be absent (a lone node): then no cluster-derived hash key
     const keyFile = initial.cluster?.keyFile && existsSync(initial.cluster.keyFile) ? initial.cluster.keyFile : undefined;
-    const dp = new XdpDataplane({ node: initial.node, spec: initial.dataplane, logger, registry, native, reservedPorts: ownPorts, ...(keyFile ? { clusterKeyFile: keyFile } : {}), ...(syncSpec ? { sync: true, ...(snat4 ? { snatAddress4: snat4 } : {}) } : {}) });
+    const dp = new XdpDataplane({ node: initial.node, spec: initial.dataplane, logger, registry, native, reservedPorts: ownPorts, ...(keyFile ? { clusterKeyFile: keyFile } : {}), ...(syncSpec ? { sync: true, ...(snat4 ? { snatAddress4: snat4 } : {}), ...(snat6 ? { snatAddress6: snat6 } : {}) } : {}) });
     const opened = await dp.open();
     takenOver = opened.takenOver;
     log.info({ attachMode: opened.attachMode, takenOver, iface: initial.node.interface }, takenOver ? 'data path taken over from the previous daemon, nothing detached' : 'data path attached');
@@ -165,7 +169,7 @@ export async function createNodeRuntime(ctx: RuntimeContext): Promise<StateConsu
       await mb.stop();
     });
     // connection-state sync: its own thread and socket, on the data path's pins
-    if (dataplane instanceof XdpDataplane && !kubernetes) {
+    if (dataplane instanceof XdpDataplane) {
       const sync = await startSync({ initial, dataplane, membership: mb, logger, registry });
       if (sync) {
         syncHandle = sync;
@@ -296,6 +300,7 @@ export async function createNodeRuntime(ctx: RuntimeContext): Promise<StateConsu
           log.error({ err: errorMessage(e), members: state.cluster.members }, 'cluster members not updated: keeping the previous set');
         }
       }
+      syncHandle?.update(state);
       if (nodeLevelKey(state) !== nodeKey) log.warn('node-level settings (node, cluster, bgp asn/routerId/listenPort, dataplane) changed: they take effect at the next restart');
       await a.apply(state);
       bfd?.setPeers(state.bgp?.peers ?? []);

@@ -54,6 +54,8 @@ export interface XdpDataplaneOptions {
   /** onearm source address (IPv4) instead of the interface's: the node's SNAT address that a
    *  surviving node adopts when this one dies (connection sync, docs/sync.md). */
   snatAddress4?: string;
+  /** The same for IPv6 onearm flows (instead of the interface's first global IPv6 address). */
+  snatAddress6?: string;
   /** Report flows that become established to the connection-sync thread (edgelb_ct_ev). */
   sync?: boolean;
   /** A blackhole route per served VIP, scoped to the uplink by a rule (default true; vip-routes.ts). */
@@ -236,7 +238,7 @@ export class XdpDataplane implements Dataplane {
       rstUnserved: spec.rstUnserved ?? false,
       ...(hashKey ? { hashKey } : {}),
       node4: this.opts.snatAddress4 ?? v4,
-      node6: v6?.replace(/%.*$/, ''),
+      node6: this.opts.snatAddress6 ?? v6?.replace(/%.*$/, ''),
       sync: this.opts.sync ?? false,
     });
     this.n.mapUpdate(this.fd('cfg'), u32Key(0), cfg);

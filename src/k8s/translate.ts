@@ -22,6 +22,7 @@ import { fnv1a32 } from '../config/hash.js';
 import { ANN_ASSIGNED_POOL, ANN_ASSIGNED_SHARD, annotation, isOurs, selectorMatches, serviceKey } from './annotations.js';
 import { Ipam, statusIps } from './ipam.js';
 import { loxiPeerSpecOf, peerSpecOf, validPolicies, validPools, type Problem } from './objects.js';
+import { snatFromNodes } from './snat-annotations.js';
 import type {
   BGPPeerObj,
   BGPPolicyObj,
@@ -384,7 +385,15 @@ export function translate(view: ClusterView, opts: TranslateOptions): Translatio
   if (peers.length > 0 && !settings.bgp) {
     problems.push({ object: `Node ${opts.nodeName}`, reason: 'NoLocalAsn', message: 'BGPPeers select this node but the node settings have no bgp.asn; no session is started' });
   }
-  const { node, routerId, cluster } = nodeStateOf(view, opts, myNode);
+  const ns = nodeStateOf(view, opts, myNode);
+  const { node, routerId } = ns;
+  let cluster = ns.cluster;
+  if (cluster?.sync) {
+    // every Node's edgelb.io/snat-address (a survivor needs the dead node's)
+    const snat = snatFromNodes(cluster.sync, view.nodes);
+    problems.push(...snat.problems);
+    cluster = { ...cluster, sync: snat.sync };
+  }
   const state: DesiredState = {
     node,
     api: settings.api,

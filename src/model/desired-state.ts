@@ -48,6 +48,8 @@ export interface ClusterSyncSpec {
   port: number;
   /** node name -> its onearm SNAT address (IPv4), adopted by a survivor when that node dies. */
   snatAddresses: Record<string, string>;
+  /** node name -> its onearm SNAT address for IPv6 flows (absent: the interface's address). */
+  snatAddresses6?: Record<string, string>;
   refreshMs: number;
   queueLimit: number;
 }

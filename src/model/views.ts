@@ -136,6 +136,8 @@ export interface SyncRow {
   restarts: number;
   /** SNAT addresses this node answers ARP for (its own and adopted ones). */
   snatHeld: string[];
+  /** The peers' sync sockets ("host:port"), following the member set. */
+  peerAddresses?: string[];
 }
 
 /** GET /v1/bfd: one row per BFD session (never a key). Intervals in milliseconds. */

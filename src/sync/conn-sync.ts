@@ -49,7 +49,8 @@ const keyOf = (host: string, port: number) => (familyOf(host) === 6 ? `[${host}]
 export class ConnSync {
   private readonly log: Logger;
   private readonly host: string;
-  private readonly peers: Array<{ host: string; port: number; key: string }>;
+  private peers: Array<{ host: string; port: number; key: string }>;
+  private readonly locals = new Set<string>();
   private worker: Worker | undefined;
   private running = false;
   private restartTimer: NodeJS.Timeout | undefined;
@@ -75,14 +76,8 @@ export class ConnSync {
     const listenHost = hostOf(opts.listen);
     if (!listenHost) throw new EdgelbError('EDGELB_ERR_CLUSTER', `cluster.listen ${opts.listen}: no address for the sync socket`);
     this.host = listenHost;
-    const locals = new Set<string>();
-    if (listenHost === '0.0.0.0' || listenHost === '::') for (const l of Object.values(networkInterfaces())) for (const a of l ?? []) locals.add(canonicalIp(a.address));
-    const hosts = new Set<string>();
-    for (const mem of opts.members) {
-      const h = hostOf(mem);
-      if (h && h !== listenHost && !locals.has(h)) hosts.add(h);
-    }
-    this.peers = [...hosts].map((h) => ({ host: h, port: opts.port, key: keyOf(h, opts.port) }));
+    if (listenHost === '0.0.0.0' || listenHost === '::') for (const l of Object.values(networkInterfaces())) for (const a of l ?? []) this.locals.add(canonicalIp(a.address));
+    this.peers = this.peersOf(opts.members);
     if (this.peers.length > 0 && opts.key.length === 0) throw new EdgelbError('EDGELB_ERR_CLUSTER', 'connection sync needs the cluster key');
     const registers = [opts.registry];
     this.m = {
@@ -98,6 +93,36 @@ export class ConnSync {
       peersKnown: new Gauge({ name: 'edgelb_sync_peers_known', help: 'Peers whose sync socket answered (they receive flows)', registers }),
       restarts: new Counter({ name: 'edgelb_sync_worker_restarts_total', help: 'Sync threads restarted after they died', registers }),
     };
+  }
+
+  /** The other members' sync sockets (this node and non-addresses left out), sorted. */
+  private peersOf(members: readonly string[]): Array<{ host: string; port: number; key: string }> {
+    const hosts = new Set<string>();
+    for (const mem of members) {
+      const h = hostOf(mem);
+      if (h && h !== this.host && !this.locals.has(h)) hosts.add(h);
+    }
+    return [...hosts].sort().map((h) => ({ host: h, port: this.opts.port, key: keyOf(h, this.opts.port) }));
+  }
+
+  /**
+   * A new member set (Kubernetes: edgelb's ready pods come and go). The thread sends to the new
+   * peers at once and forgets the ones that left: their datagrams are then 'unknown-sender'.
+   * Returns whether the peers changed.
+   */
+  setMembers(members: readonly string[]): boolean {
+    const next = this.peersOf(members);
+    if (next.map((p) => p.key).join() === this.peers.map((p) => p.key).join()) return false;
+    if (next.length > 0 && this.opts.key.length === 0) throw new EdgelbError('EDGELB_ERR_CLUSTER', 'connection sync needs the cluster key');
+    this.log.info({ from: this.peers.map((p) => p.key), to: next.map((p) => p.key) }, 'connection sync peers changed');
+    this.peers = next;
+    this.worker?.postMessage({ type: 'peers', peers: next } satisfies ToSyncWorker);
+    return true;
+  }
+
+  /** The peers' sync sockets now ("host:port"). */
+  peerKeys(): string[] {
+    return this.peers.map((p) => p.key);
   }
 
   async start(): Promise<void> {
@@ -194,6 +219,7 @@ export class ConnSync {
     return {
       listen: keyOf(this.host, this.opts.port),
       peers: this.peers.length,
+      peerAddresses: this.peerKeys(),
       peersKnown: s?.peersKnown ?? 0,
       sent: s?.sent ?? 0,
       received: s?.received ?? 0,

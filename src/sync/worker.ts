@@ -55,7 +55,7 @@ export interface SyncWorkerStats {
 }
 
 export type FromSyncWorker = { type: 'ready'; port: number; scheduling: string } | { type: 'error'; message: string } | { type: 'stats'; stats: SyncWorkerStats };
-export type ToSyncWorker = { type: 'stop' };
+export type ToSyncWorker = { type: 'stop' } | { type: 'peers'; peers: SyncWorkerConfig['peers'] };
 
 interface Peer {
   host: string;
@@ -94,6 +94,19 @@ function drop(reason: SyncWorkerDrop, n = 1): void {
 
 const peers = new Map<string, Peer>(cfg.peers.map((p) => [p.key, { ...p, guard: new ReplayGuard(boot), bulk: [] }]));
 const byRaw = new Map<string, Peer>();
+
+/** A new peer set: the peers that stay keep their state (boot, replay window, pending bulk). */
+function setPeers(list: SyncWorkerConfig['peers']): void {
+  const keep = new Set(list.map((p) => p.key));
+  for (const k of [...peers.keys()]) if (!keep.has(k)) peers.delete(k);
+  for (const p of list) {
+    if (peers.has(p.key)) continue;
+    const np: Peer = { ...p, guard: new ReplayGuard(boot), bulk: [] };
+    peers.set(p.key, np);
+    hello(np);
+  }
+  byRaw.clear();
+}
 function peerOf(r: RemoteInfo): Peer | undefined {
   const raw = `${r.address}|${r.port}`;
   const hit = byRaw.get(raw);
@@ -277,6 +290,7 @@ sock.bind(cfg.listenPort, cfg.listenHost, () => {
   const tickTimer = setInterval(tick, cfg.tickMs);
   const statsTimer = setInterval(() => port.postMessage({ type: 'stats', stats } satisfies FromSyncWorker), 250);
   port.on('message', (m: ToSyncWorker) => {
+    if (m.type === 'peers') return setPeers(m.peers);
     if (m.type !== 'stop') return;
     clearInterval(tickTimer);
     clearInterval(statsTimer);

@@ -6,13 +6,15 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { loadAllYaml, type KubernetesObject } from '@kubernetes/client-node';
 import { startTestCluster, EDGELB_NAMESPACE, type TestCluster } from './harness.js';
 import { apply, clients, installBase, loadObjects, waitEstablished, ROOT, type Clients } from './lib.js';
 import { daemonSetStopMode } from '../../src/daemon/kubernetes.js';
+import { parseConfig } from '../../src/config/load.js';
 import { statusOf } from '../../src/k8s/client.js';
 
 const CHART = join(ROOT, 'charts/edgelb');
@@ -150,6 +152,28 @@ spec:
   // an invalid pool from values is refused by the CRD's schema, as kubectl would show
   const bad = template(['--set-json', 'pools=[{"name":"bad","spec":{"cidrs":["10.0.0.0/33"]}}]']).filter((o) => o.kind === 'IPPool');
   await assert.rejects(apply(admin, bad, { dryRun: true }), (e) => statusOf(e) === 422);
+});
+
+test('chart: sync.enabled gives the config a cluster section with cluster.sync (valid in Kubernetes mode) and the DaemonSet its UDP port', () => {
+  const off = template();
+  const cfgOf = (objs: KubernetesObject[]) => (objs.find((o) => o.kind === 'ConfigMap' && o.metadata?.name === 'edgelb-config') as unknown as { data: Record<string, string> }).data['config.yaml']!;
+  assert.equal((parseYaml(cfgOf(off)) as { cluster?: unknown }).cluster, undefined, 'off by default: no cluster section');
+  const portsOf = (objs: KubernetesObject[]) => dsOf(objs).spec.template.spec.containers[0]!.ports as Array<{ name: string; containerPort: number; protocol: string }>;
+  assert.equal(portsOf(off).find((p) => p.name === 'sync'), undefined);
+  const on = template(['--set', 'sync.enabled=true', '--set-json', 'config.cluster={"shards":4,"sync":{"snatAddresses6":{"edge-1":"fd00::31"}}}']);
+  assert.deepEqual({ ...portsOf(on).find((p) => p.name === 'sync') }, { name: 'sync', containerPort: 11116, protocol: 'UDP' });
+  const text = cfgOf(on);
+  assert.deepEqual((parseYaml(text) as { cluster: unknown }).cluster, { listen: '0.0.0.0:11112', keyFile: '/etc/edgelb/cluster/key', shards: 4, sync: { port: 11116, snatAddresses6: { 'edge-1': 'fd00::31' } } });
+  // the daemon accepts it (the key file as the Secret mount gives it)
+  const dir = mkdtempSync(join(tmpdir(), 'edgelb-chart-'));
+  try {
+    const key = join(dir, 'key');
+    writeFileSync(key, 'k'.repeat(32), { mode: 0o400 });
+    const st = parseConfig(text.replace('/etc/edgelb/cluster/key', key), { kubernetes: true, env: { NODE_NAME: 'edge-1' } }).state;
+    assert.deepEqual(st.cluster!.sync, { port: 11116, snatAddresses: {}, snatAddresses6: { 'edge-1': 'fd00::31' }, refreshMs: 2000, queueLimit: 65536 });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('chart: values that cannot work are refused by helm with the key named', () => {

@@ -71,7 +71,7 @@ export class MultiNodeLab {
   ) {}
 
   /** API server, CRDs and RBAC, the router namespace with its bridge, BIRD, and the given nodes (daemons not started). */
-  static async start(opts: { prefix?: string; nodes: EdgeNodeDef[]; medMetric?: boolean }): Promise<MultiNodeLab> {
+  static async start(opts: { prefix?: string; nodes: EdgeNodeDef[]; medMetric?: boolean; settings?: (keyFile: string) => string }): Promise<MultiNodeLab> {
     const cluster = await startTestCluster();
     let lab: Lab | undefined;
     try {
@@ -81,7 +81,8 @@ export class MultiNodeLab {
       const m = new MultiNodeLab(cluster, admin, lab, undefined);
       await m.hostLink();
       await m.startRelay();
-      m.settingsPath = lab.writeFile('edgelb.yaml', SETTINGS_YAML);
+      // another settings file (e.g. with a cluster section) gets the key file's path
+      m.settingsPath = lab.writeFile('edgelb.yaml', opts.settings ? opts.settings(lab.path('cluster/key')) : SETTINGS_YAML);
       // the cluster key, where Kubernetes mode looks without a cluster section (the chart's Secret mount)
       mkdirSync(lab.path('cluster'), { recursive: true });
       writeFileSync(lab.path('cluster/key'), randomBytes(32).toString('hex'), { mode: 0o600 });

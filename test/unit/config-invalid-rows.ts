@@ -135,6 +135,21 @@ export const INVALID_ROWS: Row[] = [
     errors: ['cluster.sync.snatAddresses.b'],
   },
   {
+    desc: 'cluster sync: an IPv4 address among the IPv6 SNAT addresses',
+    edit: (c) => void (c.cluster = { listen: '10.0.0.11:11112', members: ['10.0.0.11'], sync: { snatAddresses6: { a: '10.0.0.31' } } }),
+    errors: ['cluster.sync.snatAddresses6.a'],
+  },
+  {
+    desc: 'cluster sync: an IPv6 SNAT address with a zone',
+    edit: (c) => void (c.cluster = { listen: '10.0.0.11:11112', members: ['10.0.0.11'], sync: { snatAddresses6: { a: 'fe80::1%eth0' } } }),
+    errors: ['cluster.sync.snatAddresses6.a'],
+  },
+  {
+    desc: 'cluster sync: two nodes with one IPv6 SNAT address (written two ways)',
+    edit: (c) => void (c.cluster = { listen: '10.0.0.11:11112', members: ['10.0.0.11'], sync: { snatAddresses6: { a: 'fd00::31', b: 'FD00:0::31' } } }),
+    errors: ['cluster.sync.snatAddresses6.b'],
+  },
+  {
     desc: 'cluster sync: an IPv6 SNAT address (onearm SNAT addresses are IPv4)',
     edit: (c) => void (c.cluster = { listen: '10.0.0.11:11112', members: ['10.0.0.11'], sync: { snatAddresses: { a: 'fd00::31' } } }),
     errors: ['cluster.sync.snatAddresses.a'],

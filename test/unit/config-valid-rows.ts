@@ -212,6 +212,16 @@ export const VALID_ROWS: Row[] = [
     },
   },
   {
+    desc: 'connection sync: IPv6 SNAT addresses beside the IPv4 ones (canonical)',
+    edit: (c) => {
+      c.cluster = { listen: '10.0.0.11:11112', members: ['10.0.0.11', '10.0.0.12'], keyFile: 'cluster.key', sync: { snatAddresses: { 'edge-1': '10.0.0.31' }, snatAddresses6: { 'edge-1': 'FD00::0031', 'edge-2': 'fd00::32' } } };
+    },
+    check: (s) => {
+      assert.deepEqual(s.cluster!.sync!.snatAddresses6, { 'edge-1': 'fd00::31', 'edge-2': 'fd00::32' });
+      assert.deepEqual(s.cluster!.sync!.snatAddresses, { 'edge-1': '10.0.0.31' });
+    },
+  },
+  {
     desc: 'connection sync: no section, no sync',
     edit: (c) => {
       c.cluster = { listen: '10.0.0.11:11112', members: ['10.0.0.11', '10.0.0.12'], keyFile: 'cluster.key' };

@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { heldSnatAddresses, snatHolder } from '../../src/sync/snat.js';
+import { heldSnat } from '../../src/daemon/sync-wiring.js';
 
 const SNAT = { 'edge-1': '10.0.0.31', 'edge-2': '10.0.0.32', 'edge-3': '10.0.0.33', 'edge-4': '10.0.0.34' };
 const NODES = Object.keys(SNAT);
@@ -35,4 +36,16 @@ test('snat: a returning owner takes its address back; nobody live holds nothing'
   assert.equal(snatHolder('edge-2', '10.0.0.32', []), undefined);
   // self counts as live even when the view does not list it
   assert.deepEqual(heldSnatAddresses(SNAT, ['edge-1'], 'edge-2').includes('10.0.0.32'), true);
+});
+
+test('snat: IPv6 addresses are held beside the IPv4 ones; a dead node\'s of both families are adopted, each by one survivor', () => {
+  const SNAT6 = { 'edge-1': 'fd00::31', 'edge-2': 'fd00::32', 'edge-3': 'fd00::33', 'edge-4': 'fd00::34' };
+  const spec = { snatAddresses: SNAT, snatAddresses6: SNAT6 };
+  assert.deepEqual(heldSnat(spec, NODES, 'edge-2'), ['10.0.0.32', 'fd00::32']);
+  const live = ['edge-1', 'edge-3', 'edge-4'];
+  const all = live.flatMap((n) => heldSnat(spec, live, n)).sort();
+  assert.deepEqual(all, [...Object.values(SNAT), ...Object.values(SNAT6)].sort(), 'every address of both families held exactly once');
+  // a node with an IPv6 address only
+  assert.deepEqual(heldSnat({ snatAddresses: {}, snatAddresses6: { 'edge-1': 'fd00::31' } }, ['edge-1'], 'edge-1'), ['fd00::31']);
+  assert.deepEqual(heldSnat({ snatAddresses: SNAT }, ['edge-1'], 'edge-1').includes('fd00::31'), false);
 });

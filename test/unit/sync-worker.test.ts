@@ -1,8 +1,9 @@
 // The sync thread over real UDP on loopback, against a real XDP data path (BPF_PROG_TEST_RUN),
 // with this test as its peer: junk, wrong key, oversize, truncated, unknown sender, stale echo and
 // replayed datagrams are dropped and counted; a hello makes it send every flow it carries (bulk);
-// a fresh delta is applied to its conntrack; a flow that becomes established here reaches the peer
-// in a delta. Needs root.
+// a fresh delta is applied to its conntrack, one for a VIP not served here is counted and not; a
+// flow that becomes established here reaches the peer in a delta; the member set changes live (a
+// member that left is no target and becomes an unknown sender). Needs root.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
@@ -142,5 +143,40 @@ describe('connection sync thread over UDP (loopback, real data path)', () => {
     );
     assert.equal(delta.echoBoot, PEER_BOOT);
     assert.ok(sync.view().sent >= 1);
+  });
+
+  test('a record for a VIP this node does not serve is counted (noService) and never applied', async () => {
+    const sn = syncNativeOf(loadNative());
+    const before = sync.view();
+    const rec = sn.syncRecordEncode({ family: 4, proto: 6, mode: 1, state: 0, ageMs: 20, timeoutSec: 300, client: addr16('10.1.0.98'), cport: 48200, vip: addr16('192.168.99.9'), vport: 80, backend: addr16(B3), bport: 8080, xsrc: addr16('10.0.0.32'), xport: 61235, fwdFlags: 0x06 });
+    await send(pkt({ kind: 'delta', records: rec }));
+    await waitFor(() => ((sync.view().skipped.noService ?? 0) > (before.skipped.noService ?? 0) ? true : undefined), { timeoutMs: 5000 });
+    assert.equal(sync.view().applied, before.applied);
+    assert.equal(sync.view().received, before.received + 1);
+    assert.equal(ctEntry({ src: '10.1.0.98', dst: '192.168.99.9', sport: 48200, dport: 80, protocol: 'tcp' }), undefined);
+  });
+
+  test('members change live: a member that left is no target and its datagrams are unknown-sender; a new one is greeted', async () => {
+    got.length = 0;
+    const strangerGot: SyncPacket[] = [];
+    stranger.on('message', (m) => {
+      const d = decodeSync(m, KEY);
+      if (d.ok) strangerGot.push(d.packet);
+    });
+    assert.equal(sync.setMembers(['127.0.0.1', '127.0.0.3:11112']), true);
+    assert.equal(sync.setMembers(['127.0.0.3', '127.0.0.1']), false, 'the same set again changes nothing');
+    assert.deepEqual(sync.view().peerAddresses, [`127.0.0.3:${PORT}`]);
+    await waitFor(() => strangerGot.find((p) => p.kind === 'hello'), { timeoutMs: 5000 });
+    const unknown = dropped()['unknown-sender'] ?? 0;
+    await send(pkt({}));
+    await waitFor(() => ((dropped()['unknown-sender'] ?? 0) === unknown + 1 ? true : undefined), { timeoutMs: 5000 });
+    // the flow established now goes to the new member only, once it is known
+    await send(encodeSync({ kind: 'hello', boot: 0xc0c0n, seq: 1n, echoBoot: workerBoot, name: 'edge-c', records: Buffer.alloc(0) }, KEY), stranger);
+    await waitFor(() => (sync.view().peersKnown === 1 ? true : undefined), { timeoutMs: 5000 });
+    got.length = 0;
+    handshake('10.1.0.43', 48003);
+    await waitFor(() => strangerGot.find((p) => p.kind === 'delta' && p.echoBoot === 0xc0c0n), { timeoutMs: 5000 });
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(got.map((p) => p.kind), [], 'the member that left gets nothing, not even hellos');
   });
 });

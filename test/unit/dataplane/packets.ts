@@ -129,6 +129,9 @@ export interface PacketDataplaneOptions {
   natPortMax?: number;
   /** Report established flows to connection sync (edgelb_ct_ev). */
   sync?: boolean;
+  /** onearm source addresses instead of the interface's (connection sync's per-node SNAT addresses). */
+  snatAddress4?: string;
+  snatAddress6?: string;
 }
 
 /** Before the suite: the namespace, the dataplane (generic mode) and SERVICES; after: teardown. */
@@ -153,6 +156,8 @@ export function useXdpPacketDataplane(o: PacketDataplaneOptions = {}): void {
       maxServices: 40,
       maxBackends: 64,
       ...(o.sync ? { sync: true } : {}),
+      ...(o.snatAddress4 ? { snatAddress4: o.snatAddress4 } : {}),
+      ...(o.snatAddress6 ? { snatAddress6: o.snatAddress6 } : {}),
     });
     const opened = await dp.open();
     assert.equal(opened.attachMode, 'generic');
