@@ -5,10 +5,13 @@
 // stdout:
 //   {cmd:"gen", base, count, rate}  sender: `count` onearm flows, each a real TCP handshake (SYN,
 //       the backend's SYN-ACK, the client's ACK) through the XDP program by BPF_PROG_TEST_RUN, at
-//       `rate` flows/s in 1 ms slices (0: as fast as it goes); answers the CLOCK_MONOTONIC time (ms)
-//       at which each flow became established (its ACK left the program).
+//       `rate` flows/s in 1 ms slices (0: as fast as it goes; the client frames are built before
+//       the clock starts); answers the CLOCK_MONOTONIC time (ms) at which each flow's ACK went into
+//       the program (the program reports the flow established while it runs: causally before).
 //   {cmd:"watch", base, count, timeoutMs}  receiver: polls its conntrack map every ms for those
-//       flows' forward entries and answers when each appeared (NaN: never).
+//       flows' forward entries (from the first unseen flow, up to WATCH_MISSES misses a poll, like
+//       the anchor's bench/lib/ct-probe.c) and answers when each appeared (null: never): the time
+//       the lookup that found it returned.
 //   {cmd:"stats"}  the sync thread's counters.
 // Flow g: client 10.(100+g>>16).(g>>8).(g) port 40000 → VIP 192.168.80.2:80, so flows are unique.
 import { createInterface } from 'node:readline';
@@ -20,7 +23,7 @@ import { silentLogger } from '../../src/lib/logger.js';
 import { XdpDataplane } from '../../src/dataplane/xdp.js';
 import { xdpNativeFrom } from '../../src/dataplane/native.js';
 import { ConnSync } from '../../src/sync/conn-sync.js';
-import { frame, parse, TCP_ACK, TCP_SYN } from '../../test/unit/dataplane/pkt.js';
+import { frame, TCP_ACK, TCP_SYN } from '../../test/unit/dataplane/pkt.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const SYNC_VIP = '192.168.80.2';
@@ -28,6 +31,8 @@ export const SYNC_BACKEND = '10.77.0.3';
 export const SYNC_BACKEND_MAC = '02:00:00:00:77:03';
 /** Backend ports: 16 of them, so SNAT ports (one pool per backend tuple) never run out. */
 export const SYNC_BACKEND_PORTS = Array.from({ length: 16 }, (_, i) => 8080 + i);
+/** A receiver's poll looks flows up from the first unseen one and stops at this many misses. */
+export const WATCH_MISSES = 16;
 export const clientOf = (g: number) => `10.${100 + ((g >> 16) & 0x7f)}.${(g >> 8) & 255}.${g & 255}`;
 
 interface Args {
@@ -41,6 +46,8 @@ interface Args {
   key: string;
 }
 
+/** Where the TCP header starts in frame()'s IPv4 frames (Ethernet 14 + IPv4 20). */
+const TCP_OFF = 34;
 const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
 const out = (o: unknown) => process.stdout.write(JSON.stringify(o) + '\n');
 
@@ -86,13 +93,33 @@ async function main(): Promise<void> {
     return b;
   };
   const run = (pkt: Buffer) => native.progTestRun(dp.programFd, pkt, 1, { ctx: ctx(pkt.length) });
-  const handshake = (g: number): void => {
-    const client = clientOf(g);
-    const syn = run(frame({ src: client, dst: SYNC_VIP, proto: 'tcp', sport: 40000, dport: 80, tcpFlags: TCP_SYN, dstMac: a.mac }));
-    const p = parse(syn.data);
-    if (p.dst !== SYNC_BACKEND) throw new Error(`flow ${g}: SYN not translated (verdict ${syn.retval})`);
-    run(frame({ src: SYNC_BACKEND, dst: a.self, proto: 'tcp', sport: p.dport, dport: p.sport, tcpFlags: TCP_SYN | TCP_ACK, srcMac: SYNC_BACKEND_MAC, dstMac: a.mac }));
-    run(frame({ src: client, dst: SYNC_VIP, proto: 'tcp', sport: 40000, dport: 80, tcpFlags: TCP_ACK, dstMac: a.mac }));
+  // The backend's SYN-ACK differs between flows only in its ports (the backend's, and the SNAT
+  // port the program chose): one template, ports patched and the TCP checksum updated (RFC 1624).
+  const synAck = frame({ src: SYNC_BACKEND, dst: a.self, proto: 'tcp', sport: 0, dport: 0, tcpFlags: TCP_SYN | TCP_ACK, srcMac: SYNC_BACKEND_MAC, dstMac: a.mac });
+  const synAckSum = (~synAck.readUInt16BE(TCP_OFF + 16) & 0xffff) >>> 0;
+  const synAckFor = (bport: number, sport: number): Buffer => {
+    synAck.writeUInt16BE(bport, TCP_OFF);
+    synAck.writeUInt16BE(sport, TCP_OFF + 2);
+    let sum = synAckSum + bport + sport;
+    sum = (sum & 0xffff) + (sum >>> 16);
+    sum = (sum & 0xffff) + (sum >>> 16);
+    synAck.writeUInt16BE(~sum & 0xffff, TCP_OFF + 16);
+    return synAck;
+  };
+  const backendBytes = Buffer.from(SYNC_BACKEND.split('.').map(Number));
+  /** The client's SYN and ACK of flow g, built before a run's clock starts. */
+  const framesOf = (g: number) => ({
+    syn: frame({ src: clientOf(g), dst: SYNC_VIP, proto: 'tcp', sport: 40000, dport: 80, tcpFlags: TCP_SYN, dstMac: a.mac }),
+    ack: frame({ src: clientOf(g), dst: SYNC_VIP, proto: 'tcp', sport: 40000, dport: 80, tcpFlags: TCP_ACK, dstMac: a.mac }),
+  });
+  /** Flow g's handshake: SYN, the backend's SYN-ACK; answers the time the client's ACK went in. */
+  const handshake = (g: number, f: { syn: Buffer; ack: Buffer }): number => {
+    const syn = run(f.syn).data;
+    if (syn.length < TCP_OFF + 4 || !syn.subarray(30, 34).equals(backendBytes)) throw new Error(`flow ${g}: SYN not translated`);
+    run(synAckFor(syn.readUInt16BE(TCP_OFF + 2), syn.readUInt16BE(TCP_OFF)));
+    const t = nowMs();
+    run(f.ack);
+    return t;
   };
   const fwdKey = (g: number) => native.xdpEncode('ctKey', { src: clientOf(g), dst: SYNC_VIP, sport: 40000, dport: 80, protocol: 'tcp' });
   const ct4 = dp.conntrackFd(4);
@@ -109,15 +136,13 @@ async function main(): Promise<void> {
   for await (const line of rl) {
     const c = JSON.parse(line) as { cmd: string; base: number; count: number; rate: number; timeoutMs: number };
     if (c.cmd === 'gen') {
+      const frames = Array.from({ length: c.count }, (_, k) => framesOf(c.base + k));
       const times = new Array<number>(c.count);
       const start = nowMs();
       for (let k = 0; k < c.count; ) {
         // flows due by now at the target rate (all at once when rate is 0)
         const due = c.rate > 0 ? Math.min(c.count, Math.floor(((nowMs() - start) * c.rate) / 1000) + 1) : c.count;
-        for (; k < due; k++) {
-          handshake(c.base + k);
-          times[k] = nowMs();
-        }
+        for (; k < due; k++) times[k] = handshake(c.base + k, frames[k]!);
         if (k < c.count) await new Promise((r) => setTimeout(r, 1));
       }
       out({ times });
@@ -127,13 +152,13 @@ async function main(): Promise<void> {
       let next = 0; // flows arrive about in order: check from the first not yet seen
       let left = c.count;
       while (left > 0 && nowMs() < end) {
-        const t = nowMs();
-        for (let k = next; k < c.count; k++) {
+        let misses = 0; // up to WATCH_MISSES misses per poll (bench/lib/ct-probe.c: the same)
+        for (let k = next; k < c.count && misses < WATCH_MISSES; k++) {
           if (!Number.isNaN(seen[k]!)) continue;
           if (native.mapLookup(ct4, fwdKey(c.base + k))) {
-            seen[k] = t;
+            seen[k] = nowMs(); // present by the time the lookup that found it returned
             left--;
-          } else if (k > next + 256) break; // beyond a window of misses: wait for the next poll
+          } else misses++;
         }
         while (next < c.count && !Number.isNaN(seen[next]!)) next++;
         await new Promise((r) => setTimeout(r, 1));
