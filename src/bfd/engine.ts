@@ -17,8 +17,9 @@ export interface BfdSender {
 }
 
 export interface BfdTransport {
-  /** Open the sending side of a session. */
-  openSender(cfg: BfdSessionConfig): BfdSender;
+  /** Open the sending side of a session. srcPort: the port a resumed session had (RFC 5881
+   *  section 4: every packet of a session from the same source port), used when it is free. */
+  openSender(cfg: BfdSessionConfig, opts?: { srcPort?: number }): BfdSender;
 }
 
 export interface BfdClock {
@@ -156,7 +157,8 @@ export class BfdEngine {
   private add(c: BfdSessionConfig, resume?: BfdResume): void {
     let discr = resume && !this.byDiscr.has(resume.localDiscr) ? resume.localDiscr : 0;
     while (discr === 0 || this.byDiscr.has(discr)) discr = randomInt(1, 0xffff_ffff);
-    const sender = this.transport.openSender(c);
+    const resumed = resume && resume.localDiscr === discr ? resume : undefined;
+    const sender = this.transport.openSender(c, resumed?.srcPort !== undefined ? { srcPort: resumed.srcPort } : undefined);
     const entry: Entry = { sender, wakeAt: Infinity } as Entry;
     entry.session = new BfdSession(
       c,
@@ -170,7 +172,7 @@ export class BfdEngine {
       },
       this.clock.now(),
       this.random,
-      resume && resume.localDiscr === discr ? resume : undefined,
+      resumed,
     );
     this.sessions.set(c.key, entry);
     this.byDiscr.set(discr, entry);

@@ -71,8 +71,8 @@ export class BfdOffloadDriver {
   /** A transport whose senders renew the lease (the number first) before each packet. */
   wrap(inner: BfdTransport): BfdTransport {
     return {
-      openSender: (cfg): BfdSender => {
-        const s = inner.openSender(cfg);
+      openSender: (cfg, opts): BfdSender => {
+        const s = inner.openSender(cfg, opts);
         return {
           send: (buf: Buffer) => {
             const seq = seqOf(buf);

@@ -74,6 +74,8 @@ export interface BfdResume {
   remoteDetectMult: number;
   /** The last sequence number the peer saw from us: the next packet uses the one after. */
   xmitAuthSeq: number;
+  /** The session's UDP source port (XDP answered from it): the new daemon sends from it again. */
+  srcPort?: number;
 }
 
 /**
@@ -125,6 +127,7 @@ export function resumeOf(row: BfdOffloadSession, progress: BfdOffloadProgress | 
     remoteDesiredMinTxUs: row.remoteDesiredMinTxUs,
     remoteDetectMult: row.remoteDetectMult,
     xmitAuthSeq: progress?.lastSeq ?? (row.auth?.meticulous ? (row.firstSeq - 1) >>> 0 : row.firstSeq),
+    srcPort: row.srcPort,
   };
 }
 

@@ -32,15 +32,19 @@ export class DgramTransport implements BfdTransport {
     this.cursor = BFD_SRC_PORT_MIN + Math.floor(Math.random() * 1000);
   }
 
-  openSender(cfg: BfdSessionConfig): BfdSender {
+  openSender(cfg: BfdSessionConfig, opts?: { srcPort?: number }): BfdSender {
     const family = familyOf(cfg.peer) === 6 ? 6 : 4;
     const dst = cfg.multihop ? this.ports.multi : this.ports.single;
     let sock: Socket | undefined;
     let closed = false;
     let attempts = 0;
     let bound: number | undefined;
+    // a resumed session's own port first (RFC 5881 section 4: one source port per session), the
+    // cursor's next one if it is taken or out of range
+    let wanted = opts?.srcPort !== undefined && opts.srcPort >= BFD_SRC_PORT_MIN && opts.srcPort <= BFD_SRC_PORT_MAX ? opts.srcPort : undefined;
     const open = () => {
-      const port = this.nextPort();
+      const port = wanted ?? this.nextPort();
+      wanted = undefined;
       const s = createSocket({ type: family === 6 ? 'udp6' : 'udp4' });
       sock = s;
       s.on('error', (e: NodeJS.ErrnoException) => {

@@ -47,8 +47,8 @@ async function main(): Promise<void> {
   let lastSeq = resume.get(peer)?.xmitAuthSeq ?? 0;
   const inner = new DgramTransport((m) => log(`error ${m}`));
   const transport: BfdTransport = {
-    openSender(c) {
-      const s = inner.openSender(c);
+    openSender(c, opts) {
+      const s = inner.openSender(c, opts);
       return {
         send(buf: Buffer) {
           // the number first, then the lease (now + 1.5 intervals), then the packet

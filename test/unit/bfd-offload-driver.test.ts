@@ -48,19 +48,24 @@ function world(auth: Auth) {
   );
   router.setSessions([cfgOf('10.0.0.2', auth, '10.0.0.1')]);
   /** The worker thread's wiring: read the table, wrap the transport, resume, tick on changes and every 250 ms. */
-  const startDaemon = () => {
+  /** freePort: the port the transport binds when no resumed one is asked for (a new process's own). */
+  const startDaemon = (freePort = 49300) => {
     const driver = new BfdOffloadDriver({ port: xdp, now: () => clock.now(), window: 300, localFor: () => '10.0.0.2' });
     driver.readResume();
     const changes: BfdStateChange[] = [];
+    const asked: Array<number | undefined> = [];
     const inner = {
-      openSender: () => ({
-        srcPort: 49300,
-        send: (buf: Buffer) => {
-          const copy = Buffer.from(buf);
-          clock.at(clock.now() + 1, () => router.receive(copy, { address: '10.0.0.2', port: 49300, multihop: false, ttl: 255 }));
-        },
-        close: () => {},
-      }),
+      openSender: (_c: BfdSessionConfig, opts?: { srcPort?: number }) => {
+        asked.push(opts?.srcPort);
+        return {
+          srcPort: opts?.srcPort ?? freePort,
+          send: (buf: Buffer) => {
+            const copy = Buffer.from(buf);
+            clock.at(clock.now() + 1, () => router.receive(copy, { address: '10.0.0.2', port: 49300, multihop: false, ttl: 255 }));
+          },
+          close: () => {},
+        };
+      },
     };
     const d = new BfdEngine(driver.wrap(inner), clock, (c) => {
       changes.push(c);
@@ -70,7 +75,7 @@ function world(auth: Auth) {
     const list = [cfgOf('10.0.0.1', auth)];
     d.setSessions(list, driver.takeResume(list));
     state.daemon = d;
-    return { d, driver, changes };
+    return { d, driver, changes, asked };
   };
   const run = (ms: number, driver?: BfdOffloadDriver) => {
     for (let t = 0; t < ms; t += 250) {
@@ -102,9 +107,13 @@ for (const [name, auth] of [['meticulous keyed SHA-1', AUTH], ['no auth', undefi
     assert.equal(w.router.views()[0]!.state, BfdState.Up);
     assert.ok(w.xdp.progress.get('p')?.sent ?? 0, 'the offload answered');
 
-    const b = w.startDaemon();
+    const b = w.startDaemon(49400);
     assert.equal(b.d.session('p')!.state, BfdState.Up, 'resumed Up');
     assert.equal(b.d.session('p')!.localDiscr, row.localDiscr);
+    // RFC 5881 section 4: the resumed session asks for the source port the table holds (XDP answered from it)
+    assert.deepEqual(a.asked, [undefined], 'a fresh session takes any free port');
+    assert.deepEqual(b.asked, [49300]);
+    assert.equal(b.d.sender('p')!.srcPort, 49300);
     w.run(3000, b.driver);
     assert.equal(w.router.views()[0]!.state, BfdState.Up);
     assert.equal(w.routerChanges.length, before, 'no flap through kill -9 and restart');

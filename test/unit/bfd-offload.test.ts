@@ -105,6 +105,7 @@ test('offload: kill -9 of the daemon: the offload keeps the router Up (meticulou
   // a new daemon resumes from the table: same discriminator, after the last number on the wire
   const { sessions, progress } = w.xdp.read();
   const resume = new Map([['p', resumeOf(sessions[0]!, progress.find((p) => p.key === 'p'))]]);
+  assert.equal(resume.get('p')!.srcPort, sessions[0]!.srcPort, 'the session keeps its source port (RFC 5881 section 4)');
   const d2 = w.startDaemon(resume);
   assert.equal(d2.session('p')!.state, BfdState.Up);
   assert.equal(d2.session('p')!.localDiscr, row.localDiscr);

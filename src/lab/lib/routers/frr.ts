@@ -7,7 +7,7 @@ import { normalizePrefix } from '../fib.js';
 import { RouterBase } from './base.js';
 import { frrBfddConfig, frrBgpdConfig, frrZebraConfig, type FrrOptions } from './frr-config.js';
 import { parseFrrNeighbors, parseFrrRoutes } from './frr-parse.js';
-import type { Neighbor, RibRoute, RouterBfdSession } from './types.js';
+import type { Neighbor, RibRoute, RouterBfdCounters, RouterBfdSession } from './types.js';
 
 export const FRR_DAEMON_DIR = '/usr/lib/frr';
 /** FRR 8 always makes /var/tmp/frr/<daemon>.<pid>/ (crash logs); the lab removes its daemons' ones */
@@ -119,6 +119,19 @@ export class FrrRouter extends RouterBase {
       const state = String(p.status ?? 'unknown');
       return { peer: String(p.peer), state: state === 'up' ? 'Up' : state === 'down' ? 'Down' : state === 'init' ? 'Init' : state, txMs: tx, detectMs: detect };
     });
+  }
+
+  /** bfdd's per-session counters (`show bfd peers counters json`): Up / Down transitions and packets. */
+  async bfdCounters(): Promise<RouterBfdCounters[]> {
+    const peers = JSON.parse(await this.vtysh('show bfd peers counters json', 'bfdd')) as Array<Record<string, unknown>>;
+    return peers.map((p) => ({
+      peer: String(p.peer),
+      multihop: p.multihop === true,
+      sessionUp: Number(p['session-up'] ?? 0),
+      sessionDown: Number(p['session-down'] ?? 0),
+      rx: Number(p['control-packet-input'] ?? 0),
+      tx: Number(p['control-packet-output'] ?? 0),
+    }));
   }
 
   async neighbors(): Promise<Neighbor[]> {

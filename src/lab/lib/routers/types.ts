@@ -50,6 +50,18 @@ export interface RouterBfdSession {
   detectMs?: number;
 }
 
+/** A router's counters of one BFD session (FRR's `show bfd peers counters`). */
+export interface RouterBfdCounters {
+  peer: string;
+  multihop: boolean;
+  /** transitions to Up and out of Up since the session was made */
+  sessionUp: number;
+  sessionDown: number;
+  /** control packets received and sent */
+  rx: number;
+  tx: number;
+}
+
 export interface RouterOptions {
   asn: number;
   routerId: string;
