@@ -1,8 +1,9 @@
 // Benchmark: N LoadBalancer Services created at once (64 in flight) against a real kube-apiserver
 // + etcd on loopback; the figure is each create call's return → its status.loadBalancer.ingress
 // seen by a watch, p50 and p99. Three sides, rotating which goes first, a fresh namespace per run:
-// - edgelb: its compiled Kubernetes controller (bench/lib/controller-child.mjs: dist/, the daemon's
-//   production node flags, the edgelb ServiceAccount's RBAC), its peak RSS at N Services too;
+// - edgelb: the `edgelb controller` process as its Deployment runs it (dist/cli/main.js, the
+//   image's node flags, the edgelb ServiceAccount's RBAC), its peak RSS at N Services too, read from
+//   /proc like MetalLB's;
 // - MetalLB: MetalLB's controller built from its Go module (scripts/metallb-controller.sh), an
 //   IPAddressPool of the same size, `--lb-class` set to edgelb's class so it serves the same
 //   Services, webhooks off; its peak RSS too;
@@ -10,8 +11,7 @@
 //   patches each Service's status itself as soon as its create returns.
 // Each controller is started before t0 and is live (a probe Service got its address) when the
 // Services are created; each run deletes its Services, and the controller process, after.
-import { fork, spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { PatchStrategy, makeInformer, setHeaderOptions, type V1Service } from '@kubernetes/client-node';
 import { freePort, startTestCluster, type TestCluster, EDGELB_NAMESPACE } from '../test/k8s/harness.js';
@@ -21,7 +21,7 @@ import { DAEMON_NODE_FLAGS } from './lib/senders.js';
 import { procStatus } from './bgp-transfer.js';
 import type { Benchmark } from './run.js';
 
-const CONTROLLER_CHILD = join(ROOT, 'bench/lib/controller-child.mjs');
+const EDGELB_CLI = join(ROOT, 'dist/cli/main.js');
 const METALLB_NS = 'metallb-system';
 
 interface RunResult {
@@ -51,29 +51,30 @@ async function probe(cluster: TestCluster, ns: string, what: string): Promise<vo
   await admin.core.deleteNamespacedService({ namespace: ns, name: 'probe' });
 }
 
-/** edgelb's controller from dist/ as the leader (ctlsplit: the controller process goes here). */
+/** `edgelb controller` from dist/ (the image's flags and command), the only replica: the leader. */
 async function startEdgelb(cluster: TestCluster): Promise<Controller> {
-  const child = fork(CONTROLLER_CHILD, [cluster.edgelbKubeconfig, EDGELB_NAMESPACE], { execArgv: [...DAEMON_NODE_FLAGS], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const msg = <T>() =>
-    new Promise<T>((resolve, reject) => {
-      child.once('message', (m) => resolve(m as T));
-      child.once('exit', (code) => reject(new Error(`edgelb controller exited (${code})`)));
-    });
+  const args = [...DAEMON_NODE_FLAGS, EDGELB_CLI, 'controller', '--listen', '127.0.0.1:0', '--lease-duration', '2', '--log-level', 'warn'];
+  const env = { ...process.env, KUBECONFIG: cluster.edgelbKubeconfig, POD_NAME: 'bench-leader', POD_NAMESPACE: EDGELB_NAMESPACE };
+  const child: ChildProcess = spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
+  const exited = () => new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(null) : child.once('exit', r)));
   try {
-    await msg<{ started: boolean }>();
     await probe(cluster, 'bench-probe', 'edgelb');
   } catch (e) {
     child.kill('SIGKILL');
-    throw e;
+    throw new Error(`${String(e)}\n${err}`);
   }
   return {
     async stop() {
       try {
-        const done = msg<{ peakKiB: number }>();
-        child.send({ stop: true });
-        return (await done).peakKiB / 1024;
+        return await procStatus(child.pid!, 'VmHWM');
       } finally {
-        child.kill('SIGKILL');
+        // SIGTERM releases the Lease, so the next run's controller takes it at once
+        child.kill('SIGTERM');
+        const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        await exited();
+        clearTimeout(t);
       }
     },
   };

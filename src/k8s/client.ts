@@ -8,8 +8,9 @@ import {
   CustomObjectsApi,
   DiscoveryV1Api,
   KubeConfig,
+  ListWatch,
   PatchStrategy,
-  makeInformer,
+  Watch,
   setHeaderOptions,
   type Informer,
   type KubernetesObject,
@@ -92,8 +93,17 @@ export class Reflector<T extends KubernetesObject> {
     /** An absent resource (404, e.g. an optional CRD) or one this identity may not read (403,
      *  e.g. a speaker without list on nodereports) is an empty, synced list, retried slowly. */
     private readonly optional = false,
+    /** What the cache keeps of each object (slim.ts): applied to every listed and watched object
+     *  before it is cached or handed to `onChange`. Default: the object as it came. */
+    transform?: (o: T) => T,
   ) {
-    this.informer = makeInformer<T>(kc, path, list as never, labelSelector);
+    const watch = new Watch(kc);
+    if (transform) {
+      const watchFn = watch.watch.bind(watch);
+      watch.watch = (p, query, callback, done) => watchFn(p, query, (phase, obj, raw) => callback(phase, phase === 'ERROR' || phase === 'BOOKMARK' ? obj : transform(obj as T), raw), done);
+    }
+    const listFn = transform ? async () => { const r = await list(); return { ...r, items: (r.items ?? []).map(transform) }; } : list;
+    this.informer = new ListWatch<T>(path, watch, listFn as never, false, labelSelector);
     this.informer.on('add', (o: T) => this.onChange(o));
     this.informer.on('update', (o: T) => this.onChange(o));
     this.informer.on('delete', () => this.onChange());

@@ -18,6 +18,7 @@ import { errorMessage } from '../lib/errors.js';
 import type { DesiredState, LbMode } from '../model/desired-state.js';
 import { selectorMatches } from './annotations.js';
 import { GROUP, KubeWriter, Reflector, VERSION, loadKubeConfig, statusOf } from './client.js';
+import { slimCustom, slimEndpointSlice, slimmer, slimNamespace, slimNode, slimPod, slimSecret, slimService } from './slim.js';
 import { LeaderController } from './controller.js';
 import { LeaderElector } from './leader.js';
 import { NodeEvents } from './node-events.js';
@@ -36,6 +37,7 @@ import type {
   NamespaceObj,
   NodeObj,
   NodeReportObj,
+  PodObj,
   SecretObj,
   ServiceObj,
 } from './types.js';
@@ -197,25 +199,26 @@ export class KubernetesSource extends EventEmitter {
     const ns = this.namespace;
     const cr = (plural: string, group = GROUP, version = VERSION) => async () =>
       (await w.custom.listClusterCustomObject({ group, version, plural })) as { items: KubernetesObject[]; metadata?: { resourceVersion?: string } };
-    const mk = (name: string, path: string, list: () => Promise<unknown>, selector?: string, optional = false) =>
-      new Reflector<KubernetesObject>(name, kc, path, list as never, onChange, this.log, selector, optional);
+    // each cache keeps only what edgelb reads of its objects (slim.ts)
+    const mk = (name: string, path: string, list: () => Promise<unknown>, slim: Parameters<typeof slimmer>[0], selector?: string, optional = false) =>
+      new Reflector<KubernetesObject>(name, kc, path, list as never, onChange, this.log, selector, optional, slimmer(slim));
     const podSelector = this.o.podSelector ?? 'app.kubernetes.io/name=edgelb';
     this.r = {
-      services: new Reflector<KubernetesObject>('services', kc, CORE('services'), (() => w.core.listServiceForAllNamespaces()) as never, onService, this.log),
-      slices: mk('endpointslices', '/apis/discovery.k8s.io/v1/endpointslices', () => w.discovery.listEndpointSliceForAllNamespaces()),
-      nodes: mk('nodes', CORE('nodes'), () => w.core.listNode()),
-      namespaces: mk('namespaces', CORE('namespaces'), () => w.core.listNamespace()),
-      pools: mk('ippools', `/apis/${GROUP}/${VERSION}/ippools`, cr('ippools')),
-      peers: mk('bgppeers', `/apis/${GROUP}/${VERSION}/bgppeers`, cr('bgppeers')),
-      policies: mk('bgppolicies', `/apis/${GROUP}/${VERSION}/bgppolicies`, cr('bgppolicies')),
-      loxiPeers: mk('bgppeerservices', '/apis/bgppeer.loxilb.io/v1/bgppeerservices', cr('bgppeerservices', 'bgppeer.loxilb.io', 'v1'), undefined, true),
-      secrets: mk('secrets', `/api/v1/namespaces/${ns}/secrets`, () => w.core.listNamespacedSecret({ namespace: ns })),
-      pods: mk('pods', `/api/v1/namespaces/${ns}/pods`, () => w.core.listNamespacedPod({ namespace: ns, labelSelector: podSelector }), podSelector),
+      services: new Reflector<KubernetesObject>('services', kc, CORE('services'), (() => w.core.listServiceForAllNamespaces()) as never, onService, this.log, undefined, false, slimmer(slimService)),
+      slices: mk('endpointslices', '/apis/discovery.k8s.io/v1/endpointslices', () => w.discovery.listEndpointSliceForAllNamespaces(), slimEndpointSlice),
+      nodes: mk('nodes', CORE('nodes'), () => w.core.listNode(), slimNode),
+      namespaces: mk('namespaces', CORE('namespaces'), () => w.core.listNamespace(), slimNamespace),
+      pools: mk('ippools', `/apis/${GROUP}/${VERSION}/ippools`, cr('ippools'), slimCustom),
+      peers: mk('bgppeers', `/apis/${GROUP}/${VERSION}/bgppeers`, cr('bgppeers'), slimCustom),
+      policies: mk('bgppolicies', `/apis/${GROUP}/${VERSION}/bgppolicies`, cr('bgppolicies'), slimCustom),
+      loxiPeers: mk('bgppeerservices', '/apis/bgppeer.loxilb.io/v1/bgppeerservices', cr('bgppeerservices', 'bgppeer.loxilb.io', 'v1'), slimCustom, undefined, true),
+      secrets: mk('secrets', `/api/v1/namespaces/${ns}/secrets`, () => w.core.listNamespacedSecret({ namespace: ns }), slimSecret),
+      pods: mk('pods', `/api/v1/namespaces/${ns}/pods`, () => w.core.listNamespacedPod({ namespace: ns, labelSelector: podSelector }), slimPod, podSelector),
       // optional: without the CRD (or the right to read it) no node reports, and Served says so;
       // only the Lease holder uses them, so a report changing costs the others no recompute
       reports: new Reflector<KubernetesObject>(REPORT_PLURAL, kc, `/apis/${GROUP}/${VERSION}/${REPORT_PLURAL}`, cr(REPORT_PLURAL) as never, () => {
         if (this.isLeader) this.schedule();
-      }, this.log, undefined, true),
+      }, this.log, undefined, true, slimmer(slimCustom)),
     };
     this.reflectors = Object.values(this.r);
     this.nodeEvents = new NodeEvents({ writer: w, nodeName: this.o.nodeName, identity: this.identity, logger: this.log, registry: this.o.registry });
@@ -294,7 +297,7 @@ export class KubernetesSource extends EventEmitter {
   }
 
   private view(): ClusterView {
-    const pods = this.r.pods.list() as Array<KubernetesObject & { spec?: { nodeName?: string }; status?: { podIP?: string; conditions?: Array<{ type: string; status: string }> } }>;
+    const pods = this.r.pods.list() as PodObj[];
     const members: MemberPod[] = pods
       .filter((p) => p.spec?.nodeName && p.status?.podIP)
       .map((p) => ({ nodeName: p.spec!.nodeName!, ip: p.status!.podIP!, ready: p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false }));

@@ -79,6 +79,13 @@ export interface NodeObj {
   };
 }
 
+/** One of edgelb's own Pods (its namespace, its label selector): where it runs and whether it is Ready. */
+export interface PodObj {
+  metadata: ObjectMeta;
+  spec?: { nodeName?: string };
+  status?: { podIP?: string; conditions?: Array<{ type: string; status: string }> };
+}
+
 export interface NamespaceObj {
   metadata: ObjectMeta;
 }
