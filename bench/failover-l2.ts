@@ -7,13 +7,18 @@
 // `sh -c 'kill -9 PIDS; ip link set eth0 down'` in the victim's namespace, timestamped just
 // before it is started; the client's UDP probe (every 5 ms) gives the outage (last reply before →
 // first reply from the new owner), split into detection (→ first gratuitous ARP from the new
-// owner) and neighbour update. False failovers: both labs idle for 60 s while `stress-ng --cpu`
+// owner) and neighbour update. False failovers: the labs idle for 60 s while `stress-ng --cpu`
 // loads every CPU; counted as edgelb peer deaths and keepalived transitions to MASTER.
+// keepalived runs twice: as shipped (no real-time option, its default) and with
+// `vrrp_rt_priority 10` + `vrrp_no_swap` (its real-time option, SCHED_RR 10), the anchor for
+// edgelb's default (its heartbeat thread at SCHED_FIFO 10): each as shipped, and both real-time.
+// `failover-l2-sweep` counts only the false failovers, at the budgets between (all three labs
+// at once under the same stress), to find the smallest budget each side holds without one.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { L2Lab, CLIENT, NODES, PORT, RUNNER, REPO, analyseOutage, type ProbeResult } from './l2-lab.js';
 import { waitUntil, type LabProcess } from '../test/lab/lib/index.js';
-import { alternate, summarize, type BenchContext, type Row } from './lib/harness.js';
+import { rotate, summarize, type BenchContext, type Row } from './lib/harness.js';
 import type { Benchmark } from './run.js';
 
 const VIP_EDGE = '10.0.0.201'; // shard 1
@@ -32,10 +37,13 @@ export function advertFor(budgetMs: number, backupPrio = PRIOS[1]!): { advertCs:
   return best;
 }
 
-function keepalivedConf(node: string, prio: number, advertCs: number): string {
+/** keepalived's real-time option as its manual gives it (SCHED_RR at this priority, memory locked). */
+export const KA_RT_PRIORITY = 10;
+
+function keepalivedConf(node: string, prio: number, advertCs: number, realtime: boolean): string {
   return `global_defs {
   router_id ${node}
-  vrrp_garp_master_delay 0
+  vrrp_garp_master_delay 0${realtime ? `\n  vrrp_rt_priority ${KA_RT_PRIORITY}\n  vrrp_no_swap` : ''}
 }
 vrrp_instance VI_BENCH {
   state BACKUP
@@ -52,6 +60,16 @@ vrrp_instance VI_BENCH {
 }
 
 type Sample = { outageMs: number; detectionMs: number; cacheMs: number };
+
+/** A process's scheduling policy (0 other, 1 FIFO, 2 RR; -1 unknown): /proc/PID/stat field 41. */
+function schedPolicy(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[41 - 3]);
+  } catch {
+    return -1;
+  }
+}
 
 /** One system's lab: start its three nodes, tell who serves the VIP, kill a node, count false failovers. */
 interface Side {
@@ -89,12 +107,12 @@ async function edgeSide(budgetMs: number): Promise<Side> {
   };
 }
 
-async function kaSide(budgetMs: number, advertCs: number): Promise<Side> {
-  const l = await L2Lab.create(`l2k${budgetMs}`, {});
+async function kaSide(budgetMs: number, advertCs: number, realtime: boolean): Promise<Side> {
+  const l = await L2Lab.create(`l2${realtime ? 'r' : 'k'}${budgetMs}`, {});
   const kas = new Map<string, LabProcess>();
   const resp = new Map<string, LabProcess>();
   const start = async (n: string, i: number) => {
-    const conf = l.lab.writeFile(`ka-${n}.conf`, keepalivedConf(n, PRIOS[i]!, advertCs), 0o644);
+    const conf = l.lab.writeFile(`ka-${n}.conf`, keepalivedConf(n, PRIOS[i]!, advertCs, realtime), 0o644);
     const dir = l.lab.path('');
     kas.set(n, await l.lab.spawn(n, ['keepalived', '-n', '-l', '-D', '-P', '-f', conf, '-p', `${dir}/ka-${n}.pid`, '-r', `${dir}/ka-${n}-vrrp.pid`, '-c', `${dir}/ka-${n}-chk.pid`], { name: `ka-${n}` }));
     const p = await l.lab.spawn(n, ['node', '--import', 'tsx', RUNNER, 'respond', JSON.stringify({ name: n, vips: [VIP_KA], port: PORT })], { name: `resp-${n}`, cwd: REPO });
@@ -122,6 +140,11 @@ async function kaSide(budgetMs: number, advertCs: number): Promise<Side> {
     async ensureUp() {
       for (const [k, n] of NODES.entries()) if (!kas.get(n)?.running) await start(n, k);
       await sleep(1500); // preemption back to the highest priority, gratuitous ARPs done
+      // the real-time anchor must be one: its VRRP process's policy (/proc/PID/stat field 41)
+      for (const n of NODES) {
+        const policy = schedPolicy(vrrpPid(n));
+        if (realtime !== (policy === 1 || policy === 2)) throw new Error(`keepalived on ${n}: VRRP process policy ${policy}, wanted ${realtime ? 'SCHED_RR/FIFO' : 'SCHED_OTHER'}`);
+      }
     },
     async victim() {
       return (await waitUntil(() => master(), { timeoutMs: 10_000, what: 'a keepalived master' }))!;
@@ -162,69 +185,114 @@ async function sampled(s: Side, name: string, ctx: BenchContext): Promise<Sample
   throw new Error(`${name}: 5 runs in a row did not count\n${s.lab.lab.logs(10)}`);
 }
 
+/** Every side idle at once under `stress-ng --cpu 0` for `seconds`: the detections each side made. */
+async function falseFailovers(sides: Side[], seconds: number): Promise<number[]> {
+  for (const s of sides) await s.ensureUp();
+  const before = sides.map((s) => s.detections());
+  const stress = spawn('stress-ng', ['--cpu', '0', '--timeout', `${seconds}s`, '--quiet'], { stdio: 'ignore' });
+  const code = await new Promise<number>((resolve, reject) => {
+    stress.once('error', reject);
+    stress.once('exit', (c) => resolve(c ?? -1));
+  });
+  if (code !== 0) throw new Error(`stress-ng exited ${code}`);
+  return sides.map((s, i) => s.detections() - before[i]!);
+}
+
+const KA = 'keepalived VRRPv3';
+const KA_RT = `keepalived VRRPv3, vrrp_rt_priority ${KA_RT_PRIORITY}`;
+const kaLabel = (advertCs: number, masterDownMs: number) => `keepalived advert_int ${(advertCs / 100).toFixed(2)} s, master-down ${masterDownMs.toFixed(0)} ms`;
+
 /**
  * The benchmark at one detection budget (a part of its own, so each locked run stays short):
  * `failover-l2` compares at 150 ms, `failover-l2-tight` at 30 ms — a budget keepalived can only
- * reach with its smallest advert interval (0.01 s, master-down ≈ 31 ms).
+ * reach with its smallest advert interval (0.01 s, master-down ≈ 31 ms). Three sides rotate:
+ * edgelb (its default: heartbeat thread SCHED_FIFO 10), keepalived as shipped, keepalived with
+ * its real-time option.
  */
 export function failoverBench(name: string, budget: number): Benchmark {
   return {
     name,
-    title: `L2 failover at an equal detection budget of ${budget} ms, edgelb vs keepalived VRRPv3; false failovers under stress-ng`,
+    title: `L2 failover at an equal detection budget of ${budget} ms, edgelb vs keepalived VRRPv3 (as shipped, and real-time); false failovers under stress-ng`,
     async run(ctx: BenchContext): Promise<Row[]> {
       const runs = ctx.quick ? 1 : Math.max(20, ctx.runs);
       const stressS = ctx.quick ? 3 : 60;
       const rows: Row[] = [];
       const { advertCs, masterDownMs } = advertFor(budget);
-      const e = await edgeSide(budget);
-      let k: Side | undefined;
+      const sides: Side[] = [];
       try {
-        k = await kaSide(budget, advertCs);
-        const ka = k;
-        const { a, b } = await alternate(runs, () => sampled(e, 'edgelb', ctx), () => sampled(ka, 'keepalived', ctx), true);
-        // false failovers: both idle under CPU stress
-        await e.ensureUp();
-        await ka.ensureUp();
-        const e0 = e.detections();
-        const k0 = ka.detections();
-        const stress = spawn('stress-ng', ['--cpu', '0', '--timeout', `${stressS}s`, '--quiet'], { stdio: 'ignore' });
-        const code = await new Promise<number>((resolve, reject) => {
-          stress.once('error', reject);
-          stress.once('exit', (c) => resolve(c ?? -1));
-        });
-        if (code !== 0) throw new Error(`stress-ng exited ${code}`);
-        const falseE = e.detections() - e0;
-        const falseK = ka.detections() - k0;
-        const label = `budget ${budget} ms (edgelb deadAfter ${budget}; keepalived advert_int ${(advertCs / 100).toFixed(2)} s, master-down ${masterDownMs.toFixed(0)} ms)`;
-        ctx.log(`${label}: outage p50 edgelb ${summarize(a.map((x) => x.outageMs)).median} ms, keepalived ${summarize(b.map((x) => x.outageMs)).median} ms; false failovers in ${stressS} s of stress: edgelb ${falseE}, keepalived ${falseK}`);
-        for (const [what, key] of [
-          ['client outage', 'outageMs'],
-          ['detection + announce', 'detectionMs'],
-          ['neighbour update', 'cacheMs'],
+        sides.push(await edgeSide(budget), await kaSide(budget, advertCs, false), await kaSide(budget, advertCs, true));
+        const [e, k, r] = sides as [Side, Side, Side];
+        const [a, b, c] = (await rotate(runs, [() => sampled(e, 'edgelb', ctx), () => sampled(k, 'keepalived', ctx), () => sampled(r, 'keepalived-rt', ctx)])) as [Sample[], Sample[], Sample[]];
+        // false failovers: all three idle at once under CPU stress
+        const [falseE, falseK, falseR] = (await falseFailovers(sides, stressS)) as [number, number, number];
+        const label = `budget ${budget} ms (edgelb deadAfter ${budget}; ${kaLabel(advertCs, masterDownMs)})`;
+        const p50 = (xs: Sample[]) => summarize(xs.map((x) => x.outageMs)).median;
+        ctx.log(`${label}: outage p50 edgelb ${p50(a)} ms, keepalived ${p50(b)} ms, keepalived real-time ${p50(c)} ms; false failovers in ${stressS} s of stress: edgelb ${falseE}, keepalived ${falseK}, keepalived real-time ${falseR}`);
+        for (const [anchor, theirs, both] of [
+          [KA, b, ''],
+          [KA_RT, c, ' (both real-time)'],
         ] as const) {
-          // detection and neighbour update are NaN when the client saw no gratuitous ARP from the
-          // new owner in a run: those runs are left out of these two rows (the outage row has all)
-          const ours = a.map((x) => x[key]).filter(Number.isFinite);
-          rows.push({
-            bench: name,
-            figure: `${what}, ${label}`,
-            unit: 'ms',
-            better: 'lower',
-            ours,
-            anchor: 'keepalived VRRPv3',
-            theirs: b.map((x) => x[key]).filter(Number.isFinite),
-            ...(key === 'outageMs' && budget <= 60 ? { goal: 'p50 ≤ 60 ms', met: summarize(ours).median <= 60 } : {}),
-          });
+          for (const [what, key] of [
+            ['client outage', 'outageMs'],
+            ['detection + announce', 'detectionMs'],
+            ['neighbour update', 'cacheMs'],
+          ] as const) {
+            // detection and neighbour update are NaN when the client saw no gratuitous ARP from the
+            // new owner in a run: those runs are left out of these two rows (the outage row has all)
+            const ours = a.map((x) => x[key]).filter(Number.isFinite);
+            rows.push({
+              bench: name,
+              figure: `${what}${both}, ${label}`,
+              unit: 'ms',
+              better: 'lower',
+              ours,
+              anchor,
+              theirs: theirs.map((x) => x[key]).filter(Number.isFinite),
+              ...(key === 'outageMs' && budget <= 60 ? { goal: 'p50 ≤ 60 ms', met: summarize(ours).median <= 60 } : {}),
+            });
+          }
         }
-        rows.push({ bench: name, figure: `false failovers in ${stressS} s under stress-ng --cpu (all CPUs), budget ${budget} ms`, unit: 'events', better: 'lower', ours: [falseE], anchor: 'keepalived VRRPv3', theirs: [falseK], goal: 'zero', met: falseE === 0 });
+        const ff = `false failovers in ${stressS} s under stress-ng --cpu (all CPUs), budget ${budget} ms`;
+        rows.push({ bench: name, figure: ff, unit: 'events', better: 'lower', ours: [falseE], anchor: KA, theirs: [falseK], goal: 'zero', met: falseE === 0 });
+        rows.push({ bench: name, figure: `${ff} (both real-time)`, unit: 'events', better: 'lower', ours: [falseE], anchor: KA_RT, theirs: [falseR], goal: 'zero', met: falseE === 0 });
       } finally {
-        await e.lab.teardown();
-        await k?.lab.teardown();
+        for (const s of sides) await s.lab.teardown();
       }
       return rows;
     },
   };
 }
+
+/**
+ * False failovers only, at the budgets between the two parts: for each budget, the three sides'
+ * labs idle at once for 60 s under `stress-ng --cpu 0` (one run per budget: a count, like the
+ * parts' false-failover rows). FAILOVER_SWEEP_BUDGETS="40 50 75 100" overrides the budgets.
+ */
+export const sweep: Benchmark = {
+  name: 'failover-l2-sweep',
+  title: 'L2 failover: false failovers under stress-ng at detection budgets between 30 and 150 ms, edgelb vs keepalived VRRPv3 (as shipped, and real-time)',
+  async run(ctx: BenchContext): Promise<Row[]> {
+    const stressS = ctx.quick ? 3 : 60;
+    const budgets = (process.env.FAILOVER_SWEEP_BUDGETS ?? (ctx.quick ? '50' : '40 50 75 100')).split(/\s+/).filter(Boolean).map(Number);
+    if (!budgets.length || budgets.some((b) => !Number.isInteger(b) || b < 20 || b > 1000)) throw new Error(`FAILOVER_SWEEP_BUDGETS: integers 20..1000 wanted, got ${process.env.FAILOVER_SWEEP_BUDGETS}`);
+    const rows: Row[] = [];
+    for (const budget of budgets) {
+      const { advertCs, masterDownMs } = advertFor(budget);
+      const sides: Side[] = [];
+      try {
+        sides.push(await edgeSide(budget), await kaSide(budget, advertCs, false), await kaSide(budget, advertCs, true));
+        const [falseE, falseK, falseR] = (await falseFailovers(sides, stressS)) as [number, number, number];
+        ctx.log(`budget ${budget} ms (${kaLabel(advertCs, masterDownMs)}): false failovers in ${stressS} s of stress: edgelb ${falseE}, keepalived ${falseK}, keepalived real-time ${falseR}`);
+        const ff = `false failovers in ${stressS} s under stress-ng --cpu (all CPUs), budget ${budget} ms (${kaLabel(advertCs, masterDownMs)})`;
+        rows.push({ bench: 'failover-l2-sweep', figure: ff, unit: 'events', better: 'lower', ours: [falseE], anchor: KA, theirs: [falseK], goal: 'zero', met: falseE === 0 });
+        rows.push({ bench: 'failover-l2-sweep', figure: `${ff} (both real-time)`, unit: 'events', better: 'lower', ours: [falseE], anchor: KA_RT, theirs: [falseR], goal: 'zero', met: falseE === 0 });
+      } finally {
+        for (const s of sides) await s.lab.teardown();
+      }
+    }
+    return rows;
+  },
+};
 
 export default failoverBench('failover-l2', 150);
 export const tight = failoverBench('failover-l2-tight', 30);

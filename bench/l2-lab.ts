@@ -3,7 +3,8 @@
 // them) with arp_ignore=1 / arp_announce=2 so that only the announcer answers ARP for them (the
 // kernel answers NDP only for addresses of the receiving interface, so lo is enough for IPv6).
 // Each node runs test/lab/l2-node-runner.ts (Membership + ShardManager + L2Announcer) under
-// `node --single-threaded-gc` (see src/cluster/membership.ts; L2_NODE_FLAGS overrides).
+// `node --single-threaded-gc --no-concurrent-recompilation`, the daemon's flags (see
+// src/cluster/membership.ts, missingHeartbeatFlags; L2_NODE_FLAGS overrides).
 import { readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Lab, type LabProcess, type LabSpec } from '../test/lab/lib/index.js';
@@ -111,7 +112,7 @@ export class L2Lab {
       stateFile: this.stateFile(node),
       ...this.timing,
     };
-    const p = await this.lab.spawn(node, ['node', ...(process.env.L2_NODE_FLAGS ?? '--single-threaded-gc').split(' ').filter(Boolean), '--import', 'tsx', RUNNER, 'node', JSON.stringify(opts)], { name: `${node}-runner`, cwd: REPO });
+    const p = await this.lab.spawn(node, ['node', ...(process.env.L2_NODE_FLAGS ?? '--single-threaded-gc --no-concurrent-recompilation').split(' ').filter(Boolean), '--import', 'tsx', RUNNER, 'node', JSON.stringify(opts)], { name: `${node}-runner`, cwd: REPO });
     this.runners.set(node, p);
     await waitUntil(() => p.output().includes('"ev":"started"') || !p.running, { timeoutMs: 20_000, what: `${node} runner started` });
     if (!p.running) throw new Error(`${node} runner exited:\n${p.output()}`);

@@ -28,6 +28,7 @@ export const BENCHMARKS: Record<string, () => Promise<{ default: Benchmark }>> =
   'bgp-latency': () => import('./bgp-latency.js'),
   'failover-l2': () => import('./failover-l2.js'),
   'failover-l2-tight': () => import('./failover-l2.js').then((m) => ({ default: m.tight })),
+  'failover-l2-sweep': () => import('./failover-l2.js').then((m) => ({ default: m.sweep })),
   'k8s-ingress': () => import('./k8s-ingress.js'),
   'dataplane-testrun': () => import('./dataplane-testrun-rows.js'),
   'dataplane-wrk': () => import('./dataplane-wrk-rows.js'),

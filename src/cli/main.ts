@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --single-threaded-gc --max-semi-space-size=2
+#!/usr/bin/env -S node --single-threaded-gc --no-concurrent-recompilation --max-semi-space-size=2
 // The `edgelb` binary: parses the command line and runs the command (see program.ts).
 import { main } from './program.js';
 

@@ -34,6 +34,23 @@ import { startWorker } from '../lib/worker.js';
  * gratuitous ARP stays well under the 300 ms failover target.
  */
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 30;
+
+/**
+ * The node flags that keep the real-time heartbeat thread from waiting on normal-priority threads
+ * of its own process: `--single-threaded-gc` (see above) and `--no-concurrent-recompilation`.
+ * With V8's concurrent recompilation, a function of the heartbeat thread that gets hot is queued
+ * for TurboFan through the process-wide platform task queue, whose mutex the main thread and the
+ * platform's worker threads (normal priority) also take; one of them preempted while it holds it
+ * blocks the heartbeat thread. Traced under `stress-ng --cpu 0` on 2 vCPUs (bench/l2-gaps.ts,
+ * USTACK=1): the heartbeat thread asleep 25 ms in a futex wait from TaskQueue::Push
+ * (OptimizingCompileDispatcher::QueueForOptimization), woken by a platform worker thread; at a
+ * 30 ms budget that is a false failover. Without it TurboFan compiles on the calling thread.
+ * `--single-threaded` implies both. Returns the flags missing from `execArgv`.
+ */
+export function missingHeartbeatFlags(execArgv: readonly string[] = process.execArgv): string[] {
+  const has = (f: string) => execArgv.includes(f) || execArgv.includes('--single-threaded');
+  return ['--single-threaded-gc', '--no-concurrent-recompilation'].filter((f) => !has(f));
+}
 export const DEFAULT_DEAD_AFTER_MS = 150;
 
 export interface MembershipOptions {
@@ -121,6 +138,7 @@ export class Membership extends EventEmitter {
   private readonly rtPriority: number;
   /** How the heartbeat thread is scheduled ('SCHED_FIFO 10', 'nice -10' or 'normal'), once started. */
   scheduling = '';
+  private flagsWarned = false;
   private worker: Worker | undefined;
   private running = false;
   private stopping: Worker | undefined;
@@ -333,6 +351,11 @@ export class Membership extends EventEmitter {
           const info = { listen: this.listen.key, peers: this.peerAddrs.length, intervalMs: this.intervalMs, deadAfterMs: this.deadAfterMs, scheduling: m.scheduling };
           if (m.scheduling === 'normal' && this.peerAddrs.length) this.log.warn(info, 'cluster membership started without raised scheduling priority: a busy machine may cause false failovers');
           else this.log.info(info, 'cluster membership started');
+          const missing = missingHeartbeatFlags();
+          if (missing.length && this.peerAddrs.length && !this.flagsWarned) {
+            this.flagsWarned = true;
+            this.log.warn({ missing }, `node runs without ${missing.join(' ')}: the heartbeat thread can wait on normal-priority threads of this process (V8's GC or compile queue) and miss heartbeats on a busy machine (the edgelb binary and image pass them)`);
+          }
           resolve();
         } else if (m.type === 'error') {
           reject(new EdgelbError('EDGELB_ERR_CLUSTER', `heartbeat socket ${this.listen.key}: ${m.message}`));

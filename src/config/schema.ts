@@ -58,6 +58,8 @@ export const clusterSchema = z
     heartbeatInterval: duration(10, 10_000).default('30ms'),
     deadAfter: duration(20, 60_000).default('150ms'),
     holdDown: duration(0, 3_600_000).default('5s'),
+    /** SCHED_FIFO priority of the heartbeat thread (as keepalived's vrrp_rt_priority); 0 = none (nice -10). */
+    realtimePriority: intRange(0, 99).default(10),
     /** Connection-state sync between members (docs/sync.md); off when absent. */
     sync: z
       .object({

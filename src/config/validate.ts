@@ -265,6 +265,7 @@ function checkCluster(ctx: Ctx, raw: unknown, kube: boolean): ClusterSpec | unde
     heartbeatIntervalMs: c.heartbeatInterval,
     deadAfterMs: c.deadAfter,
     holdDownMs: c.holdDown,
+    realtimePriority: c.realtimePriority,
   };
   if (keyFile) out.keyFile = keyFile;
   if (c.sync) {

@@ -138,6 +138,7 @@ export async function createNodeRuntime(ctx: RuntimeContext): Promise<StateConsu
       key,
       intervalMs: c.heartbeatIntervalMs,
       deadAfterMs: c.deadAfterMs,
+      ...(c.realtimePriority !== undefined ? { realtimePriority: c.realtimePriority } : {}),
       payloadCodec: claimsPayloadCodec(c.shards),
       logger,
       registry,
@@ -155,7 +156,8 @@ export async function createNodeRuntime(ctx: RuntimeContext): Promise<StateConsu
       labelNames: ['policy', 'realtime'],
       registers: [registry],
     }).set({ policy: membership.scheduling || 'unknown', realtime: String(membership.scheduling.startsWith('SCHED_FIFO')) }, 1);
-    if (membership.scheduling && !membership.scheduling.startsWith('SCHED_FIFO'))
+    if (c.realtimePriority === 0) log.info({ scheduling: membership.scheduling }, 'heartbeat thread without real-time priority: cluster.realtimePriority is 0');
+    else if (membership.scheduling && !membership.scheduling.startsWith('SCHED_FIFO'))
       log.warn({ scheduling: membership.scheduling }, `heartbeat thread without real-time priority (${membership.scheduling}): grant CAP_SYS_NICE and an RT budget (cpu.rt_runtime_us) to the container`);
     const mb = membership;
     engines.shards = {

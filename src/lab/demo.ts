@@ -47,8 +47,8 @@ const fromSource = import.meta.url.endsWith('.ts');
 
 /** argv to run one of our scripts (compiled .js, or .ts through tsx when run from source). */
 function script(rel: string): string[] {
-  // --single-threaded-gc: as the edgelb binary's shebang, so GC threads never starve the heartbeat worker
-  const node = [process.execPath, '--single-threaded-gc', '--max-semi-space-size=2'];
+  // the edgelb binary's shebang flags, so no normal-priority thread (GC, compile queue) stalls the heartbeat worker
+  const node = [process.execPath, '--single-threaded-gc', '--no-concurrent-recompilation', '--max-semi-space-size=2'];
   return fromSource ? [...node, '--import', 'tsx', join(here, `${rel}.ts`)] : [...node, join(here, `${rel}.js`)];
 }
 

@@ -39,6 +39,8 @@ export interface ClusterSpec {
   deadAfterMs: number;
   /** A returning node waits this long before it takes shards back. */
   holdDownMs: number;
+  /** SCHED_FIFO priority of the heartbeat thread, 0 = none (absent: Membership's default, 10). */
+  realtimePriority?: number;
   /** Connection-state sync (docs/sync.md); absent = off. */
   sync?: ClusterSyncSpec;
 }

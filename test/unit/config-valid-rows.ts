@@ -186,7 +186,7 @@ export const VALID_ROWS: Row[] = [
     check: (s) => {
       assert.deepEqual(s.services.map((x) => x.shard), ['alpha', 'beta', 'gamma'].map((n) => fnv1a32(n) % 7));
       assert.deepEqual(s.cluster, {
-        listen: '10.0.0.11:11112', members: ['10.0.0.11:11112'], shards: 7, heartbeatIntervalMs: 30, deadAfterMs: 150, holdDownMs: 5000,
+        listen: '10.0.0.11:11112', members: ['10.0.0.11:11112'], shards: 7, heartbeatIntervalMs: 30, deadAfterMs: 150, holdDownMs: 5000, realtimePriority: 10,
       });
     },
   },
