@@ -30,9 +30,23 @@ export class AdjRibOut {
   /** prefix → key of the attributes the peer has */
   private sent = new Map<string, string>();
   private dirty = new Set<string>();
+  /**
+   * A fresh session's full table: the desired prefixes not yet looked at, walked in place instead
+   * of copying 100k prefixes into `dirty` first (time before the first UPDATE, and memory).
+   */
+  private sweep: Iterator<string> | null = null;
+  private sweepLeft = 0;
 
   /** Replace the desired routes; returns how many prefixes changed. */
   setDesired(routes: Map<string, OutRoute>): number {
+    if (this.sent.size === 0 && this.dirty.size === 0 && this.sweepLeft === 0) {
+      // nothing sent, nothing pending: every desired prefix is new (the initial transfer)
+      this.desired = routes;
+      this.sweep = routes.size > 0 ? routes.keys() : null;
+      this.sweepLeft = routes.size;
+      return routes.size;
+    }
+    this.endSweep();
     let changed = 0;
     for (const [p, r] of routes) {
       const old = this.desired.get(p);
@@ -51,8 +65,16 @@ export class AdjRibOut {
     return changed;
   }
 
+  /** The sweep's prefixes not yet looked at become ordinary dirty ones (desired is about to change). */
+  private endSweep(): void {
+    if (this.sweep) for (let r = this.sweep.next(); !r.done; r = this.sweep.next()) this.dirty.add(r.value);
+    this.sweep = null;
+    this.sweepLeft = 0;
+  }
+
   /** Route refresh: send every desired route again. */
   resendAll(): void {
+    this.endSweep();
     for (const p of this.desired.keys()) {
       this.sent.delete(p);
       this.dirty.add(p);
@@ -64,11 +86,13 @@ export class AdjRibOut {
     this.sent.clear();
     this.desired = new Map();
     this.dirty.clear();
+    this.sweep = null;
+    this.sweepLeft = 0;
   }
 
   /** Prefixes waiting to be sent or withdrawn. */
   get pending(): number {
-    return this.dirty.size;
+    return this.dirty.size + this.sweepLeft;
   }
 
   /** Prefixes the peer has from us. */
@@ -92,16 +116,17 @@ export class AdjRibOut {
   take(ctx: CodecContext, maxPrefixes = 4000): Buffer[] {
     const withdraw: Record<4 | 6, string[]> = { 4: [], 6: [] };
     const announce = new Map<string, { route: OutRoute; nlri: string[] }>();
+    let last: { route: OutRoute; nlri: string[] } | undefined;
     let n = 0;
-    for (const p of this.dirty) {
-      if (n >= maxPrefixes) break;
-      this.dirty.delete(p);
+    const visit = (p: string): void => {
       const want = this.desired.get(p);
       const has = this.sent.get(p);
       if (want) {
-        if (has === want.key) continue;
-        let g = announce.get(want.key);
+        if (has === want.key) return;
+        // consecutive prefixes mostly share one attribute set: skip the lookup then
+        let g = last && (last.route === want || last.route.key === want.key) ? last : announce.get(want.key);
         if (!g) announce.set(want.key, (g = { route: want, nlri: [] }));
+        last = g;
         g.nlri.push(p);
         this.sent.set(p, want.key);
         n++;
@@ -110,6 +135,20 @@ export class AdjRibOut {
         this.sent.delete(p);
         n++;
       }
+    };
+    // one iterator over the dirty set (deleting as it goes), then the initial sweep
+    for (const p of this.dirty) {
+      if (n >= maxPrefixes) break;
+      this.dirty.delete(p);
+      visit(p);
+    }
+    while (n < maxPrefixes && this.sweep) {
+      const r = this.sweep.next();
+      if (r.done || --this.sweepLeft <= 0) {
+        this.sweep = null;
+        this.sweepLeft = 0;
+      }
+      if (!r.done) visit(r.value);
     }
     const out: Buffer[] = [];
     for (const f of [4, 6] as const) {

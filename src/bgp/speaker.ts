@@ -444,7 +444,10 @@ export class BgpSpeaker extends EventEmitter {
         ({ med, localPref, communities, largeCommunities, prepend } = v.route);
         if (v.route.nextHop) nextHop = v.route.nextHop;
       }
-      const ck = `${family}|${nextHop}|${med ?? ''}|${localPref ?? ''}|${communities.join(',')}|${largeCommunities.join(',')}|${prepend.join(',')}`;
+      // plain advertisements (no policy, no attributes of their own) share one route per family
+      // without building a per-prefix key: 100k VIPs cost a Map.set each, not a string each
+      const plain = policies.length === 0 && med === undefined && localPref === undefined && communities === NONE && largeCommunities === NONE;
+      const ck = plain ? (family === 4 ? '4' : '6') : `${family}|${nextHop}|${med ?? ''}|${localPref ?? ''}|${communities.join(',')}|${largeCommunities.join(',')}|${prepend.join(',')}`;
       let route = shared.get(ck);
       if (!route) {
         const asns = ibgp ? [...prepend] : [this.o.asn, ...prepend];

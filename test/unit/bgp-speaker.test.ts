@@ -255,6 +255,41 @@ test('adj-RIB-out: take() is bounded so a big push is built in slices', () => {
   assert.equal(r.pending, 3000);
 });
 
+test('adj-RIB-out: a fresh session walks the table in place: 100k /32 in 125 UPDATEs; changes mid-transfer are honoured', () => {
+  const r = new AdjRibOut();
+  const shared = out('');
+  const all = new Map<string, OutRoute>();
+  for (let i = 0; i < 100_000; i++) all.set(`10.${64 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}/32`, shared);
+  assert.equal(r.setDesired(all), 100_000);
+  assert.equal(r.pending, 100_000);
+  const first = decodeAll(r.take(ctx4));
+  assert.equal(first.flatMap((m) => m.nlri).length, 4000, 'the first slice goes out before the rest is built');
+  assert.equal(r.sentCount, 4000);
+  assert.equal(r.pending, 96_000);
+  // mid-transfer: one sent prefix withdrawn, one unsent prefix dropped, one unsent gets a MED
+  const next = new Map(all);
+  next.delete('10.64.0.0/32');
+  next.delete('10.64.200.0/32');
+  next.set('10.64.100.0/32', out('', 7));
+  r.setDesired(next);
+  const rest: ReturnType<typeof decodeAll> = [];
+  while (r.pending > 0) rest.push(...decodeAll(r.take(ctx4)));
+  assert.deepEqual(rest.flatMap((m) => m.withdrawn), ['10.64.0.0/32'], 'only what the peer has is withdrawn');
+  const sent = [...first, ...rest].flatMap((m) => m.nlri);
+  assert.equal(sent.length, 99_999);
+  assert.equal(new Set(sent).size, 99_999, 'no prefix twice');
+  assert.ok(!sent.includes('10.64.200.0/32'), 'a prefix dropped before it was sent never goes out');
+  assert.equal(rest.find((m) => m.nlri.includes('10.64.100.0/32'))!.attributes.med, 7);
+  assert.equal(r.sentCount, 99_998);
+  // packing: 4096 bytes hold 810 /32s next to these attributes; only each 4000-prefix slice's last UPDATE is short
+  const fresh = new AdjRibOut();
+  fresh.setDesired(all);
+  const msgs: Buffer[] = [];
+  while (fresh.pending > 0) msgs.push(...fresh.take(ctx4));
+  assert.equal(msgs.length, 25 * Math.ceil(4000 / 810));
+  assert.equal(msgs.filter((m) => m.length > 4096 - 5).length, 25 * Math.floor(4000 / 810));
+});
+
 test('canonicalPrefix: the IPv4 fast path agrees with lib/addr, other forms are normalised', () => {
   const rows: Array<[string, string]> = [
     ['10.0.0.1/32', '10.0.0.1/32'],
