@@ -2,12 +2,17 @@
 // XDP_TX program (swap MACs) measured the same way in the same run, over a conntrack table
 // pre-filled with FLOWS flows (default 1M, not one hot flow in an empty table):
 // - with `repeat` (one call, many runs of the same packet): an established dsr packet (the only
-//   translation a repeated run does not undo: MACs only) and a packet for no VIP;
+//   translation a repeated run does not undo: MACs only) and a packet for no VIP, as they are;
+//   established dsr, dnat and onearm packets (forward) and an onearm reply behind the restore
+//   wrapper (xdp_restore.bpf.c: each run writes the original frame back, then tail-calls the
+//   program), the anchor behind its own copy of the same wrapper;
+// - bounds (build/bpf/xdp_ct_anchor.bpf.o on the same pinned table): bare XDP_TX plus one
+//   conntrack lookup (repeats), plus one conntrack insert (single runs) — what one hash-map call
+//   costs here, below which no conntrack-based program can go;
 // - as single runs on fresh copies (a repeated run would see its own rewritten packet: a new flow
-//   becomes established, a NAT rewrite is not to the VIP any more): new flows (dnat, dsr, onearm;
-//   their backends' next hops from the next-hop map, which the run waits for),
-//   established NAT packets (dnat, onearm) and echo replies, reported minus the anchor's single
-//   runs (the call's fixed cost).
+//   becomes established): new flows (dnat, dsr, onearm; their backends' next hops from the
+//   next-hop map, which the run waits for), established NAT packets (dnat, onearm) and echo
+//   replies, reported minus the anchor's single runs (the call's fixed cost).
 // Root; runs in a private network namespace. Also runs against an older tree (the "before").
 //   npx tsx bench/dataplane-testrun.ts            FLOWS=200000 npx tsx bench/dataplane-testrun.ts
 //   CASES=repeat (only the repeated cases)        XDP_OBJECT=/path/edgelb_xdp.bpf.o (another build)
@@ -26,12 +31,14 @@ const NS = `xdpb${process.pid}`;
 const FLOWS = Number(process.env.FLOWS ?? 1_000_000);
 const SINGLE = 20000;
 const REPEAT = 1_000_000;
-execFileSync('make', ['-s', '-C', ROOT, 'build/bpf/edgelb_xdp.bpf.o', 'build/bpf/xdp_tx_anchor.bpf.o'], { stdio: 'inherit' });
+const OBJS = ['edgelb_xdp', 'xdp_tx_anchor', 'xdp_ct_anchor', 'xdp_restore'].map((o) => `build/bpf/${o}.bpf.o`);
+execFileSync('make', ['-s', '-C', ROOT, ...OBJS], { stdio: 'inherit' });
 const native = xdpNativeFrom(loadNative());
 const ns = createTestNetns(NS);
 native.xdpSetNetns(ns.path);
 let dp: XdpDataplane | undefined;
 let anchorFd = -1;
+const fds: number[] = []; // closed at the end
 const ip = (base: number, i: number) => `${base + (i >> 16)}.${(i >> 8) & 255}.${i & 255}.${1 + (i % 7)}`;
 try {
   const ifindex = native.ifNameToIndex('xdpt0');
@@ -57,6 +64,26 @@ try {
   const anchor = native.xdpLoad(`${ROOT}/build/bpf/xdp_tx_anchor.bpf.o`, { program: 'xdp_tx_anchor' });
   anchorFd = anchor.progFd;
   const prog = dp.programFd;
+  /** A program of an object loaded against the data path's pins (its maps' fds closed). */
+  const loadOn = (obj: string, program: string, pinDir?: string) => {
+    const maxEntries = { edgelb_ct4: Math.max(65536, 2 * FLOWS) };
+    const r = native.xdpLoad(`${ROOT}/build/bpf/${obj}.bpf.o`, pinDir ? { pinDir, maxEntries, program } : { program });
+    fds.push(r.progFd);
+    const maps = Object.fromEntries(Object.entries(r.maps).map(([n, m]) => [n, m.fd]));
+    fds.push(...Object.values(maps));
+    return { fd: r.progFd, maps };
+  };
+  const lookupBound = loadOn('xdp_ct_anchor', 'xdp_ct_lookup_anchor', dp.pinDir).fd;
+  const insertBound = loadOn('xdp_ct_anchor', 'xdp_ct_insert_anchor', dp.pinDir).fd;
+  const u32 = (v: number) => { const b = Buffer.alloc(4); b.writeUInt32LE(v); return b; };
+  /** The restore wrapper around a program: runs of it start from `frame` every time. */
+  const wrap = (target: number) => {
+    const w = loadOn('xdp_restore', 'xdp_restore');
+    native.mapUpdate(w.maps.xdp_restore_progs!, u32(0), u32(target));
+    return { fd: w.fd, set: (f: Buffer) => { const v = Buffer.alloc(128); f.copy(v, 0, 0, 128); native.mapUpdate(w.maps.xdp_restore_pkt!, u32(0), v); } };
+  };
+  const wOurs = wrap(prog);
+  const wAnchor = wrap(anchorFd);
 
   // ---- the table: FLOWS tracked dsr flows (entries written directly, like flows the program made)
   const t0 = Date.now();
@@ -87,6 +114,33 @@ try {
   rows.push({ name: `established dsr, ${REPEAT} repeats`, ours: run(prog, Buffer.from(estAck), REPEAT, TX).durationNs, base: run(anchorFd, Buffer.from(estAck), REPEAT, TX).durationNs });
   const nonVip = frame({ src: '10.1.0.5', dst: '10.0.0.2', proto: 'tcp', sport: 40000, dport: 22, tcpFlags: TCP_ACK });
   rows.push({ name: `not for a VIP (passed), ${REPEAT} repeats`, ours: run(prog, nonVip, REPEAT, XDP_ACTION.PASS).durationNs, base: run(anchorFd, nonVip, REPEAT, TX).durationNs });
+  rows.push({ name: `bound: XDP_TX + 1 conntrack lookup, ${REPEAT} repeats`, ours: run(lookupBound, Buffer.from(estAck), REPEAT, TX).durationNs, base: run(anchorFd, Buffer.from(estAck), REPEAT, TX).durationNs });
+
+  // ---- established flows behind the restore wrapper (both sides), repeated
+  /** Handshake of a NAT flow through the program (SYN, the backend's SYN-ACK; dsr: SYN, ACK);
+   * returns the client's data packet and the backend's reply packet. */
+  const handshake = (vip: string, sport: number) => {
+    const f = { src: '10.2.0.9', dst: vip, proto: 'tcp' as const, sport, dport: 80 };
+    const out = run(prog, frame({ ...f, tcpFlags: TCP_SYN }), 1, TX).data;
+    const toNode = out.subarray(26, 30).join('.');
+    const backend = out.subarray(30, 34).join('.');
+    const reply = frame({ srcMac: BACKEND_MAC[backend], dstMac: NODE_MAC, src: backend, dst: toNode, proto: 'tcp', sport: out.readUInt16BE(36), dport: out.readUInt16BE(34), tcpFlags: TCP_ACK, payload: Buffer.alloc(64) });
+    if (vip !== '192.168.80.3') run(prog, frame({ ...f, srcMac: BACKEND_MAC[backend], dstMac: NODE_MAC, src: backend, dst: toNode, sport: out.readUInt16BE(36), dport: out.readUInt16BE(34), tcpFlags: TCP_SYN | TCP_ACK }), 1, TX);
+    const data = frame({ ...f, tcpFlags: TCP_ACK, payload: Buffer.alloc(64) });
+    run(prog, Buffer.from(data), 1, TX); // the client's ACK: established
+    return { data, reply };
+  };
+  const wrapped = (name: string, pkt: Buffer) => {
+    wOurs.set(pkt);
+    wAnchor.set(pkt);
+    run(wAnchor.fd, pkt, 1000, TX); // warm
+    rows.push({ name: `${name}, ${REPEAT} repeats (restore wrapper)`, ours: run(wOurs.fd, Buffer.from(pkt), REPEAT, TX).durationNs, base: run(wAnchor.fd, Buffer.from(pkt), REPEAT, TX).durationNs });
+  };
+  wrapped('established dsr', estAck);
+  wrapped('established dnat', handshake('192.168.80.1', 42000).data);
+  const onearm = handshake('192.168.80.2', 42001);
+  wrapped('established onearm', onearm.data);
+  wrapped('established onearm reply', onearm.reply);
 
   // ---- single runs, minus the anchor's single runs (CASES=repeat: only the repeated cases above)
   const singles = process.env.CASES !== 'repeat';
@@ -95,16 +149,13 @@ try {
     const pkts = syns(vip, base, n);
     rows.push({ name, ours: single(prog, pkts, TX), base: anchorSingle(pkts), net: true });
   }
+  if (singles) {
+    const pkts = syns('192.168.80.3', 50, SINGLE);
+    rows.push({ name: 'bound: XDP_TX + 1 conntrack insert', ours: single(insertBound, pkts, TX), base: anchorSingle(pkts), net: true });
+  }
   // established NAT flows: handshake through the program, then data packets as single runs
-  for (const [name, vip] of singles ? ([['established dnat', '192.168.80.1'], ['established onearm', '192.168.80.2']] as const) : []) {
-    const f = { src: '10.2.0.9', dst: vip, proto: 'tcp' as const, sport: 41000, dport: 80 };
-    const out = run(prog, frame({ ...f, tcpFlags: TCP_SYN }), 1, TX).data;
-    const toNode = out.subarray(26, 30).join('.');
-    const backend = out.subarray(30, 34).join('.');
-    const bport = out.readUInt16BE(36);
-    const nport = out.readUInt16BE(34);
-    run(prog, frame({ srcMac: BACKEND_MAC[backend], dstMac: NODE_MAC, src: backend, dst: toNode, proto: 'tcp', sport: bport, dport: nport, tcpFlags: TCP_SYN | TCP_ACK }), 1, TX);
-    const data = frame({ ...f, tcpFlags: TCP_ACK, payload: Buffer.alloc(64) });
+  for (const [name, vip, sport] of singles ? ([['established dnat', '192.168.80.1', 41000], ['established onearm', '192.168.80.2', 41001]] as const) : []) {
+    const { data } = handshake(vip, sport);
     const pkts = Array.from({ length: SINGLE }, () => data);
     rows.push({ name, ours: single(prog, pkts, TX), base: anchorSingle(pkts), net: true });
   }
@@ -120,6 +171,7 @@ try {
   const st = dp.stats();
   console.log(`counters: ct_new ${st.counters.ct_new}, ct_hit ${st.counters.ct_hit}, tx ${st.counters.tx}, tx_echo ${st.counters.tx_echo ?? '-'}, nh_cached ${st.counters.nh_cached ?? '-'}, nh_miss ${st.counters.nh_miss ?? '-'}, conntrack entries ${st.conntrackEntries}`);
 } finally {
+  for (const fd of fds) native.closeFd(fd);
   if (anchorFd >= 0) native.closeFd(anchorFd);
   await dp?.close({ detach: true });
   native.xdpSetNetns(null);

@@ -52,7 +52,9 @@ static __noinline int new_flow(struct xdp_md *ctx, struct pkt *p, const struct e
 			cnt_inc(EDGELB_CNT_CT_NEW_NON_SYN);
 		}
 	}
-	__u32 be_index = select_backend(&p->key, svc, cfg);
+	__u32 fh = 0;
+	int have_fh = 0;
+	__u32 be_index = select_backend(&p->key, svc, cfg, &fh, &have_fh);
 	if (be_index == EDGELB_MAGLEV_EMPTY)
 		return verdict(EDGELB_CNT_DROP_NO_BACKEND, XDP_DROP);
 	struct edgelb_backend *be = bpf_map_lookup_elem(&edgelb_be, &be_index);
@@ -121,7 +123,7 @@ static __noinline int new_flow(struct xdp_md *ctx, struct pkt *p, const struct e
 				return verdict(EDGELB_CNT_DROP_NAT_PORTS, XDP_DROP);
 			if (!snat_share_ok(p, be_index, cfg, p->proto == IPPROTO_TCP ? cfg->tcp_syn_timeout : svc->timeout_sec, now))
 				return verdict(EDGELB_CNT_DROP_SNAT_SHARE, XDP_DROP);
-			int port = nat_claim(&rkey, rv, cfg, flow_hash(&p->key, 0, cfg), now);
+			int port = nat_claim(&rkey, rv, cfg, have_fh ? fh : flow_hash(&p->key, 0, cfg), now);
 			if (port < 0)
 				return verdict(EDGELB_CNT_DROP_NAT_PORTS, XDP_DROP);
 			fwd->flags |= EDGELB_CT_F_SNAT;

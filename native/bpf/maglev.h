@@ -55,8 +55,11 @@ static __always_inline __u32 flow_hash(const struct edgelb_ct_key *k, int src_on
 	return siphash13(m, 5, cfg);
 }
 
+/* The backend index for a new flow, or EDGELB_MAGLEV_EMPTY. *fh receives the flow's full 5-tuple
+ * hash when the selection computed it (maglev, hash), else stays as it was: the SNAT port choice
+ * uses the same hash, so a new flow runs SipHash once. */
 static __always_inline __u32 select_backend(const struct edgelb_ct_key *k, const struct edgelb_svc *svc,
-					    const struct edgelb_cfg *cfg)
+					    const struct edgelb_cfg *cfg, __u32 *fh, int *have_fh)
 {
 	__u32 key, *be;
 	if (svc->sel == EDGELB_SEL_HASH || svc->sel == EDGELB_SEL_RR) {
@@ -71,7 +74,9 @@ static __always_inline __u32 select_backend(const struct edgelb_ct_key *k, const
 			i = *rr % n;
 			*rr = i + 1;
 		} else {
-			i = flow_hash(k, 0, cfg) % n;
+			*fh = flow_hash(k, 0, cfg);
+			*have_fh = 1;
+			i = *fh % n;
 		}
 		key = svc->index * EDGELB_SVC_LIST_MAX + i;
 		be = bpf_map_lookup_elem(&edgelb_svc_list, &key);
@@ -81,6 +86,10 @@ static __always_inline __u32 select_backend(const struct edgelb_ct_key *k, const
 	if (size == 0)
 		return EDGELB_MAGLEV_EMPTY;
 	__u32 h = flow_hash(k, svc->sel == EDGELB_SEL_PERSIST, cfg);
+	if (svc->sel != EDGELB_SEL_PERSIST) {
+		*fh = h;
+		*have_fh = 1;
+	}
 	key = svc->index * size + h % size;
 	be = bpf_map_lookup_elem(&edgelb_maglev, &key);
 	return be ? *be : EDGELB_MAGLEV_EMPTY;
