@@ -9,8 +9,9 @@
 //       RATE flows/s in 1 ms slices (0: as fast as it goes); answers {"times":[…],"errors":N,
 //       "firstError":E}: the time each create request was sent (null: it failed).
 //   watch BASE COUNT TIMEOUTMS   receiver: every ms, looks the flows up by their original tuple
-//       (IPCTNL_MSG_CT_GET) from the first one not yet seen, stopping at the MISSES-th miss (argv[1],
-//       the same window as sync-node.ts); answers {"seen":[…],"wrongReply":N}: when each appeared
+//       (IPCTNL_MSG_CT_GET) from the first one not yet seen, stopping at the MISSES-th miss; a flow
+//       missed HOLE polls no longer counts and is looked up every HOLE_EVERY polls, so a lost one
+//       never blocks those behind it (the same window as sync-node.ts); answers {"seen":[…],"wrongReply":N}: when each appeared
 //       (the time the lookup that found it returned; null: never) and how many had a reply tuple
 //       without the translation.
 // Flow g: client 10.(100+(g>>16)&127).(g>>8).(g) port 40000 → VIP 192.168.80.2:80 (clientOf in
@@ -34,8 +35,9 @@
 #define VIP "192.168.80.2"
 #define BACKEND "10.77.0.3"
 #define SNAT "10.77.0.1"
-/** lookups past the first unseen flow stop at this many misses (argv[1]: sync-node.ts WATCH_MISSES) */
-static int MISSES = 16;
+/** a poll's lookups from the first unseen flow stop at MISSES misses; a flow missed HOLE polls no
+ *  longer counts and is looked up every HOLE_EVERY polls (argv 1–3: sync-node.ts WATCH_*) */
+static int MISSES = 16, HOLE = 100, HOLE_EVERY = 10;
 
 static int fd;
 static uint32_t seq;
@@ -192,8 +194,8 @@ static void print_times(const char *name, const double *t, uint32_t n) {
 }
 
 int main(int argc, char **argv) {
-  if (argc > 1) MISSES = atoi(argv[1]);
-  if (MISSES < 1) return fprintf(stderr, "usage: ct-probe [misses ≥ 1]\n"), 2;
+  if (argc != 4 || (MISSES = atoi(argv[1])) < 1 || (HOLE = atoi(argv[2])) < 1 || (HOLE_EVERY = atoi(argv[3])) < 1)
+    return fprintf(stderr, "usage: ct-probe MISSES HOLE HOLE_EVERY (each ≥ 1)\n"), 2;
   fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
   if (fd < 0) return perror("socket"), 1;
   struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
@@ -228,21 +230,25 @@ int main(int argc, char **argv) {
       free(times);
     } else if (sscanf(line, "watch %u %u %lf", &base, &count, &arg) == 3) {
       double *seen = malloc(count * sizeof *seen);
+      uint32_t *missed = calloc(count, sizeof *missed);
       for (uint32_t k = 0; k < count; k++) seen[k] = -1;
       uint32_t next = 0, left = count, wrong = 0, errors = 0;
       int first = 0;
       double stop = now_ms() + arg;
-      while (left > 0 && now_ms() < stop) {
+      for (uint32_t poll = 0; left > 0 && now_ms() < stop; poll++) {
         int misses = 0;
         for (uint32_t k = next; k < count && misses < MISSES; k++) {
           if (seen[k] >= 0) continue;
+          int hole = missed[k] >= (uint32_t)HOLE;
+          if (hole && poll % HOLE_EVERY != 0) continue;
           int r = lookup(base + k);
           if (r > 0) {
             seen[k] = now_ms(); // present by the time the lookup that found it returned
             left--;
             if (r == 2) wrong++;
           } else {
-            misses++;
+            missed[k]++;
+            if (!hole) misses++;
             if (r < 0) errors++, first = first ? first : r;
           }
         }
@@ -252,6 +258,7 @@ int main(int argc, char **argv) {
       print_times("seen", seen, count);
       printf(",\"wrongReply\":%u,\"errors\":%u,\"firstError\":%d}\n", wrong, errors, first);
       free(seen);
+      free(missed);
     } else {
       printf("{\"error\":\"unknown command\"}\n");
     }

@@ -4,13 +4,15 @@
 // to the other node's namespace). Commands come as JSON lines on stdin, answers as JSON lines on
 // stdout:
 //   {cmd:"gen", base, count, rate}  sender: `count` onearm flows, each a real TCP handshake (SYN,
-//       the backend's SYN-ACK, the client's ACK) through the XDP program by BPF_PROG_TEST_RUN, at
-//       `rate` flows/s in 1 ms slices (0: as fast as it goes; the client frames are built before
-//       the clock starts); answers the CLOCK_MONOTONIC time (ms) at which each flow's ACK went into
-//       the program (the program reports the flow established while it runs: causally before).
+//       the backend's SYN-ACK, the client's ACK) through the XDP program by BPF_PROG_TEST_RUN. The
+//       SYNs and SYN-ACKs go before the clock starts (embryonic flows are never synced); the ACKs,
+//       which establish the flows, at `rate` flows/s in 1 ms slices (0: as fast as it goes).
+//       Answers the CLOCK_MONOTONIC time (ms) at which each flow's ACK went into the program (it
+//       reports the flow established while it runs: causally after).
 //   {cmd:"watch", base, count, timeoutMs}  receiver: polls its conntrack map every ms for those
-//       flows' forward entries (from the first unseen flow, up to WATCH_MISSES misses a poll, like
-//       the anchor's bench/lib/ct-probe.c) and answers when each appeared (null: never): the time
+//       flows' forward entries (from the first unseen flow, up to WATCH_MISSES misses a poll, a
+//       flow missed WATCH_HOLE polls skipped but for every WATCH_HOLE_EVERY-th, like the anchor's
+//       bench/lib/ct-probe.c) and answers when each appeared (null: never): the time
 //       the lookup that found it returned.
 //   {cmd:"stats"}  the sync thread's counters.
 // Flow g: client 10.(100+g>>16).(g>>8).(g) port 40000 → VIP 192.168.80.2:80, so flows are unique.
@@ -33,6 +35,10 @@ export const SYNC_BACKEND_MAC = '02:00:00:00:77:03';
 export const SYNC_BACKEND_PORTS = Array.from({ length: 16 }, (_, i) => 8080 + i);
 /** A receiver's poll looks flows up from the first unseen one and stops at this many misses. */
 export const WATCH_MISSES = 16;
+/** …where a flow missed this many polls is a hole: it no longer counts, and is looked up only… */
+export const WATCH_HOLE = 100;
+/** …every this many polls. */
+export const WATCH_HOLE_EVERY = 10;
 export const clientOf = (g: number) => `10.${100 + ((g >> 16) & 0x7f)}.${(g >> 8) & 255}.${g & 255}`;
 
 interface Args {
@@ -56,7 +62,8 @@ async function main(): Promise<void> {
   const native = xdpNativeFrom(loadNative());
   const dp = new XdpDataplane({
     node: { name: a.name, routerId: a.self, interface: 'eth0' },
-    spec: { attachMode: 'generic', maglevSize: 251, conntrackSize: a.conntrackSize, enabled: true, pinRoot: a.pinDir },
+    // embryonic timeout 60 s: a run opens its flows (SYN, SYN-ACK) before the clock, the ACKs follow
+    spec: { attachMode: 'generic', maglevSize: 251, conntrackSize: a.conntrackSize, enabled: true, pinRoot: a.pinDir, tcpSynTimeout: 60 },
     logger: silentLogger(),
     registry: new Registry(),
     native,
@@ -112,14 +119,11 @@ async function main(): Promise<void> {
     syn: frame({ src: clientOf(g), dst: SYNC_VIP, proto: 'tcp', sport: 40000, dport: 80, tcpFlags: TCP_SYN, dstMac: a.mac }),
     ack: frame({ src: clientOf(g), dst: SYNC_VIP, proto: 'tcp', sport: 40000, dport: 80, tcpFlags: TCP_ACK, dstMac: a.mac }),
   });
-  /** Flow g's handshake: SYN, the backend's SYN-ACK; answers the time the client's ACK went in. */
-  const handshake = (g: number, f: { syn: Buffer; ack: Buffer }): number => {
+  /** Flow g's SYN and the backend's SYN-ACK: the flow is embryonic (never synced) until its ACK. */
+  const open = (g: number, f: { syn: Buffer; ack: Buffer }): void => {
     const syn = run(f.syn).data;
     if (syn.length < TCP_OFF + 4 || !syn.subarray(30, 34).equals(backendBytes)) throw new Error(`flow ${g}: SYN not translated`);
     run(synAckFor(syn.readUInt16BE(TCP_OFF + 2), syn.readUInt16BE(TCP_OFF)));
-    const t = nowMs();
-    run(f.ack);
-    return t;
   };
   const fwdKey = (g: number) => native.xdpEncode('ctKey', { src: clientOf(g), dst: SYNC_VIP, sport: 40000, dport: 80, protocol: 'tcp' });
   const ct4 = dp.conntrackFd(4);
@@ -136,29 +140,44 @@ async function main(): Promise<void> {
   for await (const line of rl) {
     const c = JSON.parse(line) as { cmd: string; base: number; count: number; rate: number; timeoutMs: number };
     if (c.cmd === 'gen') {
+      // before the clock: the frames, and each flow's SYN and SYN-ACK (embryonic, nothing to
+      // sync); timed: the ACKs, one program run each, as the anchor's one ctnetlink create
       const frames = Array.from({ length: c.count }, (_, k) => framesOf(c.base + k));
+      for (let k = 0; k < c.count; k++) open(c.base + k, frames[k]!);
       const times = new Array<number>(c.count);
       const start = nowMs();
       for (let k = 0; k < c.count; ) {
         // flows due by now at the target rate (all at once when rate is 0)
         const due = c.rate > 0 ? Math.min(c.count, Math.floor(((nowMs() - start) * c.rate) / 1000) + 1) : c.count;
-        for (; k < due; k++) times[k] = handshake(c.base + k, frames[k]!);
+        for (; k < due; k++) {
+          times[k] = nowMs(); // the program reports the flow established while it runs on the ACK
+          run(frames[k]!.ack);
+        }
         if (k < c.count) await new Promise((r) => setTimeout(r, 1));
       }
       out({ times });
     } else if (c.cmd === 'watch') {
       const seen = new Array<number>(c.count).fill(NaN);
+      const missed = new Uint32Array(c.count); // polls that looked a flow up in vain
       const end = nowMs() + c.timeoutMs;
       let next = 0; // flows arrive about in order: check from the first not yet seen
       let left = c.count;
-      while (left > 0 && nowMs() < end) {
-        let misses = 0; // up to WATCH_MISSES misses per poll (bench/lib/ct-probe.c: the same)
+      for (let poll = 0; left > 0 && nowMs() < end; poll++) {
+        // up to WATCH_MISSES misses per poll; a flow missed WATCH_HOLE times no longer counts
+        // and is looked up every WATCH_HOLE_EVERY polls, so a lost entry never blocks the ones
+        // behind it (bench/lib/ct-probe.c: the same)
+        let misses = 0;
         for (let k = next; k < c.count && misses < WATCH_MISSES; k++) {
           if (!Number.isNaN(seen[k]!)) continue;
+          const hole = missed[k]! >= WATCH_HOLE;
+          if (hole && poll % WATCH_HOLE_EVERY !== 0) continue;
           if (native.mapLookup(ct4, fwdKey(c.base + k))) {
             seen[k] = nowMs(); // present by the time the lookup that found it returned
             left--;
-          } else misses++;
+          } else {
+            missed[k]!++;
+            if (!hole) misses++;
+          }
         }
         while (next < c.count && !Number.isNaN(seen[next]!)) next++;
         await new Promise((r) => setTimeout(r, 1));
