@@ -67,6 +67,19 @@ test('FRR config: ECMP, export none, passive and password per neighbour', () => 
   assert.ok(!v4.includes('fd00::11'), 'an IPv6 neighbour is not activated for IPv4');
 });
 
+test('eBGP multihop with BFD: BIRD multihop N and a multihop bfd block, FRR ebgp-multihop N and the bfd profile, GoBGP ebgp-multihop', () => {
+  const n: NeighborConfig = { address: '10.1.0.2', asn: 64513, localAddress: '10.2.0.2', multihop: 2, bfd: { minRx: 100, minTx: 100, multiplier: 3 } };
+  const lines = (text: string) => text.split('\n').map((l) => l.trim());
+  const bird = lines(birdConfig({ asn: 64512, routerId: '10.2.0.2', neighbors: [n] }));
+  for (const l of ['multihop 2;', 'bfd on;', 'local 10.2.0.2 as 64512;', 'multihop {']) assert.ok(bird.includes(l), `BIRD: missing '${l}'`);
+  const frr = lines(frrBgpdConfig({ asn: 64512, routerId: '10.2.0.2', neighbors: [n] }));
+  for (const l of ['neighbor 10.1.0.2 ebgp-multihop 2', 'neighbor 10.1.0.2 update-source 10.2.0.2', 'neighbor 10.1.0.2 bfd']) assert.ok(frr.includes(l), `FRR: missing '${l}'`);
+  const gobgp = lines(gobgpConfig({ asn: 64512, routerId: '10.2.0.2', neighbors: [n] }));
+  assert.deepEqual(gobgp.slice(gobgp.indexOf('[neighbors.ebgp-multihop.config]'), gobgp.indexOf('[neighbors.ebgp-multihop.config]') + 3), ['[neighbors.ebgp-multihop.config]', 'enabled = true', 'multihop-ttl = 2']);
+  const single = birdConfig({ asn: 64512, routerId: '10.2.0.2', neighbors: [{ address: n.address, asn: n.asn, bfd: n.bfd! }] });
+  assert.doesNotMatch(single, /^\s*multihop \d/m, 'no multihop line without the option');
+});
+
 test('passwords a router cannot represent are refused', () => {
   const n = (password: string): NeighborConfig[] => [{ address: '10.0.0.11', asn: 1, password }];
   assert.throws(() => birdConfig({ asn: 2, routerId: '10.0.0.1', neighbors: n('a"b') }), /BIRD password/);

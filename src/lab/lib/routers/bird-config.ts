@@ -61,6 +61,7 @@ function birdProtocol(o: BirdOptions, n: NeighborConfig): string {
   const local = n.localAddress ? `local ${n.localAddress} as ${n.localAsn ?? o.asn}` : `local as ${n.localAsn ?? o.asn}`;
   const b: string[] = [`protocol bgp ${birdProtocolName(n)} {`, `  ${local};`, `  neighbor ${n.address} as ${n.asn};`];
   if (n.passive) b.push('  passive on;');
+  if (n.multihop !== undefined) b.push(`  multihop ${n.multihop};`);
   b.push(`  hold time ${hold};`, `  keepalive time ${Math.max(1, Math.floor(hold / 3))};`);
   b.push(`  connect retry time ${n.connectRetry ?? 1};`, '  connect delay time 1;', '  error wait time 1, 10;');
   if (n.password !== undefined) b.push(`  password ${quote(n.password)};`);

@@ -44,6 +44,7 @@ function neighbor(n: NeighborConfig): string[] {
   if (n.localAsn !== undefined) l.push(` neighbor ${a} local-as ${n.localAsn} no-prepend replace-as`);
   if (n.localAddress) l.push(` neighbor ${a} update-source ${n.localAddress}`);
   if (n.passive) l.push(` neighbor ${a} passive`);
+  if (n.multihop !== undefined) l.push(` neighbor ${a} ebgp-multihop ${n.multihop}`);
   l.push(` neighbor ${a} timers ${Math.max(1, Math.floor(hold / 3))} ${hold}`);
   l.push(` neighbor ${a} timers connect ${n.connectRetry ?? 1}`);
   if (n.password !== undefined) {

@@ -42,6 +42,7 @@ function neighbor(o: GobgpOptions, n: NeighborConfig): string[] {
     `    passive-mode = ${n.passive ? 'true' : 'false'}`,
   );
   if (n.localAddress) l.push(`    local-address = ${q(n.localAddress)}`);
+  if (n.multihop !== undefined) l.push('  [neighbors.ebgp-multihop.config]', '    enabled = true', `    multihop-ttl = ${n.multihop}`);
   if (gr) l.push('  [neighbors.graceful-restart.config]', '    enabled = true', '    restart-time = 30');
   for (const f of n.families ?? [familyOf(n.address)]) {
     l.push('  [[neighbors.afi-safis]]', '    [neighbors.afi-safis.config]', `      afi-safi-name = "ipv${f}-unicast"`);

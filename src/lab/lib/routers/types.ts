@@ -30,6 +30,9 @@ export interface NeighborConfig {
   name?: string;
   /** BFD for this session (BIRD `protocol bfd` + `bfd on`; FRR bfdd + `neighbor X bfd profile`) */
   bfd?: LabBfd;
+  /** eBGP multihop: the session's TTL (BIRD `multihop N`, FRR `ebgp-multihop N`, GoBGP
+   *  ebgp-multihop); with `bfd` the BFD session is multihop too (RFC 5883, UDP 4784) */
+  multihop?: number;
 }
 
 /** BFD timers in milliseconds; auth only with BIRD (Debian's FRR 8.4 bfdd has none). */
