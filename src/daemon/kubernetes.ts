@@ -58,14 +58,8 @@ export async function daemonSetStopMode(env: NodeJS.ProcessEnv, kubeconfig?: str
   const name = env.EDGELB_DAEMONSET;
   const namespace = env.POD_NAMESPACE;
   if (!name || !namespace) return 'restart';
-  const { loadKubeConfig, statusOf } = await import('../k8s/client.js');
-  const { AppsV1Api } = await import('@kubernetes/client-node');
-  const apps = loadKubeConfig(kubeconfig).makeApiClient(AppsV1Api);
-  try {
-    const ds = await apps.readNamespacedDaemonSet({ name, namespace });
-    return ds.metadata?.deletionTimestamp ? 'uninstall' : 'restart';
-  } catch (e) {
-    if (statusOf(e) === 404) return 'uninstall';
-    throw e;
-  }
+  const { KubeWriter, loadKubeClient } = await import('../k8s/client.js');
+  const ds = await new KubeWriter(await loadKubeClient(kubeconfig)).readDaemonSet(namespace, name);
+  if (!ds) return 'uninstall';
+  return (ds.metadata as { deletionTimestamp?: string } | undefined)?.deletionTimestamp ? 'uninstall' : 'restart';
 }

@@ -17,7 +17,7 @@ import type { Logger } from '../lib/logger.js';
 import { errorMessage } from '../lib/errors.js';
 import type { DesiredState, LbMode } from '../model/desired-state.js';
 import { selectorMatches } from './annotations.js';
-import { GROUP, KubeWriter, Reflector, VERSION, loadKubeConfig, statusOf } from './client.js';
+import { GROUP, KubeWriter, Reflector, VERSION, loadKubeClient, statusOf, type ListResult } from './client.js';
 import { slimCustom, slimEndpointSlice, slimmer, slimNamespace, slimNode, slimPod, slimSecret, slimService } from './slim.js';
 import { LeaderController } from './controller.js';
 import { LeaderElector } from './leader.js';
@@ -188,7 +188,7 @@ export class KubernetesSource extends EventEmitter {
 
   async start(): Promise<void> {
     this.stopped = false;
-    const kc = loadKubeConfig(this.o.kubeconfig);
+    const kc = await loadKubeClient(this.o.kubeconfig);
     const w = (this.writer = new KubeWriter(kc));
     const onChange = () => this.schedule();
     // a controller re-plans for a Service event unless it is the echo of its own write
@@ -197,28 +197,29 @@ export class KubernetesSource extends EventEmitter {
       this.schedule();
     };
     const ns = this.namespace;
-    const cr = (plural: string, group = GROUP, version = VERSION) => async () =>
-      (await w.custom.listClusterCustomObject({ group, version, plural })) as { items: KubernetesObject[]; metadata?: { resourceVersion?: string } };
-    // each cache keeps only what edgelb reads of its objects (slim.ts)
-    const mk = (name: string, path: string, list: () => Promise<unknown>, slim: Parameters<typeof slimmer>[0], selector?: string, optional = false) =>
-      new Reflector<KubernetesObject>(name, kc, path, list as never, onChange, this.log, selector, optional, slimmer(slim));
     const podSelector = this.o.podSelector ?? 'app.kubernetes.io/name=edgelb';
+    // each cache keeps only what edgelb reads of its objects (slim.ts)
+    const mk = (name: string, path: string, slim: Parameters<typeof slimmer>[0], o: { selector?: string; optional?: boolean; onChange?: (o?: KubernetesObject) => void } = {}) =>
+      new Reflector<KubernetesObject>(name, kc, path, () => w.list(path, o.selector) as Promise<ListResult<KubernetesObject>>, o.onChange ?? onChange, this.log, o.selector, o.optional ?? false, slimmer(slim));
     this.r = {
-      services: new Reflector<KubernetesObject>('services', kc, CORE('services'), (() => w.core.listServiceForAllNamespaces()) as never, onService, this.log, undefined, false, slimmer(slimService)),
-      slices: mk('endpointslices', '/apis/discovery.k8s.io/v1/endpointslices', () => w.discovery.listEndpointSliceForAllNamespaces(), slimEndpointSlice),
-      nodes: mk('nodes', CORE('nodes'), () => w.core.listNode(), slimNode),
-      namespaces: mk('namespaces', CORE('namespaces'), () => w.core.listNamespace(), slimNamespace),
-      pools: mk('ippools', `/apis/${GROUP}/${VERSION}/ippools`, cr('ippools'), slimCustom),
-      peers: mk('bgppeers', `/apis/${GROUP}/${VERSION}/bgppeers`, cr('bgppeers'), slimCustom),
-      policies: mk('bgppolicies', `/apis/${GROUP}/${VERSION}/bgppolicies`, cr('bgppolicies'), slimCustom),
-      loxiPeers: mk('bgppeerservices', '/apis/bgppeer.loxilb.io/v1/bgppeerservices', cr('bgppeerservices', 'bgppeer.loxilb.io', 'v1'), slimCustom, undefined, true),
-      secrets: mk('secrets', `/api/v1/namespaces/${ns}/secrets`, () => w.core.listNamespacedSecret({ namespace: ns }), slimSecret),
-      pods: mk('pods', `/api/v1/namespaces/${ns}/pods`, () => w.core.listNamespacedPod({ namespace: ns, labelSelector: podSelector }), slimPod, podSelector),
+      services: mk('services', CORE('services'), slimService, { onChange: onService }),
+      slices: mk('endpointslices', '/apis/discovery.k8s.io/v1/endpointslices', slimEndpointSlice),
+      nodes: mk('nodes', CORE('nodes'), slimNode),
+      namespaces: mk('namespaces', CORE('namespaces'), slimNamespace),
+      pools: mk('ippools', `/apis/${GROUP}/${VERSION}/ippools`, slimCustom),
+      peers: mk('bgppeers', `/apis/${GROUP}/${VERSION}/bgppeers`, slimCustom),
+      policies: mk('bgppolicies', `/apis/${GROUP}/${VERSION}/bgppolicies`, slimCustom),
+      loxiPeers: mk('bgppeerservices', '/apis/bgppeer.loxilb.io/v1/bgppeerservices', slimCustom, { optional: true }),
+      secrets: mk('secrets', `/api/v1/namespaces/${ns}/secrets`, slimSecret),
+      pods: mk('pods', `/api/v1/namespaces/${ns}/pods`, slimPod, { selector: podSelector }),
       // optional: without the CRD (or the right to read it) no node reports, and Served says so;
       // only the Lease holder uses them, so a report changing costs the others no recompute
-      reports: new Reflector<KubernetesObject>(REPORT_PLURAL, kc, `/apis/${GROUP}/${VERSION}/${REPORT_PLURAL}`, cr(REPORT_PLURAL) as never, () => {
-        if (this.isLeader) this.schedule();
-      }, this.log, undefined, true, slimmer(slimCustom)),
+      reports: mk(REPORT_PLURAL, `/apis/${GROUP}/${VERSION}/${REPORT_PLURAL}`, slimCustom, {
+        optional: true,
+        onChange: () => {
+          if (this.isLeader) this.schedule();
+        },
+      }),
     };
     this.reflectors = Object.values(this.r);
     this.nodeEvents = new NodeEvents({ writer: w, nodeName: this.o.nodeName, identity: this.identity, logger: this.log, registry: this.o.registry });

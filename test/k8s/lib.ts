@@ -26,6 +26,8 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 
 export interface Clients {
   kc: KubeConfig;
+  /** The kubeconfig file (for edgelb's own client, src/k8s/http.ts). */
+  kubeconfig: string;
   core: CoreV1Api;
   custom: CustomObjectsApi;
   discovery: DiscoveryV1Api;
@@ -37,6 +39,7 @@ export function clients(kubeconfig: string): Clients {
   kc.loadFromFile(kubeconfig);
   return {
     kc,
+    kubeconfig,
     core: kc.makeApiClient(CoreV1Api),
     custom: kc.makeApiClient(CustomObjectsApi),
     discovery: kc.makeApiClient(DiscoveryV1Api),

@@ -13,7 +13,7 @@ import { Registry } from 'prom-client';
 import { startTestCluster, EDGELB_NAMESPACE, type TestCluster } from './harness.js';
 import { apply, baseSettings, clients, createPool, ensureNamespace, lbService, loadObjects, serviceIps, waitEstablished, waitUntil, ROOT, type Clients } from './lib.js';
 import { KubernetesSource, type KubernetesSourceOptions, type SourceRole } from '../../src/k8s/source.js';
-import { KubeWriter, statusOf } from '../../src/k8s/client.js';
+import { KubeWriter, loadKubeClient, statusOf } from '../../src/k8s/client.js';
 import { createLogger } from '../../src/lib/logger.js';
 
 interface Install {
@@ -87,8 +87,8 @@ function applyPeerStatus(c: Clients, name: string, status: object, manager: stri
 }
 
 /** Server-side apply of a NodeReport, as a node's speaker writes its own. */
-function applyReport(c: Clients, name: string) {
-  return new KubeWriter(c.kc).applyClusterObject('nodereports', 'NodeReport', { name }, { status: { node: name, carrying: '0/0' } }, `edgelb-node-${name}`);
+async function applyReport(c: Clients, name: string) {
+  return new KubeWriter(await loadKubeClient(c.kubeconfig)).applyClusterObject('nodereports', 'NodeReport', { name }, { status: { node: name, carrying: '0/0' } }, `edgelb-node-${name}`);
 }
 
 const entry = (node: string, state = 'Established') => ({ node, state, uptimeSeconds: 5, prefixesSent: 1, updated: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') });
@@ -234,7 +234,7 @@ for (const i of INSTALLS) {
     }
     await ctl.core.patchNamespacedServiceStatus({ namespace: 'apps', name: svc, body: { status: { conditions: [] } } }, merge()).catch((e) => assert.fail(`status patch: ${statusOf(e)}`));
     await applyPeerStatus(ctl, 'tor', { summary: 'n2=Established', established: '1/1' }, 'edgelb-leader');
-    await new KubeWriter(ctl.kc).createEvent('apps', { metadata: { generateName: 'web.' }, involvedObject: { kind: 'Service', namespace: 'apps', name: 'web' }, reason: 'Test', message: 'controller', type: 'Normal' });
+    await new KubeWriter(await loadKubeClient(ctl.kubeconfig)).createEvent('apps', { metadata: { generateName: 'web.' }, involvedObject: { kind: 'Service', namespace: 'apps', name: 'web' }, reason: 'Test', message: 'controller', type: 'Normal' });
     // not the speakers' part, nor anything else
     await assert.rejects(applyPeerStatus(ctl, 'tor', { nodes: [entry('n1')] }, 'edgelb-node-n1'), denied, "a node's entry");
     await assert.rejects(applyReport(ctl, 'n2'), forbidden, 'a NodeReport');

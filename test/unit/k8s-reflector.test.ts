@@ -3,15 +3,11 @@
 // still programs its state; a required one stays unsynced (never act on a partial picture).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ApiException, KubeConfig } from '@kubernetes/client-node';
-import { Reflector } from '../../src/k8s/client.js';
+import { ApiException } from '@kubernetes/client-node';
+import { KubeClient, Reflector } from '../../src/k8s/client.js';
 import { createLogger } from '../../src/lib/logger.js';
 
-function kc(): KubeConfig {
-  const k = new KubeConfig();
-  k.loadFromOptions({ clusters: [{ name: 'c', server: 'http://127.0.0.1:1' }], users: [{ name: 'u' }], contexts: [{ name: 'x', cluster: 'c', user: 'u' }], currentContext: 'x' });
-  return k;
-}
+const kc = () => KubeClient.forServer('http://127.0.0.1:1');
 
 for (const [code, optional, synced] of [[403, true, true], [404, true, true], [403, false, false], [500, true, false]] as const) {
   test(`reflector: list answering ${code} on ${optional ? 'an optional' : 'a required'} resource → synced ${synced}`, async () => {

@@ -7,8 +7,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
-import { Reflector } from '../../src/k8s/client.js';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { KubeClient, Reflector } from '../../src/k8s/client.js';
 import { createLogger } from '../../src/lib/logger.js';
 import {
   LAST_APPLIED,
@@ -242,8 +242,7 @@ test('reflector: listed and watched objects are cached and handed on as the proj
   const listed = withJunk({ ...structuredClone(service), metadata: { ...meta('listed', 'apps'), resourceVersion: '10' } }, { spec: { selector: { a: 'b' } } });
   const watched = withJunk({ ...structuredClone(service), metadata: { ...meta('watched', 'apps'), resourceVersion: '11' } }, { spec: { selector: { a: 'b' } } });
   const srv = await watchServer([{ type: 'ADDED', object: watched }, { type: 'BOOKMARK', object: { kind: 'Service', metadata: { resourceVersion: '12' } } }]);
-  const kc = new KubeConfig();
-  kc.loadFromOptions({ clusters: [{ name: 'c', server: srv.url, skipTLSVerify: true }], users: [{ name: 'u' }], contexts: [{ name: 'x', cluster: 'c', user: 'u' }], currentContext: 'x' });
+  const kc = KubeClient.forServer(srv.url);
   const seen: Obj[] = [];
   const r = new Reflector<KubernetesObject>(
     'services',
