@@ -142,7 +142,8 @@ async function kaSide(budgetMs: number, advertCs: number, realtime: boolean): Pr
       await sleep(1500); // preemption back to the highest priority, gratuitous ARPs done
       // the real-time anchor must be one: its VRRP process's policy (/proc/PID/stat field 41)
       for (const n of NODES) {
-        const policy = schedPolicy(vrrpPid(n));
+        // a restarted keepalived rewrites its VRRP child's pid file once that child runs
+        const policy = await waitUntil(() => schedPolicy(vrrpPid(n)), (p) => p >= 0, { timeoutMs: 10_000, what: `keepalived ${n}'s VRRP process` });
         if (realtime !== (policy === 1 || policy === 2)) throw new Error(`keepalived on ${n}: VRRP process policy ${policy}, wanted ${realtime ? 'SCHED_RR/FIFO' : 'SCHED_OTHER'}`);
       }
     },
