@@ -61,6 +61,15 @@ vrrp_instance VI_BENCH {
 
 type Sample = { outageMs: number; detectionMs: number; cacheMs: number };
 
+/** A process's children (/proc/PID/task/PID/children), none when it is gone. */
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
 /** A process's scheduling policy (0 other, 1 FIFO, 2 RR; -1 unknown): /proc/PID/stat field 41. */
 function schedPolicy(pid: number): number {
   try {
@@ -140,16 +149,16 @@ async function kaSide(budgetMs: number, advertCs: number, realtime: boolean): Pr
     async ensureUp() {
       for (const [k, n] of NODES.entries()) if (!kas.get(n)?.running) await start(n, k);
       await sleep(1500); // preemption back to the highest priority, gratuitous ARPs done
-      // the real-time anchor must be one: its VRRP process's policy (/proc/PID/stat field 41)
+      // the real-time anchor must be one: its VRRP child's policy (/proc/PID/stat field 41)
       for (const n of NODES) {
-        const policy = schedPolicy(vrrpPid(n));
-        if (realtime !== (policy === 1 || policy === 2)) throw new Error(`keepalived on ${n}: VRRP process policy ${policy}, wanted ${realtime ? 'SCHED_RR/FIFO' : 'SCHED_OTHER'}`);
+        const policy = await waitUntil(() => schedPolicy(childrenOf(kas.get(n)!.pid)[0] ?? 0), (p) => p >= 0, { timeoutMs: 10_000, what: `keepalived ${n}'s VRRP child` });
+        if (realtime !== (policy === 1 || policy === 2)) throw new Error(`keepalived on ${n}: VRRP child's policy ${policy}, wanted ${realtime ? 'SCHED_RR/FIFO' : 'SCHED_OTHER'}`);
       }
     },
     async victim() {
       return (await waitUntil(() => master(), { timeoutMs: 10_000, what: 'a keepalived master' }))!;
     },
-    pids: (n) => [vrrpPid(n), kas.get(n)!.pid, resp.get(n)!.pid].filter((p) => p > 0),
+    pids: (n) => [...new Set([vrrpPid(n), ...childrenOf(kas.get(n)!.pid), kas.get(n)!.pid, resp.get(n)!.pid])].filter((p) => p > 0),
     async afterKill(n) {
       await kas.get(n)!.exited;
       await resp.get(n)!.exited;
