@@ -15,6 +15,15 @@ export interface OutRoute {
   key: string;
 }
 
+/** A peer's desired routes, prefix → OutRoute: a Map, or a read-through view (bgp/export.ts). Never mutated once given. */
+export interface DesiredRoutes {
+  readonly size: number;
+  get(prefix: string): OutRoute | undefined;
+  has(prefix: string): boolean;
+  keys(): IterableIterator<string>;
+  [Symbol.iterator](): IterableIterator<[string, OutRoute]>;
+}
+
 /** A stable key for attributes (JSON with sorted object keys). */
 export function attrKey(family: 4 | 6, attrs: PathAttributes): string {
   return `${family}|${JSON.stringify(attrs, (_k, v: unknown) => {
@@ -26,7 +35,7 @@ export function attrKey(family: 4 | 6, attrs: PathAttributes): string {
 }
 
 export class AdjRibOut {
-  private desired = new Map<string, OutRoute>();
+  private desired: DesiredRoutes = new Map<string, OutRoute>();
   /** prefix → key of the attributes the peer has */
   private sent = new Map<string, string>();
   private dirty = new Set<string>();
@@ -38,7 +47,7 @@ export class AdjRibOut {
   private sweepLeft = 0;
 
   /** Replace the desired routes; returns how many prefixes changed. */
-  setDesired(routes: Map<string, OutRoute>): number {
+  setDesired(routes: DesiredRoutes): number {
     if (this.sent.size === 0 && this.dirty.size === 0 && this.sweepLeft === 0) {
       // nothing sent, nothing pending: every desired prefix is new (the initial transfer)
       this.desired = routes;
