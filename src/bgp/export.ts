@@ -106,6 +106,9 @@ class PlainView implements DesiredRoutes {
   readonly size: number;
   /** The one family exported when only one has a next hop, else 0 (both). */
   private readonly only: 0 | 4 | 6;
+  /** The route of a PLAIN advertisement per family, once known (undefined: family not exported). */
+  private plain4: OutRoute | undefined;
+  private plain6: OutRoute | undefined;
 
   constructor(
     private readonly t: AdTable,
@@ -120,7 +123,11 @@ class PlainView implements DesiredRoutes {
 
   get(prefix: string): OutRoute | undefined {
     const a = this.t.ads.get(prefix);
-    return a === undefined ? undefined : this.one(prefix, a);
+    if (a === undefined) return undefined;
+    if (a !== PLAIN) return this.one(prefix, a);
+    // the common case, per prefix of a 100k transfer: one of two shared routes
+    const six = prefix.includes(':');
+    return six ? (this.plain6 ??= this.one(prefix, a)) : (this.plain4 ??= this.one(prefix, a));
   }
 
   has(prefix: string): boolean {
@@ -137,9 +144,13 @@ class PlainView implements DesiredRoutes {
     for (const p of this.t.ads.keys()) if (familyOfPrefix(p) === this.only) yield p;
   }
 
+  /** Prefix and route in table order, without a lookup per prefix (the initial transfer walks this). */
   *[Symbol.iterator](): IterableIterator<[string, OutRoute]> {
-    for (const p of this.keys()) {
-      const r = this.get(p);
+    if (this.size === 0) return;
+    for (const [p, a] of this.t.ads) {
+      const six = p.includes(':');
+      if (this.only !== 0 && this.only !== (six ? 6 : 4)) continue;
+      const r = a !== PLAIN ? this.one(p, a) : six ? (this.plain6 ??= this.one(p, a)) : (this.plain4 ??= this.one(p, a));
       if (r) yield [p, r];
     }
   }
