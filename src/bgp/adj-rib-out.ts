@@ -15,6 +15,15 @@ export interface OutRoute {
   key: string;
 }
 
+/** A peer's desired routes, prefix → OutRoute: a Map, or a read-through view (bgp/export.ts). Never mutated once given. */
+export interface DesiredRoutes {
+  readonly size: number;
+  get(prefix: string): OutRoute | undefined;
+  has(prefix: string): boolean;
+  keys(): IterableIterator<string>;
+  [Symbol.iterator](): IterableIterator<[string, OutRoute]>;
+}
+
 /** A stable key for attributes (JSON with sorted object keys). */
 export function attrKey(family: 4 | 6, attrs: PathAttributes): string {
   return `${family}|${JSON.stringify(attrs, (_k, v: unknown) => {
@@ -26,7 +35,7 @@ export function attrKey(family: 4 | 6, attrs: PathAttributes): string {
 }
 
 export class AdjRibOut {
-  private desired = new Map<string, OutRoute>();
+  private desired: DesiredRoutes = new Map<string, OutRoute>();
   /** prefix → key of the attributes the peer has */
   private sent = new Map<string, string>();
   private dirty = new Set<string>();
@@ -34,15 +43,15 @@ export class AdjRibOut {
    * A fresh session's full table: the desired prefixes not yet looked at, walked in place instead
    * of copying 100k prefixes into `dirty` first (time before the first UPDATE, and memory).
    */
-  private sweep: Iterator<string> | null = null;
+  private sweep: Iterator<[string, OutRoute]> | null = null;
   private sweepLeft = 0;
 
   /** Replace the desired routes; returns how many prefixes changed. */
-  setDesired(routes: Map<string, OutRoute>): number {
+  setDesired(routes: DesiredRoutes): number {
     if (this.sent.size === 0 && this.dirty.size === 0 && this.sweepLeft === 0) {
       // nothing sent, nothing pending: every desired prefix is new (the initial transfer)
       this.desired = routes;
-      this.sweep = routes.size > 0 ? routes.keys() : null;
+      this.sweep = routes.size > 0 ? routes[Symbol.iterator]() : null;
       this.sweepLeft = routes.size;
       return routes.size;
     }
@@ -67,7 +76,7 @@ export class AdjRibOut {
 
   /** The sweep's prefixes not yet looked at become ordinary dirty ones (desired is about to change). */
   private endSweep(): void {
-    if (this.sweep) for (let r = this.sweep.next(); !r.done; r = this.sweep.next()) this.dirty.add(r.value);
+    if (this.sweep) for (let r = this.sweep.next(); !r.done; r = this.sweep.next()) this.dirty.add(r.value[0]);
     this.sweep = null;
     this.sweepLeft = 0;
   }
@@ -142,13 +151,22 @@ export class AdjRibOut {
       this.dirty.delete(p);
       visit(p);
     }
+    // the sweep of a fresh session: nothing was sent before it and nothing is dirty while it runs
+    // (setDesired and resendAll end it first), so each prefix is new: no lookups, just record it
     while (n < maxPrefixes && this.sweep) {
       const r = this.sweep.next();
       if (r.done || --this.sweepLeft <= 0) {
         this.sweep = null;
         this.sweepLeft = 0;
       }
-      if (!r.done) visit(r.value);
+      if (r.done) break;
+      const [p, want] = r.value;
+      let g = last && (last.route === want || last.route.key === want.key) ? last : announce.get(want.key);
+      if (!g) announce.set(want.key, (g = { route: want, nlri: [] }));
+      last = g;
+      g.nlri.push(p);
+      this.sent.set(p, want.key);
+      n++;
     }
     const out: Buffer[] = [];
     for (const f of [4, 6] as const) {

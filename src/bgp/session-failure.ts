@@ -42,6 +42,17 @@ export function connectFailedRecord(message: string): LastError {
 }
 
 /**
+ * A NOTIFICATION the peer's operator sent on purpose: Cease / Administrative Shutdown (2), Peer
+ * De-configured (3), Administrative Reset (4) or Other Configuration Change (6), RFC 4486. Such a
+ * session end is no error of the session: it does not count toward the idle-hold back-off (as in
+ * BIRD, which updates its startup delay on no received Cease), and a passive session listens again
+ * at once, so the peer's re-enable is not refused for the idle hold.
+ */
+export function isOperatorCease(n: { code: number; subcode: number } | null): boolean {
+  return n !== null && n.code === 6 && (n.subcode === 2 || n.subcode === 3 || n.subcode === 4 || n.subcode === 6);
+}
+
+/**
  * The consecutive-error count after one more failure: errors within 5 minutes of the last
  * session double the idle hold; a long-lived session resets it.
  */

@@ -23,10 +23,10 @@ import {
   type TimerName,
 } from './fsm.js';
 import { CeaseSubcode, ErrorCode, MessageType, OpenSubcode, BgpDecodeError, decodeMessage, errorName, messageTypeOf, familyName, type BgpMessage, type OpenMessage, type UpdateMessage } from './wire/index.js';
-import { AdjRibOut, type OutRoute } from './adj-rib-out.js';
+import { AdjRibOut, type DesiredRoutes } from './adj-rib-out.js';
 import type { AdjRibIn } from './adj-rib-in.js';
 import { UpdateReceiver } from './session-updates.js';
-import { connectFailedRecord, failureRecord, nextConsecutiveErrors } from './session-failure.js';
+import { connectFailedRecord, failureRecord, isOperatorCease, nextConsecutiveErrors } from './session-failure.js';
 
 const COLLISION: Notify = { code: ErrorCode.CEASE, subcode: CeaseSubcode.CONNECTION_COLLISION_RESOLUTION };
 import { Conn, needsNativeSocket, nativeConnectOptions } from './session-conn.js';
@@ -54,6 +54,8 @@ export class Session {
   private pendingUpdate: UpdateMessage | null = null;
   private pendingRefresh: { afi: number; safi: number } | null = null;
   private rxNotification: { code: number; subcode: number; data: Buffer } | null = null;
+  /** The last failure was the peer's operator's Cease (no back-off). */
+  private operatorEnded = false;
   private firstSessionDone = false;
   readonly ribOut = new AdjRibOut();
   private readonly updates: UpdateReceiver;
@@ -137,7 +139,7 @@ export class Session {
   }
 
   /** New desired routes for this peer (only while Established). */
-  setRoutes(routes: Map<string, OutRoute>): void {
+  setRoutes(routes: DesiredRoutes): void {
     if (this.fsm !== BgpState.Established) return;
     if (this.ribOut.setDesired(routes) > 0) this.tx.kick();
   }
@@ -243,10 +245,11 @@ export class Session {
    */
   private fail(notify: Notify | undefined, cls: ErrorClass, reason: StateReason, message?: string): void {
     const err = failureRecord({ notify, received: this.rxNotification, socketError: this.socketError, cls, reason, message });
+    this.operatorEnded = !notify && isOperatorCease(this.rxNotification);
     this.rxNotification = null;
     this.socketError = null;
     this.lastError = err;
-    this.consecutiveErrors = nextConsecutiveErrors(this.consecutiveErrors, this.lastEstablishedAt);
+    if (!this.operatorEnded) this.consecutiveErrors = nextConsecutiveErrors(this.consecutiveErrors, this.lastEstablishedAt);
     this.log.warn({ class: cls, reason, code: err.code, subcode: err.subcode, error: err.name, errors: this.consecutiveErrors }, `bgp ${this.peer.address}: ${err.message}`);
     if (notify && this.conn && this.conn.connected && !this.conn.closed) this.closeWithNotification(this.conn, notify, cls, reason, undefined, true);
     this.drop();
@@ -276,7 +279,10 @@ export class Session {
   private startTimer(name: TimerName, kind?: 'large' | 'negotiated'): void {
     this.stopTimer(name);
     if (name === 'idleHold' && this.stopped) return;
-    const ms = timerDelayMs(name, kind, this.peer, {
+    // the peer's operator ended the session: a passive session listens again at once (isOperatorCease)
+    const operator = name === 'idleHold' && this.operatorEnded;
+    if (name === 'idleHold') this.operatorEnded = false;
+    const ms = operator && this.peer.passive ? 0 : timerDelayMs(name, kind, this.peer, {
       connectAttempt: name === 'connectRetry' ? this.connectAttempts++ : this.connectAttempts,
       consecutiveErrors: this.consecutiveErrors,
       negotiated: this.negotiated,

@@ -13,17 +13,15 @@ import type { PeerSpec, PolicySpec } from '../model/desired-state.js';
 import type { Advertisement } from '../model/engine-inputs.js';
 import { BgpState, validHoldTime, type StateReason } from './fsm.js';
 import { Session, type Family, type LastError, type Negotiated } from './session.js';
-import { attrKey, type OutRoute } from './adj-rib-out.js';
-import { evaluateExport, normalizeCommunity, normalizeLargeCommunity, validatePolicy, type ExportRoute } from './policy.js';
+import type { DesiredRoutes } from './adj-rib-out.js';
+import { exportRoutes, PLAIN, type AdAttrs, type AdTable } from './export.js';
+import { normalizeCommunity, normalizeLargeCommunity, validatePolicy } from './policy.js';
 import { nativeSocketFactory, type BgpListener, type BgpNative, type BgpSocketFactory } from './sockets.js';
 import { acceptedTtl } from './session-conn.js';
 import { specKey, validatePeer, type PeerRefusal } from './peer-check.js';
 
 export { MAX_MD5_KEY_BYTES, validatePeer, type PeerRefusal } from './peer-check.js';
-import { Afi, CeaseSubcode, ErrorCode, Safi, type AsPathSegment, type PathAttributes } from './wire/index.js';
-
-const NONE: readonly string[] = Object.freeze([]);
-const NONE_N: readonly number[] = Object.freeze([]);
+import { CeaseSubcode, ErrorCode } from './wire/index.js';
 
 /** Canonical text of a prefix: a fast path for the common canonical IPv4 form, else via lib/addr. */
 export function canonicalPrefix(p: string): string {
@@ -115,7 +113,8 @@ export class BgpSpeaker extends EventEmitter {
   private readonly log: Logger;
   private peers = new Map<string, PeerEntry>();
   private policies = new Map<string, PolicySpec>();
-  private ads = new Map<string, Advertisement>();
+  /** The advertisement set, compact (export.ts); replaced, never mutated (peers' views read it). */
+  private ads: AdTable = { ads: new Map(), count4: 0, count6: 0 };
   private server: net.Server | null = null;
   private listenKeys: ((keys: { address: string; password: string }[]) => void) | null = null;
   private secureAccepted: BgpListener['secureAccepted'] | null = null;
@@ -350,21 +349,26 @@ export class BgpSpeaker extends EventEmitter {
 
   /** The full set of advertisements; only the difference reaches each peer. */
   setAdvertisements(ads: Advertisement[]): void {
-    const next = new Map<string, Advertisement>();
+    const next = new Map<string, AdAttrs>();
+    let count6 = 0;
     for (const a of ads) {
       const key = canonicalPrefix(a.prefix);
-      if (!a.communities && !a.largeCommunities && a.prefix === key) {
-        next.set(key, a);
-        continue;
+      const had = next.has(key);
+      if (a.med === undefined && a.localPref === undefined && !a.communities && !a.largeCommunities) next.set(key, PLAIN);
+      else {
+        next.set(
+          key,
+          Object.freeze({
+            ...(a.med !== undefined ? { med: a.med } : {}),
+            ...(a.localPref !== undefined ? { localPref: a.localPref } : {}),
+            ...(a.communities ? { communities: Object.freeze(a.communities.map(normalizeCommunity)) } : {}),
+            ...(a.largeCommunities ? { largeCommunities: Object.freeze(a.largeCommunities.map(normalizeLargeCommunity)) } : {}),
+          }),
+        );
       }
-      next.set(key, {
-        ...a,
-        prefix: key,
-        ...(a.communities ? { communities: a.communities.map(normalizeCommunity) } : {}),
-        ...(a.largeCommunities ? { largeCommunities: a.largeCommunities.map(normalizeLargeCommunity) } : {}),
-      });
+      if (!had && key.includes(':')) count6++;
     }
-    this.ads = next;
+    this.ads = { ads: next, count4: next.size - count6, count6 };
     for (const e of this.peers.values()) this.refreshPeer(e);
   }
 
@@ -378,7 +382,7 @@ export class BgpSpeaker extends EventEmitter {
   private refreshPeer(e: PeerEntry): void {
     const s = e.session;
     if (s.state !== BgpState.Established || !s.negotiated) return;
-    let routes: Map<string, OutRoute>;
+    let routes: DesiredRoutes;
     try {
       routes = this.routesFor(e);
     } catch (err) {
@@ -408,63 +412,20 @@ export class BgpSpeaker extends EventEmitter {
     return undefined;
   }
 
-  private routesFor(e: PeerEntry): Map<string, OutRoute> {
+  private routesFor(e: PeerEntry): DesiredRoutes {
     const s = e.session;
     const neg = s.negotiated!;
-    const policies = e.spec.exportPolicies.map((n) => this.policies.get(n)).filter((p): p is PolicySpec => !!p);
-    const ibgp = e.spec.asn === this.o.asn;
-    const nh: Record<4 | 6, string | undefined> = {
-      4: neg.families.includes('ipv4') ? this.nextHopFor(s, 4) : undefined,
-      6: neg.families.includes('ipv6') ? this.nextHopFor(s, 6) : undefined,
-    };
-    const out = new Map<string, OutRoute>();
-    // one OutRoute per distinct attribute set, shared by its prefixes (100k VIPs, a few objects)
-    const shared = new Map<string, OutRoute>();
-    const peerInfo = { address: e.spec.address, asn: e.spec.asn, localAsn: this.o.asn };
-    for (const ad of this.ads.values()) {
-      const family: 4 | 6 = ad.prefix.includes(':') ? 6 : 4;
-      if (!nh[family]) continue;
-      let med = ad.med;
-      let localPref = ibgp ? ad.localPref : undefined;
-      let communities = ad.communities ?? NONE;
-      let largeCommunities = ad.largeCommunities ?? NONE;
-      let prepend: readonly number[] = NONE_N;
-      let nextHop = nh[family]!;
-      if (policies.length > 0) {
-        const r: ExportRoute = {
-          prefix: ad.prefix,
-          communities: [...communities],
-          largeCommunities: [...largeCommunities],
-          prepend: [],
-          ...(med !== undefined ? { med } : {}),
-          ...(localPref !== undefined ? { localPref } : {}),
-        };
-        const v = evaluateExport(r, peerInfo, policies);
-        if (!v.accepted) continue;
-        ({ med, localPref, communities, largeCommunities, prepend } = v.route);
-        if (v.route.nextHop) nextHop = v.route.nextHop;
-      }
-      // plain advertisements (no policy, no attributes of their own) share one route per family
-      // without building a per-prefix key: 100k VIPs cost a Map.set each, not a string each
-      const plain = policies.length === 0 && med === undefined && localPref === undefined && communities === NONE && largeCommunities === NONE;
-      const ck = plain ? (family === 4 ? '4' : '6') : `${family}|${nextHop}|${med ?? ''}|${localPref ?? ''}|${communities.join(',')}|${largeCommunities.join(',')}|${prepend.join(',')}`;
-      let route = shared.get(ck);
-      if (!route) {
-        const asns = ibgp ? [...prepend] : [this.o.asn, ...prepend];
-        const asPath: AsPathSegment[] = asns.length > 0 ? [{ type: 'sequence', asns }] : [];
-        const attrs: PathAttributes = { origin: 'igp', asPath };
-        if (family === 4) attrs.nextHop = nextHop;
-        else attrs.mpReach = { afi: Afi.IPV6, safi: Safi.UNICAST, nextHops: [nextHop], nlri: [] };
-        if (med !== undefined) attrs.med = med;
-        if (ibgp) attrs.localPref = localPref ?? 100;
-        if (communities.length > 0) attrs.communities = [...communities];
-        if (largeCommunities.length > 0) attrs.largeCommunities = [...largeCommunities];
-        route = { family, attrs, key: attrKey(family, attrs) };
-        shared.set(ck, route);
-      }
-      out.set(ad.prefix, route);
-    }
-    return out;
+    return exportRoutes(this.ads, {
+      policies: e.spec.exportPolicies.map((n) => this.policies.get(n)).filter((p): p is PolicySpec => !!p),
+      ibgp: e.spec.asn === this.o.asn,
+      localAsn: this.o.asn,
+      address: e.spec.address,
+      asn: e.spec.asn,
+      nextHop: {
+        4: neg.families.includes('ipv4') ? this.nextHopFor(s, 4) : undefined,
+        6: neg.families.includes('ipv6') ? this.nextHopFor(s, 6) : undefined,
+      },
+    });
   }
 
   private readonly hooks = {
@@ -564,7 +525,7 @@ export class BgpSpeaker extends EventEmitter {
     const out = new Map<string, string[]>();
     const up = [...this.peers.values()].filter((e) => e.session.state === BgpState.Established);
     if (up.length === 0) return out;
-    for (const prefix of this.ads.keys()) {
+    for (const prefix of this.ads.ads.keys()) {
       const peers = up.filter((e) => e.session.ribOut.has(prefix)).map((e) => e.spec.address);
       if (peers.length > 0) out.set(prefix, peers);
     }
