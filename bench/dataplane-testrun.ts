@@ -7,8 +7,9 @@
 //   wrapper (xdp_restore.bpf.c: each run writes the original frame back, then tail-calls the
 //   program), the anchor behind its own copy of the same wrapper;
 // - bounds (build/bpf/xdp_ct_anchor.bpf.o on the same pinned table): bare XDP_TX plus one
-//   conntrack lookup (repeats), plus one conntrack insert (single runs) — what one hash-map call
-//   costs here, below which no conntrack-based program can go;
+//   conntrack lookup (a hit, repeats; a miss of a new tuple, single runs), plus one conntrack
+//   insert (single runs) — what one hash-map call costs here, below which no conntrack-based
+//   program can go;
 // - as single runs on fresh copies (a repeated run would see its own rewritten packet: a new flow
 //   becomes established): new flows (dnat, dsr, onearm; their backends' next hops from the
 //   next-hop map, which the run waits for), established NAT packets (dnat, onearm) and echo
@@ -151,6 +152,8 @@ try {
   }
   if (singles) {
     const pkts = syns('192.168.80.3', 50, SINGLE);
+    const misses = syns('192.168.80.3', 60, SINGLE); // tuples no entry has
+    rows.push({ name: 'bound: XDP_TX + 1 conntrack lookup (miss)', ours: single(lookupBound, misses, XDP_ACTION.DROP), base: anchorSingle(misses), net: true });
     rows.push({ name: 'bound: XDP_TX + 1 conntrack insert', ours: single(insertBound, pkts, TX), base: anchorSingle(pkts), net: true });
   }
   // established NAT flows: handshake through the program, then data packets as single runs
