@@ -2,8 +2,7 @@
 // unless a kubeconfig needs it to sign): list+watch caches that keep their last objects when the
 // API server goes away and restart with back-off, patches, server-side apply, events and Leases.
 // Glue only: the logic lives in ipam.ts, translate.ts and status.ts.
-import type { KubeConfig, KubernetesObject, V1Lease } from '@kubernetes/client-node';
-import { createHash } from 'node:crypto';
+import type { KubernetesObject, V1Lease } from '@kubernetes/client-node';
 import type { Logger } from '../lib/logger.js';
 import { Backoff } from '../lib/backoff.js';
 import { errorMessage } from '../lib/errors.js';
@@ -17,33 +16,6 @@ export const VERSION = 'v1alpha1';
 /** A client from a kubeconfig file; default: KUBECONFIG, ~/.kube/config, or in-cluster credentials. */
 export function loadKubeClient(path?: string): Promise<KubeClient> {
   return KubeClient.load(path);
-}
-
-/**
- * For a kubeconfig the library signs (http.ts): it makes a new https.Agent (keepAlive off) for
- * every request, so every API call paid a TCP and TLS handshake. One keep-alive agent per TLS
- * setting (CA, client certificate) makes calls reuse connections.
- */
-export function reuseConnections(kc: KubeConfig): void {
-  type AgentFactory = (cluster: unknown, opts: Record<string, unknown>) => unknown;
-  const k = kc as unknown as { createAgent: AgentFactory };
-  const orig = k.createAgent.bind(kc);
-  const agents = new Map<string, unknown>();
-  // the key is a digest of each TLS setting: the client hands over a fresh Buffer of the CA (and
-  // certificate) on every call, so the identity of the object says nothing, and a JSON key of a
-  // Buffer (an array of every byte as text) cost a fifth of a write's CPU
-  const digest = (v: unknown) =>
-    v === undefined || v === null ? '-' : createHash('sha256').update(typeof v === 'string' || Buffer.isBuffer(v) ? v : JSON.stringify(v)).digest('base64');
-  k.createAgent = (cluster, opts) => {
-    const id = [(cluster as { server?: string })?.server ?? '', digest(opts.ca), digest(opts.cert), digest(opts.key), digest(opts.pfx), String(opts.rejectUnauthorized)].join('|');
-    let a = agents.get(id);
-    if (!a) {
-      if (agents.size > 8) agents.clear(); // rotated credentials: do not grow
-      a = orig(cluster, { ...opts, keepAlive: true, keepAliveMsecs: 10_000 });
-      agents.set(id, a);
-    }
-    return a;
-  };
 }
 
 /** HTTP status of an API error (0 when the server was not reached). */

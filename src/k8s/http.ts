@@ -5,12 +5,14 @@
 // keep-alive agent, with the credentials of a kubeconfig (KUBECONFIG, ~/.kube/config) or of the
 // pod (in-cluster). A kubeconfig whose user authenticates some other way (exec plugins, auth
 // providers, proxies) is handed to the library, loaded only then, which signs each request.
+import { createHash } from 'node:crypto';
 import { readFileSync, existsSync } from 'node:fs';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from 'node:https';
 import { homedir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import type { KubeConfig } from '@kubernetes/client-node';
 
 /** An answer of the API server with a status ≥ 400 (or a watch ERROR event): `code` is the HTTP status. */
 export class KubeApiError extends Error {
@@ -153,13 +155,39 @@ function inCluster(): Credentials | undefined {
   };
 }
 
+/**
+ * For a kubeconfig the library signs (http.ts): it makes a new https.Agent (keepAlive off) for
+ * every request, so every API call paid a TCP and TLS handshake. One keep-alive agent per TLS
+ * setting (CA, client certificate) makes calls reuse connections.
+ */
+export function reuseConnections(kc: KubeConfig): void {
+  type AgentFactory = (cluster: unknown, opts: Record<string, unknown>) => unknown;
+  const k = kc as unknown as { createAgent: AgentFactory };
+  const orig = k.createAgent.bind(kc);
+  const agents = new Map<string, unknown>();
+  // the key is a digest of each TLS setting: the client hands over a fresh Buffer of the CA (and
+  // certificate) on every call, so the identity of the object says nothing, and a JSON key of a
+  // Buffer (an array of every byte as text) cost a fifth of a write's CPU
+  const digest = (v: unknown) =>
+    v === undefined || v === null ? '-' : createHash('sha256').update(typeof v === 'string' || Buffer.isBuffer(v) ? v : JSON.stringify(v)).digest('base64');
+  k.createAgent = (cluster, opts) => {
+    const id = [(cluster as { server?: string })?.server ?? '', digest(opts.ca), digest(opts.cert), digest(opts.key), digest(opts.pfx), String(opts.rejectUnauthorized)].join('|');
+    let a = agents.get(id);
+    if (!a) {
+      if (agents.size > 8) agents.clear(); // rotated credentials: do not grow
+      a = orig(cluster, { ...opts, keepAlive: true, keepAliveMsecs: 10_000 });
+      agents.set(id, a);
+    }
+    return a;
+  };
+}
+
 /** The library's KubeConfig as a Signer (loaded only for kubeconfigs this file does not sign itself). */
 async function librarySigner(path?: string): Promise<{ server: string; sign: Signer }> {
   const { KubeConfig } = await import('@kubernetes/client-node');
   const kc = new KubeConfig();
   if (path) kc.loadFromFile(path);
   else kc.loadFromDefault();
-  const { reuseConnections } = await import('./client.js');
   reuseConnections(kc);
   return { server: (kc.getCurrentCluster()?.server ?? '').replace(/\/+$/, ''), sign: (o) => kc.applyToHTTPSOptions(o as never) };
 }

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { blockSize, firstFree, firstFreeValue, parseBlocks, poolBlocks } from '../../src/config/allocate.js';
 import { Ipam, poolFromObj } from '../../src/k8s/ipam.js';
 import { KubeConfig } from '@kubernetes/client-node';
-import { reuseConnections } from '../../src/k8s/client.js';
+import { reuseConnections } from '../../src/k8s/http.js';
 import type { ServiceObj } from '../../src/k8s/types.js';
 
 const rows: Array<{ desc: string; cidrs?: string[]; ranges?: string[]; avoid: boolean; used?: string[]; first: string | undefined; size: bigint }> = [
