@@ -1,7 +1,9 @@
 // Per-peer adj-RIB-out: what we want the peer to have (desired) against what it has (sent).
 // setDesired() only marks the difference dirty; take() builds UPDATEs lazily, when the socket can
 // take more, from the dirty prefixes as they are *now* — so a route withdrawn before it was sent
-// never goes out at all, and a flapping route costs nothing while the socket is busy.
+// never goes out at all, and a flapping route costs nothing while the socket is busy. A fresh
+// session's table goes out by a sweep over the desired routes in place, and what the peer then
+// has is that table itself (`base`) plus per-prefix changes: no 100k-entry copy per session.
 import type { CodecContext, PathAttributes } from './wire/index.js';
 import { packUpdates } from './wire/index.js';
 
@@ -36,23 +38,32 @@ export function attrKey(family: 4 | 6, attrs: PathAttributes): string {
 
 export class AdjRibOut {
   private desired: DesiredRoutes = new Map<string, OutRoute>();
-  /** prefix → key of the attributes the peer has */
-  private sent = new Map<string, string>();
+  /**
+   * What the peer has: `base` (a complete initial sweep: every route of it), overridden per prefix
+   * by `sent` (the key of the attributes it has, or null: it has nothing of that prefix).
+   */
+  private base: DesiredRoutes | null = null;
+  private sent = new Map<string, string | null>();
+  private sentN = 0;
   private dirty = new Set<string>();
   /**
-   * A fresh session's full table: the desired prefixes not yet looked at, walked in place instead
-   * of copying 100k prefixes into `dirty` first (time before the first UPDATE, and memory).
+   * A fresh session's full table: the desired routes walked in place. The first `swept` of them
+   * (in the table's order) went out; they are written into `sent` only if the sweep is cut short
+   * or someone asks (`recorded`), else the whole table becomes `base` when the sweep ends.
    */
   private sweep: Iterator<[string, OutRoute]> | null = null;
   private sweepLeft = 0;
+  private swept = 0;
+  private recorded = false;
 
   /** Replace the desired routes; returns how many prefixes changed. */
   setDesired(routes: DesiredRoutes): number {
-    if (this.sent.size === 0 && this.dirty.size === 0 && this.sweepLeft === 0) {
+    if (this.sentN === 0 && this.dirty.size === 0 && !this.sweep) {
       // nothing sent, nothing pending: every desired prefix is new (the initial transfer)
       this.desired = routes;
-      this.sweep = routes.size > 0 ? routes[Symbol.iterator]() : null;
-      this.sweepLeft = routes.size;
+      this.base = null;
+      this.sent.clear();
+      this.startSweep();
       return routes.size;
     }
     this.endSweep();
@@ -74,18 +85,57 @@ export class AdjRibOut {
     return changed;
   }
 
-  /** The sweep's prefixes not yet looked at become ordinary dirty ones (desired is about to change). */
+  private startSweep(): void {
+    this.sweep = this.desired.size > 0 ? this.desired[Symbol.iterator]() : null;
+    this.sweepLeft = this.desired.size;
+    this.swept = 0;
+    this.recorded = false;
+  }
+
+  /** The sweep's prefixes sent so far go into `sent` (from here on the sweep records each one). */
+  private record(): void {
+    if (!this.sweep || this.recorded) return;
+    let k = this.swept;
+    for (const [p, r] of this.desired) {
+      if (k-- <= 0) break;
+      this.sent.set(p, r.key);
+    }
+    this.recorded = true;
+  }
+
+  /** Cut the sweep short: what it sent is recorded, what it did not is dirty (desired is about to change). */
   private endSweep(): void {
-    if (this.sweep) for (let r = this.sweep.next(); !r.done; r = this.sweep.next()) this.dirty.add(r.value[0]);
+    if (!this.sweep) return;
+    this.record();
+    for (let r = this.sweep.next(); !r.done; r = this.sweep.next()) this.dirty.add(r.value[0]);
     this.sweep = null;
     this.sweepLeft = 0;
+  }
+
+  /** The key of the attributes the peer has for `p`, or undefined. */
+  private sentKey(p: string): string | undefined {
+    const o = this.sent.get(p);
+    if (o !== undefined) return o ?? undefined;
+    return this.base?.get(p)?.key;
+  }
+
+  private setSent(p: string, key: string): void {
+    if (this.sentKey(p) === undefined) this.sentN++;
+    this.sent.set(p, key);
+  }
+
+  private unsetSent(p: string): void {
+    if (this.sentKey(p) === undefined) return;
+    this.sentN--;
+    if (this.base?.has(p)) this.sent.set(p, null);
+    else this.sent.delete(p);
   }
 
   /** Route refresh: send every desired route again. */
   resendAll(): void {
     this.endSweep();
     for (const p of this.desired.keys()) {
-      this.sent.delete(p);
+      this.unsetSent(p);
       this.dirty.add(p);
     }
   }
@@ -93,6 +143,8 @@ export class AdjRibOut {
   /** Session went down: the peer has nothing of ours any more; desired routes wait for the next session. */
   clear(): void {
     this.sent.clear();
+    this.base = null;
+    this.sentN = 0;
     this.desired = new Map();
     this.dirty.clear();
     this.sweep = null;
@@ -106,7 +158,7 @@ export class AdjRibOut {
 
   /** Prefixes the peer has from us. */
   get sentCount(): number {
-    return this.sent.size;
+    return this.sentN;
   }
 
   get desiredCount(): number {
@@ -115,7 +167,8 @@ export class AdjRibOut {
 
   /** Whether the peer has this prefix from us. */
   has(prefix: string): boolean {
-    return this.sent.has(prefix);
+    this.record();
+    return this.sentKey(prefix) !== undefined;
   }
 
   /**
@@ -127,46 +180,44 @@ export class AdjRibOut {
     const announce = new Map<string, { route: OutRoute; nlri: string[] }>();
     let last: { route: OutRoute; nlri: string[] } | undefined;
     let n = 0;
-    const visit = (p: string): void => {
-      const want = this.desired.get(p);
-      const has = this.sent.get(p);
-      if (want) {
-        if (has === want.key) return;
-        // consecutive prefixes mostly share one attribute set: skip the lookup then
-        let g = last && (last.route === want || last.route.key === want.key) ? last : announce.get(want.key);
-        if (!g) announce.set(want.key, (g = { route: want, nlri: [] }));
-        last = g;
-        g.nlri.push(p);
-        this.sent.set(p, want.key);
-        n++;
-      } else if (has !== undefined) {
-        withdraw[p.includes(':') ? 6 : 4].push(p);
-        this.sent.delete(p);
-        n++;
-      }
+    const group = (p: string, want: OutRoute): void => {
+      // consecutive prefixes mostly share one attribute set: skip the lookup then
+      let g = last && (last.route === want || last.route.key === want.key) ? last : announce.get(want.key);
+      if (!g) announce.set(want.key, (g = { route: want, nlri: [] }));
+      last = g;
+      g.nlri.push(p);
+      n++;
     };
     // one iterator over the dirty set (deleting as it goes), then the initial sweep
     for (const p of this.dirty) {
       if (n >= maxPrefixes) break;
       this.dirty.delete(p);
-      visit(p);
+      const want = this.desired.get(p);
+      const has = this.sentKey(p);
+      if (want) {
+        if (has === want.key) continue;
+        group(p, want);
+        this.setSent(p, want.key);
+      } else if (has !== undefined) {
+        withdraw[p.includes(':') ? 6 : 4].push(p);
+        this.unsetSent(p);
+        n++;
+      }
     }
     // the sweep of a fresh session: nothing was sent before it and nothing is dirty while it runs
-    // (setDesired and resendAll end it first), so each prefix is new: no lookups, just record it
+    // (setDesired and resendAll end it first), so each prefix is new: no lookups
     while (n < maxPrefixes && this.sweep) {
       const r = this.sweep.next();
-      if (r.done || --this.sweepLeft <= 0) {
-        this.sweep = null;
-        this.sweepLeft = 0;
+      if (r.done) {
+        this.sweepDone();
+        break;
       }
-      if (r.done) break;
       const [p, want] = r.value;
-      let g = last && (last.route === want || last.route.key === want.key) ? last : announce.get(want.key);
-      if (!g) announce.set(want.key, (g = { route: want, nlri: [] }));
-      last = g;
-      g.nlri.push(p);
-      this.sent.set(p, want.key);
-      n++;
+      group(p, want);
+      this.swept++;
+      this.sentN++;
+      if (this.recorded) this.sent.set(p, want.key);
+      if (--this.sweepLeft <= 0) this.sweepDone();
     }
     const out: Buffer[] = [];
     for (const f of [4, 6] as const) {
@@ -174,5 +225,12 @@ export class AdjRibOut {
     }
     for (const { route, nlri } of announce.values()) out.push(...packUpdates(route.attrs, nlri, [], ctx, route.family));
     return out;
+  }
+
+  /** The sweep went through the whole table: unless it was recorded, the peer has the table itself. */
+  private sweepDone(): void {
+    if (!this.recorded) this.base = this.desired;
+    this.sweep = null;
+    this.sweepLeft = 0;
   }
 }
