@@ -101,6 +101,19 @@ counters: ct_new 1`;
   ]);
 });
 
+test('parseTestrun keeps digits inside a name (bound rows) and names longer than the column', () => {
+  const out = `case                                                     edgelb ns anchor ns ratio   net ns
+bound: XDP_TX + 1 conntrack lookup, 1000000 repeats           53.0      24.0  2.21
+established onearm reply, 1000000 repeats (restore wrapper)      84.0      31.0  2.71
+bound: XDP_TX + 1 conntrack lookup (miss)                    511.2     114.0  4.49    397.2
+counters: ct_new 1`;
+  assert.deepEqual(parseTestrun(out), [
+    { name: 'bound: XDP_TX + 1 conntrack lookup, 1000000 repeats', ours: 53, anchor: 24 },
+    { name: 'established onearm reply, 1000000 repeats (restore wrapper)', ours: 84, anchor: 31 },
+    { name: 'bound: XDP_TX + 1 conntrack lookup (miss)', ours: 511.2, anchor: 114 },
+  ]);
+});
+
 test('parseTestrun refuses output without the table or with an empty one', () => {
   assert.throws(() => parseTestrun('Error: something broke\n'), /no result table/);
   assert.throws(() => parseTestrun('case  edgelb ns anchor ns ratio\ncounters: none\n'), /empty result table/);
