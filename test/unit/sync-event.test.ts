@@ -31,6 +31,7 @@ describe('connection sync thread without its tick (events only)', () => {
   let peer: Socket;
   const got: SyncPacket[] = [];
   let seq = 0n;
+  let workerBoot = 0n;
 
   before(async () => {
     execFileSync('make', ['-s', '-C', ROOT, 'build/bpf/ct_sync.bpf.o'], { stdio: 'ignore' });
@@ -73,7 +74,8 @@ describe('connection sync thread without its tick (events only)', () => {
 
   test('the peer is known from its hello alone (no tick)', async () => {
     const h = await waitFor(() => got.find((p) => p.kind === 'hello'), { timeoutMs: 5000 });
-    await send(encodeSync({ kind: 'hello', boot: PEER_BOOT, seq: ++seq, echoBoot: h.boot, name: 'edge-b', records: Buffer.alloc(0) }, KEY));
+    workerBoot = h.boot;
+    await send(encodeSync({ kind: 'hello', boot: PEER_BOOT, seq: ++seq, echoBoot: workerBoot, name: 'edge-b', records: Buffer.alloc(0) }, KEY));
     await waitFor(() => (sync.view().peersKnown === 1 ? true : undefined), { timeoutMs: 5000 });
   });
 
@@ -101,7 +103,7 @@ describe('connection sync thread without its tick (events only)', () => {
   test("a peer's delta is applied on arrival (no tick)", async () => {
     const sn = syncNativeOf(loadNative());
     const rec = sn.syncRecordEncode({ family: 4, proto: 6, mode: 1, state: 0, ageMs: 20, timeoutSec: 300, client: addr16('10.1.0.97'), cport: 48600, vip: addr16(ONEARM), vport: 80, backend: addr16(B3), bport: 8080, xsrc: addr16('10.0.0.32'), xport: 61240, fwdFlags: 0x06 });
-    await send(encodeSync({ kind: 'delta', boot: PEER_BOOT, seq: ++seq, echoBoot: got.find((p) => p.kind === 'delta')?.boot ?? 0n, name: 'edge-b', records: rec }, KEY));
+    await send(encodeSync({ kind: 'delta', boot: PEER_BOOT, seq: ++seq, echoBoot: workerBoot, name: 'edge-b', records: rec }, KEY));
     await waitFor(() => (sync.view().applied === 1 ? true : undefined), { timeoutMs: 5000 });
     assert.equal(ctEntry({ src: '10.1.0.97', dst: ONEARM, sport: 48600, dport: 80, protocol: 'tcp' })?.synced, true);
   });
