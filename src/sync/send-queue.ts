@@ -1,9 +1,12 @@
 // The sync thread's delta queue and its coalescing rule (worker.ts): flows are queued as they
 // come out of the ring buffer (bounded: the excess is dropped and counted) and leave in
-// packet-sized batches. A full batch leaves at once; a lone entry after a quiet spell (nothing
-// sent for a window) leaves at once too; otherwise the partial batch waits at most one window
-// after its first entry, so a burst still packs a packet's worth of entries per datagram. At most
-// `packetsPerTick` delta packets leave between two tick() calls (the rest waits for the next).
+// packet-sized batches. At most `packetsPerTick` delta packets leave between two tick() calls (the
+// rest waits for the next). A full batch leaves at once. A partial batch leaves at once while more
+// than half of the tick's packets are left (light load: a flow is not kept waiting for company
+// that may not come); past that it waits at most one window after its first entry, so under load
+// the packets fill up. A burst packs anyway: while the thread works the ring fills, and a drain
+// brings many entries at once. Partial packets only go out when the sender has caught up (fewer
+// than a packet queued), so they never lower the rate a backlog drains at.
 // Clock and timer are injected: the rule is tested with counts, never with timing.
 
 export interface SendQueueOptions {
@@ -29,7 +32,6 @@ export class SendQueue {
   private count = 0;
   /** When the oldest unsent entry was queued (valid while count > 0). */
   private firstAt = 0;
-  private lastSentAt = -Infinity;
   private budget: number;
   private cancel: (() => void) | undefined;
 
@@ -55,14 +57,18 @@ export class SendQueue {
     if (this.count === 0) this.firstAt = now;
     this.parts.push(records.subarray(0, n * this.o.recordLen));
     this.count += n;
-    const quiet = now - this.lastSentAt >= this.o.windowMs;
-    this.pump(quiet);
+    this.pump(this.light());
   }
 
   /** A new tick: the packet budget is refilled and what waited for it leaves. */
   tick(): void {
     this.budget = this.o.packetsPerTick;
-    this.pump(false);
+    this.pump(this.light());
+  }
+
+  /** More than half of this tick's packets left. */
+  private light(): boolean {
+    return 2 * this.budget > this.o.packetsPerTick;
   }
 
   /** Forget every queued record (nobody to send them to); returns how many. */
@@ -86,7 +92,6 @@ export class SendQueue {
       off += step;
       this.budget--;
     }
-    if (off > 0) this.lastSentAt = this.o.now();
     const rest = buf.subarray(off);
     this.parts = rest.length ? [rest] : [];
     this.count = rest.length / this.o.recordLen;

@@ -1,6 +1,6 @@
 // The sync thread's coalescing rule (src/sync/send-queue.ts), with a hand-driven clock and timer:
-// a lone entry leaves within the window (at once after a quiet spell), a full batch leaves at
-// once, a burst is packed, the packet budget per tick and the queue bound hold, order is kept.
+// a lone entry leaves within the window (at once under light load), a full batch leaves at once,
+// a burst is packed, the packet budget per tick and the queue bound hold, order is kept.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -63,7 +63,7 @@ function harness(over: Partial<SendQueueOptions> = {}) {
   return { q, h };
 }
 
-test('a lone entry after a quiet spell leaves at once, without a timer', () => {
+test('a lone entry leaves at once while the tick has packets to spare, without a timer', () => {
   const { q, h } = harness();
   q.add(recs(0, 1));
   assert.deepEqual(h.shipped, [[0]]);
@@ -71,11 +71,14 @@ test('a lone entry after a quiet spell leaves at once, without a timer', () => {
   assert.equal(h.armed(), 0);
 });
 
-test('an entry soon after a send waits, and leaves when the window of its first entry ends', () => {
-  const { q, h } = harness();
-  q.add(recs(0, 1)); // quiet: sent
+test('under load (half the tick spent) an entry waits, and leaves when the window of its first entry ends', () => {
+  const { q, h } = harness({ packetsPerTick: 4 });
+  q.add(recs(90, 1));
+  q.add(recs(0, 1)); // light until here: both sent at once, half the tick is spent
+  assert.equal(h.shipped.length, 2);
+  h.shipped.shift();
   h.advance(0.125); // binary fractions: the clock adds up exactly
-  q.add(recs(1, 1)); // not quiet: waits
+  q.add(recs(1, 1)); // under load: waits
   assert.deepEqual(h.shipped, [[0]]);
   assert.equal(q.queued, 1);
   assert.equal(h.armed(), 1);
@@ -89,8 +92,10 @@ test('an entry soon after a send waits, and leaves when the window of its first 
   assert.equal(q.queued, 0);
 });
 
-test('a full batch leaves at once, even inside the window; the partial rest waits', () => {
-  const { q, h } = harness();
+test('a full batch leaves at once, even under load inside the window; the partial rest waits', () => {
+  const { q, h } = harness({ packetsPerTick: 4 });
+  q.add(recs(90, 1));
+  h.shipped.shift();
   q.add(recs(0, 1));
   h.advance(0.1);
   q.add(recs(1, PER + 2)); // not quiet, but a full batch is there
@@ -100,19 +105,24 @@ test('a full batch leaves at once, even inside the window; the partial rest wait
   assert.deepEqual(h.shipped.at(-1), [6, 7]);
 });
 
-test('a burst is packed: many entries, few datagrams, none lost, order kept', () => {
+test('a burst is packed: one by one under load, or many in one drain; none lost, order kept', () => {
   const { q, h } = harness();
-  q.add(recs(0, 1));
+  for (let i = 0; i < 32; i++) q.add(recs(i, 1)); // 32 lone entries, 32 packets: half the tick
+  assert.equal(h.shipped.length, 32);
   // 100 entries arriving one by one within the window
-  for (let i = 1; i <= 100; i++) {
+  for (let i = 32; i < 132; i++) {
     h.advance(0.005);
     q.add(recs(i, 1));
   }
   h.advance(WINDOW);
-  const all = h.shipped.flat();
-  assert.deepEqual(all, Array.from({ length: 101 }, (_, i) => i));
-  assert.equal(h.shipped.length, 1 + 100 / PER, 'one lone + full packets only');
-  assert.ok(h.shipped.slice(1).every((b) => b.length === PER));
+  assert.deepEqual(h.shipped.flat(), Array.from({ length: 132 }, (_, i) => i));
+  assert.equal(h.shipped.length, 32 + 100 / PER, 'full packets only once under load');
+  assert.ok(h.shipped.slice(32).every((b) => b.length === PER));
+  // a new tick, light again: a drain of 37 leaves at once in 7 full packets and one of 2
+  q.tick();
+  q.add(recs(200, 37));
+  assert.deepEqual(h.shipped.slice(52).map((b) => b.length), [5, 5, 5, 5, 5, 5, 5, 2]);
+  assert.equal(h.armed(), 0);
 });
 
 test('the packet budget per tick holds; tick() sends the rest, the timer does not exceed it', () => {
@@ -155,8 +165,10 @@ test('a partial record (bytes not a whole record) is not sent; bad options are r
 
 test('any arrival pattern: every entry leaves once, in order, no packet over-full, none waits past its window', () => {
   fc.assert(
-    fc.property(fc.array(fc.record({ gap: fc.integer({ min: 0, max: 30 }), n: fc.integer({ min: 0, max: 12 }) }), { maxLength: 60 }), (steps) => {
-      const { q, h } = harness();
+    // up to 100 lone packets first (half the tick: under load from there), then ≤ 88 packets more,
+    // so the budget of 200 is never spent and every entry must leave within its window
+    fc.property(fc.integer({ min: 0, max: 100 }), fc.array(fc.record({ gap: fc.integer({ min: 0, max: 30 }), n: fc.integer({ min: 0, max: 12 }) }), { maxLength: 20 }), (spent, steps) => {
+      const { q, h } = harness({ packetsPerTick: 200 });
       const born: number[] = [];
       const sentAt: number[] = [];
       let next = 0;
@@ -165,6 +177,11 @@ test('any arrival pattern: every entry leaves once, in order, no packet over-ful
         for (const x of b.flat()) sentAt[x] = h.t;
         return orig(...b);
       };
+      for (; next < spent; next++) {
+        born[next] = h.t;
+        q.add(recs(next, 1));
+      }
+      assert.equal(h.shipped.length, spent, 'lone entries leave at once until half the tick is spent');
       for (const s of steps) {
         h.advance(s.gap / 10);
         for (let i = 0; i < s.n; i++) born[next + i] = h.t;
