@@ -5,7 +5,9 @@
 // when it would have on its sender. Service and backend indexes are this node's: looked up by
 // (VIP, port, protocol) and (backend, port), never taken from the wire.
 //   new CtSync({ pinDir, clockProgFd }) · drain(max) · walk(sinceMark, max) · refreshStep(sinceMark, visits)
-//   · apply(records) · now() · close()
+//   · apply(records) · now() · watch(onReadable) · unwatch() · close()
+// watch: the ring buffer's fd on this thread's event loop (uv_poll, level-triggered): onReadable
+// runs when flows wait in the ring (the XDP side submits with adaptive wake-up, ct.h ct_report).
 #include "ct_sync.h"
 
 #include <arpa/inet.h>
@@ -16,11 +18,13 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "bpf/edgelb_shared.h"
+#include "poll_fd.h"
 #include "registry.h"
 #include "util.h"
 
@@ -73,6 +77,8 @@ class CtSync : public Napi::ObjectWrap<CtSync> {
                            InstanceMethod("refreshStep", &CtSync::RefreshStep),
                            InstanceMethod("apply", &CtSync::Apply),
                            InstanceMethod("now", &CtSync::Now),
+                           InstanceMethod("watch", &CtSync::Watch),
+                           InstanceMethod("unwatch", &CtSync::Unwatch),
                            InstanceMethod("close", &CtSync::Close),
                        });
   }
@@ -146,6 +152,8 @@ class CtSync : public Napi::ObjectWrap<CtSync> {
   }
 
   void Release() {
+    poller_.reset();  // closes the uv handle before the fd
+    if (!on_readable_.IsEmpty()) on_readable_.Reset();
     if (rb_) ring_buffer__free(rb_);
     rb_ = nullptr;
     for (int* fd : {&ct4_, &ct6_, &ev_, &svc_, &be_, &cfg_, &clock_}) {
@@ -531,9 +539,42 @@ class CtSync : public Napi::ObjectWrap<CtSync> {
     return info.Env().Undefined();
   }
 
+  // watch(onReadable): call onReadable() (no arguments) whenever flows wait in the ring buffer;
+  // it should drain() them (the poll is level-triggered: a ring left full calls again).
+  Napi::Value Watch(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Open(env)) return env.Undefined();
+    EDGELB_ARG_FUNCTION(info, 0, "onReadable", env.Undefined());
+    on_readable_ = Napi::Persistent(info[0].As<Napi::Function>());
+    if (!poller_) {
+      poller_ = std::make_unique<FdPoller>(env, ev_, [this](int status, int) {
+        if (status < 0 || on_readable_.IsEmpty()) return;
+        Napi::Env e = Env();
+        Napi::HandleScope scope(e);
+        on_readable_.MakeCallback(Value(), {});
+        ReportPendingException(e);
+      });
+    }
+    int rc = poller_->Start(UV_READABLE);
+    if (rc != 0) {
+      poller_.reset();
+      on_readable_.Reset();
+      ThrowErrno(env, "uv_poll_start(edgelb_ct_ev)", -rc);
+    }
+    return env.Undefined();
+  }
+
+  Napi::Value Unwatch(const Napi::CallbackInfo& info) {
+    poller_.reset();
+    if (!on_readable_.IsEmpty()) on_readable_.Reset();
+    return info.Env().Undefined();
+  }
+
   int ct4_ = -1, ct6_ = -1, ev_ = -1, svc_ = -1, be_ = -1, cfg_ = -1, clock_ = -1;
   uint32_t be_max_ = 0;
   ring_buffer* rb_ = nullptr;
+  std::unique_ptr<FdPoller> poller_;
+  Napi::FunctionReference on_readable_;
   std::vector<edgelb_ct_event> events_;
   size_t max_ = 0, dropped_ = 0;
   std::unordered_map<std::string, std::pair<uint32_t, uint32_t>> backends_;

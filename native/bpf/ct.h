@@ -111,8 +111,9 @@ static __always_inline void ct_report(const struct edgelb_ct_key *ka, const stru
 	__builtin_memcpy(&ev->rkey, a_fwd ? kb : ka, sizeof(ev->rkey));
 	__builtin_memcpy(&ev->fwd, a_fwd ? a : b, sizeof(ev->fwd));
 	__builtin_memcpy(&ev->rev, a_fwd ? b : a, sizeof(ev->rev));
-	/* the reader polls: no wake-up per event */
-	bpf_ringbuf_submit(ev, BPF_RB_NO_WAKEUP);
+	/* adaptive wake-up: the sync thread's poll wakes only when the ring was drained (empty),
+	 * at most once per drain however many flows follow */
+	bpf_ringbuf_submit(ev, 0);
 	cnt_inc(EDGELB_CNT_SYNC_EVENT);
 }
 

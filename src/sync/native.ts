@@ -32,6 +32,9 @@ export interface CtSyncHandle {
   apply(records: Buffer): ApplyResult;
   /** The data path's flow clock (ns). */
   now(): bigint;
+  /** Call onReadable on this thread's event loop whenever flows wait in the ring buffer. */
+  watch(onReadable: () => void): void;
+  unwatch(): void;
   close(): void;
 }
 

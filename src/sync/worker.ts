@@ -1,8 +1,10 @@
 // Connection-sync worker thread: its own UDP socket and its own event loop, so neither the main
-// loop nor the heartbeat thread waits for it. Every tick it drains the flows the data path
-// reported (established or closing, never embryonic), queues them (bounded: the excess is dropped
-// and counted) and ships them to every peer in authenticated batches (codec.ts), a bounded number
-// of packets per tick. It applies the peers' batches to the local conntrack through the addon.
+// loop nor the heartbeat thread waits for it. It watches the ring buffer the data path reports
+// flows into (established or closing, never embryonic) and drains it as soon as it is readable;
+// the flows are queued (bounded: the excess is dropped and counted) and shipped to every peer in
+// authenticated batches (codec.ts) by the coalescing rule of send-queue.ts: a full batch at once,
+// a partial one within windowMs of its first entry, at most packetsPerTick packets per tick. It
+// applies the peers' batches to the local conntrack through the addon as they arrive.
 // A peer seen with a new boot (a first contact, a restart) gets a bulk resync of every flow this
 // node carries; every refreshMs the flows with newer packets are re-sent, so a peer's copy ages
 // like the original. Runs at nice +5: the heartbeat thread (real-time) and the main loop come first.
@@ -16,6 +18,7 @@ import { canonicalIp, familyOf, unmapIpv4 } from '../lib/addr.js';
 import { loadNative } from '../native/index.js';
 import { decodeSync, encodeSync, recordsPerPacket, ReplayGuard, SYNC_RECORD_LEN, type SyncDrop, type SyncKindName } from './codec.js';
 import { syncNativeOf, type ApplyResult, type CtSyncHandle } from './native.js';
+import { SendQueue } from './send-queue.js';
 
 export interface SyncWorkerConfig {
   self: string;
@@ -28,6 +31,8 @@ export interface SyncWorkerConfig {
   /** ct_sync.bpf.o (the flow-clock program). */
   clockObject: string;
   tickMs: number;
+  /** Longest wait (ms) of a partial batch of flows before it leaves (default 1). */
+  windowMs?: number;
   queueLimit: number;
   /** Packets per peer per tick, at most (the rest waits in the queue). */
   packetsPerTick: number;
@@ -148,38 +153,50 @@ function hello(p: Peer): void {
   send(p, 'hello', Buffer.alloc(0));
 }
 
-/** Records waiting for every known peer (deltas), oldest first. */
-let queue: Buffer[] = [];
-let queued = 0;
-
-function enqueue(records: Buffer): void {
-  let n = records.length / SYNC_RECORD_LEN;
-  if (n === 0) return;
-  const room = cfg.queueLimit - queued;
-  if (n > room) {
-    drop('queue-full', n - room);
-    records = records.subarray(0, room * SYNC_RECORD_LEN);
-    n = room;
-  }
-  if (n === 0) return;
-  queue.push(records);
-  queued += n;
+function knownPeers(): Peer[] {
+  const known = [...peers.values()].filter((p) => p.guard.boot !== 0n);
+  stats.peersKnown = known.length;
+  return known;
 }
 
-/** Cut the queued records into packet-sized batches (at most `max` of them). */
-function takeBatches(max: number): Buffer[] {
-  const all = queue.length === 1 ? queue[0]! : Buffer.concat(queue);
-  const out: Buffer[] = [];
-  let off = 0;
-  const step = perPacket * SYNC_RECORD_LEN;
-  while (off < all.length && out.length < max) {
-    out.push(all.subarray(off, off + step));
-    off += step;
+/** Records waiting for every known peer (deltas), oldest first. */
+const deltas = new SendQueue({
+  recordLen: SYNC_RECORD_LEN,
+  perPacket,
+  limit: cfg.queueLimit,
+  windowMs: cfg.windowMs ?? 1,
+  packetsPerTick: cfg.packetsPerTick,
+  now: () => performance.now(),
+  schedule: (fn, ms) => {
+    const t = setTimeout(fn, ms);
+    return () => clearTimeout(t);
+  },
+  ship: (b) => {
+    for (const p of knownPeers()) send(p, 'delta', b);
+  },
+  onDrop: (n) => drop('queue-full', n),
+});
+
+function enqueue(records: Buffer): void {
+  if (records.length === 0) return;
+  if (knownPeers().length === 0) {
+    // nobody to tell yet: they get every flow in the bulk resync when they appear
+    drop('no-peer-boot', records.length / SYNC_RECORD_LEN + deltas.clear());
+    return;
   }
-  const rest = all.subarray(off);
-  queue = rest.length ? [rest] : [];
-  queued = rest.length / SYNC_RECORD_LEN;
-  return out;
+  deltas.add(records);
+  stats.queued = deltas.queued;
+}
+
+/** Flows the data path reported since the last drain, into the queue (on readable and per tick). */
+function drainRing(): void {
+  try {
+    const d = ct.drain(Math.max(1, cfg.queueLimit - deltas.queued));
+    if (d.dropped) drop('ring-full', d.dropped);
+    enqueue(d.records);
+  } catch (e) {
+    port.postMessage({ type: 'error', message: e instanceof Error ? e.message : String(e) } satisfies FromSyncWorker);
+  }
 }
 
 /** Conntrack entries visited per tick by the refresh walk (three map calls each). */
@@ -190,10 +207,8 @@ let lastRefresh = performance.now();
 let lastHello = 0;
 
 function tick(): void {
+  drainRing(); // a fallback: the watch drains as soon as flows arrive
   try {
-    const d = ct.drain(Math.max(1, cfg.queueLimit - queued));
-    if (d.dropped) drop('ring-full', d.dropped);
-    enqueue(d.records);
     const now = performance.now();
     if (!refreshing && now - lastRefresh >= cfg.refreshMs) {
       refreshing = true;
@@ -212,22 +227,15 @@ function tick(): void {
       lastHello = now;
       for (const p of peers.values()) hello(p);
     }
-    const known = [...peers.values()].filter((p) => p.guard.boot !== 0n);
-    stats.peersKnown = known.length;
-    if (queued > 0) {
-      if (known.length === 0) {
-        // nobody to tell yet: they get every flow in the bulk resync when they appear
-        drop('no-peer-boot', queued);
-        queue = [];
-        queued = 0;
-      } else {
-        for (const b of takeBatches(cfg.packetsPerTick)) for (const p of known) send(p, 'delta', b);
-      }
-    }
+    const known = knownPeers();
+    if (known.length === 0) {
+      const n = deltas.clear();
+      if (n) drop('no-peer-boot', n);
+    } else deltas.tick();
     for (const p of known) {
       for (let i = 0; i < cfg.packetsPerTick && p.bulk.length > 0; i++) send(p, 'bulk', p.bulk.shift()!);
     }
-    stats.queued = queued;
+    stats.queued = deltas.queued;
   } catch (e) {
     port.postMessage({ type: 'error', message: e instanceof Error ? e.message : String(e) } satisfies FromSyncWorker);
   }
@@ -254,6 +262,7 @@ sock.on('message', (msg, rinfo) => {
   stats.packetsReceived++;
   if (g.newBoot) {
     // a first contact or a restart: let it know our boot at once, then give it every flow
+    knownPeers(); // the count in the stats, now
     hello(p);
     try {
       startBulk(p);
@@ -288,12 +297,20 @@ sock.bind(cfg.listenPort, cfg.listenHost, () => {
     /* the defaults still work */
   }
   const tickTimer = setInterval(tick, cfg.tickMs);
+  try {
+    ct.watch(drainRing);
+  } catch (e) {
+    // the tick still drains the ring: slower, never lost
+    port.postMessage({ type: 'error', message: `ring buffer watch: ${e instanceof Error ? e.message : String(e)}` } satisfies FromSyncWorker);
+  }
   const statsTimer = setInterval(() => port.postMessage({ type: 'stats', stats } satisfies FromSyncWorker), 250);
   port.on('message', (m: ToSyncWorker) => {
     if (m.type === 'peers') return setPeers(m.peers);
     if (m.type !== 'stop') return;
     clearInterval(tickTimer);
     clearInterval(statsTimer);
+    ct.unwatch();
+    deltas.clear();
     port.postMessage({ type: 'stats', stats } satisfies FromSyncWorker);
     ct.close();
     sock.close(() => port.close());
