@@ -66,8 +66,8 @@ export class SendQueue {
     this.pump(this.light());
   }
 
-  /** More than half of this tick's packets left. */
-  private light(): boolean {
+  /** More than half of this tick's packets left (light load). */
+  light(): boolean {
     return 2 * this.budget > this.o.packetsPerTick;
   }
 

@@ -188,6 +188,36 @@ function enqueue(records: Buffer): void {
   stats.queued = deltas.queued;
 }
 
+/**
+ * How the ring is read: watched (a wake-up when it becomes readable) under light load; polled
+ * every window under load, so a flood does not cost a wake-up per flow (the thread then falls
+ * behind and the ring overflows); watched again from the next tick with packets to spare.
+ */
+let watching = false;
+let watchBroken = false;
+let pollTimer: NodeJS.Timeout | undefined;
+function readRing(watch: boolean): void {
+  if (watchBroken || (watch === watching && (watch || pollTimer))) return;
+  try {
+    if (watch) {
+      if (pollTimer) clearInterval(pollTimer);
+      pollTimer = undefined;
+      ct.watch(drainRing);
+      watching = true;
+      return;
+    }
+    if (watching) ct.unwatch();
+    watching = false;
+    pollTimer ??= setInterval(drainRing, Math.max(1, cfg.windowMs ?? 1));
+  } catch (e) {
+    // polled every window from now on: slower, never lost
+    watchBroken = true;
+    watching = false;
+    pollTimer ??= setInterval(drainRing, Math.max(1, cfg.windowMs ?? 1));
+    port.postMessage({ type: 'error', message: `ring buffer watch: ${e instanceof Error ? e.message : String(e)}` } satisfies FromSyncWorker);
+  }
+}
+
 /** Flows the data path reported since the last drain, into the queue (on readable and per tick). */
 function drainRing(): void {
   try {
@@ -197,6 +227,7 @@ function drainRing(): void {
   } catch (e) {
     port.postMessage({ type: 'error', message: e instanceof Error ? e.message : String(e) } satisfies FromSyncWorker);
   }
+  if (watching && !deltas.light()) readRing(false);
 }
 
 /** Conntrack entries visited per tick by the refresh walk (three map calls each). */
@@ -232,6 +263,7 @@ function tick(): void {
       const n = deltas.clear();
       if (n) drop('no-peer-boot', n);
     } else deltas.tick();
+    if (deltas.light()) readRing(true);
     for (const p of known) {
       for (let i = 0; i < cfg.packetsPerTick && p.bulk.length > 0; i++) send(p, 'bulk', p.bulk.shift()!);
     }
@@ -297,18 +329,14 @@ sock.bind(cfg.listenPort, cfg.listenHost, () => {
     /* the defaults still work */
   }
   const tickTimer = setInterval(tick, cfg.tickMs);
-  try {
-    ct.watch(drainRing);
-  } catch (e) {
-    // the tick still drains the ring: slower, never lost
-    port.postMessage({ type: 'error', message: `ring buffer watch: ${e instanceof Error ? e.message : String(e)}` } satisfies FromSyncWorker);
-  }
+  readRing(true);
   const statsTimer = setInterval(() => port.postMessage({ type: 'stats', stats } satisfies FromSyncWorker), 250);
   port.on('message', (m: ToSyncWorker) => {
     if (m.type === 'peers') return setPeers(m.peers);
     if (m.type !== 'stop') return;
     clearInterval(tickTimer);
     clearInterval(statsTimer);
+    if (pollTimer) clearInterval(pollTimer);
     ct.unwatch();
     deltas.clear();
     port.postMessage({ type: 'stats', stats } satisfies FromSyncWorker);
