@@ -2,15 +2,23 @@
 // waiting passively for the receiver to connect: edgelb (compiled BgpSpeaker, bench/lib/speaker-child.mjs),
 // BIRD (static protocol), GoBGP (global RIB loaded through its API with `gobgp mrt inject`), FRR
 // (bgpd `network` statements). Also the prefix lists and the MRT file GoBGP loads.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FRR_DAEMON_DIR, FRR_TMP_DIR, GobgpRouter, waitUntil, type Lab, type LabProcess } from '../../test/lab/lib/index.js';
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
 export const SPEAKER_CHILD = fileURLToPath(new URL('./speaker-child.mjs', import.meta.url));
-/** The node flags the daemon runs with (src/cli/main.ts's shebang). */
-export const DAEMON_NODE_FLAGS = ['--single-threaded-gc', '--max-semi-space-size=2'];
+/** The node flags the daemon runs with, read from src/cli/main.ts's shebang so the two never differ. */
+export const DAEMON_NODE_FLAGS = shebangFlags(readFileSync(join(REPO, 'src/cli/main.ts'), 'utf8'));
+
+/** The `--` flags of a `#!/usr/bin/env -S node …` first line; throws when there is none. */
+export function shebangFlags(source: string): string[] {
+  const first = source.split('\n', 1)[0] ?? '';
+  const m = /^#!\/usr\/bin\/env -S node((?:\s+--[\w-]+(?:=\S+)?)*)\s*$/.exec(first);
+  if (!m) throw new Error(`src/cli/main.ts: no "#!/usr/bin/env -S node --flags" first line: ${JSON.stringify(first)}`);
+  return m[1]!.trim().split(/\s+/).filter(Boolean);
+}
 
 export type Family = 4 | 6;
 

@@ -1,8 +1,8 @@
 // Benchmark side A for BGP: edgelb's compiled BgpSpeaker (dist/, run as the daemon runs:
-// `node --single-threaded-gc --max-semi-space-size=2`), holding the advertisements of a prefix file before it starts,
+// `node --single-threaded-gc --no-concurrent-recompilation --max-semi-space-size=2`), holding the advertisements of a prefix file before it starts,
 // then taking changes from a command FIFO, one per line: "A <prefix>" (advertise) or
 // "W <prefix>" (withdraw). Plain JavaScript so no TypeScript loader is in the process measured.
-//   node --single-threaded-gc --max-semi-space-size=2 bench/lib/speaker-child.mjs CONFIG.json
+//   node --single-threaded-gc --no-concurrent-recompilation --max-semi-space-size=2 bench/lib/speaker-child.mjs CONFIG.json
 // CONFIG: { asn, routerId, listenPort, peers: PeerSpec[], prefixFile?, fifo? }
 import { createReadStream, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';

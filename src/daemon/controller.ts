@@ -6,6 +6,7 @@
 // Lease so the other replica takes over at once).
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
 import { dirname, resolve } from 'node:path';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { LevelWithSilent } from 'pino';
@@ -112,6 +113,11 @@ export async function startController(o: ControllerOptions): Promise<ControllerH
 
 /** Run in the foreground until SIGTERM/SIGINT; resolves with the exit code. */
 export async function runController(o: ControllerOptions): Promise<number> {
+  // a burst of Service events makes plan passes over every Service, each a few MiB of short-lived
+  // copies: V8's default heap growth let the old generation reach 2-3x the live data before it
+  // collected. --optimize-for-size grows it less eagerly (the heap limit stays closer to what is
+  // live) at some GC CPU; set here, for this process only, so the node agents keep their flags.
+  setFlagsFromString('--optimize-for-size');
   const errorOut = o.errorOut ?? ((t: string) => process.stderr.write(t));
   const logger = o.logger ?? createLogger({ level: o.logLevel ?? 'info' });
   let h: ControllerHandle;

@@ -3,8 +3,10 @@
 // The sessions come Up with the negotiated timers (100 ms x 3 on both sides), a link cut is seen
 // by BFD on both sides and ends both BGP sessions long before the 30 s hold time (the time is
 // printed, not asserted tightly: the figures belong in a benchmark), the sessions come back when
-// the link does, and an orderly daemon stop sends AdminDown: FRR does not take it for a path failure
-// (RFC 5882 3.2) and graceful restart keeps the route; BIRD 2.0.12 does, and flushes it.
+// the link does, a one-way loss (the router hears nothing from us) ends our BGP session through
+// the router's Down (diag 3 on our side), and an orderly daemon stop sends AdminDown: FRR does
+// not take it for a path failure (RFC 5882 3.2) and graceful restart keeps the route; BIRD 2.0.12
+// does, and flushes it.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
@@ -110,6 +112,28 @@ function interop(kind: 'bird' | 'frr'): void {
       assert.match(JSON.stringify(ours!.lastError), /bfd|BFD|cease/i);
       assert.equal((await theirBfd())?.state === 'Up', false);
       await lab.linkUp('router', 'node1');
+      await bothUp();
+    });
+
+    it('a one-way loss (the router stops hearing us): its BFD Down reaches us and ends our BGP session at once', async () => {
+      await bothUp();
+      // our packets dropped at the router's input: we still hear it, so only its Down can tell us
+      const drop = ['INPUT', '-s', N.v4, '-p', 'udp', '--dport', '3784', '-j', 'DROP'];
+      await lab.exec('router', ['iptables', '-I', ...drop]);
+      const cutAt = Date.now();
+      try {
+        const ours = await waitUntil(ourBgp, (n) => n?.state !== 'Established', { what: 'our BGP down', timeoutMs: 15_000, intervalMs: 20 });
+        const ourMs = Date.now() - cutAt;
+        process.stdout.write(`# ${kind}: one-way loss at 3 x 100 ms: our BGP left Established after ${ourMs} ms (hold time ${HOLD} s)\n`);
+        assert.ok(ourMs < 10_000, `${ourMs} ms: not the hold timer`);
+        // Down, or Init: the router's Down packets keep coming (6.8.6: Down + Down -> Init) and it hears nothing back
+        const b = await ourBfd();
+        assert.ok(b!.state === 'Down' || b!.state === 'Init', b!.state);
+        assert.equal(b!.diag, 3, 'neighbor signaled session down (RFC 5880 6.8.6), not our own detection time');
+        assert.match(JSON.stringify(ours!.lastError), /bfd|BFD|cease/i);
+      } finally {
+        await lab.exec('router', ['iptables', '-D', ...drop], { check: false });
+      }
       await bothUp();
     });
 

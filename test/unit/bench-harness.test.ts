@@ -12,7 +12,7 @@ import { parseTestrun } from '../../bench/dataplane-testrun-rows.js';
 import { parseWrk } from '../../bench/dataplane-wrk-rows.js';
 import { BirdControl } from '../../bench/lib/birdc.js';
 import { advertFor } from '../../bench/failover-l2.js';
-import { benchPrefix, mrtFile, prefixes } from '../../bench/lib/senders.js';
+import { benchPrefix, DAEMON_NODE_FLAGS, mrtFile, prefixes, shebangFlags } from '../../bench/lib/senders.js';
 import { churn, katranRing } from '../../bench/maglev.js';
 import { connectedAt, pausesMs } from '../../bench/bgp-transfer.js';
 import { maglevTable } from '../../src/dataplane/maglev.js';
@@ -244,4 +244,14 @@ test('pausesMs sums the intervals of a second or more in which the receiver got 
   assert.equal(pausesMs([[1000, 0], [2500, 0], [2505, 1000]], 1000), 1505);
   // samples before the connect never count, even when they change
   assert.equal(pausesMs([[0, 5], [10, 0], [1000, 0], [1010, 10]], 1000), 0);
+});
+
+test('benchmarks run the daemon with its production node flags: the shebang of src/cli/main.ts, the same as the image', () => {
+  assert.ok(DAEMON_NODE_FLAGS.includes('--no-concurrent-recompilation') && DAEMON_NODE_FLAGS.includes('--max-semi-space-size=2'), DAEMON_NODE_FLAGS.join(' '));
+  const entry = readFileSync(new URL('../../image/entrypoint.sh', import.meta.url), 'utf8');
+  const exec = entry.split('\n').find((l) => l.startsWith('exec ') && l.includes('dist/cli/main.js'));
+  assert.ok(exec, 'image/entrypoint.sh execs node on dist/cli/main.js');
+  assert.deepEqual(exec.split(/\s+/).filter((a) => a.startsWith('--')), DAEMON_NODE_FLAGS, 'the image runs the same flags');
+  assert.deepEqual(shebangFlags('#!/usr/bin/env -S node --a --b=2\n// x'), ['--a', '--b=2']);
+  assert.throws(() => shebangFlags('#!/usr/bin/node\n'), /no "#!\/usr\/bin\/env -S node --flags" first line/);
 });
