@@ -30,6 +30,9 @@
 
 namespace edgelb {
 
+// Slack for a record against an entry carried here: transit, scheduling, ticks of the flow clock.
+static constexpr uint64_t kCarriedSlackNs = 50ULL * 1000000ULL;
+
 // A flow's record from its two entries, at flow-clock time now.
 static SyncRecord RecordOf(const edgelb_ct_key& fk, const edgelb_ct& f, const edgelb_ct& rv, uint64_t now) {
   SyncRecord r;
@@ -478,8 +481,11 @@ class CtSync : public Napi::ObjectWrap<CtSync> {
       rk.dport = r.xport;
       rk.proto = r.proto;
       rk.family = r.family;
-      // the newest news of a flow wins: a local entry with a later packet stays
-      if (Lookup(fk, &old) && old.last_ns >= last && now - old.last_ns <= TimeoutNs(old, cfg)) {
+      // the newest news wins; a record looks newer here by its transit and the clock's tick, so
+      // news of a flow carried here within kCarriedSlackNs counts as newer, while a synced entry
+      // compares exactly (a peer's FIN right after its established record still lands)
+      if (Lookup(fk, &old) && now - old.last_ns <= TimeoutNs(old, cfg) &&
+          old.last_ns + ((old.flags & EDGELB_CT_F_SYNCED) ? 0 : kCarriedSlackNs) >= last) {
         stale++;
         continue;
       }
