@@ -14,22 +14,8 @@ struct bpf_map {
 };
 extern __s64 bpf_map_sum_elem_count(const struct bpf_map *map) __ksym;
 
-/* the data path's conntrack maps: the same definitions as maps.h, so the pins are reused */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, EDGELB_DEFAULT_CT_SIZE);
-	__type(key, struct edgelb_ct4_key);
-	__type(value, struct edgelb_ct);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} edgelb_ct4 SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, EDGELB_DEFAULT_CT_SIZE);
-	__type(key, struct edgelb_ct_key);
-	__type(value, struct edgelb_ct);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} edgelb_ct6 SEC(".maps");
+/* the data path's conntrack maps (ct_maps.h), so the pins are reused */
+#include "ct_maps.h"
 
 SEC("xdp")
 int edgelb_ct_count(struct xdp_md *ctx)

@@ -63,24 +63,8 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } edgelb_maglev SEC(".maps");
 
-/* connection tracking of IPv4 flows (compact key), both directions, LRU so a flood evicts
- * instead of blocking (resized: conntrackSize) */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, EDGELB_DEFAULT_CT_SIZE);
-	__type(key, struct edgelb_ct4_key);
-	__type(value, struct edgelb_ct);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} edgelb_ct4 SEC(".maps");
-
-/* connection tracking of IPv6 flows, the same (resized: conntrackSize) */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, EDGELB_DEFAULT_CT_SIZE);
-	__type(key, struct edgelb_ct_key);
-	__type(value, struct edgelb_ct);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} edgelb_ct6 SEC(".maps");
+/* connection tracking, IPv4 and IPv6 (edgelb_ct4, edgelb_ct6) */
+#include "ct_maps.h"
 
 /* verdict, drop-reason and event counters (EDGELB_CNT_*), per CPU */
 struct {

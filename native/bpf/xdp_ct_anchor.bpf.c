@@ -16,14 +16,8 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* the data path's IPv4 conntrack map: the same definition as maps.h, so the pin is reused */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, EDGELB_DEFAULT_CT_SIZE);
-	__type(key, struct edgelb_ct4_key);
-	__type(value, struct edgelb_ct);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} edgelb_ct4 SEC(".maps");
+/* the data path's conntrack maps (ct_maps.h), so the pin is reused */
+#include "ct_maps.h"
 
 /* a zero value to insert, off the stack (96 bytes) */
 struct {
