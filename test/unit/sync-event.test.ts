@@ -2,81 +2,34 @@
 // the test), a flow established here still reaches the peer in a delta (the ring buffer's fd is
 // watched: the XDP side wakes it) and a peer's delta is applied on arrival. Before the send side
 // was event-driven (issue 15: lag = the 10 ms tick) the first of these failed. Needs root.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createSocket, type Socket } from 'node:dgram';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { execFileSync } from 'node:child_process';
-import { Registry } from 'prom-client';
-import { frame, parse, TCP_ACK, TCP_SYN } from './dataplane/pkt.js';
-import { B3, ctEntry, dp, fromBackend, NODE4, run, useXdpPacketDataplane } from './dataplane/packets.js';
-import { silentLogger } from '../../src/lib/logger.js';
+import { B3, ctEntry, useXdpPacketDataplane } from './dataplane/packets.js';
 import { waitFor } from '../../src/lib/backoff.js';
 import { loadNative } from '../../src/native/index.js';
-import { ConnSync } from '../../src/sync/conn-sync.js';
-import { decodeSync, encodeSync, SYNC_RECORD_LEN, type SyncPacket } from '../../src/sync/codec.js';
+import { handshake, ONEARM, useSyncThread } from './sync-fixture.js';
+import { encodeSync, SYNC_RECORD_LEN } from '../../src/sync/codec.js';
 import { addr16, syncNativeOf } from '../../src/sync/native.js';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const KEY = Buffer.from('sync-event-test-key-0123456789abc');
 const PORT = 40000 + (process.pid % 2000) * 3;
-const ONEARM = '192.168.80.2';
 const PEER_BOOT = 0xe0en;
 const HOUR = 3_600_000;
 
 describe('connection sync thread without its tick (events only)', () => {
   useXdpPacketDataplane({ sync: true });
-  let sync: ConnSync;
-  let peer: Socket;
-  const got: SyncPacket[] = [];
+  const f = useSyncThread({ key: KEY, port: PORT, refreshMs: HOUR, helloMs: HOUR, tickMs: HOUR });
+  const got = f.got;
   let seq = 0n;
   let workerBoot = 0n;
 
-  before(async () => {
-    execFileSync('make', ['-s', '-C', ROOT, 'build/bpf/ct_sync.bpf.o'], { stdio: 'ignore' });
-    peer = createSocket('udp4');
-    await new Promise<void>((r) => peer.bind(PORT, '127.0.0.2', r));
-    peer.on('message', (m) => {
-      const d = decodeSync(m, KEY);
-      if (d.ok) got.push(d.packet);
-    });
-    sync = new ConnSync({
-      self: 'edge-a',
-      listen: `127.0.0.1:${PORT + 1}`,
-      members: ['127.0.0.1', '127.0.0.2'],
-      port: PORT,
-      key: KEY,
-      pinDir: dp.pinDir,
-      clockObject: join(ROOT, 'build/bpf/ct_sync.bpf.o'),
-      refreshMs: HOUR,
-      queueLimit: 1000,
-      tickMs: HOUR,
-      helloMs: HOUR,
-      logger: silentLogger(),
-      registry: new Registry(),
-    });
-    await sync.start();
-  });
-  after(async () => {
-    await sync?.stop();
-    peer?.close();
-  });
-
-  const send = (b: Buffer) => new Promise<void>((r) => peer.send(b, PORT, '127.0.0.1', () => r()));
-  const handshake = (client: string, sport: number) => {
-    const s = run(frame({ src: client, dst: ONEARM, proto: 'tcp', sport, dport: 80, tcpFlags: TCP_SYN }));
-    const port = parse(s.out).sport;
-    run(fromBackend({ src: B3, dst: NODE4, proto: 'tcp', sport: 8080, dport: port, tcpFlags: TCP_SYN | TCP_ACK }, B3));
-    run(frame({ src: client, dst: ONEARM, proto: 'tcp', sport, dport: 80, tcpFlags: TCP_ACK }));
-    return port;
-  };
+  const send = (b: Buffer) => new Promise<void>((r) => f.peer.send(b, PORT, '127.0.0.1', () => r()));
 
   test('the peer is known from its hello alone (no tick)', async () => {
     const h = await waitFor(() => got.find((p) => p.kind === 'hello'), { timeoutMs: 5000 });
     workerBoot = h.boot;
     await send(encodeSync({ kind: 'hello', boot: PEER_BOOT, seq: ++seq, echoBoot: workerBoot, name: 'edge-b', records: Buffer.alloc(0) }, KEY));
-    await waitFor(() => (sync.view().peersKnown === 1 ? true : undefined), { timeoutMs: 5000 });
+    await waitFor(() => (f.sync.view().peersKnown === 1 ? true : undefined), { timeoutMs: 5000 });
   });
 
   test('flows established here reach the peer without a tick, every one, none twice', async () => {
@@ -104,7 +57,7 @@ describe('connection sync thread without its tick (events only)', () => {
     const sn = syncNativeOf(loadNative());
     const rec = sn.syncRecordEncode({ family: 4, proto: 6, mode: 1, state: 0, ageMs: 20, timeoutSec: 300, client: addr16('10.1.0.97'), cport: 48600, vip: addr16(ONEARM), vport: 80, backend: addr16(B3), bport: 8080, xsrc: addr16('10.0.0.32'), xport: 61240, fwdFlags: 0x06 });
     await send(encodeSync({ kind: 'delta', boot: PEER_BOOT, seq: ++seq, echoBoot: workerBoot, name: 'edge-b', records: rec }, KEY));
-    await waitFor(() => (sync.view().applied === 1 ? true : undefined), { timeoutMs: 5000 });
+    await waitFor(() => (f.sync.view().applied === 1 ? true : undefined), { timeoutMs: 5000 });
     assert.equal(ctEntry({ src: '10.1.0.97', dst: ONEARM, sport: 48600, dport: 80, protocol: 'tcp' })?.synced, true);
   });
 });

@@ -7,83 +7,40 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { execFileSync } from 'node:child_process';
-import { Registry } from 'prom-client';
-import { frame, parse, TCP_ACK, TCP_SYN } from './dataplane/pkt.js';
-import { B3, ctEntry, dp, fromBackend, NODE4, run, useXdpPacketDataplane } from './dataplane/packets.js';
-import { silentLogger } from '../../src/lib/logger.js';
+import { B3, ctEntry, useXdpPacketDataplane } from './dataplane/packets.js';
 import { waitFor } from '../../src/lib/backoff.js';
 import { loadNative } from '../../src/native/index.js';
-import { ConnSync } from '../../src/sync/conn-sync.js';
+import { handshake, ONEARM, useSyncThread } from './sync-fixture.js';
 import { decodeSync, encodeSync, SYNC_MAX_PACKET, SYNC_RECORD_LEN, type SyncPacket } from '../../src/sync/codec.js';
 import { addr16, syncNativeOf } from '../../src/sync/native.js';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const KEY = Buffer.from('sync-worker-test-key-0123456789ab');
 const PORT = 30000 + (process.pid % 2000) * 3;
-const ONEARM = '192.168.80.2';
 const PEER_BOOT = 0xb0bn;
 
 describe('connection sync thread over UDP (loopback, real data path)', () => {
   useXdpPacketDataplane({ sync: true });
-  let sync: ConnSync;
-  let peer: Socket;
-  let stranger: Socket;
-  const got: SyncPacket[] = [];
+  const f = useSyncThread({ key: KEY, port: PORT, refreshMs: 600_000, helloMs: 200 });
+  const got = f.got;
   let seq = 0n;
   let workerBoot = 0n;
-
+  let stranger: Socket;
   before(async () => {
-    execFileSync('make', ['-s', '-C', ROOT, 'build/bpf/ct_sync.bpf.o'], { stdio: 'ignore' });
-    peer = createSocket('udp4');
     stranger = createSocket('udp4');
-    await new Promise<void>((r) => peer.bind(PORT, '127.0.0.2', r));
     await new Promise<void>((r) => stranger.bind(PORT, '127.0.0.3', r));
-    peer.on('message', (m) => {
-      const d = decodeSync(m, KEY);
-      if (d.ok) got.push(d.packet);
-    });
-    sync = new ConnSync({
-      self: 'edge-a',
-      listen: `127.0.0.1:${PORT + 1}`,
-      members: ['127.0.0.1', '127.0.0.2'],
-      port: PORT,
-      key: KEY,
-      pinDir: dp.pinDir,
-      clockObject: join(ROOT, 'build/bpf/ct_sync.bpf.o'),
-      refreshMs: 600_000,
-      queueLimit: 1000,
-      helloMs: 200,
-      logger: silentLogger(),
-      registry: new Registry(),
-    });
-    await sync.start();
   });
-  after(async () => {
-    await sync?.stop();
-    peer?.close();
-    stranger?.close();
-  });
+  after(() => stranger?.close());
 
-  const send = (b: Buffer, from: Socket = peer) => new Promise<void>((r) => from.send(b, PORT, '127.0.0.1', () => r()));
+  const send = (b: Buffer, from: Socket = f.peer) => new Promise<void>((r) => from.send(b, PORT, '127.0.0.1', () => r()));
   const pkt = (p: Partial<SyncPacket>) => encodeSync({ kind: 'hello', boot: PEER_BOOT, seq: ++seq, echoBoot: workerBoot, name: 'edge-b', records: Buffer.alloc(0), ...p }, KEY);
-  const dropped = () => sync.view().dropped;
-  const handshake = (client: string, sport: number) => {
-    const s = run(frame({ src: client, dst: ONEARM, proto: 'tcp', sport, dport: 80, tcpFlags: TCP_SYN }));
-    const port = parse(s.out).sport;
-    run(fromBackend({ src: B3, dst: NODE4, proto: 'tcp', sport: 8080, dport: port, tcpFlags: TCP_SYN | TCP_ACK }, B3));
-    run(frame({ src: client, dst: ONEARM, proto: 'tcp', sport, dport: 80, tcpFlags: TCP_ACK }));
-    return port;
-  };
+  const dropped = () => f.sync.view().dropped;
 
   test('it says hello with its boot id, and knows no peer yet', async () => {
     const h = await waitFor(() => got.find((p) => p.kind === 'hello'), { timeoutMs: 5000 });
     assert.equal(h.echoBoot, 0n);
     assert.equal(h.name, 'edge-a');
     workerBoot = h.boot;
-    assert.equal(sync.view().peersKnown, 0);
+    assert.equal(f.sync.view().peersKnown, 0);
   });
 
   test('junk, a wrong key, oversize, truncated, a stranger and a stale echo are dropped and counted', async () => {
@@ -97,7 +54,7 @@ describe('connection sync thread over UDP (loopback, real data path)', () => {
       const d = dropped();
       return d.malformed === 1 && d.unauthenticated === 1 && d.oversize === 1 && d.truncated === 1 && d['unknown-sender'] === 1 && d.stale === 1 ? d : undefined;
     }, { timeoutMs: 5000 });
-    assert.equal(sync.view().received, 0);
+    assert.equal(f.sync.view().received, 0);
   });
 
   test('a hello from the peer: it learns our boot and sends us every flow it carries (bulk)', async () => {
@@ -109,7 +66,7 @@ describe('connection sync thread over UDP (loopback, real data path)', () => {
     const sn = syncNativeOf(loadNative());
     const recs = Array.from({ length: bulk.records.length / SYNC_RECORD_LEN }, (_, i) => sn.syncRecordDecode(Buffer.from(bulk.records.subarray(i * SYNC_RECORD_LEN, (i + 1) * SYNC_RECORD_LEN))));
     assert.ok(recs.some((r) => r && r.cport === 48001 && r.xport === port), 'the established flow is in the bulk');
-    await waitFor(() => (sync.view().peersKnown === 1 ? true : undefined), { timeoutMs: 5000 });
+    await waitFor(() => (f.sync.view().peersKnown === 1 ? true : undefined), { timeoutMs: 5000 });
   });
 
   test('a fresh delta is applied; the same datagram again is a replay', async () => {
@@ -117,12 +74,12 @@ describe('connection sync thread over UDP (loopback, real data path)', () => {
     const rec = sn.syncRecordEncode({ family: 4, proto: 6, mode: 1, state: 0, ageMs: 20, timeoutSec: 300, client: addr16('10.1.0.99'), cport: 48100, vip: addr16(ONEARM), vport: 80, backend: addr16(B3), bport: 8080, xsrc: addr16('10.0.0.32'), xport: 61234, fwdFlags: 0x06 });
     const d = pkt({ kind: 'delta', records: rec });
     await send(d);
-    await waitFor(() => (sync.view().applied === 1 ? true : undefined), { timeoutMs: 5000 });
+    await waitFor(() => (f.sync.view().applied === 1 ? true : undefined), { timeoutMs: 5000 });
     const e = ctEntry({ src: '10.1.0.99', dst: ONEARM, sport: 48100, dport: 80, protocol: 'tcp' });
     assert.equal(e?.synced, true);
     await send(d);
     await waitFor(() => (dropped().replayed === 1 ? true : undefined), { timeoutMs: 5000 });
-    assert.equal(sync.view().applied, 1);
+    assert.equal(f.sync.view().applied, 1);
   });
 
   test('a flow established here reaches the peer in a delta', async () => {
@@ -142,17 +99,17 @@ describe('connection sync thread over UDP (loopback, real data path)', () => {
       { timeoutMs: 5000 },
     );
     assert.equal(delta.echoBoot, PEER_BOOT);
-    assert.ok(sync.view().sent >= 1);
+    assert.ok(f.sync.view().sent >= 1);
   });
 
   test('a record for a VIP this node does not serve is counted (noService) and never applied', async () => {
     const sn = syncNativeOf(loadNative());
-    const before = sync.view();
+    const before = f.sync.view();
     const rec = sn.syncRecordEncode({ family: 4, proto: 6, mode: 1, state: 0, ageMs: 20, timeoutSec: 300, client: addr16('10.1.0.98'), cport: 48200, vip: addr16('192.168.99.9'), vport: 80, backend: addr16(B3), bport: 8080, xsrc: addr16('10.0.0.32'), xport: 61235, fwdFlags: 0x06 });
     await send(pkt({ kind: 'delta', records: rec }));
-    await waitFor(() => ((sync.view().skipped.noService ?? 0) > (before.skipped.noService ?? 0) ? true : undefined), { timeoutMs: 5000 });
-    assert.equal(sync.view().applied, before.applied);
-    assert.equal(sync.view().received, before.received + 1);
+    await waitFor(() => ((f.sync.view().skipped.noService ?? 0) > (before.skipped.noService ?? 0) ? true : undefined), { timeoutMs: 5000 });
+    assert.equal(f.sync.view().applied, before.applied);
+    assert.equal(f.sync.view().received, before.received + 1);
     assert.equal(ctEntry({ src: '10.1.0.98', dst: '192.168.99.9', sport: 48200, dport: 80, protocol: 'tcp' }), undefined);
   });
 
@@ -163,16 +120,16 @@ describe('connection sync thread over UDP (loopback, real data path)', () => {
       const d = decodeSync(m, KEY);
       if (d.ok) strangerGot.push(d.packet);
     });
-    assert.equal(sync.setMembers(['127.0.0.1', '127.0.0.3:11112']), true);
-    assert.equal(sync.setMembers(['127.0.0.3', '127.0.0.1']), false, 'the same set again changes nothing');
-    assert.deepEqual(sync.view().peerAddresses, [`127.0.0.3:${PORT}`]);
+    assert.equal(f.sync.setMembers(['127.0.0.1', '127.0.0.3:11112']), true);
+    assert.equal(f.sync.setMembers(['127.0.0.3', '127.0.0.1']), false, 'the same set again changes nothing');
+    assert.deepEqual(f.sync.view().peerAddresses, [`127.0.0.3:${PORT}`]);
     await waitFor(() => strangerGot.find((p) => p.kind === 'hello'), { timeoutMs: 5000 });
     const unknown = dropped()['unknown-sender'] ?? 0;
     await send(pkt({}));
     await waitFor(() => ((dropped()['unknown-sender'] ?? 0) === unknown + 1 ? true : undefined), { timeoutMs: 5000 });
     // the flow established now goes to the new member only, once it is known
     await send(encodeSync({ kind: 'hello', boot: 0xc0c0n, seq: 1n, echoBoot: workerBoot, name: 'edge-c', records: Buffer.alloc(0) }, KEY), stranger);
-    await waitFor(() => (sync.view().peersKnown === 1 ? true : undefined), { timeoutMs: 5000 });
+    await waitFor(() => (f.sync.view().peersKnown === 1 ? true : undefined), { timeoutMs: 5000 });
     got.length = 0;
     handshake('10.1.0.43', 48003);
     await waitFor(() => strangerGot.find((p) => p.kind === 'delta' && p.echoBoot === 0xc0c0n), { timeoutMs: 5000 });
