@@ -550,7 +550,6 @@ export class XdpDataplane implements Dataplane {
   }
 
   // ---------------------------------------------------------------- reading
-
   health(): { ok: boolean; reason?: string } {
     if (!this.opened) return { ok: false, reason: 'data path not open' };
     try {
