@@ -25,6 +25,7 @@ import { silentLogger } from '../src/lib/logger.js';
 import { XdpDataplane } from '../src/dataplane/xdp.js';
 import { xdpNativeFrom, XDP_ACTION } from '../src/dataplane/native.js';
 import { frame, TCP_ACK, TCP_SYN } from '../test/unit/dataplane/pkt.js';
+import { rmSync } from 'node:fs';
 import { BACKEND_MAC, createTestNetns, deleteTestNetns, NODE_MAC, xdpCtx } from '../test/unit/dataplane/netns.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -177,6 +178,7 @@ try {
   for (const fd of fds) native.closeFd(fd);
   if (anchorFd >= 0) native.closeFd(anchorFd);
   await dp?.close({ detach: true });
+  if (dp) rmSync(dp.pinDir, { recursive: true, force: true }); // close keeps pins (hitless restart); a bench leaves none
   native.xdpSetNetns(null);
   deleteTestNetns(NS);
 }
