@@ -30,6 +30,8 @@ export const nodeSchema = z
     interface: z
       .string({ invalid_type_error: 'must be an interface name' })
       .regex(/^[^\s/:]{1,15}$/, 'must be an interface name (1..15 characters, no "/", ":" or spaces)')
+      // "." and ".." would make /proc/sys/net/ipv4/conf/../forwarding the host-wide switch
+      .refine((v) => v !== '.' && v !== '..', 'must be an interface name, not "." or ".."')
       .optional(),
   })
   .strict();

@@ -2,7 +2,7 @@
 // cluster membership and shard ownership, L2 announcer, health probes), wires their events into
 // the node agent, and serves the agent's views to the API. This is the only place that knows the
 // concrete engine classes; the agent sees them through its ports.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { Gauge, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { Agent } from '../agent/agent.js';
@@ -23,6 +23,7 @@ import type { DesiredState } from '../model/desired-state.js';
 import { loadNative, nativeAvailable } from '../native/index.js';
 import type { NeighborReport, StateConsumer, StopMode } from './daemon.js';
 import { cleanupNode } from '../dataplane/cleanup.js';
+import { enableForwarding } from './forwarding.js';
 import { DrainState } from './drain-state.js';
 import { ownSnatAddress, ownSnatAddress6, startSync, type SyncHandle } from './sync-wiring.js';
 import { join } from 'node:path';
@@ -59,17 +60,16 @@ function readClusterKey(keyFile: string | undefined, kubernetes: boolean, log: L
 /**
  * The data path forwards with bpf_fib_lookup, which answers "forwarding disabled" unless the
  * uplink forwards: turn IPv4 and IPv6 forwarding on for that interface (not host-wide), and say so.
+ * In Kubernetes /proc/sys is read-only here: the init container (`edgelb forwarding`) set it.
  */
 function ensureForwarding(iface: string, log: Logger): void {
-  for (const fam of ['ipv4', 'ipv6']) {
-    const path = `/proc/sys/net/${fam}/conf/${iface}/forwarding`;
-    try {
-      if (readFileSync(path, 'utf8').trim() === '1') continue;
-      writeFileSync(path, '1');
-      log.info({ iface, family: fam }, `enabled ${fam} forwarding on ${iface} (the XDP data path needs it for next-hop lookups)`);
-    } catch (e) {
-      log.warn({ iface, family: fam, err: errorMessage(e) }, `could not enable ${fam} forwarding on ${iface}: new flows will be passed to the kernel`);
-    }
+  for (const r of enableForwarding(iface)) {
+    if (r.outcome === 'enabled') log.info({ iface, family: r.family }, `enabled ${r.family} forwarding on ${iface} (the XDP data path needs it for next-hop lookups)`);
+    if (r.outcome === 'failed')
+      log.warn(
+        { iface, family: r.family, err: r.error },
+        `could not enable ${r.family} forwarding on ${iface}: new flows will be passed to the kernel (Kubernetes: the init container \`edgelb forwarding\` sets it when the pod starts; delete the pod after changing the uplink)`,
+      );
   }
 }
 

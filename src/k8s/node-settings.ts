@@ -46,6 +46,14 @@ export function clusterKeyPresent(s: DesiredState): boolean {
   return !!s.cluster?.keyFile && existsSync(s.cluster.keyFile);
 }
 
+/**
+ * Why `raw` is not a Linux interface name ('' when it is one): 1..15 characters, no "/", ":" or
+ * white space, not "." or "..". The name becomes part of /proc/sys paths, so this is the guard.
+ */
+export function interfaceNameProblem(raw: string): string {
+  return /^[^\s/:]{1,15}$/.test(raw) && raw !== '.' && raw !== '..' ? '' : 'must be an interface name (1..15 characters, no "/", ":" or spaces)';
+}
+
 type Key = 'interface' | 'asn' | 'routerId';
 
 interface Rule {
@@ -57,10 +65,10 @@ interface Rule {
 const RULES: Record<Key, Rule> = {
   interface: {
     annotation: ANN_NODE_INTERFACE,
-    check: (raw) =>
-      /^[^\s/:]{1,15}$/.test(raw) && raw !== '.' && raw !== '..'
-        ? { ok: true, value: raw }
-        : { ok: false, why: 'must be an interface name (1..15 characters, no "/", ":" or spaces)' },
+    check: (raw) => {
+      const why = interfaceNameProblem(raw);
+      return why ? { ok: false, why } : { ok: true, value: raw };
+    },
   },
   asn: {
     annotation: ANN_NODE_ASN,
