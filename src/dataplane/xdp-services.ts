@@ -34,6 +34,8 @@ export interface XdpServicesContext {
   fd(name: keyof XdpLayout['maps']): number;
   ifindex(): number;
   nextHops(): NextHops | undefined;
+  /** Another owner (a gateway toward clients, gateways.ts) wants this address's managed entry: never delete it. */
+  keepNeighbour?(address: string): boolean;
 }
 
 export class XdpServices {
@@ -308,7 +310,7 @@ export class XdpServices {
   /** Managed neighbour entries keep on-segment backends resolved for bpf_fib_lookup. */
   private async flushNeighbours(): Promise<void> {
     const add = [...this.neighAdd];
-    const del = [...this.neighDel];
+    const del = [...this.neighDel].filter((a) => !this.c.keepNeighbour?.(a));
     this.neighAdd.clear();
     this.neighDel.clear();
     try {

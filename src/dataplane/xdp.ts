@@ -11,6 +11,7 @@ import { familyOf } from '../lib/addr.js';
 import type { DataplaneSpec, NodeSpec } from '../model/desired-state.js';
 import { u32Key, xdpNativeFrom, type XdpLayout, type XdpNative } from './native.js';
 import { updateNeighbours, watchUnresolved } from './neighbours.js';
+import { UplinkGateways } from './gateways.js';
 import { VipRoutes } from './vip-routes.js';
 import { NextHops } from './xdp-nexthop.js';
 import { attachXdp } from './xdp-attach.js';
@@ -76,6 +77,8 @@ export class XdpDataplane implements Dataplane {
   private chain: Promise<void> = Promise.resolve();
   private readonly vipRoutes: VipRoutes | undefined;
   private neighTimer: NodeJS.Timeout | undefined;
+  /** Managed neighbour entries of the gateways toward clients (gateways.ts); set while open. */
+  gateways: UplinkGateways | undefined;
 
   constructor(opts: XdpDataplaneOptions) {
     this.opts = opts;
@@ -99,6 +102,7 @@ export class XdpDataplane implements Dataplane {
       fd: (name) => this.fd(name),
       ifindex: () => this.ifindex,
       nextHops: () => this.nextHops,
+      keepNeighbour: (address) => this.gateways?.gateways().includes(address) ?? false,
     });
     registerXdpMetrics(opts.registry, {
       opened: () => this.opened,
@@ -199,7 +203,8 @@ export class XdpDataplane implements Dataplane {
     this.opened = true;
     // packets toward an unresolved backend are lost (neighbours.ts): restore missing managed entries
     const codes = [this.layout.counters.DROP_DSR_NO_NEIGH, this.layout.counters.PASS_NO_NEIGH].filter((c) => c !== undefined);
-    if (this.opts.manageNeighbours !== false) this.neighTimer = watchUnresolved(this.n, this.ifindex, 1000, { dropped: () => (this.opened ? codes.reduce((a, c) => a + sumPerCpuCounter(this.n, this.fd('counters'), c), 0) : 0), wanted: () => this.svcs.neighbourAddresses() }, this.log);
+    if (this.opts.manageNeighbours !== false) this.neighTimer = watchUnresolved(this.n, this.ifindex, 1000, { dropped: () => (this.opened ? codes.reduce((a, c) => a + sumPerCpuCounter(this.n, this.fd('counters'), c), 0) : 0), wanted: () => [...this.svcs.neighbourAddresses(), ...(this.gateways?.entries() ?? [])] }, this.log);
+    if (this.opts.manageNeighbours !== false) (this.gateways = new UplinkGateways(this.n, this.ifindex, this.log, { keep: (a) => this.svcs.neighbourAddresses().includes(a) })).start();
     this.log.info(
       { iface, attachMode: this.attachMode, takenOver, pinDir: this.pinDir, progId: this.progId, conntrackSize: this.opts.spec.conntrackSize, maglevSize: this.maglevSize },
       takenOver ? 'XDP data path taken over (program replaced in place, pinned maps reused)' : 'XDP data path attached',
@@ -257,6 +262,8 @@ export class XdpDataplane implements Dataplane {
     if (!this.opened) return;
     this.opened = false;
     if (this.neighTimer) clearInterval(this.neighTimer);
+    await this.gateways?.close({ remove: opts.detach }).catch((e: unknown) => this.log.warn({ err: errorMessage(e) }, 'managed neighbour entries of gateways not removed'));
+    this.gateways = undefined;
     if (opts.detach) {
       await this.vipRoutes?.remove().catch((e: unknown) => this.log.warn({ err: errorMessage(e) }, 'per-VIP blackhole routes not removed'));
       try {
