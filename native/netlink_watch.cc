@@ -1,10 +1,14 @@
-// NetlinkWatch: neighbour and link events of the kernel (NETLINK_ROUTE multicast groups
-// RTNLGRP_NEIGH and RTNLGRP_LINK) on the Node event loop, for the data path's next-hop map
-// (src/dataplane/xdp-nexthop.ts). Dumps (dumpNeighbours, dumpLinks) are requested on the same
-// socket, so their answers arrive in order with the events and a dump never overwrites a newer
-// event. Each datagram reaches the callback as an array of events:
+// NetlinkWatch: neighbour, link and route events of the kernel (NETLINK_ROUTE multicast groups
+// RTNLGRP_NEIGH, RTNLGRP_LINK, RTNLGRP_IPV4_ROUTE + RTNLGRP_IPV6_ROUTE; new NetlinkWatch(groups?),
+// groups a subset of ['neigh', 'link', 'route'], default neigh and link) on the Node event loop,
+// for the data path's next-hop map (src/dataplane/xdp-nexthop.ts) and the uplink's gateways
+// (src/dataplane/gateways.ts). Dumps (dumpNeighbours, dumpLinks, dumpRoutes) are requested on the
+// same socket, so their answers arrive in order with the events and a dump never overwrites a
+// newer event. Each datagram reaches the callback as an array of events:
 //   { kind: 'neigh', op: 'new' | 'del', ifindex, family: 4 | 6, address, state (NUD_*), mac? }
 //   { kind: 'link', op: 'new' | 'del', ifindex, up (IFF_UP and carrier), mac? }
+//   { kind: 'route', op: 'new' | 'del', replace, family: 4 | 6, table, type (RTN_*), dst, dstLen,
+//     priority, tos, nexthops: [{ ifindex, gateway? }] }   (IPv4 and IPv6 routes only)
 //   { kind: 'done' } (a dump ended)   { kind: 'overflow' } (events were lost: dump again)
 // The socket belongs to the network namespace of the thread that opens it (xdpSetNetns in tests).
 #include <arpa/inet.h>
@@ -65,14 +69,42 @@ class NetlinkWatch : public FdReaderWrap<NetlinkWatch> {
                            InstanceMethod("close", &NetlinkWatch::Close),
                            InstanceMethod("dumpNeighbours", &NetlinkWatch::DumpNeighbours),
                            InstanceMethod("dumpLinks", &NetlinkWatch::DumpLinks),
+                           InstanceMethod("dumpRoutes", &NetlinkWatch::DumpRoutes),
                            InstanceAccessor("fd", &NetlinkWatch::Fd, nullptr),
                            InstanceAccessor("delivered", &NetlinkWatch::Delivered, nullptr),
                        });
   }
 
-  // new NetlinkWatch(): subscribed to neighbour and link events
+  // new NetlinkWatch(groups?): subscribed to those groups' events (default neighbours and links)
   explicit NetlinkWatch(const Napi::CallbackInfo& info) : FdReaderWrap<NetlinkWatch>(info) {
     Napi::Env env = info.Env();
+    uint32_t groups = (1u << (RTNLGRP_NEIGH - 1)) | (1u << (RTNLGRP_LINK - 1));
+    if (info.Length() > 0 && !info[0].IsUndefined()) {
+      if (!info[0].IsArray()) {
+        ThrowType(env, "NetlinkWatch: groups must be an array of 'neigh', 'link', 'route'");
+        return;
+      }
+      Napi::Array a = info[0].As<Napi::Array>();
+      groups = 0;
+      for (uint32_t i = 0; i < a.Length(); i++) {
+        Napi::Value v = a.Get(i);
+        std::string g = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
+        if (g == "neigh") {
+          groups |= 1u << (RTNLGRP_NEIGH - 1);
+        } else if (g == "link") {
+          groups |= 1u << (RTNLGRP_LINK - 1);
+        } else if (g == "route") {
+          groups |= (1u << (RTNLGRP_IPV4_ROUTE - 1)) | (1u << (RTNLGRP_IPV6_ROUTE - 1));
+        } else {
+          ThrowType(env, "NetlinkWatch: unknown group (expected 'neigh', 'link' or 'route')");
+          return;
+        }
+      }
+      if (groups == 0) {
+        ThrowType(env, "NetlinkWatch: no group");
+        return;
+      }
+    }
     int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
     if (fd < 0) {
       ThrowErrno(env, "socket(NETLINK_ROUTE)", errno);
@@ -83,11 +115,11 @@ class NetlinkWatch : public FdReaderWrap<NetlinkWatch> {
     sockaddr_nl sa;
     memset(&sa, 0, sizeof(sa));
     sa.nl_family = AF_NETLINK;
-    sa.nl_groups = (1u << (RTNLGRP_NEIGH - 1)) | (1u << (RTNLGRP_LINK - 1));
+    sa.nl_groups = groups;
     if (bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) {
       int err = errno;
       close(fd);
-      ThrowErrno(env, "bind(NETLINK_ROUTE, RTNLGRP_NEIGH | RTNLGRP_LINK)", err);
+      ThrowErrno(env, "bind(NETLINK_ROUTE, groups)", err);
       return;
     }
     Adopt(env, fd);
@@ -129,6 +161,103 @@ class NetlinkWatch : public FdReaderWrap<NetlinkWatch> {
     memset(&ifi, 0, sizeof(ifi));
     ifi.ifi_family = AF_UNSPEC;
     return Request(info, RTM_GETLINK, &ifi, sizeof(ifi), "netlink RTM_GETLINK dump");
+  }
+
+  Napi::Value DumpRoutes(const Napi::CallbackInfo& info) {
+    rtmsg rt;
+    memset(&rt, 0, sizeof(rt));
+    rt.rtm_family = AF_UNSPEC;  // every family's routes; Route() keeps IPv4 and IPv6
+    return Request(info, RTM_GETROUTE, &rt, sizeof(rt), "netlink RTM_GETROUTE dump");
+  }
+
+  // An IPv4/IPv6 gateway from RTA_GATEWAY (the route's family) or RTA_VIA (any family), "" else.
+  static std::string Gateway(int family, uint16_t type, const void* data, size_t len) {
+    char s[INET6_ADDRSTRLEN];
+    if (type == RTA_GATEWAY && len == (family == AF_INET ? 4u : 16u)) {
+      return inet_ntop(family, data, s, sizeof(s)) != nullptr ? s : "";
+    }
+    if (type == RTA_VIA && len >= sizeof(uint16_t)) {
+      uint16_t viaFamily;
+      memcpy(&viaFamily, data, sizeof(viaFamily));
+      const uint8_t* addr = static_cast<const uint8_t*>(data) + sizeof(uint16_t);
+      size_t alen = len - sizeof(uint16_t);
+      if ((viaFamily == AF_INET && alen == 4) || (viaFamily == AF_INET6 && alen == 16)) {
+        return inet_ntop(viaFamily, addr, s, sizeof(s)) != nullptr ? s : "";
+      }
+    }
+    return "";
+  }
+
+  static Napi::Object NextHop(Napi::Env env, int ifindex, const std::string& gateway) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("ifindex", ifindex);
+    if (!gateway.empty()) o.Set("gateway", gateway);
+    return o;
+  }
+
+  Napi::Value Route(Napi::Env env, const nlmsghdr* h) {
+    if (h->nlmsg_len < NLMSG_LENGTH(sizeof(rtmsg))) return Napi::Value();
+    const rtmsg* m = reinterpret_cast<const rtmsg*>(NLMSG_DATA(h));
+    if (m->rtm_family != AF_INET && m->rtm_family != AF_INET6) return Napi::Value();
+    size_t alen = m->rtm_family == AF_INET ? 4u : 16u;
+    if (m->rtm_dst_len > alen * 8) return Napi::Value();
+    uint8_t dst[16] = {0};
+    uint32_t table = m->rtm_table, priority = 0;
+    int oif = 0;
+    std::string gateway;
+    Napi::Array hops = Napi::Array::New(env);
+    uint32_t nhops = 0;
+    bool multipath = false;
+    EachAttr(h, sizeof(rtmsg), [&](uint16_t type, const void* data, size_t len) {
+      if (type == RTA_DST && len == alen) {
+        memcpy(dst, data, alen);
+      } else if (type == RTA_TABLE && len == 4) {
+        memcpy(&table, data, 4);
+      } else if (type == RTA_PRIORITY && len == 4) {
+        memcpy(&priority, data, 4);
+      } else if (type == RTA_OIF && len == 4) {
+        memcpy(&oif, data, 4);
+      } else if (type == RTA_GATEWAY || type == RTA_VIA) {
+        std::string g = Gateway(m->rtm_family, type, data, len);
+        if (!g.empty()) gateway = g;
+      } else if (type == RTA_MULTIPATH) {
+        multipath = true;
+        const uint8_t* p = static_cast<const uint8_t*>(data);
+        size_t left = len;
+        while (left >= sizeof(rtnexthop)) {
+          const rtnexthop* nh = reinterpret_cast<const rtnexthop*>(p);
+          if (nh->rtnh_len < sizeof(rtnexthop) || nh->rtnh_len > left) break;
+          std::string g;
+          const rtattr* a = reinterpret_cast<const rtattr*>(p + RTNH_ALIGN(sizeof(rtnexthop)));
+          int aleft = (int)nh->rtnh_len - (int)RTNH_ALIGN(sizeof(rtnexthop));
+          for (; aleft > 0 && RTA_OK(a, aleft); a = RTA_NEXT(a, aleft)) {
+            uint16_t t = a->rta_type & NLA_TYPE_MASK;
+            if (t == RTA_GATEWAY || t == RTA_VIA) g = Gateway(m->rtm_family, t, RTA_DATA(a), (size_t)RTA_PAYLOAD(a));
+          }
+          hops.Set(nhops++, NextHop(env, nh->rtnh_ifindex, g));
+          size_t step = RTNH_ALIGN(nh->rtnh_len);
+          if (step > left) break;
+          p += step;
+          left -= step;
+        }
+      }
+    });
+    if (!multipath) hops.Set(nhops++, NextHop(env, oif, gateway));
+    char s[INET6_ADDRSTRLEN];
+    if (inet_ntop(m->rtm_family, dst, s, sizeof(s)) == nullptr) return Napi::Value();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("kind", "route");
+    o.Set("op", h->nlmsg_type == RTM_DELROUTE ? "del" : "new");
+    o.Set("replace", (h->nlmsg_flags & NLM_F_REPLACE) != 0);
+    o.Set("family", m->rtm_family == AF_INET ? 4 : 6);
+    o.Set("table", table);
+    o.Set("type", m->rtm_type);
+    o.Set("dst", s);
+    o.Set("dstLen", m->rtm_dst_len);
+    o.Set("priority", priority);
+    o.Set("tos", m->rtm_tos);
+    o.Set("nexthops", hops);
+    return o;
   }
 
   Napi::Value Neigh(Napi::Env env, const nlmsghdr* h) {
@@ -185,6 +314,8 @@ class NetlinkWatch : public FdReaderWrap<NetlinkWatch> {
         e = Neigh(env, h);
       } else if (h->nlmsg_type == RTM_NEWLINK || h->nlmsg_type == RTM_DELLINK) {
         e = Link(env, h);
+      } else if (h->nlmsg_type == RTM_NEWROUTE || h->nlmsg_type == RTM_DELROUTE) {
+        e = Route(env, h);
       } else if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
         Napi::Object o = Napi::Object::New(env);
         o.Set("kind", "done");

@@ -1,6 +1,6 @@
 // cleanupNode: remove what the XDP data path left on this node (`edgelb cleanup`, tests): the
-// edgelb XDP program on the uplink (never another program), managed neighbour entries of
-// backends, the per-VIP blackhole routes and their rules, and the pins under /sys/fs/bpf/edgelb/<node>/. Our program is recognised by its pin
+// edgelb XDP program on the uplink (never another program), managed neighbour entries (of
+// backends and of gateways toward clients), the per-VIP blackhole routes and their rules, and the pins under /sys/fs/bpf/edgelb/<node>/. Our program is recognised by its pin
 // (<pinDir>/edgelb_prog, no CAP_SYS_ADMIN needed); only without one is it looked up by id and name.
 import { existsSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';

@@ -127,7 +127,7 @@ export class NextHops {
         }
         this.dumping = undefined;
         this.nextDump();
-      } else {
+      } else if (e.kind === 'overflow') {
         // a dump in progress still ends (its parts are made as the socket drains, never dropped):
         // the new dumps follow it (a second dump request at once would fail with EBUSY)
         this.log.warn('netlink neighbour events lost (socket buffer full): dumping again');

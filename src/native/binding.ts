@@ -201,12 +201,24 @@ export interface IcmpSocketHandle {
 export type NetlinkEvent =
   | { kind: 'neigh'; op: 'new' | 'del'; ifindex: number; family: 4 | 6; address: string; /** NUD_* */ state: number; mac?: string }
   | { kind: 'link'; op: 'new' | 'del'; ifindex: number; /** IFF_UP and carrier (IFF_LOWER_UP) */ up: boolean; mac?: string }
+  /** An IPv4/IPv6 route (RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE): replace is NLM_F_REPLACE (it replaced
+   *  the route with this key); nexthops: RTA_MULTIPATH's, else one with RTA_OIF and RTA_GATEWAY (or RTA_VIA). */
+  | { kind: 'route'; op: 'new' | 'del'; replace: boolean; family: 4 | 6; table: number; /** RTN_* */ type: number; dst: string; dstLen: number; priority: number; tos: number; nexthops: RouteNextHop[] }
   /** a dump requested on this socket ended */
   | { kind: 'done' }
   /** the socket's buffer overflowed: events were lost, dump again */
   | { kind: 'overflow' };
 
-/** Neighbour and link events (RTNLGRP_NEIGH, RTNLGRP_LINK) on the event loop; dumps arrive in order with them. */
+/** A next hop of a route event: its interface and gateway (absent: a directly connected route). */
+export interface RouteNextHop {
+  ifindex: number;
+  gateway?: string;
+}
+
+/** What a NetlinkWatch subscribes to: neighbours, links, IPv4 and IPv6 routes. */
+export type NetlinkGroup = 'neigh' | 'link' | 'route';
+
+/** Neighbour, link and route events (RTNLGRP_NEIGH, RTNLGRP_LINK, RTNLGRP_IPV4/6_ROUTE) on the event loop; dumps arrive in order with them. */
 export interface NetlinkWatchHandle {
   readonly fd: number;
   readonly delivered: number;
@@ -216,6 +228,8 @@ export interface NetlinkWatchHandle {
   dumpNeighbours(): void;
   /** Request every link (as 'new' events, then 'done'). */
   dumpLinks(): void;
+  /** Request every IPv4 and IPv6 route (as 'new' events, then 'done'). */
+  dumpRoutes(): void;
   stop(): void;
   close(): void;
 }
@@ -423,8 +437,8 @@ export interface NativeBinding {
   /** protocol: an EtherType (ETH_P_ARP 0x0806, ETH_P_IPV6 0x86dd, ETH_P_ALL 0x0003). */
   openPacketSocket(ifname: string, protocol: number, options?: PacketSocketOptions): PacketSocketHandle;
   openIcmpSocket(family: 4 | 6, options?: { kind?: 'raw' | 'dgram' }): IcmpSocketHandle;
-  /** A NETLINK_ROUTE socket subscribed to neighbour and link events (the caller's network namespace). */
-  openNetlinkWatch(): NetlinkWatchHandle;
+  /** A NETLINK_ROUTE socket subscribed to these groups' events (default neighbours and links; the caller's network namespace). */
+  openNetlinkWatch(groups?: readonly NetlinkGroup[]): NetlinkWatchHandle;
 
   // ---- TCP sockets for BGP (the fd goes to node:net, which then owns it) ----
   /** A non-blocking TCP socket with options set before connect/listen; returns the fd. */

@@ -12,6 +12,7 @@ import type {
   BpfObjectOptions,
   IcmpSocketHandle,
   NativeBinding,
+  NetlinkGroup,
   NetlinkWatchHandle,
   PacketSocketHandle,
   PacketSocketOptions,
@@ -105,7 +106,7 @@ const BPF_OBJECT_METHODS = ['programs', 'maps', 'progFd', 'mapFd', 'close'];
 const MAP_METHODS = ['lookup', 'lookupPerCpu', 'update', 'delete', 'nextKey', 'dump', 'close'];
 const PACKET_METHODS = ['send', 'addMembership', 'dropMembership', 'setNdpTargets', 'start', 'stop', 'close'];
 const ICMP_METHODS = ['send', 'start', 'stop', 'close'];
-const NETLINK_WATCH_METHODS = ['start', 'dumpNeighbours', 'dumpLinks', 'stop', 'close'];
+const NETLINK_WATCH_METHODS = ['start', 'dumpNeighbours', 'dumpLinks', 'dumpRoutes', 'stop', 'close'];
 
 /** Adapt the raw addon exports to NativeBinding (exported for tests of the adapter). */
 export function adaptRawAddon(raw: RawAddon): NativeBinding {
@@ -129,7 +130,8 @@ export function adaptRawAddon(raw: RawAddon): NativeBinding {
     wrapHandle(construct('PacketSocket', [ifname, protocol, options ?? {}]), PACKET_METHODS, ['fd', 'ifindex', 'mac', 'delivered']);
   out.openIcmpSocket = (family: 4 | 6, options?: { kind?: 'raw' | 'dgram' }): IcmpSocketHandle =>
     wrapHandle(construct('IcmpSocket', [family, options ?? {}]), ICMP_METHODS, ['fd', 'kind', 'family', 'delivered']);
-  out.openNetlinkWatch = (): NetlinkWatchHandle => wrapHandle(construct('NetlinkWatch', []), NETLINK_WATCH_METHODS, ['fd', 'delivered']);
+  out.openNetlinkWatch = (groups?: readonly NetlinkGroup[]): NetlinkWatchHandle =>
+    wrapHandle(construct('NetlinkWatch', groups === undefined ? [] : [groups]), NETLINK_WATCH_METHODS, ['fd', 'delivered']);
   out.extra = raw;
   return out as unknown as NativeBinding;
 }

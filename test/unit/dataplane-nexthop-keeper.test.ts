@@ -22,6 +22,7 @@ function fixture() {
     start: (cb) => (onEvents = cb),
     dumpLinks: () => void dumps.push('links'),
     dumpNeighbours: () => void dumps.push('neighbours'),
+    dumpRoutes: () => void dumps.push('routes'),
     stop: () => undefined,
     close: () => undefined,
   };
