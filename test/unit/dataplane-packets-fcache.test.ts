@@ -42,6 +42,16 @@ function send(pkt: Buffer) {
   return { ...r, cached: d('flow_cache_hit'), ctHit: d('ct_hit'), replyHit: d('ct_reply_hit'), tx: d('tx') };
 }
 
+/** A packet expected from the cache, sent up to 3 times: a stall past the bound between the fill
+ * and the send makes it miss (and refill), so the next one hits. Without the cache none does. */
+function expectHit(pkt: () => Buffer, what: string) {
+  for (let i = 0; i < 3; i++) {
+    const r = send(pkt());
+    if (r.cached === 1) return r;
+  }
+  return assert.fail(`${what}: no cache hit in 3 sends`);
+}
+
 /** The packet through the full path (its slot expired), then at once from the cache: both outputs.
  * Retried if the machine stalled past the bound between the two (then the second missed too). */
 async function missThenHit(pkt: () => Buffer) {
@@ -98,7 +108,7 @@ describe('XDP per-CPU flow cache (BPF_PROG_TEST_RUN)', () => {
     const statsOf = () => dp.stats().services.find((s) => s.name === 'dnat4-tcp')!;
     const before = statsOf();
     const data = { ...f, tcpFlags: TCP_ACK | TCP_PSH, payload: Buffer.from('GET /') };
-    const hit = send(frame(data));
+    const hit = expectHit(() => frame(data), 'data');
     assert.deepEqual({ verdict: hit.verdict, cached: hit.cached, ctHit: hit.ctHit, tx: hit.tx }, { verdict: 'TX', cached: 1, ctHit: 1, tx: 1 });
     assert.equal(hit.out.toString('hex'), toBackend({ ...data, dst: B2, dport: 8080, ttl: 63 }, B2).toString('hex'));
     const afterS = statsOf();
@@ -161,8 +171,8 @@ describe('XDP per-CPU flow cache (BPF_PROG_TEST_RUN)', () => {
     const back = (flags: number) => fromBackend({ src: B3, dst: NODE4, proto: 'tcp', sport: 8080, dport: port, tcpFlags: flags }, B3);
     // both directions cached
     send(back(TCP_ACK));
-    assert.equal(send(back(TCP_ACK)).cached, 1);
-    assert.equal(send(fwd(TCP_ACK)).cached, 1);
+    expectHit(() => back(TCP_ACK), 'reply');
+    expectHit(() => fwd(TCP_ACK), 'forward');
     const fin = send(fwd(TCP_ACK | TCP_FIN));
     assert.deepEqual([fin.verdict, fin.cached], ['TX', 0]);
     assert.equal(ctEntry({ src: C4, dst: ONEARM, sport: 43201, dport: 80, protocol: 'tcp' })?.state, ST.fin);
@@ -185,7 +195,7 @@ describe('XDP per-CPU flow cache (BPF_PROG_TEST_RUN)', () => {
     const key: Key = { src: C4, dst: ONEARM, sport: 43301, dport: 80, protocol: 'tcp' };
     const old = onearmFlow(43301);
     const data = () => frame({ src: C4, dst: ONEARM, proto: 'tcp', sport: 43301, dport: 80, tcpFlags: TCP_ACK, payload: Buffer.from('d') });
-    assert.equal(send(data()).cached, 1);
+    expectHit(data, 'data');
     ctPatch(key, (v) => void (v[CT_STATE] = ST.rst));
     const syn = send(frame({ src: C4, dst: ONEARM, proto: 'tcp', sport: 43301, dport: 80, tcpFlags: TCP_SYN }));
     assert.equal(syn.verdict, 'TX');
@@ -220,7 +230,7 @@ describe('XDP per-CPU flow cache (BPF_PROG_TEST_RUN)', () => {
     send(fromBackend({ src: B2, dst: C4, proto: 'tcp', sport: 8080, dport: 43401, tcpFlags: TCP_SYN | TCP_ACK }, B2));
     send(frame({ ...f, tcpFlags: TCP_ACK }));
     const data = () => frame({ ...f, tcpFlags: TCP_ACK, payload: Buffer.from('m') });
-    assert.equal(send(data()).cached, 1);
+    expectHit(data, 'data');
     // the next-hop map entry of B2's slot gets another MAC (as the netlink keeper writes it)
     const n = addon();
     let slot = -1;
@@ -235,8 +245,8 @@ describe('XDP per-CPU flow cache (BPF_PROG_TEST_RUN)', () => {
     const nh = n.xdpDecode('nh', saved) as { smac: string; dmac: string; ifindex: number; gen: number };
     n.mapUpdate(nhFd, u32Key(slot), n.xdpEncode('nh', { ...nh, dmac: '02:00:00:00:00:77' }));
     try {
-      const moved = send(data());
-      assert.deepEqual([moved.cached, parse(moved.out).dstMac], [1, '02:00:00:00:00:77'], 'a cache hit with the new MAC');
+      const moved = expectHit(data, 'after the MAC change');
+      assert.equal(parse(moved.out).dstMac, '02:00:00:00:00:77', 'a cache hit with the new MAC');
     } finally {
       n.mapUpdate(nhFd, u32Key(slot), saved);
     }
@@ -245,8 +255,8 @@ describe('XDP per-CPU flow cache (BPF_PROG_TEST_RUN)', () => {
     n.mapUpdate(nhFd, u32Key(slot), n.xdpEncode('nh', { gen: 0 }));
     try {
       assert.equal(send(data()).cached, 0, 'the next-hop entry is gone: the full path (FIB)');
-      const fib = send(data());
-      assert.deepEqual([fib.cached, parse(fib.out).dstMac], [1, BACKEND_MAC[B2]], 'cached with the FIB answer');
+      const fib = expectHit(data, 'FIB-cached MACs');
+      assert.equal(parse(fib.out).dstMac, BACKEND_MAC[B2], 'cached with the FIB answer');
       // the service now balances to B3 only: B2's slot is freed (generation), the flow re-balanced
       await dp.setServices(SERVICES.map((s) => (s.name === 'dnat4-tcp' ? { ...s, backends: [{ address: B3, port: 8080 }] } : s)));
       const b = dp.counters();
@@ -265,22 +275,22 @@ describe('XDP per-CPU flow cache (BPF_PROG_TEST_RUN)', () => {
     const q = (s: string) => frame({ src: C4, dst: FULLNAT_UDP, proto: 'udp', sport: 43501, dport: 53, payload: Buffer.from(s) });
     const port = parse(send(q('a')).out).sport;
     send(q('b'));
-    assert.equal(send(q('c')).cached, 1, 'forward datagrams cached');
+    expectHit(() => q('c'), 'forward datagrams cached');
     assert.equal(ct.drain(1000).count, 0, 'one-way: nothing to share');
     const ans = () => fromBackend({ src: B2, dst: FULLNAT_UDP, proto: 'udp', sport: 53, dport: port, payload: Buffer.from('r') }, B2);
     assert.equal(send(ans()).cached, 0, 'the first answer: full path');
     assert.equal(ct.drain(1000).count, 1, 'reported');
-    assert.equal(send(ans()).cached, 1, 'then cached');
+    expectHit(ans, 'then cached');
     await sleep(PAST_BOUND_MS);
     assert.equal(send(ans()).cached, 0);
-    assert.equal(send(ans()).cached, 1);
+    expectHit(ans, 'cached again');
     assert.equal(ct.drain(1000).count, 0, 'once per flow');
   });
 
   test('an entry deleted from user space stops being served once the bound has passed', async () => {
     const port = onearmFlow(43601);
     const data = () => frame({ src: C4, dst: ONEARM, proto: 'tcp', sport: 43601, dport: 80, tcpFlags: TCP_ACK, payload: Buffer.from('x') });
-    assert.equal(send(data()).cached, 1);
+    expectHit(data, 'data');
     ctDelete({ src: C4, dst: ONEARM, sport: 43601, dport: 80, protocol: 'tcp' });
     ctDelete({ src: B3, dst: NODE4, sport: 8080, dport: port, protocol: 'tcp' });
     await sleep(PAST_BOUND_MS);
@@ -301,6 +311,6 @@ describe('XDP per-CPU flow cache (BPF_PROG_TEST_RUN)', () => {
     assert.deepEqual([first.verdict, first.cached], ['TX', 0]);
     assert.equal(ctEntry(key)?.synced, false, 'carried here now');
     assert.equal(send(frame(data('2'))).cached, 0, 'not cached from the SYNCED entry');
-    assert.equal(send(frame(data('3'))).cached, 1, 'cached from the next');
+    expectHit(() => frame(data('3')), 'cached from the next');
   });
 });
