@@ -5,7 +5,10 @@
 //   translation a repeated run does not undo: MACs only) and a packet for no VIP, as they are;
 //   established dsr, dnat and onearm packets (forward) and an onearm reply behind the restore
 //   wrapper (xdp_restore.bpf.c: each run writes the original frame back, then tail-calls the
-//   program), the anchor behind its own copy of the same wrapper;
+//   program), the anchor behind its own copy of the same wrapper; these hit the per-CPU flow
+//   cache (native/bpf/fcache.h; checked on its counter), so a miss is measured too: two
+//   established dsr flows whose tuples share a cache slot, alternated (xdp_restore_alt), each
+//   evicting the other — every packet a cache miss, the full path and a refill;
 // - bounds (build/bpf/xdp_ct_anchor.bpf.o on the same pinned table): bare XDP_TX plus one
 //   conntrack lookup (a hit, repeats; a miss of a new tuple, single runs), plus one conntrack
 //   insert (single runs) — what one hash-map call costs here, below which no conntrack-based
@@ -78,14 +81,30 @@ try {
   const lookupBound = loadOn('xdp_ct_anchor', 'xdp_ct_lookup_anchor', dp.pinDir).fd;
   const insertBound = loadOn('xdp_ct_anchor', 'xdp_ct_insert_anchor', dp.pinDir).fd;
   const u32 = (v: number) => { const b = Buffer.alloc(4); b.writeUInt32LE(v); return b; };
-  /** The restore wrapper around a program: runs of it start from `frame` every time. */
-  const wrap = (target: number) => {
-    const w = loadOn('xdp_restore', 'xdp_restore');
+  /** The restore wrapper around a program: runs of it start from `frame` every time (alt: frames
+   * 0 and 1 in turn). */
+  const wrap = (target: number, program = 'xdp_restore') => {
+    const w = loadOn('xdp_restore', program);
     native.mapUpdate(w.maps.xdp_restore_progs!, u32(0), u32(target));
-    return { fd: w.fd, set: (f: Buffer) => { const v = Buffer.alloc(128); f.copy(v, 0, 0, 128); native.mapUpdate(w.maps.xdp_restore_pkt!, u32(0), v); } };
+    return { fd: w.fd, set: (f: Buffer, slot = 0) => { const v = Buffer.alloc(128); f.copy(v, 0, 0, 128); native.mapUpdate(w.maps.xdp_restore_pkt!, u32(slot), v); } };
   };
   const wOurs = wrap(prog);
   const wAnchor = wrap(anchorFd);
+  const hits = () => dp!.stats().counters.flow_cache_hit ?? 0;
+  /** Fails the run when the flow cache did not do what a row claims (every repeat a hit, or none). */
+  const cacheCheck = (name: string, before: number, all: boolean) => {
+    if (process.env.XDP_OBJECT) return; // another build (the "before" of the cache) has none
+    const n = hits() - before;
+    if (all ? n < REPEAT - 1 : n !== 0) throw new Error(`${name}: ${n} flow cache hits in ${REPEAT} runs, wanted ${all ? 'all' : 'none'}`);
+  };
+  /** The flow cache's slot of an IPv4 TCP tuple (fc_index in native/bpf/fcache.h). */
+  const fcSlot = (src: string, dst: string, sport: number, dport: number) => {
+    const le = (a: string) => Buffer.from(a.split('.').map(Number)).readUInt32LE(0);
+    const ports = Buffer.from([sport >> 8, sport & 255, dport >> 8, dport & 255]).readUInt32LE(0);
+    let h = (Math.imul(le(src), 0x9e3779b1) ^ Math.imul(le(dst), 0x85ebca77) ^ Math.imul(ports, 0xc2b2ae3d) ^ 6) >>> 0;
+    h = Math.imul(h ^ (h >>> 16), 0x7feb352d) >>> 0;
+    return h >>> 20;
+  };
 
   // ---- the table: FLOWS tracked dsr flows (entries written directly, like flows the program made)
   const t0 = Date.now();
@@ -113,7 +132,9 @@ try {
   const estAck = frame({ ...est, tcpFlags: TCP_ACK, payload: Buffer.alloc(64) });
   run(prog, Buffer.from(estAck), 1, TX);
   run(anchorFd, estAck, 1000, TX); // warm
+  let h0 = hits();
   rows.push({ name: `established dsr, ${REPEAT} repeats`, ours: run(prog, Buffer.from(estAck), REPEAT, TX).durationNs, base: run(anchorFd, Buffer.from(estAck), REPEAT, TX).durationNs });
+  cacheCheck('established dsr', h0, true);
   const nonVip = frame({ src: '10.1.0.5', dst: '10.0.0.2', proto: 'tcp', sport: 40000, dport: 22, tcpFlags: TCP_ACK });
   rows.push({ name: `not for a VIP (passed), ${REPEAT} repeats`, ours: run(prog, nonVip, REPEAT, XDP_ACTION.PASS).durationNs, base: run(anchorFd, nonVip, REPEAT, TX).durationNs });
   rows.push({ name: `bound: XDP_TX + 1 conntrack lookup, ${REPEAT} repeats`, ours: run(lookupBound, Buffer.from(estAck), REPEAT, TX).durationNs, base: run(anchorFd, Buffer.from(estAck), REPEAT, TX).durationNs });
@@ -136,13 +157,28 @@ try {
     wOurs.set(pkt);
     wAnchor.set(pkt);
     run(wAnchor.fd, pkt, 1000, TX); // warm
+    h0 = hits();
     rows.push({ name: `${name}, ${REPEAT} repeats (restore wrapper)`, ours: run(wOurs.fd, Buffer.from(pkt), REPEAT, TX).durationNs, base: run(wAnchor.fd, Buffer.from(pkt), REPEAT, TX).durationNs });
+    cacheCheck(name, h0, true);
   };
   wrapped('established dsr', estAck);
   wrapped('established dnat', handshake('192.168.80.1', 42000).data);
   const onearm = handshake('192.168.80.2', 42001);
   wrapped('established onearm', onearm.data);
   wrapped('established onearm reply', onearm.reply);
+  // the cache's miss: a second established dsr flow in the same slot as `est`, alternated with it
+  const est2 = { ...est, src: '10.1.0.10', sport: 40001 };
+  while (fcSlot(est2.src, est2.dst, est2.sport, 80) !== fcSlot(est.src, est.dst, est.sport, 80)) est2.sport++;
+  run(prog, frame({ ...est2, tcpFlags: TCP_SYN }), 1, TX);
+  const est2Ack = frame({ ...est2, tcpFlags: TCP_ACK, payload: Buffer.alloc(64) });
+  run(prog, Buffer.from(est2Ack), 1, TX);
+  const wOursAlt = wrap(prog, 'xdp_restore_alt');
+  const wAnchorAlt = wrap(anchorFd, 'xdp_restore_alt');
+  for (const w of [wOursAlt, wAnchorAlt]) [estAck, est2Ack].forEach((f, i) => w.set(f, i));
+  run(wAnchorAlt.fd, estAck, 1000, TX); // warm
+  h0 = hits();
+  rows.push({ name: `established dsr, flow cache miss (2 flows, 1 slot), ${REPEAT} repeats (restore wrapper)`, ours: run(wOursAlt.fd, Buffer.from(estAck), REPEAT, TX).durationNs, base: run(wAnchorAlt.fd, Buffer.from(estAck), REPEAT, TX).durationNs });
+  cacheCheck('flow cache miss', h0, false);
 
   // ---- single runs, minus the anchor's single runs (CASES=repeat: only the repeated cases above)
   const singles = process.env.CASES !== 'repeat';
@@ -173,7 +209,7 @@ try {
     console.log(r.name.padEnd(56), r.ours.toFixed(1).padStart(9), r.base.toFixed(1).padStart(9), (r.ours / r.base).toFixed(2).padStart(5), r.net ? (r.ours - r.base).toFixed(1).padStart(8) : '');
   }
   const st = dp.stats();
-  console.log(`counters: ct_new ${st.counters.ct_new}, ct_hit ${st.counters.ct_hit}, tx ${st.counters.tx}, tx_echo ${st.counters.tx_echo ?? '-'}, nh_cached ${st.counters.nh_cached ?? '-'}, nh_miss ${st.counters.nh_miss ?? '-'}, conntrack entries ${st.conntrackEntries}`);
+  console.log(`counters: ct_new ${st.counters.ct_new}, ct_hit ${st.counters.ct_hit}, flow_cache_hit ${st.counters.flow_cache_hit ?? '-'}, tx ${st.counters.tx}, tx_echo ${st.counters.tx_echo ?? '-'}, nh_cached ${st.counters.nh_cached ?? '-'}, nh_miss ${st.counters.nh_miss ?? '-'}, conntrack entries ${st.conntrackEntries}`);
 } finally {
   for (const fd of fds) native.closeFd(fd);
   if (anchorFd >= 0) native.closeFd(anchorFd);
