@@ -8,6 +8,7 @@ import { ipToBytes } from '../lib/addr.js';
 import type { DataplaneSpec } from '../model/desired-state.js';
 import type { Logger } from '../lib/logger.js';
 import { errorMessage } from '../lib/errors.js';
+import { parseClusterKeys } from '../lib/cluster-keys.js';
 
 export type PortRange = [number, number];
 
@@ -59,12 +60,19 @@ export function snatShare(ranges: readonly PortRange[], percent: number): number
 
 /**
  * The flow-hash key: 16 bytes every node derives alike — from `dataplane.flowHashKey`, else from
- * the cluster key file; undefined when neither is set (the program then hashes with a zero key).
+ * the cluster key file's primary (first) key as read at start (a key's text, without its line
+ * end, so `flowHashKey: <that key>` gives the same hash: how an operator pins it before a key
+ * rotation); undefined when neither is set (the program then hashes with a zero key). Never
+ * follows the key file live: every node must keep hashing alike.
  */
 export function flowHashKey(spec: Pick<DataplaneSpec, 'flowHashKey'>, clusterKeyFile?: string, readFile: (p: string) => Buffer = (p) => readFileSync(p)): Buffer | undefined {
-  let secret: Buffer | undefined;
+  let secret: Uint8Array | undefined;
   if (spec.flowHashKey !== undefined) secret = Buffer.from(spec.flowHashKey, 'utf8');
-  else if (clusterKeyFile !== undefined) secret = readFile(clusterKeyFile);
+  else if (clusterKeyFile !== undefined) {
+    const raw = readFile(clusterKeyFile);
+    const parsed = parseClusterKeys(raw);
+    secret = parsed.ok ? parsed.keys[0]!.bytes : raw;
+  }
   if (!secret || secret.length === 0) return undefined;
   return createHash('sha256').update('edgelb flow hash key\0').update(secret).digest().subarray(0, 16);
 }
@@ -109,5 +117,7 @@ export function flowHashKeyLogged(spec: Pick<DataplaneSpec, 'flowHashKey'>, clus
     log.warn({ err: errorMessage(e) }, 'cluster key file unreadable: flow hash unkeyed');
   }
   if (!key) log.warn('no dataplane.flowHashKey and no cluster.keyFile: the flow hash is unkeyed (clients can aim at a backend)');
+  else if (spec.flowHashKey === undefined)
+    log.info('the flow-hash key is derived from the cluster key file\'s first key as read at this start: after a key rotation, a node that restarts derives another one and its Maglev picks differ from the others\'; set dataplane.flowHashKey to the current first key on every node before rotating (docs/architecture.md, "The cluster key")');
   return key;
 }
