@@ -60,18 +60,21 @@ export function snatShare(ranges: readonly PortRange[], percent: number): number
 
 /**
  * The flow-hash key: 16 bytes every node derives alike — from `dataplane.flowHashKey`, else from
- * the cluster key file's primary (first) key as read at start (a key's text, without its line
- * end, so `flowHashKey: <that key>` gives the same hash: how an operator pins it before a key
- * rotation); undefined when neither is set (the program then hashes with a zero key). Never
- * follows the key file live: every node must keep hashing alike.
+ * the bytes of `dataplane.flowHashKeyFile`, else from the cluster key file's primary as read at
+ * start (what it signs with: a one-key file's bytes as they are, so a copy of that file as
+ * flowHashKeyFile gives the same hash: how an operator pins it before a key rotation); undefined
+ * when none is set (the program then hashes with a zero key). Never follows a file live: every
+ * node must keep hashing alike.
  */
-export function flowHashKey(spec: Pick<DataplaneSpec, 'flowHashKey'>, clusterKeyFile?: string, readFile: (p: string) => Buffer = (p) => readFileSync(p)): Buffer | undefined {
+export function flowHashKey(spec: Pick<DataplaneSpec, 'flowHashKey' | 'flowHashKeyFile'>, clusterKeyFile?: string, readFile: (p: string) => Buffer = (p) => readFileSync(p)): Buffer | undefined {
   let secret: Uint8Array | undefined;
   if (spec.flowHashKey !== undefined) secret = Buffer.from(spec.flowHashKey, 'utf8');
+  else if (spec.flowHashKeyFile !== undefined) secret = readFile(spec.flowHashKeyFile);
   else if (clusterKeyFile !== undefined) {
+    // what the primary signs with: a one-key file of before keeps its bytes (and so its hash)
     const raw = readFile(clusterKeyFile);
     const parsed = parseClusterKeys(raw);
-    secret = parsed.ok ? parsed.keys[0]!.bytes : raw;
+    secret = parsed.ok ? parsed.ring.send : raw;
   }
   if (!secret || secret.length === 0) return undefined;
   return createHash('sha256').update('edgelb flow hash key\0').update(secret).digest().subarray(0, 16);
@@ -109,15 +112,15 @@ export function natPortRanges(o: { natPortMin?: number; natPortMax?: number; res
 }
 
 /** flowHashKey, with a warning when it is missing or unreadable (the hash is then unkeyed). */
-export function flowHashKeyLogged(spec: Pick<DataplaneSpec, 'flowHashKey'>, clusterKeyFile: string | undefined, log: Logger): Buffer | undefined {
+export function flowHashKeyLogged(spec: Pick<DataplaneSpec, 'flowHashKey' | 'flowHashKeyFile'>, clusterKeyFile: string | undefined, log: Logger): Buffer | undefined {
   let key: Buffer | undefined;
   try {
     key = flowHashKey(spec, clusterKeyFile);
   } catch (e) {
-    log.warn({ err: errorMessage(e) }, 'cluster key file unreadable: flow hash unkeyed');
+    log.warn({ err: errorMessage(e) }, 'flow-hash key file unreadable: flow hash unkeyed');
   }
   if (!key) log.warn('no dataplane.flowHashKey and no cluster.keyFile: the flow hash is unkeyed (clients can aim at a backend)');
-  else if (spec.flowHashKey === undefined)
-    log.info('the flow-hash key is derived from the cluster key file\'s first key as read at this start: after a key rotation, a node that restarts derives another one and its Maglev picks differ from the others\'; set dataplane.flowHashKey to the current first key on every node before rotating (docs/architecture.md, "The cluster key")');
+  else if (spec.flowHashKey === undefined && spec.flowHashKeyFile === undefined)
+    log.info('the flow-hash key is derived from the cluster key file as read at this start: after a key rotation, a node that restarts derives another one and its Maglev picks differ from the others\'; before rotating, copy the key file to dataplane.flowHashKeyFile on every node (docs/architecture.md, "The cluster key")');
   return key;
 }
