@@ -88,6 +88,10 @@ export async function createNodeRuntime(ctx: RuntimeContext): Promise<StateConsu
   const closers: Array<(mode: StopMode) => Promise<void>> = [];
   let agent: Agent | undefined;
   const notify = (why: string) => void agent?.notify(why);
+  const kubernetes = ctx.kubernetes === true;
+  const clustered = !!initial.cluster && (initial.cluster.members.length > 1 || kubernetes);
+  // the cluster key file first: a bad one stops the start before anything is opened
+  const keys = clustered ? openClusterKeys(initial.cluster!.keyFile, kubernetes, logger, registry) : {};
 
   // ---- data path first: whether it was taken over intact sets the graceful-restart F bit
   let dataplane: Dataplane | undefined;
@@ -128,13 +132,10 @@ export async function createNodeRuntime(ctx: RuntimeContext): Promise<StateConsu
   let syncHandle: SyncHandle | undefined;
   // ---- cluster membership and shards (in Kubernetes mode always: edgelb pods come and go, and
   // a lone node is then master of every shard through the same code as several)
-  const kubernetes = ctx.kubernetes === true;
   let membership: Membership | undefined;
-  let clusterKeys: ClusterKeyFile | undefined;
-  if (initial.cluster && (initial.cluster.members.length > 1 || kubernetes)) {
+  const clusterKeys = keys.file;
+  if (initial.cluster && clustered) {
     const c = initial.cluster;
-    const keys = openClusterKeys(c.keyFile, kubernetes, logger, registry);
-    clusterKeys = keys.file;
     const key = keys.ring;
     membership = new Membership({
       self: initial.node.name,
