@@ -1,11 +1,11 @@
 // Key rotation through the running pieces: the key file followed live (daemon/cluster-keys.ts: a
 // good change hands out the new ring, a bad one is refused whole, said once, counted, and the last
-// good keys stay), and two Memberships over real UDP on loopback that rotate their keys while
+// good keys stay; a Kubernetes Secret volume's symlink swap is seen), and two Memberships over real UDP on loopback that rotate their keys while
 // running: no member ever dies, the secondary-key heartbeats are counted, and a node with only
 // the new key and one with only the old key never accept each other (counted as unauthenticated).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -85,6 +85,35 @@ test('key file followed live: good changes hand out the new ring, bad ones are r
   assert.throws(() => new ClusterKeyFile({ file, logger: silentLogger(), registry: new Registry() }).load(), /cluster key file .*cluster\.key: line 2: the same key as line 1/);
   assert.equal(new ClusterKeyFile({ file: join(dir, 'absent'), logger: silentLogger(), registry: new Registry() }).load(true), undefined, 'missing is no key where allowed (Kubernetes)');
   assert.throws(() => new ClusterKeyFile({ file: join(dir, 'absent'), logger: silentLogger(), registry: new Registry() }).load(), /cannot read it \(ENOENT\)/);
+});
+
+test('key file followed live through a Kubernetes Secret volume update (kubelet swaps the ..data symlink)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'edgelb-keysecret-'));
+  dirs.push(dir);
+  // the layout of kubelet's AtomicWriter: key -> ..data/key, ..data -> ..<timestamp>
+  const version = (name: string, text: string) => {
+    mkdirSync(join(dir, name));
+    writeFileSync(join(dir, name, 'key'), text);
+  };
+  version('..2026_12_07_11_00_00.1', `${OLD}\n`);
+  symlinkSync('..2026_12_07_11_00_00.1', join(dir, '..data'));
+  symlinkSync('..data/key', join(dir, 'key'));
+  const registry = new Registry();
+  const kf = new ClusterKeyFile({ file: join(dir, 'key'), logger: silentLogger(), registry, debounceMs: 20, pollMs: 0 });
+  assert.deepEqual(kf.load()?.ids, ring(OLD).ids);
+  const got: KeyRing[] = [];
+  kf.on('keys', (r) => got.push(r));
+  kf.start();
+  try {
+    version('..2026_12_07_11_05_00.2', `${OLD}\n${NEW}\n`);
+    symlinkSync('..2026_12_07_11_05_00.2', join(dir, '..data_tmp'));
+    renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
+    rmSync(join(dir, '..2026_12_07_11_00_00.1'), { recursive: true });
+    await waitFor(() => got.length === 1, { timeoutMs: 5000, what: 'the Secret update taken' });
+    assert.deepEqual(got[0]!.ids, ring(`${OLD}\n${NEW}`).ids);
+  } finally {
+    kf.stop();
+  }
 });
 
 test('two running members rotate their key live: never a death, secondary-key heartbeats counted; old-only and new-only never meet', async () => {
