@@ -281,6 +281,8 @@ export const dataplaneSchema = z
     icmpEchoRate: intRange(0, 1_000_000).default(1000),
     rstUnserved: bool.default(false),
     flowHashKey: z.string({ invalid_type_error: 'must be a string of at least 16 characters' }).min(16, 'must be at least 16 characters').optional(),
+    /** A file whose bytes key the flow hash (a copy of a one-key cluster key file keeps the hash it gave). */
+    flowHashKeyFile: str('a file path').optional(),
   })
   .strict();
 

@@ -27,6 +27,8 @@ import { enableForwarding } from './forwarding.js';
 import { DrainState } from './drain-state.js';
 import { ownSnatAddress, ownSnatAddress6, startSync, type SyncHandle } from './sync-wiring.js';
 import { join } from 'node:path';
+import { ClusterKeyFile } from './cluster-keys.js';
+import type { KeyRing } from '../lib/cluster-keys.js';
 import { DEFAULT_PIN_BASE } from '../dataplane/xdp.js';
 
 export interface RuntimeContext {
@@ -47,14 +49,16 @@ function nodeLevelKey(s: DesiredState): string {
   return JSON.stringify([s.node, cluster, s.bgp?.asn, s.bgp?.routerId, s.bgp?.listenPort, s.dataplane]);
 }
 
-/** The cluster key: the file's bytes; in Kubernetes mode a missing file is no key (a lone node needs none). */
-function readClusterKey(keyFile: string | undefined, kubernetes: boolean, log: Logger): Buffer | undefined {
-  if (!keyFile) return undefined;
-  if (kubernetes && !existsSync(keyFile)) {
-    log.warn({ keyFile }, `no cluster key at ${keyFile}: fine while this node is alone; with other edgelb nodes it masters nothing until the key Secret is mounted`);
-    return undefined;
-  }
-  return readFileSync(keyFile);
+/**
+ * The cluster keys, followed live (daemon/cluster-keys.ts): the file's key ring; in Kubernetes
+ * mode a missing file is no key (a lone node needs none) until the Secret appears.
+ */
+function openClusterKeys(keyFile: string | undefined, kubernetes: boolean, logger: Logger, registry: Registry): { file?: ClusterKeyFile; ring?: KeyRing } {
+  if (!keyFile) return {};
+  const file = new ClusterKeyFile({ file: keyFile, logger, registry });
+  const ring = file.load(kubernetes);
+  if (!ring) logger.warn({ keyFile }, `no cluster key at ${keyFile}: fine while this node is alone; with other edgelb nodes it masters nothing until the key Secret is mounted`);
+  return { file, ...(ring ? { ring } : {}) };
 }
 
 /**
@@ -84,6 +88,10 @@ export async function createNodeRuntime(ctx: RuntimeContext): Promise<StateConsu
   const closers: Array<(mode: StopMode) => Promise<void>> = [];
   let agent: Agent | undefined;
   const notify = (why: string) => void agent?.notify(why);
+  const kubernetes = ctx.kubernetes === true;
+  const clustered = !!initial.cluster && (initial.cluster.members.length > 1 || kubernetes);
+  // the cluster key file first: a bad one stops the start before anything is opened
+  const keys = clustered ? openClusterKeys(initial.cluster!.keyFile, kubernetes, logger, registry) : {};
 
   // ---- data path first: whether it was taken over intact sets the graceful-restart F bit
   let dataplane: Dataplane | undefined;
@@ -124,11 +132,11 @@ export async function createNodeRuntime(ctx: RuntimeContext): Promise<StateConsu
   let syncHandle: SyncHandle | undefined;
   // ---- cluster membership and shards (in Kubernetes mode always: edgelb pods come and go, and
   // a lone node is then master of every shard through the same code as several)
-  const kubernetes = ctx.kubernetes === true;
   let membership: Membership | undefined;
-  if (initial.cluster && (initial.cluster.members.length > 1 || kubernetes)) {
+  const clusterKeys = keys.file;
+  if (initial.cluster && clustered) {
     const c = initial.cluster;
-    const key = readClusterKey(c.keyFile, kubernetes, log);
+    const key = keys.ring;
     membership = new Membership({
       self: initial.node.name,
       listen: c.listen,
@@ -172,11 +180,21 @@ export async function createNodeRuntime(ctx: RuntimeContext): Promise<StateConsu
     });
     // connection-state sync: its own thread and socket, on the data path's pins
     if (dataplane instanceof XdpDataplane) {
-      const sync = await startSync({ initial, dataplane, membership: mb, logger, registry });
+      const sync = await startSync({ initial, dataplane, membership: mb, logger, registry, ...(key ? { keys: key } : {}) });
       if (sync) {
         syncHandle = sync;
         closers.unshift(async () => sync.stop());
       }
+    }
+    // a rotation step: the key file changed (edited, the Secret updated) and is good
+    if (clusterKeys) {
+      const kf = clusterKeys;
+      kf.on('keys', (ring) => {
+        mb.setKeys(ring);
+        syncHandle?.setKeys(ring);
+      });
+      kf.start();
+      closers.push(async () => kf.stop());
     }
   }
 
@@ -303,6 +321,7 @@ export async function createNodeRuntime(ctx: RuntimeContext): Promise<StateConsu
         }
       }
       syncHandle?.update(state);
+      clusterKeys?.reload('config reload');
       if (nodeLevelKey(state) !== nodeKey) log.warn('node-level settings (node, cluster, bgp asn/routerId/listenPort, dataplane) changed: they take effect at the next restart');
       await a.apply(state);
       bfd?.setPeers(state.bgp?.peers ?? []);

@@ -41,6 +41,17 @@ export function withClusterDefaults(base: DesiredState, configDir: string): Desi
   return { ...base, cluster };
 }
 
+/**
+ * Kubernetes mode: the chart's Secret also holds `flow-hash-key` (a copy of the cluster key made
+ * once, kept across upgrades), mounted beside the key. When the file gives no flow-hash key of
+ * its own, that file keys the flow hash, so a rotation of the cluster key never changes it.
+ */
+export function withFlowHashDefault(base: DesiredState, configDir: string, exists: (p: string) => boolean = existsSync): DesiredState {
+  if (base.dataplane.flowHashKey !== undefined || base.dataplane.flowHashKeyFile !== undefined) return base;
+  const file = join(configDir, 'cluster', 'flow-hash-key');
+  return exists(file) ? { ...base, dataplane: { ...base.dataplane, flowHashKeyFile: file } } : base;
+}
+
 /** Whether the default key file exists (for the start-up log). */
 export function clusterKeyPresent(s: DesiredState): boolean {
   return !!s.cluster?.keyFile && existsSync(s.cluster.keyFile);

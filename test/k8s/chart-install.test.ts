@@ -280,9 +280,10 @@ test('chart: a stop signal is an uninstall only once the DaemonSet is deleted (t
 });
 
 test('chart: the cluster key Secret is random, mounted where Kubernetes mode looks, and kept across upgrades (lookup)', async () => {
-  const secretOf = (objs: KubernetesObject[]) => objs.find((o) => o.kind === 'Secret' && o.metadata?.name === 'edgelb-cluster-key') as unknown as { data: { key: string } } | undefined;
+  const secretOf = (objs: KubernetesObject[]) => objs.find((o) => o.kind === 'Secret' && o.metadata?.name === 'edgelb-cluster-key') as unknown as { data: { key: string; 'flow-hash-key': string } } | undefined;
   const [a, b] = [secretOf(template()), secretOf(template())];
   assert.ok(a && Buffer.from(a.data.key, 'base64').length >= 32, 'a key of 32 bytes or more');
+  assert.equal(a.data['flow-hash-key'], a.data.key, 'the flow-hash key starts as a copy of the key');
   assert.notEqual(a.data.key, b!.data.key, 'random per fresh install');
   const ds = dsOf(template()).spec.template.spec as unknown as { containers: Array<{ volumeMounts: Array<{ name: string; mountPath: string }> }>; volumes: Array<{ name: string; secret?: { secretName: string } }> };
   assert.equal(ds.containers[0]!.volumeMounts.find((v) => v.name === 'cluster-key')?.mountPath, '/etc/edgelb/cluster', 'cluster/key beside /etc/edgelb/config.yaml');
@@ -295,6 +296,16 @@ test('chart: the cluster key Secret is random, mounted where Kubernetes mode loo
   try {
     const kept = secretOf(template(['--dry-run=server', '--kubeconfig', cluster.adminKubeconfig]));
     assert.equal(kept?.data.key, existing);
+    assert.equal(kept?.data['flow-hash-key'], existing, 'an upgrade from a Secret without it: a copy of the key it has (the hash the nodes use)');
+  } finally {
+    await admin.core.deleteNamespacedSecret({ namespace: EDGELB_NAMESPACE, name: 'edgelb-cluster-key' });
+  }
+  // mid-rotation (two keys, one per line): both items are kept as they are
+  const rotating = Buffer.from('the-new-key-0123456789abcdef-0123\nthe-key-of-the-first-install-0123456789abcdef\n').toString('base64');
+  await admin.core.createNamespacedSecret({ namespace: EDGELB_NAMESPACE, body: { metadata: { name: 'edgelb-cluster-key' }, data: { key: rotating, 'flow-hash-key': existing } } });
+  try {
+    const kept = secretOf(template(['--dry-run=server', '--kubeconfig', cluster.adminKubeconfig]));
+    assert.deepEqual(kept?.data, { key: rotating, 'flow-hash-key': existing });
   } finally {
     await admin.core.deleteNamespacedSecret({ namespace: EDGELB_NAMESPACE, name: 'edgelb-cluster-key' });
   }

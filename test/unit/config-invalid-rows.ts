@@ -192,6 +192,9 @@ export const INVALID_ROWS: Row[] = [
   { desc: 'rstUnserved not a boolean', edit: (c) => void (c.dataplane = { rstUnserved: 'yes please' }), errors: ['dataplane.rstUnserved'] },
   { desc: 'flowHashKey too short', edit: (c) => void (c.dataplane = { flowHashKey: 'short' }), errors: ['dataplane.flowHashKey'] },
   { desc: 'flowHashKey a number', edit: (c) => void (c.dataplane = { flowHashKey: 1234567890123456789 }), errors: ['dataplane.flowHashKey'] },
+  { desc: 'flowHashKeyFile and flowHashKey both', edit: (c) => void (c.dataplane = { flowHashKey: 'a cluster-wide secret', flowHashKeyFile: 'cluster.key' }), errors: ['dataplane.flowHashKeyFile'] },
+  { desc: 'flowHashKeyFile missing', edit: (c) => void (c.dataplane = { flowHashKeyFile: 'no-such.key' }), errors: ['dataplane.flowHashKeyFile'] },
+  { desc: 'flowHashKeyFile not a path', edit: (c) => void (c.dataplane = { flowHashKeyFile: 42 }), errors: ['dataplane.flowHashKeyFile'] },
   { desc: 'garpInterval not a duration', edit: (c) => void (c.l2 = { garpInterval: 'fast' }), errors: ['l2.garpInterval'] },
   { desc: 'l2 refreshInterval negative', edit: (c) => void (c.l2 = { refreshInterval: -1 }), errors: ['l2.refreshInterval'] },
   {
