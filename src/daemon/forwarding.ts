@@ -7,6 +7,7 @@
 // the Node's edgelb.io/interface annotation when that is a valid name: k8s/node-settings.ts) and
 // sets forwarding there. An interface name reaches a /proc/sys path only after validation.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { Gauge, type Registry } from 'prom-client';
 import { join } from 'node:path';
 import { loadConfig } from '../config/load.js';
 import { sleep } from '../lib/backoff.js';
@@ -46,6 +47,20 @@ export function enableForwarding(iface: string, procSys = '/proc/sys'): Forwardi
       return { family, path, outcome: 'failed', error };
     }
   });
+}
+
+export const FORWARDING_METRIC = 'edgelb_uplink_forwarding';
+
+/**
+ * Records what the daemon found at start in edgelb_uplink_forwarding{interface, family}: 1 when
+ * that family forwards on the uplink, 0 when it does not and could not be turned on (Kubernetes:
+ * the init container has not run for this uplink; delete the pod). No series for a host without IPv6.
+ */
+export function recordForwarding(registry: Registry, iface: string, results: readonly ForwardingResult[]): void {
+  const g =
+    (registry.getSingleMetric(FORWARDING_METRIC) as Gauge<'interface' | 'family'> | undefined) ??
+    new Gauge({ name: FORWARDING_METRIC, help: "1 when the uplink forwards for this family (the XDP data path's bpf_fib_lookup needs it), 0 when it could not be turned on", labelNames: ['interface', 'family'], registers: [registry] });
+  for (const r of results) if (r.outcome !== 'no-ipv6') g.set({ interface: iface, family: r.family }, r.outcome === 'failed' ? 0 : 1);
 }
 
 /** The uplink the daemon will run with on `node`, and the annotations it refuses (each with its message). */

@@ -23,7 +23,7 @@ import type { DesiredState } from '../model/desired-state.js';
 import { loadNative, nativeAvailable } from '../native/index.js';
 import type { NeighborReport, StateConsumer, StopMode } from './daemon.js';
 import { cleanupNode } from '../dataplane/cleanup.js';
-import { enableForwarding } from './forwarding.js';
+import { enableForwarding, recordForwarding } from './forwarding.js';
 import { DrainState } from './drain-state.js';
 import { ownSnatAddress, ownSnatAddress6, startSync, type SyncHandle } from './sync-wiring.js';
 import { join } from 'node:path';
@@ -66,8 +66,10 @@ function openClusterKeys(keyFile: string | undefined, kubernetes: boolean, logge
  * uplink forwards: turn IPv4 and IPv6 forwarding on for that interface (not host-wide), and say so.
  * In Kubernetes /proc/sys is read-only here: the init container (`edgelb forwarding`) set it.
  */
-function ensureForwarding(iface: string, log: Logger): void {
-  for (const r of enableForwarding(iface)) {
+function ensureForwarding(iface: string, log: Logger, registry: Registry): void {
+  const results = enableForwarding(iface);
+  recordForwarding(registry, iface, results);
+  for (const r of results) {
     if (r.outcome === 'enabled') log.info({ iface, family: r.family }, `enabled ${r.family} forwarding on ${iface} (the XDP data path needs it for next-hop lookups)`);
     if (r.outcome === 'failed')
       log.warn(
@@ -98,7 +100,7 @@ export async function createNodeRuntime(ctx: RuntimeContext): Promise<StateConsu
   let takenOver = false;
   if (initial.dataplane.enabled) {
     const native = loadNative();
-    ensureForwarding(initial.node.interface, log);
+    ensureForwarding(initial.node.interface, log, registry);
     // the daemon's own ports are never SNAT ports; the flow-hash key falls back to the cluster key
     const ownPorts = [initial.api.listen, initial.cluster?.listen].map((l) => Number(/:(\d+)$/.exec(l ?? '')?.[1])).filter((p) => p > 0);
     // Kubernetes mode: members come and go, so sync runs from the start even alone

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { enableForwarding, forwardingPaths, resolveUplink, runForwardingInit } from '../../src/daemon/forwarding.js';
+import { Registry } from 'prom-client';
+import { enableForwarding, forwardingPaths, recordForwarding, resolveUplink, runForwardingInit } from '../../src/daemon/forwarding.js';
 import { isEdgelbError } from '../../src/lib/errors.js';
 import type { NodeObj } from '../../src/k8s/types.js';
 import type { DesiredState } from '../../src/model/desired-state.js';
@@ -177,4 +178,23 @@ test('forwarding init: an unreachable API server is retried, then fails with EDG
   } finally {
     delete process.env.NODE_NAME;
   }
+});
+
+test('forwarding: the daemon reports what it found in edgelb_uplink_forwarding (0 where it could not turn it on)', async () => {
+  const reg = new Registry();
+  // a sysctl file that cannot be used (root writes through file modes, so a folder stands in
+  // for the read-only /proc/sys of the daemon's container: the read fails, EISDIR)
+  const ro = join(sys, 'net', 'ipv4', 'conf', 'bond0', 'forwarding');
+  rmSync(ro);
+  mkdirSync(ro);
+  recordForwarding(reg, 'bond0', enableForwarding('bond0', sys));
+  recordForwarding(reg, 'eth0', enableForwarding('eth0', sys));
+  const text = await reg.metrics();
+  assert.match(text, /edgelb_uplink_forwarding\{interface="bond0",family="ipv4"\} 0/);
+  assert.match(text, /edgelb_uplink_forwarding\{interface="bond0",family="ipv6"\} 1/);
+  assert.match(text, /edgelb_uplink_forwarding\{interface="eth0",family="ipv4"\} 1/);
+  rmSync(join(sys, 'net', 'ipv6'), { recursive: true });
+  const reg6 = new Registry();
+  recordForwarding(reg6, 'eth0', enableForwarding('eth0', sys));
+  assert.doesNotMatch(await reg6.metrics(), /family="ipv6"/, 'no series for a host without IPv6');
 });
