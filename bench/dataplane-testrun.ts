@@ -91,11 +91,12 @@ try {
   const wOurs = wrap(prog);
   const wAnchor = wrap(anchorFd);
   const hits = () => dp!.stats().counters.flow_cache_hit ?? 0;
-  /** Fails the run when the flow cache did not do what a row claims (every repeat a hit, or none). */
+  /** Fails the run when the flow cache did not do what a row claims: every repeat a hit (but the
+   * refills: the full path once per expired slot, every 50 ms), or none. */
   const cacheCheck = (name: string, before: number, all: boolean) => {
     if (process.env.XDP_OBJECT) return; // another build (the "before" of the cache) has none
     const n = hits() - before;
-    if (all ? n < REPEAT - 1 : n !== 0) throw new Error(`${name}: ${n} flow cache hits in ${REPEAT} runs, wanted ${all ? 'all' : 'none'}`);
+    if (all ? n < REPEAT - 1000 : n !== 0) throw new Error(`${name}: ${n} flow cache hits in ${REPEAT} runs, wanted ${all ? 'all but the refills' : 'none'}`);
   };
   /** The flow cache's slot of an IPv4 TCP tuple (fc_index in native/bpf/fcache.h). */
   const fcSlot = (src: string, dst: string, sport: number, dport: number) => {

@@ -1,5 +1,6 @@
 /* edgelb_xdp.bpf.c: the XDP program on the node's uplink. Per packet: parse; a packet neither to
- * a VIP nor from a backend (address filter) leaves at once; a tracked flow (conntrack LRU, both
+ * a VIP nor from a backend (address filter) leaves at once; an established flow's packet is sent
+ * from the per-CPU flow cache when its slot is there (fcache.h); a tracked flow (conntrack LRU, both
  * directions in one map, TCP-aware: ct.h) is rewritten and sent; a new flow to a service (VIP,
  * port, protocol) gets a backend (Maglev by default, keyed hash), conntrack entries for both
  * directions (with a fairly shared SNAT port for onearm/fullnat), and is rewritten and sent.
