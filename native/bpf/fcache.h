@@ -6,7 +6,7 @@
  * kernel call. Rules (docs/dataplane.md, "Flow cache"):
  * - filled by the full path only, from an entry it just validated and sent (XDP_TX): TCP
  *   ESTABLISHED, UDP (a reply entry once EDGELB_CT_F_SHARED), never an entry that arrived with
- *   EDGELB_CT_F_SYNCED; expiry = min(now + FC_BOUND_NS, the entry's own expiry, and for MACs
+ *   EDGELB_CT_F_SYNCED, never over another flow's live slot; expiry = min(now + FC_BOUND_NS, the entry's own expiry, and for MACs
  *   taken from the entry's FIB cache the end of that cache), on the jiffies clock now_ns() uses;
  * - used only for a whole TCP/UDP packet without SYN/FIN/RST, before expiry, while edgelb_be still
  *   holds the same backend generation; toward a backend the next-hop map is read exactly as send()
@@ -272,6 +272,26 @@ static __always_inline int fc_hit(struct xdp_md *ctx, const struct pkt *p)
 
 /* ---- the full path's side ---- */
 
+/* Is the packet's slot live and another flow's? Then the fill leaves it be: a miss costs only the
+ * compare, and flows that collide in a slot (a uniform mix of many flows, or two flows hammering
+ * one slot) do not evict each other on every packet; the holder keeps it until its expiry (at most
+ * FC_BOUND_NS) or until the full path clears it. */
+static __always_inline int fc_taken(const struct pkt *p, __u64 clk)
+{
+	__u32 i = fc_index(&p->key);
+	if (p->family == 4) {
+		struct fc4_slot *s = bpf_map_lookup_elem(&edgelb_fc4, &i);
+		return s && s->m.expires > clk &&
+		       (s->src != p->key.src.a[0] || s->dst != p->key.dst.a[0] || s->ports != fc_ports(&p->key) || s->proto != p->proto);
+	}
+	struct fc6_slot *s = bpf_map_lookup_elem(&edgelb_fc6, &i);
+	return s && s->m.expires > clk &&
+	       (s->ports != fc_ports(&p->key) || s->proto != p->proto || s->src.a[0] != p->key.src.a[0] ||
+		s->src.a[1] != p->key.src.a[1] || s->src.a[2] != p->key.src.a[2] || s->src.a[3] != p->key.src.a[3] ||
+		s->dst.a[0] != p->key.dst.a[0] || s->dst.a[1] != p->key.dst.a[1] || s->dst.a[2] != p->key.dst.a[2] ||
+		s->dst.a[3] != p->key.dst.a[3]);
+}
+
 /* Fill the local slot of the packet's tuple from the entry the full path just used (was: the
  * entry's flags before the packet; v: the full path's verdict, returned unchanged). */
 static __always_inline int fc_fill(struct xdp_md *ctx, const struct pkt *p, const struct edgelb_ct *ct,
@@ -280,6 +300,9 @@ static __always_inline int fc_fill(struct xdp_md *ctx, const struct pkt *p, cons
 	if (v != XDP_TX || p->frag || (was & EDGELB_CT_F_SYNCED) || ct->state != EDGELB_CT_ST_ESTABLISHED)
 		return v;
 	if (p->proto == IPPROTO_UDP && (ct->flags & EDGELB_CT_F_REPLY) && !(ct->flags & EDGELB_CT_F_SHARED))
+		return v;
+	__u64 clk = fc_clock();
+	if (fc_taken(p, clk))
 		return v;
 	/* how long the slot may serve (ns): the bound, at most what the entry has left, and with the
 	 * entry's FIB-cached MACs, what send() still trusts them for */
@@ -296,7 +319,7 @@ static __always_inline int fc_fill(struct xdp_md *ctx, const struct pkt *p, cons
 		units = (end - now) / unit; /* rare: no division otherwise */
 	if (units == 0)
 		return v;
-	__u64 exp = fc_clock() + units;
+	__u64 exp = clk + units;
 	__u32 i = fc_index(&p->key);
 	struct fc_meta *m;
 	__u8 *hdr; /* proto, mode, flags */

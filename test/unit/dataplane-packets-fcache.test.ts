@@ -4,14 +4,15 @@
 // gets the new translation on the next packet, also on another CPU; a backend change and a
 // next-hop MAC change reach the next packet; a UDP flow is still reported to sync once; an entry
 // deleted from user space stops being served after the cache's bound; an entry that arrived from
-// sync is not cached from the packet that carried it in. The process runs on one CPU (the cache
+// sync is not cached from the packet that carried it in; a flow never evicts another flow's live
+// slot. The process runs on one CPU (the cache
 // is per CPU); waits are for the bound (50 ms) to pass, never for a tight deadline. Needs root.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { dirname, join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { frame, parse, TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, type PktSpec } from './dataplane/pkt.js';
+import { fcSlot4, frame, parse, TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, type PktSpec } from './dataplane/pkt.js';
 import { addon, B2, B2v6, B3, B3v6, C4, C6, ctDelete, ctEntry, dp, fromBackend, NODE4, NODE6, run, SERVICES, toBackend, useXdpPacketDataplane } from './dataplane/packets.js';
 import { BACKEND_MAC } from './dataplane/netns.js';
 import { u32Key } from '../../src/dataplane/native.js';
@@ -188,6 +189,30 @@ describe('XDP per-CPU flow cache (BPF_PROG_TEST_RUN)', () => {
     const rst = send(back(TCP_RST | TCP_ACK));
     assert.deepEqual([rst.verdict, rst.cached], ['TX', 0]);
     assert.equal(ctEntry({ src: C4, dst: ONEARM, sport: 43201, dport: 80, protocol: 'tcp' })?.state, ST.rst);
+  });
+
+  test("a fill never takes another flow's live slot: two flows on one slot do not evict each other", async () => {
+    const a = { src: C4, dst: DSR, proto: 'tcp' as const, sport: 45000, dport: 80 };
+    const b = { ...a, sport: 45001 };
+    while (fcSlot4(b.src, b.dst, b.sport, 80) !== fcSlot4(a.src, a.dst, a.sport, 80)) b.sport++;
+    for (const f of [a, b]) {
+      assert.equal(send(frame({ ...f, tcpFlags: TCP_SYN })).verdict, 'TX');
+      assert.equal(send(frame({ ...f, tcpFlags: TCP_ACK })).verdict, 'TX');
+    }
+    const data = (f: typeof a) => frame({ ...f, tcpFlags: TCP_ACK | TCP_PSH, payload: Buffer.from('x') });
+    for (let i = 0; i < 5; i++) {
+      await sleep(PAST_BOUND_MS);
+      assert.equal(send(data(a)).cached, 0, 'past the bound: the full path, which fills the slot for a');
+      const b1 = send(data(b));
+      const b2 = send(data(b));
+      assert.equal(b1.verdict, 'TX');
+      assert.equal(b2.verdict, 'TX', 'a flow whose slot is taken is still forwarded, by the full path');
+      if (b2.cached === 1) continue; // a stall past the bound let b take the expired slot: again
+      assert.equal(b1.cached + b2.cached, 0);
+      const a2 = send(data(a));
+      if (a2.cached === 1) return; // a kept its slot through b's packets
+    }
+    assert.fail("no run in 5 where a kept its slot through b's packets");
   });
 
   test('a tuple re-used by a SYN after its flow closed gets the new translation on the very next packet', () => {
