@@ -72,11 +72,11 @@ export class ClusterKeyFile extends EventEmitter<ClusterKeyFileEvents> {
     }
     const r = parseClusterKeys(bytes);
     if (!r.ok) throw new EdgelbError('EDGELB_ERR_CLUSTER', `cluster key file ${this.opts.file}: ${r.error}`);
-    this.take(bytes, r.ring, r.format);
+    this.take(bytes, r.ring, r.format, r.warning);
     return r.ring;
   }
 
-  private take(bytes: Buffer, ring: KeyRing, format: string): void {
+  private take(bytes: Buffer, ring: KeyRing, format: string, warning?: string): void {
     const first = !this.ring;
     this.lastBytes = bytes;
     this.lastBad = undefined;
@@ -86,6 +86,7 @@ export class ClusterKeyFile extends EventEmitter<ClusterKeyFileEvents> {
     const info = { keys: ring.ids, primary: ring.ids[0], format };
     if (first) this.log.info(info, `cluster keys loaded: ${ring.ids.length} (signing with ${ring.ids[0]})`);
     else this.log.warn(info, `cluster key file changed: signing with ${ring.ids[0]}, accepting ${ring.ids.join(', ')}`);
+    if (warning) this.log.warn(info, `cluster key file ${this.opts.file}: ${warning}`);
   }
 
   /** Read the file again now; emits `keys` when it changed and is good. Never throws. */
@@ -102,7 +103,7 @@ export class ClusterKeyFile extends EventEmitter<ClusterKeyFileEvents> {
     }
     const r = parseClusterKeys(bytes);
     if (!r.ok) return this.refuse(r.error, reason);
-    this.take(bytes, r.ring, r.format);
+    this.take(bytes, r.ring, r.format, r.warning);
     this.emit('keys', r.ring);
   }
 
