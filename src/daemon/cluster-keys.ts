@@ -36,6 +36,8 @@ export class ClusterKeyFile extends EventEmitter<ClusterKeyFileEvents> {
   private lastBytes: Buffer | undefined;
   private lastBad: string | undefined;
   private ring: KeyRing | undefined;
+  /** No file is no key yet (Kubernetes mode before the Secret is mounted): not an error to repeat. */
+  private missingOk = false;
   private watcher: FSWatcher | undefined;
   private debounce: NodeJS.Timeout | undefined;
   private poll: NodeJS.Timeout | undefined;
@@ -63,6 +65,7 @@ export class ClusterKeyFile extends EventEmitter<ClusterKeyFileEvents> {
    * later); any other fault throws EDGELB_ERR_CLUSTER naming the file and the line.
    */
   load(missingOk = false): KeyRing | undefined {
+    this.missingOk = missingOk;
     let bytes: Buffer;
     try {
       bytes = this.read(this.opts.file);
@@ -95,6 +98,7 @@ export class ClusterKeyFile extends EventEmitter<ClusterKeyFileEvents> {
     try {
       bytes = this.read(this.opts.file);
     } catch (e) {
+      if (this.missingOk && !this.ring && (e as NodeJS.ErrnoException).code === 'ENOENT') return; // still no Secret: said at start
       return this.refuse(`cannot read it (${(e as NodeJS.ErrnoException).code ?? errorMessage(e)})`, reason);
     }
     if (this.lastBytes && bytes.equals(this.lastBytes)) {

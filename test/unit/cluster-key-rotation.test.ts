@@ -84,7 +84,16 @@ test('key file followed live: good changes hand out the new ring, bad ones are r
   // a bad file at start is an error that names the file and the line
   writeFileSync(file, `${OLD}\n${OLD}\n`);
   assert.throws(() => new ClusterKeyFile({ file, logger: silentLogger(), registry: new Registry() }).load(), /cluster key file .*cluster\.key: line 2: the same key as line 1/);
-  assert.equal(new ClusterKeyFile({ file: join(dir, 'absent'), logger: silentLogger(), registry: new Registry() }).load(true), undefined, 'missing is no key where allowed (Kubernetes)');
+  const r2 = new Registry();
+  const waiting = new ClusterKeyFile({ file: join(dir, 'late'), logger: silentLogger(), registry: r2 });
+  assert.equal(waiting.load(true), undefined, 'missing is no key where allowed (Kubernetes)');
+  const arrived: KeyRing[] = [];
+  waiting.on('keys', (r) => arrived.push(r));
+  waiting.reload('poll');
+  assert.equal(await value(r2, 'edgelb_cluster_keyfile_rejected_total'), 0, 'still no Secret: not an error to repeat');
+  writeFileSync(join(dir, 'late'), `${NEW}\n`);
+  waiting.reload('poll');
+  assert.deepEqual(arrived.map((r) => r.ids), [ring(NEW).ids], 'the Secret mounted later: its key is handed out');
   assert.throws(() => new ClusterKeyFile({ file: join(dir, 'absent'), logger: silentLogger(), registry: new Registry() }).load(), /cannot read it \(ENOENT\)/);
 });
 
