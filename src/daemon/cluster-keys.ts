@@ -36,6 +36,8 @@ export class ClusterKeyFile extends EventEmitter<ClusterKeyFileEvents> {
   private lastBytes: Buffer | undefined;
   private lastBad: string | undefined;
   private ring: KeyRing | undefined;
+  /** No file is no key yet (Kubernetes mode before the Secret is mounted): not an error to repeat. */
+  private missingOk = false;
   private watcher: FSWatcher | undefined;
   private debounce: NodeJS.Timeout | undefined;
   private poll: NodeJS.Timeout | undefined;
@@ -63,6 +65,7 @@ export class ClusterKeyFile extends EventEmitter<ClusterKeyFileEvents> {
    * later); any other fault throws EDGELB_ERR_CLUSTER naming the file and the line.
    */
   load(missingOk = false): KeyRing | undefined {
+    this.missingOk = missingOk;
     let bytes: Buffer;
     try {
       bytes = this.read(this.opts.file);
@@ -72,11 +75,11 @@ export class ClusterKeyFile extends EventEmitter<ClusterKeyFileEvents> {
     }
     const r = parseClusterKeys(bytes);
     if (!r.ok) throw new EdgelbError('EDGELB_ERR_CLUSTER', `cluster key file ${this.opts.file}: ${r.error}`);
-    this.take(bytes, r.ring, r.format);
+    this.take(bytes, r.ring, r.format, r.warning);
     return r.ring;
   }
 
-  private take(bytes: Buffer, ring: KeyRing, format: string): void {
+  private take(bytes: Buffer, ring: KeyRing, format: string, warning?: string): void {
     const first = !this.ring;
     this.lastBytes = bytes;
     this.lastBad = undefined;
@@ -86,6 +89,7 @@ export class ClusterKeyFile extends EventEmitter<ClusterKeyFileEvents> {
     const info = { keys: ring.ids, primary: ring.ids[0], format };
     if (first) this.log.info(info, `cluster keys loaded: ${ring.ids.length} (signing with ${ring.ids[0]})`);
     else this.log.warn(info, `cluster key file changed: signing with ${ring.ids[0]}, accepting ${ring.ids.join(', ')}`);
+    if (warning) this.log.warn(info, `cluster key file ${this.opts.file}: ${warning}`);
   }
 
   /** Read the file again now; emits `keys` when it changed and is good. Never throws. */
@@ -94,6 +98,7 @@ export class ClusterKeyFile extends EventEmitter<ClusterKeyFileEvents> {
     try {
       bytes = this.read(this.opts.file);
     } catch (e) {
+      if (this.missingOk && !this.ring && (e as NodeJS.ErrnoException).code === 'ENOENT') return; // still no Secret: said at start
       return this.refuse(`cannot read it (${(e as NodeJS.ErrnoException).code ?? errorMessage(e)})`, reason);
     }
     if (this.lastBytes && bytes.equals(this.lastBytes)) {
@@ -102,7 +107,7 @@ export class ClusterKeyFile extends EventEmitter<ClusterKeyFileEvents> {
     }
     const r = parseClusterKeys(bytes);
     if (!r.ok) return this.refuse(r.error, reason);
-    this.take(bytes, r.ring, r.format);
+    this.take(bytes, r.ring, r.format, r.warning);
     this.emit('keys', r.ring);
   }
 

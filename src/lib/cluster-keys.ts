@@ -9,9 +9,9 @@
 // ignored; every other line is one key, at least 16 bytes, with no leading or trailing space or
 // tab, each key once, at most 8 keys, the file at most 64 KiB.
 // Compatibility: before key lists a node keyed its MAC with the file's bytes, line end included.
-// So every key is also accepted with "\n" or "\r\n" appended, and a file that is exactly one key
-// line (nothing else) signs with its bytes as they are: a rolling upgrade from such a version
-// never splits the cluster. A file that is not text (a key of random bytes) is one key, its bytes.
+// So every key is also accepted with "\n", "\r\n" or two of them appended, and a file that holds one key and no
+// comment signs with its bytes as they are (and accepts them): a rolling upgrade from such a
+// version never splits the cluster. A file that is not text (random bytes) is one key, its bytes.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
 export const CLUSTER_KEY_MIN_BYTES = 16;
@@ -41,7 +41,11 @@ export interface KeyRing {
   ids: string[];
 }
 
-export type ParsedKeys = { ok: true; keys: ClusterKey[]; ring: KeyRing; format: 'list' | 'binary' } | { ok: false; error: string };
+/** `warning`: the file is good but a rotation from it would split the cluster (say so in the log). */
+export type ParsedKeys = { ok: true; keys: ClusterKey[]; ring: KeyRing; format: 'list' | 'binary'; warning?: string } | { ok: false; error: string };
+
+/** What the file of before could add after its key (an editor's or echo's line ends): accepted too. */
+const LEGACY_ENDS = ['\n', '\r\n', '\n\n', '\r\n\r\n'];
 
 /** A short, non-secret name of a key for logs ("which key is still used"). */
 export function keyId(bytes: Uint8Array): string {
@@ -75,17 +79,14 @@ export function parseClusterKeys(input: Uint8Array): ParsedKeys {
   const lines = text.split('\n');
   const keys: ClusterKey[] = [];
   const seen = new Map<string, number>();
-  let other = false; // anything but the key lines (comments, blank lines): not the one-key form
+  let comments = false; // a file with comments was never a key of before (they would be part of it)
   for (const [i, full] of lines.entries()) {
     const n = i + 1;
     const line = full.endsWith('\r') ? full.slice(0, -1) : full;
     if (line.includes('\r')) return { ok: false, error: `line ${n}: a carriage return inside the line (line ends are "\\n" or "\\r\\n")` };
-    if (line.trim() === '') {
-      if (i < lines.length - 1 || line !== '') other = true; // not the empty rest after a final line end
-      continue;
-    }
+    if (line.trim() === '') continue;
     if (line.trimStart().startsWith('#')) {
-      other = true;
+      comments = true;
       continue;
     }
     if (line.startsWith('\uFEFF')) return { ok: false, error: `line ${n}: starts with a byte order mark (save the file as UTF-8 without BOM)` };
@@ -103,11 +104,19 @@ export function parseClusterKeys(input: Uint8Array): ParsedKeys {
   const accept: KeyRing['accept'] = [];
   for (const [k, key] of keys.entries()) {
     accept.push({ bytes: key.bytes, key: k });
-    for (const end of ['\n', '\r\n']) accept.push({ bytes: Buffer.concat([key.bytes, Buffer.from(end)]), key: k });
+    for (const end of LEGACY_ENDS) accept.push({ bytes: Buffer.concat([key.bytes, Buffer.from(end)]), key: k });
   }
-  // exactly one key line and nothing else: sign with the file's bytes, as edgelb before key lists did
-  const send = keys.length === 1 && !other ? Uint8Array.from(raw) : keys[0]!.bytes;
-  return { ok: true, format: 'list', keys, ring: { send, accept, ids: keys.map((k) => k.id) } };
+  // one key and no comment: the file of before key lists, which keyed the MAC with its bytes (blank
+  // lines and line ends included): sign with them, and accept them, so old and new nodes agree
+  const legacy = keys.length === 1 && !comments;
+  const send = legacy ? Uint8Array.from(raw) : keys[0]!.bytes;
+  const ring = { send, accept, ids: keys.map((k) => k.id) };
+  if (legacy && !accept.some((a) => Buffer.from(a.bytes).equals(raw))) {
+    accept.push({ bytes: Uint8Array.from(raw), key: 0 });
+    const warning = `line ${keys[0]!.line}: blank lines before the key: nodes whose file lists keys will not accept this node until its file is the key alone (rewrite every node's file as one key per line, then rotate)`;
+    return { ok: true, format: 'list', keys, ring, warning };
+  }
+  return { ok: true, format: 'list', keys, ring };
 }
 
 /** A ring of one key, used as it is (tests, and callers that hold a single secret). */

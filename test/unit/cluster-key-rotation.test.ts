@@ -2,7 +2,8 @@
 // good change hands out the new ring, a bad one is refused whole, said once, counted, and the last
 // good keys stay; a Kubernetes Secret volume's symlink swap is seen), and two Memberships over real UDP on loopback that rotate their keys while
 // running: no member ever dies, the secondary-key heartbeats are counted, and a node with only
-// the new key and one with only the old key never accept each other (counted as unauthenticated).
+// the new key and one with only the old key never accept each other (counted as unauthenticated);
+// a key that arrives late (a Secret mounted after the start) ends keyless mode.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -83,7 +84,16 @@ test('key file followed live: good changes hand out the new ring, bad ones are r
   // a bad file at start is an error that names the file and the line
   writeFileSync(file, `${OLD}\n${OLD}\n`);
   assert.throws(() => new ClusterKeyFile({ file, logger: silentLogger(), registry: new Registry() }).load(), /cluster key file .*cluster\.key: line 2: the same key as line 1/);
-  assert.equal(new ClusterKeyFile({ file: join(dir, 'absent'), logger: silentLogger(), registry: new Registry() }).load(true), undefined, 'missing is no key where allowed (Kubernetes)');
+  const r2 = new Registry();
+  const waiting = new ClusterKeyFile({ file: join(dir, 'late'), logger: silentLogger(), registry: r2 });
+  assert.equal(waiting.load(true), undefined, 'missing is no key where allowed (Kubernetes)');
+  const arrived: KeyRing[] = [];
+  waiting.on('keys', (r) => arrived.push(r));
+  waiting.reload('poll');
+  assert.equal(await value(r2, 'edgelb_cluster_keyfile_rejected_total'), 0, 'still no Secret: not an error to repeat');
+  writeFileSync(join(dir, 'late'), `${NEW}\n`);
+  waiting.reload('poll');
+  assert.deepEqual(arrived.map((r) => r.ids), [ring(NEW).ids], 'the Secret mounted later: its key is handed out');
   assert.throws(() => new ClusterKeyFile({ file: join(dir, 'absent'), logger: silentLogger(), registry: new Registry() }).load(), /cannot read it \(ENOENT\)/);
 });
 
@@ -158,4 +168,24 @@ test('two running members rotate their key live: never a death, secondary-key he
   await Promise.all([c.m.start(), d.m.start()]);
   await waitFor(async () => (await value(c.registry, 'edgelb_cluster_heartbeats_dropped_total', { reason: 'unauthenticated' })) > 5 && (await value(d.registry, 'edgelb_cluster_heartbeats_dropped_total', { reason: 'unauthenticated' })) > 5, { timeoutMs: 5000, what: 'refusals counted' });
   assert.deepEqual([c.m.live(), d.m.live()], [['node-0'], ['node-1']]);
+});
+
+test('a key that arrives late (Kubernetes: the Secret mounted after the pod started) ends keyless mode without a restart', async () => {
+  const base = 30000 + (process.pid % 2000) * 10;
+  const ports = [base + 3, base + 4];
+  const members = ports.map((x) => `127.0.0.1:${x}`);
+  const registry = new Registry();
+  // as Kubernetes mode builds it: no member list at first, then edgelb's pods through setMembers
+  const late = new Membership({ self: 'late', listen: members[0]!, members: [], key: undefined, intervalMs: 30, deadAfterMs: 300, logger: silentLogger(), registry });
+  const peer = new Membership({ self: 'peer', listen: members[1]!, members, key: ring(OLD), intervalMs: 30, deadAfterMs: 300, logger: silentLogger(), registry: new Registry() });
+  running.push(late, peer);
+  await Promise.all([late.start(), peer.start()]);
+  late.setMembers(members);
+  assert.equal(late.isKeyless(), true);
+  assert.equal(late.hasQuorum(), false, 'keyless among peers: masters nothing');
+  await new Promise((r) => setTimeout(r, 200));
+  assert.deepEqual(peer.live(), ['peer'], 'nothing heard from a keyless node');
+  late.setKeys(ring(OLD));
+  assert.equal(late.isKeyless(), false);
+  await waitFor(() => late.live().length === 2 && peer.live().length === 2, { timeoutMs: 5000, what: 'both live once the key is there' });
 });
