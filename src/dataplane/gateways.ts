@@ -1,8 +1,9 @@
 // UplinkGateways: managed neighbour entries (NTF_EXT_MANAGED, neighbours.ts) for the gateways of
 // the routes the uplink takes toward clients, so XDP forwards the first reply of a flow itself.
 // A reply (dnat, onearm, fullnat) leaves through bpf_fib_lookup; while the gateway has no valid
-// neighbour entry that answers NO_NEIGH and the packet goes to the kernel, which drops it (IPv6
-// without net.ipv6.conf.all.forwarding; IPv4 from a VIP that the per-VIP rule makes a martian).
+// neighbour entry that answers NO_NEIGH and the packet goes to the kernel, which drops an IPv6
+// one (no net.ipv6.conf.all.forwarding: the daemon enables forwarding on the uplink only) and
+// forwards an IPv4 one only after ARP.
 // Followed live from netlink route events (RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE; a dump at start
 // and after an overflow), never polled: every unicast route of any table but local with a next hop
 // via a gateway on the uplink wants that gateway resolved. The entry is made when the first such
