@@ -8,7 +8,8 @@
 // and after an overflow), never polled: every unicast route of any table but local with a next hop
 // via a gateway on the uplink wants that gateway resolved. The entry is made when the first such
 // route appears, removed when the last one goes, and made again at once when something deletes it
-// (`ip neigh flush`: a neighbour event). Entries someone made permanent (or NOARP) are left alone.
+// (`ip neigh flush`, the carrier lost: a neighbour event); one that failed is tried again at the
+// next route, neighbour or uplink-up event. Entries someone made permanent (or NOARP) are left alone.
 import type { Logger } from '../lib/logger.js';
 import { canonicalIp, familyOf } from '../lib/addr.js';
 import { errorMessage } from '../lib/errors.js';
@@ -57,10 +58,10 @@ export class UplinkGateways {
     private readonly opts: UplinkGatewaysOptions = {},
   ) {}
 
-  /** Subscribe to route and neighbour events, then dump the routes on the same socket. */
+  /** Subscribe to route, neighbour and link events, then dump the routes on the same socket. */
   start(): void {
     try {
-      this.watch = this.n.openNetlinkWatch(['route', 'neigh']);
+      this.watch = this.n.openNetlinkWatch(['route', 'neigh', 'link']);
       this.watch.start((events) => this.onEvents(events));
     } catch (e) {
       this.watch = undefined;
@@ -114,6 +115,7 @@ export class UplinkGateways {
       this.watch.dumpRoutes();
     } catch (e) {
       this.dumping = false;
+      this.synced = true;
       this.log.warn({ err: errorMessage(e) }, 'netlink route dump request failed: gateways follow route events only');
     }
   }
@@ -126,6 +128,9 @@ export class UplinkGateways {
       } else if (e.kind === 'neigh') {
         // deleted (flushed) while a route still needs it: make it again now, not after a lost reply
         if (e.op === 'del' && e.ifindex === this.ifindex && this.have.delete(canonicalIp(e.address))) changed = true;
+      } else if (e.kind === 'link') {
+        // the uplink up again: make what could not be made while it was down (an update that failed)
+        if (e.op === 'new' && e.up && e.ifindex === this.ifindex) changed = true;
       } else if (e.kind === 'done') {
         if (!this.dumping) continue;
         this.dumping = false;
