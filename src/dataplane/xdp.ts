@@ -204,7 +204,11 @@ export class XdpDataplane implements Dataplane {
     // packets toward an unresolved backend are lost (neighbours.ts): restore missing managed entries
     const codes = [this.layout.counters.DROP_DSR_NO_NEIGH, this.layout.counters.PASS_NO_NEIGH].filter((c) => c !== undefined);
     if (this.opts.manageNeighbours !== false) this.neighTimer = watchUnresolved(this.n, this.ifindex, 1000, { dropped: () => (this.opened ? codes.reduce((a, c) => a + sumPerCpuCounter(this.n, this.fd('counters'), c), 0) : 0), wanted: () => [...this.svcs.neighbourAddresses(), ...(this.gateways?.entries() ?? [])] }, this.log);
-    if (this.opts.manageNeighbours !== false) (this.gateways = new UplinkGateways(this.n, this.ifindex, this.log, { keep: (a) => this.svcs.neighbourAddresses().includes(a) })).start();
+    if (this.opts.manageNeighbours !== false) {
+      // replies toward clients: the gateways of the uplink's routes stay resolved (gateways.ts)
+      this.gateways = new UplinkGateways(this.n, this.ifindex, this.log, { keep: (a) => this.svcs.neighbourAddresses().includes(a) });
+      this.gateways.start();
+    }
     this.log.info(
       { iface, attachMode: this.attachMode, takenOver, pinDir: this.pinDir, progId: this.progId, conntrackSize: this.opts.spec.conntrackSize, maglevSize: this.maglevSize },
       takenOver ? 'XDP data path taken over (program replaced in place, pinned maps reused)' : 'XDP data path attached',
