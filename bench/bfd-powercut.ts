@@ -11,11 +11,10 @@
 // killed process's TCP socket is closed by the kernel, which sends a FIN (or RST) to the router —
 // something a powered-off node never sends, and which BIRD would take as the end of the session at
 // once. The sides rotate (run i starts with side i mod 3).
-import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { Lab, edgeTopology, edgePlan, BirdRouter, FRR_DAEMON_DIR, FRR_TMP_DIR, waitUntil, type LabProcess, type NeighborConfig } from '../test/lab/lib/index.js';
+import { routeDeleted, withBirdFib, type FibMonitor } from './lib/bird-fib.js';
 import { percentile, rotate, summarize, type BenchContext, type Row } from './lib/harness.js';
 import { DAEMON_NODE_FLAGS, REPO } from './lib/senders.js';
 import type { Benchmark } from './run.js';
@@ -30,39 +29,6 @@ const DETECT_MS = BFD.multiplier * Math.max(BFD.minRx, BFD.minTx);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** wall-clock ms with sub-ms precision (the same clock as `date +%s%N` in the namespaces) */
 const nowMs = () => performance.timeOrigin + performance.now();
-
-/** Deletions of routes from a namespace's kernel FIB, as they happen (`ip monitor route`), stamped on arrival. */
-class FibDeletions {
-  private waiters: Array<{ vip: string; resolve: (t: number) => void }> = [];
-  private readonly child;
-  constructor(netns: string) {
-    this.child = spawn('ip', ['-n', netns, 'monitor', 'route'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    createInterface({ input: this.child.stdout! }).on('line', (line) => {
-      const t = nowMs();
-      this.waiters = this.waiters.filter((w) => {
-        if (!line.startsWith(`Deleted ${w.vip} `) && !line.startsWith(`Deleted ${w.vip}/32 `)) return true;
-        w.resolve(t);
-        return false;
-      });
-    });
-  }
-  /** Resolves with the wall-clock ms of the first deletion of `vip` (register before acting). */
-  next(vip: string, timeoutMs = 20_000): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`${vip}: no FIB deletion in ${timeoutMs} ms`)), timeoutMs);
-      this.waiters.push({
-        vip,
-        resolve: (v) => {
-          clearTimeout(t);
-          resolve(v);
-        },
-      });
-    });
-  }
-  stop(): void {
-    this.child.kill();
-  }
-}
 
 interface Side {
   name: string;
@@ -189,12 +155,12 @@ async function ready(lab: Lab, bird: BirdRouter, s: Side): Promise<void> {
 }
 
 /** One power cut of a side: ms from the cut to the route's deletion in the router's FIB. */
-async function powerCut(lab: Lab, bird: BirdRouter, mon: FibDeletions, s: Side, tag: string): Promise<number> {
+async function powerCut(lab: Lab, bird: BirdRouter, mon: FibMonitor, s: Side, tag: string): Promise<number> {
   const procs = await s.start(lab, tag);
   try {
     await ready(lab, bird, s);
     await sleep(1000 + Math.random() * 1000);
-    const deleted = mon.next(s.vip, HOLD * 1000 + 10_000);
+    const deleted = mon.next(routeDeleted(s.vip), HOLD * 1000 + 10_000, `FIB deletion of ${s.vip}`);
     const r = await lab.exec(s.node, ['sh', '-c', `date +%s%N; ip link set eth0 down; kill -9 ${procs.map((p) => p.pid).join(' ')}`]);
     const cutMs = Number(BigInt(r.stdout.trim().split('\n')[0]!) / 1000n) / 1000;
     const ms = (await deleted) - cutMs;
@@ -215,17 +181,13 @@ const bench: Benchmark = {
   async run(ctx: BenchContext): Promise<Row[]> {
     const runs = ctx.quick ? 1 : Math.max(20, ctx.runs); // 20 a side: a p99 between the two highest, not one outlier
     const sides = [edgelbSide(1, true), frrSide(2), edgelbSide(3, false)];
-    const lab = await Lab.create(edgeTopology({ prefix: 'bpc', nodes: sides.length, client: false, ipv6: false }));
-    let mon: FibDeletions | undefined;
-    try {
-      const neighbor = (s: Side): NeighborConfig => ({ address: s.address, asn: EDGE_ASN, holdTime: HOLD, connectRetry: 1, name: s.node, ...(s.bfd ? { bfd: BFD } : {}) });
-      const bird = await BirdRouter.start(lab, 'router', { asn: ROUTER_ASN, routerId: R.lan4, neighbors: sides.map(neighbor) });
-      mon = new FibDeletions(lab.netns('router'));
-      const m = mon;
+    const neighbor = (s: Side): NeighborConfig => ({ address: s.address, asn: EDGE_ASN, holdTime: HOLD, connectRetry: 1, name: s.node, ...(s.bfd ? { bfd: BFD } : {}) });
+    const spec = edgeTopology({ prefix: 'bpc', nodes: sides.length, client: false, ipv6: false });
+    return withBirdFib(spec, { asn: ROUTER_ASN, routerId: R.lan4, neighbors: sides.map(neighbor) }, { clock: nowMs }, async ({ lab, bird, fib }) => {
       const times = await rotate(
         runs,
         sides.map((s, k) => async (i: number) => {
-          const ms = await powerCut(lab, bird, m, s, `side${k}-run${i}`);
+          const ms = await powerCut(lab, bird, fib, s, `side${k}-run${i}`);
           ctx.log(`run ${i + 1}/${runs} ${s.name}: ${ms.toFixed(1)} ms`);
           return ms;
         }),
@@ -245,13 +207,7 @@ const bench: Benchmark = {
         rows.push({ bench: 'bfd-powercut', figure: `${what}, p99 of ${ours.length} runs`, unit: 'ms', better: 'lower', ours: [percentile(ours, 99)], anchor, theirs: [percentile(theirs, 99)], note: '(one value per side: the p99 of its runs)' });
       }
       return rows;
-    } catch (e) {
-      console.error(lab.logs(15));
-      throw e;
-    } finally {
-      mon?.stop();
-      await lab.teardown();
-    }
+    });
   },
 };
 export default bench;

@@ -5,7 +5,10 @@
 //   translation a repeated run does not undo: MACs only) and a packet for no VIP, as they are;
 //   established dsr, dnat and onearm packets (forward) and an onearm reply behind the restore
 //   wrapper (xdp_restore.bpf.c: each run writes the original frame back, then tail-calls the
-//   program), the anchor behind its own copy of the same wrapper;
+//   program), the anchor behind its own copy of the same wrapper; these hit the per-CPU flow
+//   cache (native/bpf/fcache.h; checked on its counter), so a miss is measured too: two
+//   established dsr flows whose tuples share a cache slot a third flow holds, alternated
+//   (xdp_restore_alt) — every packet a probe, a cache miss and the full path;
 // - bounds (build/bpf/xdp_ct_anchor.bpf.o on the same pinned table): bare XDP_TX plus one
 //   conntrack lookup (a hit, repeats; a miss of a new tuple, single runs), plus one conntrack
 //   insert (single runs) — what one hash-map call costs here, below which no conntrack-based
@@ -24,7 +27,7 @@ import { loadNative } from '../src/native/index.js';
 import { silentLogger } from '../src/lib/logger.js';
 import { XdpDataplane } from '../src/dataplane/xdp.js';
 import { xdpNativeFrom, XDP_ACTION } from '../src/dataplane/native.js';
-import { frame, TCP_ACK, TCP_SYN } from '../test/unit/dataplane/pkt.js';
+import { fcSlot4, frame, TCP_ACK, TCP_SYN } from '../test/unit/dataplane/pkt.js';
 import { rmSync } from 'node:fs';
 import { BACKEND_MAC, createTestNetns, deleteTestNetns, NODE_MAC, xdpCtx } from '../test/unit/dataplane/netns.js';
 
@@ -78,14 +81,23 @@ try {
   const lookupBound = loadOn('xdp_ct_anchor', 'xdp_ct_lookup_anchor', dp.pinDir).fd;
   const insertBound = loadOn('xdp_ct_anchor', 'xdp_ct_insert_anchor', dp.pinDir).fd;
   const u32 = (v: number) => { const b = Buffer.alloc(4); b.writeUInt32LE(v); return b; };
-  /** The restore wrapper around a program: runs of it start from `frame` every time. */
-  const wrap = (target: number) => {
-    const w = loadOn('xdp_restore', 'xdp_restore');
+  /** The restore wrapper around a program: runs of it start from `frame` every time (alt: frames
+   * 0 and 1 in turn). */
+  const wrap = (target: number, program = 'xdp_restore') => {
+    const w = loadOn('xdp_restore', program);
     native.mapUpdate(w.maps.xdp_restore_progs!, u32(0), u32(target));
-    return { fd: w.fd, set: (f: Buffer) => { const v = Buffer.alloc(128); f.copy(v, 0, 0, 128); native.mapUpdate(w.maps.xdp_restore_pkt!, u32(0), v); } };
+    return { fd: w.fd, set: (f: Buffer, slot = 0) => { const v = Buffer.alloc(128); f.copy(v, 0, 0, 128); native.mapUpdate(w.maps.xdp_restore_pkt!, u32(slot), v); } };
   };
   const wOurs = wrap(prog);
   const wAnchor = wrap(anchorFd);
+  const hits = () => dp!.stats().counters.flow_cache_hit ?? 0;
+  /** Fails the run when the flow cache did not do what a row claims: every repeat a hit (but the
+   * refills: the full path once per expired slot, every 50 ms), or none. */
+  const cacheCheck = (name: string, before: number, all: boolean) => {
+    if (process.env.XDP_OBJECT) return; // another build (the "before" of the cache) has none
+    const n = hits() - before;
+    if (all ? n < REPEAT - 1000 : n !== 0) throw new Error(`${name}: ${n} flow cache hits in ${REPEAT} runs, wanted ${all ? 'all but the refills' : 'none'}`);
+  };
 
   // ---- the table: FLOWS tracked dsr flows (entries written directly, like flows the program made)
   const t0 = Date.now();
@@ -113,7 +125,9 @@ try {
   const estAck = frame({ ...est, tcpFlags: TCP_ACK, payload: Buffer.alloc(64) });
   run(prog, Buffer.from(estAck), 1, TX);
   run(anchorFd, estAck, 1000, TX); // warm
+  let h0 = hits();
   rows.push({ name: `established dsr, ${REPEAT} repeats`, ours: run(prog, Buffer.from(estAck), REPEAT, TX).durationNs, base: run(anchorFd, Buffer.from(estAck), REPEAT, TX).durationNs });
+  cacheCheck('established dsr', h0, true);
   const nonVip = frame({ src: '10.1.0.5', dst: '10.0.0.2', proto: 'tcp', sport: 40000, dport: 22, tcpFlags: TCP_ACK });
   rows.push({ name: `not for a VIP (passed), ${REPEAT} repeats`, ours: run(prog, nonVip, REPEAT, XDP_ACTION.PASS).durationNs, base: run(anchorFd, nonVip, REPEAT, TX).durationNs });
   rows.push({ name: `bound: XDP_TX + 1 conntrack lookup, ${REPEAT} repeats`, ours: run(lookupBound, Buffer.from(estAck), REPEAT, TX).durationNs, base: run(anchorFd, Buffer.from(estAck), REPEAT, TX).durationNs });
@@ -136,13 +150,46 @@ try {
     wOurs.set(pkt);
     wAnchor.set(pkt);
     run(wAnchor.fd, pkt, 1000, TX); // warm
+    h0 = hits();
     rows.push({ name: `${name}, ${REPEAT} repeats (restore wrapper)`, ours: run(wOurs.fd, Buffer.from(pkt), REPEAT, TX).durationNs, base: run(wAnchor.fd, Buffer.from(pkt), REPEAT, TX).durationNs });
+    cacheCheck(name, h0, true);
   };
   wrapped('established dsr', estAck);
   wrapped('established dnat', handshake('192.168.80.1', 42000).data);
   const onearm = handshake('192.168.80.2', 42001);
   wrapped('established onearm', onearm.data);
   wrapped('established onearm reply', onearm.reply);
+  // the cache's miss: two more established dsr flows in `est`'s slot, alternated, while `est`
+  // holds it (a fill never takes another flow's live slot): every packet probes, misses and takes
+  // the full path. The slot lives 50 ms, so the run is short and `est` re-takes it just before.
+  const MISS_REPEAT = 200_000;
+  // the cache is per CPU: the holder's fill and the measured run on one CPU (all threads of this
+  // process; the affinity is restored after)
+  const cpus = execFileSync('taskset', ['-p', String(process.pid)], { encoding: 'utf8' }).trim().split(': ').pop()!;
+  execFileSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
+  const alt = [1, 2].map((k) => {
+    const f = { ...est, src: `10.1.0.${9 + k}`, sport: 40000 + k };
+    while (fcSlot4(f.src, f.dst, f.sport, 80) !== fcSlot4(est.src, est.dst, est.sport, 80)) f.sport++;
+    run(prog, frame({ ...f, tcpFlags: TCP_SYN }), 1, TX);
+    const ack = frame({ ...f, tcpFlags: TCP_ACK, payload: Buffer.alloc(64) });
+    run(prog, Buffer.from(ack), 1, TX);
+    return ack;
+  });
+  const wOursAlt = wrap(prog, 'xdp_restore_alt');
+  const wAnchorAlt = wrap(anchorFd, 'xdp_restore_alt');
+  for (const w of [wOursAlt, wAnchorAlt]) alt.forEach((f, i) => w.set(f, i));
+  run(wAnchorAlt.fd, alt[0]!, 1000, TX); // warm
+  let missNs = 0;
+  for (let attempt = 0; ; attempt++) {
+    await new Promise((r) => setTimeout(r, 60)); // `est`'s old slot expired: its next packet fills
+    run(prog, Buffer.from(estAck), 1, TX);
+    h0 = hits();
+    missNs = run(wOursAlt.fd, Buffer.from(alt[0]!), MISS_REPEAT, TX).durationNs;
+    if (hits() === h0 || process.env.XDP_OBJECT) break;
+    if (attempt === 4) throw new Error(`flow cache miss: ${hits() - h0} hits in ${MISS_REPEAT} runs (the run outlived the holder's 50 ms slot 5 times)`);
+  }
+  execFileSync('taskset', ['-a', '-p', cpus, String(process.pid)], { stdio: 'ignore' });
+  rows.push({ name: `established dsr, flow cache miss (2 flows on a slot a third holds), ${MISS_REPEAT} repeats (restore wrapper)`, ours: missNs, base: run(wAnchorAlt.fd, Buffer.from(alt[0]!), MISS_REPEAT, TX).durationNs });
 
   // ---- single runs, minus the anchor's single runs (CASES=repeat: only the repeated cases above)
   const singles = process.env.CASES !== 'repeat';
@@ -173,7 +220,7 @@ try {
     console.log(r.name.padEnd(56), r.ours.toFixed(1).padStart(9), r.base.toFixed(1).padStart(9), (r.ours / r.base).toFixed(2).padStart(5), r.net ? (r.ours - r.base).toFixed(1).padStart(8) : '');
   }
   const st = dp.stats();
-  console.log(`counters: ct_new ${st.counters.ct_new}, ct_hit ${st.counters.ct_hit}, tx ${st.counters.tx}, tx_echo ${st.counters.tx_echo ?? '-'}, nh_cached ${st.counters.nh_cached ?? '-'}, nh_miss ${st.counters.nh_miss ?? '-'}, conntrack entries ${st.conntrackEntries}`);
+  console.log(`counters: ct_new ${st.counters.ct_new}, ct_hit ${st.counters.ct_hit}, flow_cache_hit ${st.counters.flow_cache_hit ?? '-'}, tx ${st.counters.tx}, tx_echo ${st.counters.tx_echo ?? '-'}, nh_cached ${st.counters.nh_cached ?? '-'}, nh_miss ${st.counters.nh_miss ?? '-'}, conntrack entries ${st.conntrackEntries}`);
 } finally {
   for (const fd of fds) native.closeFd(fd);
   if (anchorFd >= 0) native.closeFd(anchorFd);

@@ -119,7 +119,8 @@ Napi::Value Layout(const Napi::CallbackInfo& info) {
   CNT(TX_BFD);
   CNT(PASS_BFD);
   CNT(PASS_BFD_SPENT);
-  static_assert(EDGELB_CNT_LAST == 49, "list every counter code above");
+  CNT(FLOW_CACHE_HIT);
+  static_assert(EDGELB_CNT_LAST == 50, "list every counter code above");
   o.Set("counters", counters);
   o.Set("counterSlots", EDGELB_CNT_MAX);
   o.Set("svcListMax", EDGELB_SVC_LIST_MAX);

@@ -27,6 +27,7 @@ struct MapResult {
   std::string name;
   int fd = -1;
   bool reused = false;
+  bool pinned = true;    // the object asked for it (LIBBPF_PIN_BY_NAME); others live with the program
   std::string replaced;  // why an incompatible pin was replaced
 };
 
@@ -74,14 +75,16 @@ Napi::Value Load(const Napi::CallbackInfo& info) {
     MapResult r;
     r.name = bpf_map__name(map);
     if (r.name.find('.') != std::string::npos) continue;  // .rodata/.bss: never pinned
-    // the object's maps carry LIBBPF_PIN_BY_NAME; pinning is done here, under pinDir
+    // maps with LIBBPF_PIN_BY_NAME are pinned here, under pinDir; a map without it (the flow
+    // cache, edgelb_fc4/6) is the program's own and starts empty with every load
+    r.pinned = bpf_map__pin_path(map) != nullptr;
     bpf_map__set_pin_path(map, nullptr);
     auto it = sizes.find(r.name);
     if (it != sizes.end()) {
       int rc = bpf_map__set_max_entries(map, it->second);
       if (rc != 0) return fail("bpf_map__set_max_entries(" + r.name + ")", -rc);
     }
-    if (!pinDir.empty()) {
+    if (!pinDir.empty() && r.pinned) {
       std::string pin = pinDir + "/" + r.name;
       PinReuse pr;
       int rc = ReusePinnedMap(map, pin, true, &pr);
@@ -100,7 +103,7 @@ Napi::Value Load(const Napi::CallbackInfo& info) {
   };
   for (auto& r : results) {
     bpf_map* m = bpf_object__find_map_by_name(obj, r.name.c_str());
-    if (!pinDir.empty() && !r.reused) {
+    if (!pinDir.empty() && r.pinned && !r.reused) {
       std::string pin = pinDir + "/" + r.name;
       int prc = bpf_obj_pin(bpf_map__fd(m), pin.c_str());
       if (prc != 0) {
@@ -119,6 +122,7 @@ Napi::Value Load(const Napi::CallbackInfo& info) {
     Napi::Object mo = Napi::Object::New(env);
     mo.Set("fd", fd);
     mo.Set("reused", r.reused);
+    mo.Set("pinned", r.pinned);
     if (!r.replaced.empty()) mo.Set("replaced", r.replaced);
     mo.Set("maxEntries", bpf_map__max_entries(m));
     maps.Set(r.name, mo);

@@ -392,7 +392,8 @@ EDGELB_STATIC_ASSERT(sizeof(struct edgelb_stats) == 16, "edgelb_stats");
 #define EDGELB_CNT_TX_BFD 47       /* BFD control packet answered from the offload (daemon's lease out) */
 #define EDGELB_CNT_PASS_BFD 48     /* BFD control packet of an offloaded session, daemon's lease live */
 #define EDGELB_CNT_PASS_BFD_SPENT 49 /* lease out, but frames used up or past the offload's max time */
-#define EDGELB_CNT_LAST 49
+#define EDGELB_CNT_FLOW_CACHE_HIT 50 /* tracked-flow packet sent from the per-CPU flow cache (fcache.h) */
+#define EDGELB_CNT_LAST 50
 
 EDGELB_STATIC_ASSERT(EDGELB_CNT_LAST < EDGELB_CNT_MAX, "counter codes fit edgelb_cnt");
 

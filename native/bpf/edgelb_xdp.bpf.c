@@ -1,5 +1,6 @@
 /* edgelb_xdp.bpf.c: the XDP program on the node's uplink. Per packet: parse; a packet neither to
- * a VIP nor from a backend (address filter) leaves at once; a tracked flow (conntrack LRU, both
+ * a VIP nor from a backend (address filter) leaves at once; an established flow's packet is sent
+ * from the per-CPU flow cache when its slot is there (fcache.h); a tracked flow (conntrack LRU, both
  * directions in one map, TCP-aware: ct.h) is rewritten and sent; a new flow to a service (VIP,
  * port, protocol) gets a backend (Maglev by default, keyed hash), conntrack entries for both
  * directions (with a fairly shared SNAT port for onearm/fullnat), and is rewritten and sent.
@@ -19,6 +20,7 @@
 #include "fwd.h"
 #include "vip.h"
 #include "bfd.h"
+#include "fcache.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -236,13 +238,15 @@ static __always_inline int slow_path(struct xdp_md *ctx, struct pkt *p, int r, i
 		frag_track(p, now);
 	struct edgelb_ct *ct = ct_lookup(&p->key);
 	if (ct) {
+		__u8 was = ct->flags; /* the flow cache never takes an entry that arrived SYNCED */
 		if (ct->flags & EDGELB_CT_F_REPLY) {
 			cnt_inc(EDGELB_CNT_CT_REPLY_HIT);
-			if (ct_track_needed(ct, p))
+			if (ct_track_needed(ct, p)) {
 				ct_track(ct, p, now);
-			else if (p->proto == IPPROTO_UDP && !(ct->flags & EDGELB_CT_F_SHARED) && ct->mode != EDGELB_MODE_DSR)
+				fc_forget_flow(p, ct);
+			} else if (p->proto == IPPROTO_UDP && !(ct->flags & EDGELB_CT_F_SHARED) && ct->mode != EDGELB_MODE_DSR)
 				ct_share_udp(ct, p);
-			return xlate(ctx, p, ct, now, 0);
+			return fc_fill(ctx, p, ct, cfg, now, was, xlate(ctx, p, ct, now, 0));
 		}
 		struct edgelb_backend *be = bpf_map_lookup_elem(&edgelb_be, &ct->be_index);
 		if (!be || be->gen != ct->be_gen || be->family == 0) {
@@ -254,10 +258,14 @@ static __always_inline int slow_path(struct xdp_md *ctx, struct pkt *p, int r, i
 			/* the client re-uses a closing flow's tuple: a new flow */
 		} else {
 			cnt_inc(EDGELB_CNT_CT_HIT);
-			if (ct_track_needed(ct, p))
+			if (ct_track_needed(ct, p)) {
 				ct_track(ct, p, now);
-			return xlate(ctx, p, ct, now, 0);
+				fc_forget_flow(p, ct);
+			}
+			return fc_fill(ctx, p, ct, cfg, now, was, xlate(ctx, p, ct, now, 0));
 		}
+		/* the tuple's flow is replaced below: no CPU may serve the old one from its cache */
+		fc_forget_replaced(p, ct);
 	}
 	struct edgelb_svc_key sk = {};
 	sk.vip = p->key.dst;
@@ -272,6 +280,7 @@ static __always_inline int slow_path(struct xdp_md *ctx, struct pkt *p, int r, i
 			return rst_reply(ctx, p);
 		return verdict(EDGELB_CNT_DROP_VIP_NO_SVC, XDP_DROP);
 	}
+	fc_forget(&p->key); /* (an entry the LRU evicted may have left a slot) */
 	return new_flow(ctx, p, svc, cfg, now);
 }
 
@@ -300,6 +309,12 @@ int edgelb_xdp(struct xdp_md *ctx)
 		if (r == PARSE_L4_MALFORMED)
 			return verdict(EDGELB_CNT_PASS_MALFORMED, XDP_PASS);
 		return verdict(EDGELB_CNT_PASS_NOT_VIP, XDP_PASS);
+	}
+	if (r == PARSE_OK) {
+		/* an established flow from the per-CPU flow cache (fcache.h): no conntrack lookup */
+		int v = fc_hit(ctx, &p);
+		if (v >= 0)
+			return v;
 	}
 	return slow_path(ctx, &p, r, maybe_vip);
 }

@@ -3,7 +3,8 @@
  * writes the original frame back (up to 128 bytes, from xdp_restore_pkt), then tail-calls the
  * program in slot 0 of xdp_restore_progs. bench/dataplane-testrun.ts runs edgelb_xdp and the bare
  * XDP_TX anchor each behind its own copy of this wrapper, so both pay the same restore and tail
- * call. Not loaded by the daemon. */
+ * call. xdp_restore_alt writes frames 0 and 1 of xdp_restore_pkt in turn (two flows that evict
+ * each other from the flow cache: the cost of a miss). Not loaded by the daemon. */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
@@ -17,7 +18,7 @@ struct restore_pkt {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, 2);
 	__type(key, __u32);
 	__type(value, struct restore_pkt);
 } xdp_restore_pkt SEC(".maps");
@@ -29,11 +30,11 @@ struct {
 	__type(value, __u32);
 } xdp_restore_progs SEC(".maps");
 
-SEC("xdp")
-int xdp_restore(struct xdp_md *ctx)
+static __u32 xdp_restore_turn; /* xdp_restore_alt's next frame */
+
+static __always_inline int restore(struct xdp_md *ctx, __u32 k)
 {
-	__u32 zero = 0;
-	struct restore_pkt *o = bpf_map_lookup_elem(&xdp_restore_pkt, &zero);
+	struct restore_pkt *o = bpf_map_lookup_elem(&xdp_restore_pkt, &k);
 	if (!o)
 		return XDP_ABORTED;
 	void *data = (void *)(long)ctx->data;
@@ -49,4 +50,16 @@ int xdp_restore(struct xdp_md *ctx)
 	}
 	bpf_tail_call(ctx, &xdp_restore_progs, 0);
 	return XDP_ABORTED;
+}
+
+SEC("xdp")
+int xdp_restore(struct xdp_md *ctx)
+{
+	return restore(ctx, 0);
+}
+
+SEC("xdp")
+int xdp_restore_alt(struct xdp_md *ctx)
+{
+	return restore(ctx, xdp_restore_turn++ & 1);
 }

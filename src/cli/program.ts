@@ -211,6 +211,19 @@ export function buildProgram(io: Io = stdio, setCode: (code: number) => void = (
     );
 
   program
+    .command('forwarding')
+    .description("turn IPv4 and IPv6 forwarding on for this node's uplink only (the chart's init container; with --kubernetes the Node's edgelb.io/interface annotation is honoured as the daemon honours it)")
+    .requiredOption('--config <file>', 'read node.interface (and node.name) from this file')
+    .option('--kubernetes', "read the Node named by NODE_NAME (or node.name) for its edgelb.io/interface annotation", false)
+    .option('--proc-sys <dir>', 'the sysctl tree', '/proc/sys')
+    .action(
+      wrap(async (o: { config: string; kubernetes: boolean; procSys: string }) => {
+        const { runForwardingInit } = await import('../daemon/forwarding.js');
+        return runForwardingInit({ configPath: o.config, kubernetes: o.kubernetes, procSys: o.procSys, out: io.out, err: io.err });
+      }),
+    );
+
+  program
     .command('migrate')
     .description('convert MetalLB or kube-loxilb objects into edgelb objects (YAML on stdout); what cannot be carried over goes to stderr (exit 3)')
     .addArgument(program.createArgument('<from>', 'metallb | kube-loxilb').choices(['metallb', 'kube-loxilb']))

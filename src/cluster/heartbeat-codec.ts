@@ -1,5 +1,5 @@
 // Heartbeat wire format, its authentication and its freshness rule. HMAC-SHA256 with the cluster
-// key over the whole packet, checked only after the size and the layout (junk never costs an
+// key (the primary of the key ring; any listed key is accepted: lib/cluster-keys.ts) over the whole packet, checked only after the size and the layout (junk never costs an
 // HMAC of 64 KB). Freshness is a challenge/response, with no wall clock anywhere: every node has a
 // random boot id and numbers its heartbeats; each heartbeat to a peer echoes the peer's boot id and
 // the latest sequence number heard from it. A receiver accepts a heartbeat only when it echoes the
@@ -16,7 +16,7 @@
 //  36   1  name length L, then L bytes of the node name (UTF-8)
 //   .   2  payload length P (u16 BE), then P bytes of payload (the shard claims, claims-codec.ts)
 //   .  32  HMAC-SHA256(key, every byte before it)
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { macOf, matchMac, ringOf, type MacKeys } from '../lib/cluster-keys.js';
 import { CLAIMS_MAX_BYTES } from './claims-codec.js';
 
 export const HB_MAGIC = 'EHB2';
@@ -39,7 +39,8 @@ export interface Heartbeat {
 export type HeartbeatDrop = 'malformed' | 'unauthenticated' | 'replayed' | 'stale' | 'unknown-sender' | 'rate-limited';
 export const HEARTBEAT_DROPS: readonly HeartbeatDrop[] = ['malformed', 'unauthenticated', 'replayed', 'stale', 'unknown-sender', 'rate-limited'];
 
-export function encodeHeartbeat(h: Heartbeat, key: Uint8Array): Buffer {
+/** Signed with the ring's primary key (lib/cluster-keys.ts), or with `key` itself. */
+export function encodeHeartbeat(h: Heartbeat, key: MacKeys): Buffer {
   const name = Buffer.from(h.name, 'utf8');
   if (name.length > 255) throw new RangeError('node name longer than 255 bytes');
   if (h.payload.length > HB_MAX_PAYLOAD) throw new RangeError(`heartbeat payload of ${h.payload.length} bytes exceeds ${HB_MAX_PAYLOAD}`);
@@ -55,12 +56,16 @@ export function encodeHeartbeat(h: Heartbeat, key: Uint8Array): Buffer {
   b.writeUInt16BE(h.payload.length, o);
   b.set(h.payload, o + 2);
   o += 2 + h.payload.length;
-  createHmac('sha256', key).update(b.subarray(0, o)).digest().copy(b, o);
+  macOf(key, b.subarray(0, o)).copy(b, o);
   return b;
 }
 
-/** Size and layout first (cheap), then the MAC; never throws. */
-export function decodeHeartbeat(b: Uint8Array, key: Uint8Array): { ok: true; hb: Heartbeat } | { ok: false; reason: HeartbeatDrop } {
+/**
+ * Size and layout first (cheap), then the MAC against every key form the ring accepts, `first`
+ * (the form this sender used last) first; never throws. `form` is the index in ring.accept that
+ * matched and `key` its key's index (0 = the primary).
+ */
+export function decodeHeartbeat(b: Uint8Array, keys: MacKeys, first = 0): { ok: true; hb: Heartbeat; form: number; key: number } | { ok: false; reason: HeartbeatDrop } {
   if (b.length < HB_MIN_PACKET || b.length > HB_MAX_PACKET) return { ok: false, reason: 'malformed' };
   const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
   if (buf.toString('latin1', 0, 4) !== HB_MAGIC) return { ok: false, reason: 'malformed' };
@@ -69,11 +74,14 @@ export function decodeHeartbeat(b: Uint8Array, key: Uint8Array): { ok: true; hb:
   if (HEAD + 1 + nl + 2 > body) return { ok: false, reason: 'malformed' };
   const pl = buf.readUInt16BE(HEAD + 1 + nl);
   if (HEAD + 1 + nl + 2 + pl !== body || pl > HB_MAX_PAYLOAD) return { ok: false, reason: 'malformed' };
-  const want = createHmac('sha256', key).update(buf.subarray(0, body)).digest();
-  if (!timingSafeEqual(want, buf.subarray(body))) return { ok: false, reason: 'unauthenticated' };
+  const ring = ringOf(keys);
+  const form = matchMac(ring, buf.subarray(0, body), buf.subarray(body), first);
+  if (form < 0) return { ok: false, reason: 'unauthenticated' };
   const p = HEAD + 1 + nl + 2;
   return {
     ok: true,
+    form,
+    key: ring.accept[form]!.key,
     hb: {
       boot: buf.readBigUInt64BE(4),
       seq: buf.readBigUInt64BE(12),

@@ -12,6 +12,7 @@ import { setPriority } from 'node:os';
 import { performance, PerformanceObserver } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import { canonicalIp, familyOf, unmapIpv4 } from '../lib/addr.js';
+import { ringOf, type KeyRing, type MacKeys } from '../lib/cluster-keys.js';
 import { checkFresh, decodeHeartbeat, encodeHeartbeat, SendLog, type Challenge, type HeartbeatDrop, type ReplayState } from './heartbeat-codec.js';
 
 export interface WorkerConfig {
@@ -19,7 +20,8 @@ export interface WorkerConfig {
   listenHost: string;
   listenPort: number;
   peers: Array<{ host: string; port: number; key: string }>;
-  key: Uint8Array;
+  /** The cluster key ring (sign with the primary, accept any), or one key. */
+  key: MacKeys;
   intervalMs: number;
   deadAfterMs: number;
   /** SCHED_FIFO priority of this thread (1-99); 0 = do not ask for real-time scheduling. */
@@ -40,7 +42,9 @@ export type FromWorker =
   | { type: 'ready'; port: number; scheduling: string }
   | { type: 'error'; message: string }
   | { type: 'view'; live: PeerView[]; died: Array<{ key: string; name: string; lastSeenMs: number }> }
-  | { type: 'stats'; sent: number; received: number; stalls: number; lateSends: number; maxSendGapMs: number; maxGcMs: number; dropped: Partial<Record<HeartbeatDrop, number>> };
+  | { type: 'stats'; sent: number; received: number; nonPrimary: number; stalls: number; lateSends: number; maxSendGapMs: number; maxGcMs: number; dropped: Partial<Record<HeartbeatDrop, number>> }
+  /** A member's heartbeats now verify with another key of the ring (`id`; primary: the ring's first). */
+  | { type: 'keyUse'; peer: string; name: string; id: string; primary: boolean };
 
 /**
  * Best effort: run this thread with real-time scheduling (SCHED_FIFO at cfg.rtPriority, as
@@ -74,7 +78,7 @@ function raisePriority(): string {
   }
 }
 
-export type ToWorker = { type: 'payload'; payload: Uint8Array } | { type: 'peers'; peers: WorkerConfig['peers'] } | { type: 'stop' };
+export type ToWorker = { type: 'payload'; payload: Uint8Array } | { type: 'peers'; peers: WorkerConfig['peers'] } | { type: 'keys'; keys: KeyRing } | { type: 'stop' };
 
 /** HMAC verifications a member may cost per heartbeat interval (it sends one, plus immediate
  *  sends on claim changes); the rest of its datagrams are dropped unverified as rate-limited. */
@@ -90,6 +94,10 @@ interface Peer {
   echoBoot: bigint;
   echoSeq: bigint;
   budget: number;
+  /** The key form (index in ring.accept) its last authentic heartbeat used: tried first. */
+  form: number;
+  /** The id of the key it authenticates with now ('' until heard). */
+  keyId: string;
   name: string;
   payload: Uint8Array;
   lastSeenMono: number;
@@ -105,9 +113,10 @@ const port = parentPort!;
 const boot = randomBytes(8).readBigUInt64BE(0) || 1n;
 let seq = 0n;
 let payload: Uint8Array = cfg.payload ?? new Uint8Array(0);
-const stats = { sent: 0, received: 0, dropped: {} as Partial<Record<HeartbeatDrop, number>> };
+const stats = { sent: 0, received: 0, nonPrimary: 0, dropped: {} as Partial<Record<HeartbeatDrop, number>> };
+let ring: KeyRing = ringOf(cfg.key);
 let statsDirty = false;
-const newPeer = (p: WorkerConfig['peers'][number]): Peer => ({ ...p, echoBoot: 0n, echoSeq: 0n, budget: VERIFY_BUDGET, name: '', payload: new Uint8Array(0), lastSeenMono: 0, lastSeenWall: 0, live: false });
+const newPeer = (p: WorkerConfig['peers'][number]): Peer => ({ ...p, echoBoot: 0n, echoSeq: 0n, budget: VERIFY_BUDGET, form: 0, keyId: '', name: '', payload: new Uint8Array(0), lastSeenMono: 0, lastSeenWall: 0, live: false });
 const peers = new Map<string, Peer>(cfg.peers.map((p) => [p.key, newPeer(p)]));
 /** Members by the address and port the socket reports (no parsing for the common spelling). */
 const byRaw = new Map<string, Peer>();
@@ -146,7 +155,7 @@ let lateSends = 0;
 let maxSendGapMs = 0;
 
 function sendTo(p: Peer): void {
-  const pkt = encodeHeartbeat({ boot, seq, echoBoot: p.echoBoot, echoSeq: p.echoSeq, name: cfg.self, payload }, cfg.key);
+  const pkt = encodeHeartbeat({ boot, seq, echoBoot: p.echoBoot, echoSeq: p.echoSeq, name: cfg.self, payload }, ring);
   sock.send(pkt, p.port, p.host, (err) => {
     if (!err) stats.sent++;
   });
@@ -186,9 +195,16 @@ sock.on('message', (msg, rinfo) => {
   if (!p) return drop('unknown-sender');
   if (p.budget <= 0) return drop('rate-limited');
   p.budget--;
-  const d = decodeHeartbeat(msg, cfg.key);
+  const d = decodeHeartbeat(msg, ring, p.form);
   if (!d.ok) return drop(d.reason);
   const hb = d.hb;
+  p.form = d.form;
+  const id = ring.ids[d.key] ?? '';
+  if (id !== p.keyId) {
+    // which key a member uses, on every change: the operator's sign that an old key is unused
+    p.keyId = id;
+    port.postMessage({ type: 'keyUse', peer: p.key, name: hb.name, id, primary: d.key === 0 } satisfies FromWorker);
+  }
   const fresh = checkFresh(p.replay, hb, challenge);
   // what we echo back: the newest sequence of its boot; another boot only from a fresh heartbeat,
   // or while nothing of it was accepted yet (the first contact, in both directions)
@@ -206,6 +222,7 @@ sock.on('message', (msg, rinfo) => {
   if (!fresh.ok) return drop(fresh.reason);
   p.replay = fresh.state;
   stats.received++;
+  if (d.key !== 0) stats.nonPrimary++;
   statsDirty = true;
   p.lastSeenMono = performance.now();
   p.lastSeenWall = Date.now();
@@ -281,6 +298,13 @@ sock.bind(cfg.listenPort, cfg.listenHost, () => {
       strangers.clear();
       if (removedLive) postView([]);
       sendAll();
+    } else if (m.type === 'keys') {
+      // a rotation step: sign with the new primary from the next heartbeat on, accept the new list
+      ring = m.keys;
+      for (const p of peers.values()) {
+        p.form = 0;
+        p.keyId = '';
+      }
     } else if (m.type === 'stop') {
       clearInterval(sendTimer);
       clearInterval(checkTimer);

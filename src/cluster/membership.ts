@@ -19,6 +19,7 @@ import type { FromWorker, ToWorker, WorkerConfig } from './heartbeat-worker.js';
 import { hasQuorum } from './ownership.js';
 import { parseHostPort, tieBreakerOf, type HostPort } from './members.js';
 import { startWorker } from '../lib/worker.js';
+import { ringOf, type KeyRing, type MacKeys } from '../lib/cluster-keys.js';
 
 /**
  * Run the daemon with `node --single-threaded-gc`: with V8's parallel GC, a pause of the heartbeat
@@ -60,8 +61,11 @@ export interface MembershipOptions {
   listen: string;
   /** Every member's address (host or host:port), this node included (cluster.members). */
   members: readonly string[];
-  /** The shared secret (contents of cluster.keyFile); required when there is another member. */
-  key: Uint8Array | undefined;
+  /**
+   * The shared secret: the key ring parsed from cluster.keyFile (sign with the primary, accept
+   * any; setKeys replaces it live), or one key's bytes. Required when there is another member.
+   */
+  key: MacKeys | undefined;
   intervalMs?: number;
   deadAfterMs?: number;
   /**
@@ -134,7 +138,9 @@ export class Membership extends EventEmitter {
    */
   private readonly pending = new Map<string, number>();
   private pendingTimer: NodeJS.Timeout | undefined;
-  private readonly key: Uint8Array;
+  private key: KeyRing | undefined;
+  /** The member list last given (setMembers), to re-evaluate when a key arrives. */
+  private memberList: readonly string[];
   private readonly rtPriority: number;
   /** How the heartbeat thread is scheduled ('SCHED_FIFO 10', 'nice -10' or 'normal'), once started. */
   scheduling = '';
@@ -150,7 +156,7 @@ export class Membership extends EventEmitter {
   private readonly codec: PayloadCodec;
   private payloadBytes: Uint8Array = new Uint8Array(0);
   private livePeers = new Map<string, PeerInfo>(); // by address key
-  private lastStats = { sent: 0, received: 0, stalls: 0, lateSends: 0, dropped: {} as Record<string, number> };
+  private lastStats = { sent: 0, received: 0, nonPrimary: 0, stalls: 0, lateSends: 0, dropped: {} as Record<string, number> };
   /** Longest gap between two heartbeat rounds of this node so far (ms), for diagnostics. */
   maxSendGapMs = 0;
   /** Longest garbage collection pause of the heartbeat thread so far (ms), for diagnostics. */
@@ -158,6 +164,7 @@ export class Membership extends EventEmitter {
   private readonly mSent: Counter;
   private readonly mReceived: Counter;
   private readonly mDropped: Counter<'reason'>;
+  private readonly mNonPrimary: Counter;
   private readonly mLive: Gauge;
   private readonly mDeaths: Counter;
   private readonly mStalls: Counter;
@@ -182,11 +189,13 @@ export class Membership extends EventEmitter {
     this.members = set.members;
     this.selfKey = set.self?.key ?? this.listen.key;
     this.peerAddrs = set.peers;
-    if (this.peerAddrs.length > 0 && (!opts.key || opts.key.length === 0)) {
+    const noKey = !opts.key || (opts.key instanceof Uint8Array && opts.key.length === 0);
+    if (this.peerAddrs.length > 0 && noKey) {
       throw new EdgelbError('EDGELB_ERR_CLUSTER', 'a multi-node cluster needs a shared key (cluster.keyFile): refusing to run unauthenticated heartbeats');
     }
-    if (opts.key && opts.key.length < 16) this.log.warn('cluster key is shorter than 16 bytes');
-    this.key = Uint8Array.from(opts.key ?? new Uint8Array(0));
+    if (opts.key instanceof Uint8Array && opts.key.length > 0 && opts.key.length < 16) this.log.warn('cluster key is shorter than 16 bytes');
+    this.key = noKey ? undefined : ringOf(opts.key instanceof Uint8Array ? Uint8Array.from(opts.key) : opts.key!);
+    this.memberList = opts.members;
     this.codec = opts.payloadCodec ?? jsonCodec;
     this.firstRestartDelay = this.restartDelay = opts.restartDelayMs ?? 100;
     this.rtPriority = opts.realtimePriority ?? 10;
@@ -194,6 +203,11 @@ export class Membership extends EventEmitter {
     const registers = [opts.registry];
     this.mSent = new Counter({ name: 'edgelb_cluster_heartbeats_sent_total', help: 'Heartbeats sent (one per peer)', registers });
     this.mReceived = new Counter({ name: 'edgelb_cluster_heartbeats_received_total', help: 'Heartbeats accepted', registers });
+    this.mNonPrimary = new Counter({
+      name: 'edgelb_cluster_heartbeats_nonprimary_key_total',
+      help: 'Heartbeats accepted that were signed with a key other than this node\'s primary (first) cluster key: 0 for a while on every node = the old key is unused and can be dropped',
+      registers,
+    });
     this.mDropped = new Counter({ name: 'edgelb_cluster_heartbeats_dropped_total', help: 'Heartbeats dropped, by reason (unauthenticated, replayed, malformed, unknown-sender)', labelNames: ['reason'], registers });
     this.mLive = new Gauge({ name: 'edgelb_cluster_members_live', help: 'Live cluster members, this node included', registers });
     this.mDeaths = new Counter({ name: 'edgelb_cluster_member_deaths_total', help: 'Peers declared dead after deadAfterMs without a heartbeat', registers });
@@ -226,6 +240,7 @@ export class Membership extends EventEmitter {
    * Throws only for a member that is not an address.
    */
   setMembers(list: readonly string[]): void {
+    this.memberList = list;
     const set = this.resolve(list);
     let members = set.members;
     if (!set.self) {
@@ -233,7 +248,7 @@ export class Membership extends EventEmitter {
       if (set.members.length) this.log.warn({ listen: this.listen.key, members: list }, 'this node is not in the member list: counted in anyway');
     }
     const text = (l: HostPort[]) => l.map((m) => m.key).sort().join(',');
-    const keyless = set.peers.length > 0 && this.key.length === 0;
+    const keyless = set.peers.length > 0 && !this.key;
     if (text(members) === text(this.members) && keyless === this.keyless) return;
     const before = text(this.members);
     this.members = members;
@@ -252,6 +267,21 @@ export class Membership extends EventEmitter {
     this.worker?.postMessage({ type: 'peers', peers: this.workerPeers() } satisfies ToWorker);
     this.log.info({ from: before, to: text(members) }, 'cluster members changed');
     this.emit('change', this.live());
+  }
+
+  /**
+   * A new key ring (the key file changed: a rotation step). The heartbeat thread signs with its
+   * primary from the next heartbeat on and accepts any of its keys; nothing else is reset, so the
+   * peers stay live. A first key (Kubernetes: the Secret mounted late) ends keyless mode.
+   */
+  setKeys(keys: KeyRing): void {
+    const wasKeyless = this.keyless;
+    this.key = keys;
+    this.worker?.postMessage({ type: 'keys', keys } satisfies ToWorker);
+    if (wasKeyless) {
+      this.log.info('cluster key present: heartbeats to the other members start');
+      this.setMembers(this.memberList);
+    }
   }
 
   /** When the next grace ends: forget it and re-evaluate (a silent new member now counts). */
@@ -335,7 +365,7 @@ export class Membership extends EventEmitter {
       listenHost: this.listen.host,
       listenPort: this.listen.port,
       peers: this.workerPeers(),
-      key: this.key,
+      key: this.key ?? new Uint8Array(0),
       intervalMs: this.intervalMs,
       deadAfterMs: this.deadAfterMs,
       rtPriority: this.rtPriority,
@@ -343,7 +373,7 @@ export class Membership extends EventEmitter {
     };
     const w = startWorker(import.meta.url, 'heartbeat-worker', cfg);
     this.worker = w;
-    this.lastStats = { sent: 0, received: 0, stalls: 0, lateSends: 0, dropped: {} }; // a new thread counts from 0
+    this.lastStats = { sent: 0, received: 0, nonPrimary: 0, stalls: 0, lateSends: 0, dropped: {} }; // a new thread counts from 0
     const started = new Promise<void>((resolve, reject) => {
       const onMsg = (m: FromWorker) => {
         if (m.type === 'ready') {
@@ -481,6 +511,7 @@ export class Membership extends EventEmitter {
     } else if (m.type === 'stats') {
       this.mSent.inc(m.sent - this.lastStats.sent);
       this.mReceived.inc(m.received - this.lastStats.received);
+      if (m.nonPrimary > this.lastStats.nonPrimary) this.mNonPrimary.inc(m.nonPrimary - this.lastStats.nonPrimary);
       for (const [reason, n] of Object.entries(m.dropped) as Array<[HeartbeatDrop, number]>) {
         const d = n - (this.lastStats.dropped[reason] ?? 0);
         if (d > 0) this.mDropped.inc({ reason }, d);
@@ -489,7 +520,11 @@ export class Membership extends EventEmitter {
       if (m.lateSends > this.lastStats.lateSends) this.mLate.inc(m.lateSends - this.lastStats.lateSends);
       this.maxSendGapMs = m.maxSendGapMs;
       this.maxGcMs = m.maxGcMs;
-      this.lastStats = { sent: m.sent, received: m.received, stalls: m.stalls, lateSends: m.lateSends, dropped: { ...m.dropped } };
+      this.lastStats = { sent: m.sent, received: m.received, nonPrimary: m.nonPrimary, stalls: m.stalls, lateSends: m.lateSends, dropped: { ...m.dropped } };
+    } else if (m.type === 'keyUse') {
+      const info = { peer: m.name || m.peer, address: m.peer, keyId: m.id };
+      if (m.primary) this.log.info(info, `cluster member ${info.peer} signs with this node's primary cluster key (${m.id})`);
+      else this.log.warn(info, `cluster member ${info.peer} signs with cluster key ${m.id}, not this node's primary: accepted (a rotation in progress); drop that key only once no member uses it`);
     } else if (m.type === 'error') {
       this.log.error({ err: m.message }, 'heartbeat socket error');
     }

@@ -30,6 +30,8 @@ export const nodeSchema = z
     interface: z
       .string({ invalid_type_error: 'must be an interface name' })
       .regex(/^[^\s/:]{1,15}$/, 'must be an interface name (1..15 characters, no "/", ":" or spaces)')
+      // "." and ".." would make /proc/sys/net/ipv4/conf/../forwarding the host-wide switch
+      .refine((v) => v !== '.' && v !== '..', 'must be an interface name, not "." or ".."')
       .optional(),
   })
   .strict();
@@ -279,6 +281,8 @@ export const dataplaneSchema = z
     icmpEchoRate: intRange(0, 1_000_000).default(1000),
     rstUnserved: bool.default(false),
     flowHashKey: z.string({ invalid_type_error: 'must be a string of at least 16 characters' }).min(16, 'must be at least 16 characters').optional(),
+    /** A file whose bytes key the flow hash (a copy of a one-key cluster key file keeps the hash it gave). */
+    flowHashKeyFile: str('a file path').optional(),
   })
   .strict();
 

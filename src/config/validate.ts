@@ -64,6 +64,7 @@ export function validateConfig(raw: unknown, opts: ValidateOptions = {}): Loaded
   const node = checkNode(ctx, root.node, kube);
   const api = checkApi(ctx, root.api);
   const dataplane = ctx.parse(dataplaneSchema, root.dataplane ?? {}, ['dataplane']) as DataplaneSpec | undefined;
+  if (dataplane) checkFlowHashKeyFile(ctx, dataplane);
   const l2raw = ctx.parse(l2Schema, root.l2 ?? {}, ['l2']);
   const l2: L2Spec | undefined = l2raw && {
     garpCount: l2raw.garpCount,
@@ -447,4 +448,18 @@ function checkPolicies(ctx: Ctx, raw: unknown): PolicySpec[] {
     if (ok) out.push(p as PolicySpec);
   }
   return out;
+}
+
+/** dataplane.flowHashKeyFile: resolved, readable, not empty, and not with flowHashKey. */
+function checkFlowHashKeyFile(ctx: Ctx, d: DataplaneSpec): void {
+  if (d.flowHashKeyFile === undefined) return;
+  const at = ['dataplane', 'flowHashKeyFile'];
+  if (d.flowHashKey !== undefined) ctx.error(at, 'give dataplane.flowHashKey or dataplane.flowHashKeyFile, not both');
+  const file = ctx.resolvePath(d.flowHashKeyFile);
+  d.flowHashKeyFile = file;
+  try {
+    if (ctx.statFn(file).size === 0) ctx.error(at, `${file} is empty`);
+  } catch (e) {
+    ctx.error(at, `cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
 }

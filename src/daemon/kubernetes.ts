@@ -12,9 +12,10 @@ import type { KubernetesSourceContext, StateSource } from './daemon.js';
 
 export async function createKubernetesSource(ctx: KubernetesSourceContext): Promise<StateSource> {
   const { KubernetesSource } = await import('../k8s/source.js');
-  const { withClusterDefaults, clusterKeyPresent } = await import('../k8s/node-settings.js');
+  const { withClusterDefaults, withFlowHashDefault, clusterKeyPresent } = await import('../k8s/node-settings.js');
   const configDir = dirname(ctx.configPath ?? '/etc/edgelb/config.yaml');
-  const settings = withClusterDefaults(ctx.base, configDir);
+  const defaults = (s: typeof ctx.base) => withFlowHashDefault(withClusterDefaults(s, configDir), configDir);
+  const settings = defaults(ctx.base);
   if (!ctx.base.cluster)
     ctx.logger.info(
       { listen: settings.cluster!.listen, shards: settings.cluster!.shards, keyFile: settings.cluster!.keyFile, key: clusterKeyPresent(settings) },
@@ -43,7 +44,7 @@ export async function createKubernetesSource(ctx: KubernetesSourceContext): Prom
     },
     on: (event, listener) => src.on(event, listener),
     close: () => src.stop(),
-    updateSettings: (s) => src.updateSettings(withClusterDefaults(s, configDir)),
+    updateSettings: (s) => src.updateSettings(defaults(s)),
     settingsRejected: (m) => src.settingsRejected(m),
     stopMode: () => daemonSetStopMode(process.env),
   };

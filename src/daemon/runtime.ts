@@ -2,7 +2,7 @@
 // cluster membership and shard ownership, L2 announcer, health probes), wires their events into
 // the node agent, and serves the agent's views to the API. This is the only place that knows the
 // concrete engine classes; the agent sees them through its ports.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { Gauge, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { Agent } from '../agent/agent.js';
@@ -23,9 +23,12 @@ import type { DesiredState } from '../model/desired-state.js';
 import { loadNative, nativeAvailable } from '../native/index.js';
 import type { NeighborReport, StateConsumer, StopMode } from './daemon.js';
 import { cleanupNode } from '../dataplane/cleanup.js';
+import { enableForwarding, recordForwarding } from './forwarding.js';
 import { DrainState } from './drain-state.js';
 import { ownSnatAddress, ownSnatAddress6, startSync, type SyncHandle } from './sync-wiring.js';
 import { join } from 'node:path';
+import { ClusterKeyFile } from './cluster-keys.js';
+import type { KeyRing } from '../lib/cluster-keys.js';
 import { DEFAULT_PIN_BASE } from '../dataplane/xdp.js';
 
 export interface RuntimeContext {
@@ -46,30 +49,33 @@ function nodeLevelKey(s: DesiredState): string {
   return JSON.stringify([s.node, cluster, s.bgp?.asn, s.bgp?.routerId, s.bgp?.listenPort, s.dataplane]);
 }
 
-/** The cluster key: the file's bytes; in Kubernetes mode a missing file is no key (a lone node needs none). */
-function readClusterKey(keyFile: string | undefined, kubernetes: boolean, log: Logger): Buffer | undefined {
-  if (!keyFile) return undefined;
-  if (kubernetes && !existsSync(keyFile)) {
-    log.warn({ keyFile }, `no cluster key at ${keyFile}: fine while this node is alone; with other edgelb nodes it masters nothing until the key Secret is mounted`);
-    return undefined;
-  }
-  return readFileSync(keyFile);
+/**
+ * The cluster keys, followed live (daemon/cluster-keys.ts): the file's key ring; in Kubernetes
+ * mode a missing file is no key (a lone node needs none) until the Secret appears.
+ */
+function openClusterKeys(keyFile: string | undefined, kubernetes: boolean, logger: Logger, registry: Registry): { file?: ClusterKeyFile; ring?: KeyRing } {
+  if (!keyFile) return {};
+  const file = new ClusterKeyFile({ file: keyFile, logger, registry });
+  const ring = file.load(kubernetes);
+  if (!ring) logger.warn({ keyFile }, `no cluster key at ${keyFile}: fine while this node is alone; with other edgelb nodes it masters nothing until the key Secret is mounted`);
+  return { file, ...(ring ? { ring } : {}) };
 }
 
 /**
  * The data path forwards with bpf_fib_lookup, which answers "forwarding disabled" unless the
  * uplink forwards: turn IPv4 and IPv6 forwarding on for that interface (not host-wide), and say so.
+ * In Kubernetes /proc/sys is read-only here: the init container (`edgelb forwarding`) set it.
  */
-function ensureForwarding(iface: string, log: Logger): void {
-  for (const fam of ['ipv4', 'ipv6']) {
-    const path = `/proc/sys/net/${fam}/conf/${iface}/forwarding`;
-    try {
-      if (readFileSync(path, 'utf8').trim() === '1') continue;
-      writeFileSync(path, '1');
-      log.info({ iface, family: fam }, `enabled ${fam} forwarding on ${iface} (the XDP data path needs it for next-hop lookups)`);
-    } catch (e) {
-      log.warn({ iface, family: fam, err: errorMessage(e) }, `could not enable ${fam} forwarding on ${iface}: new flows will be passed to the kernel`);
-    }
+function ensureForwarding(iface: string, log: Logger, registry: Registry): void {
+  const results = enableForwarding(iface);
+  recordForwarding(registry, iface, results);
+  for (const r of results) {
+    if (r.outcome === 'enabled') log.info({ iface, family: r.family }, `enabled ${r.family} forwarding on ${iface} (the XDP data path needs it for next-hop lookups)`);
+    if (r.outcome === 'failed')
+      log.warn(
+        { iface, family: r.family, err: r.error },
+        `could not enable ${r.family} forwarding on ${iface}: new flows will be passed to the kernel (Kubernetes: the init container \`edgelb forwarding\` sets it when the pod starts; delete the pod after changing the uplink)`,
+      );
   }
 }
 
@@ -84,13 +90,17 @@ export async function createNodeRuntime(ctx: RuntimeContext): Promise<StateConsu
   const closers: Array<(mode: StopMode) => Promise<void>> = [];
   let agent: Agent | undefined;
   const notify = (why: string) => void agent?.notify(why);
+  const kubernetes = ctx.kubernetes === true;
+  const clustered = !!initial.cluster && (initial.cluster.members.length > 1 || kubernetes);
+  // the cluster key file first: a bad one stops the start before anything is opened
+  const keys = clustered ? openClusterKeys(initial.cluster!.keyFile, kubernetes, logger, registry) : {};
 
   // ---- data path first: whether it was taken over intact sets the graceful-restart F bit
   let dataplane: Dataplane | undefined;
   let takenOver = false;
   if (initial.dataplane.enabled) {
     const native = loadNative();
-    ensureForwarding(initial.node.interface, log);
+    ensureForwarding(initial.node.interface, log, registry);
     // the daemon's own ports are never SNAT ports; the flow-hash key falls back to the cluster key
     const ownPorts = [initial.api.listen, initial.cluster?.listen].map((l) => Number(/:(\d+)$/.exec(l ?? '')?.[1])).filter((p) => p > 0);
     // Kubernetes mode: members come and go, so sync runs from the start even alone
@@ -124,11 +134,11 @@ export async function createNodeRuntime(ctx: RuntimeContext): Promise<StateConsu
   let syncHandle: SyncHandle | undefined;
   // ---- cluster membership and shards (in Kubernetes mode always: edgelb pods come and go, and
   // a lone node is then master of every shard through the same code as several)
-  const kubernetes = ctx.kubernetes === true;
   let membership: Membership | undefined;
-  if (initial.cluster && (initial.cluster.members.length > 1 || kubernetes)) {
+  const clusterKeys = keys.file;
+  if (initial.cluster && clustered) {
     const c = initial.cluster;
-    const key = readClusterKey(c.keyFile, kubernetes, log);
+    const key = keys.ring;
     membership = new Membership({
       self: initial.node.name,
       listen: c.listen,
@@ -172,11 +182,21 @@ export async function createNodeRuntime(ctx: RuntimeContext): Promise<StateConsu
     });
     // connection-state sync: its own thread and socket, on the data path's pins
     if (dataplane instanceof XdpDataplane) {
-      const sync = await startSync({ initial, dataplane, membership: mb, logger, registry });
+      const sync = await startSync({ initial, dataplane, membership: mb, logger, registry, ...(key ? { keys: key } : {}) });
       if (sync) {
         syncHandle = sync;
         closers.unshift(async () => sync.stop());
       }
+    }
+    // a rotation step: the key file changed (edited, the Secret updated) and is good
+    if (clusterKeys) {
+      const kf = clusterKeys;
+      kf.on('keys', (ring) => {
+        mb.setKeys(ring);
+        syncHandle?.setKeys(ring);
+      });
+      kf.start();
+      closers.push(async () => kf.stop());
     }
   }
 
@@ -303,6 +323,7 @@ export async function createNodeRuntime(ctx: RuntimeContext): Promise<StateConsu
         }
       }
       syncHandle?.update(state);
+      clusterKeys?.reload('config reload');
       if (nodeLevelKey(state) !== nodeKey) log.warn('node-level settings (node, cluster, bgp asn/routerId/listenPort, dataplane) changed: they take effect at the next restart');
       await a.apply(state);
       bfd?.setPeers(state.bgp?.peers ?? []);

@@ -5,7 +5,7 @@
 // The SNAT announcer has its own packet socket and its own metrics registry (the VIP announcer
 // keeps the edgelb_l2_* names).
 import { dirname, join } from 'node:path';
-import { existsSync, readFileSync } from 'node:fs';
+import type { KeyRing } from '../lib/cluster-keys.js';
 import { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { Membership } from '../cluster/membership.js';
@@ -22,6 +22,8 @@ export interface SyncHandle {
   /** A new desired state: the SNAT addresses of the other nodes follow it live (Kubernetes: their
    *  Node annotations); this node's own address is node-level (the XDP program's source). */
   update(state: DesiredState): void;
+  /** A new cluster key ring (the key file changed): sign with its primary, accept any. */
+  setKeys(keys: KeyRing): void;
   stop(): Promise<void>;
 }
 
@@ -40,11 +42,11 @@ export function heldSnat(sync: { snatAddresses: Record<string, string>; snatAddr
   return [...heldSnatAddresses(sync.snatAddresses, live, self), ...heldSnatAddresses(sync.snatAddresses6 ?? {}, live, self)];
 }
 
-export async function startSync(o: { initial: DesiredState; dataplane: XdpDataplane; membership: Membership; logger: Logger; registry: Registry }): Promise<SyncHandle | undefined> {
+export async function startSync(o: { initial: DesiredState; dataplane: XdpDataplane; membership: Membership; logger: Logger; registry: Registry; keys?: KeyRing }): Promise<SyncHandle | undefined> {
   const c = o.initial.cluster;
   if (!c?.sync || !c.keyFile) return undefined;
   const log = o.logger.child({ subsystem: 'sync' });
-  if (!existsSync(c.keyFile)) {
+  if (!o.keys) {
     // Kubernetes mode: the key Secret is not mounted; heartbeats refuse peers too
     log.error({ keyFile: c.keyFile }, `connection sync needs the cluster key (${c.keyFile} is missing): this node runs without it`);
     return undefined;
@@ -55,7 +57,7 @@ export async function startSync(o: { initial: DesiredState; dataplane: XdpDatapl
     listen: c.listen,
     members: members(),
     port: c.sync.port,
-    key: readFileSync(c.keyFile),
+    key: o.keys,
     pinDir: o.dataplane.pinDir,
     clockObject: join(dirname(DEFAULT_OBJECT_PATH), 'ct_sync.bpf.o'),
     refreshMs: c.sync.refreshMs,
@@ -108,6 +110,7 @@ export async function startSync(o: { initial: DesiredState; dataplane: XdpDatapl
   o.membership.on('change', onChange);
   return {
     view: () => ({ ...sync.view(), snatHeld: [...held] }),
+    setKeys: (keys) => sync.setKeys(keys),
     update(state) {
       const s = state.cluster?.sync;
       if (!s) return;

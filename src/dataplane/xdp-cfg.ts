@@ -8,6 +8,7 @@ import { ipToBytes } from '../lib/addr.js';
 import type { DataplaneSpec } from '../model/desired-state.js';
 import type { Logger } from '../lib/logger.js';
 import { errorMessage } from '../lib/errors.js';
+import { parseClusterKeys } from '../lib/cluster-keys.js';
 
 export type PortRange = [number, number];
 
@@ -59,12 +60,22 @@ export function snatShare(ranges: readonly PortRange[], percent: number): number
 
 /**
  * The flow-hash key: 16 bytes every node derives alike — from `dataplane.flowHashKey`, else from
- * the cluster key file; undefined when neither is set (the program then hashes with a zero key).
+ * the bytes of `dataplane.flowHashKeyFile`, else from the cluster key file's primary as read at
+ * start (what it signs with: a one-key file's bytes as they are, so a copy of that file as
+ * flowHashKeyFile gives the same hash: how an operator pins it before a key rotation); undefined
+ * when none is set (the program then hashes with a zero key). Never follows a file live: every
+ * node must keep hashing alike.
  */
-export function flowHashKey(spec: Pick<DataplaneSpec, 'flowHashKey'>, clusterKeyFile?: string, readFile: (p: string) => Buffer = (p) => readFileSync(p)): Buffer | undefined {
-  let secret: Buffer | undefined;
+export function flowHashKey(spec: Pick<DataplaneSpec, 'flowHashKey' | 'flowHashKeyFile'>, clusterKeyFile?: string, readFile: (p: string) => Buffer = (p) => readFileSync(p)): Buffer | undefined {
+  let secret: Uint8Array | undefined;
   if (spec.flowHashKey !== undefined) secret = Buffer.from(spec.flowHashKey, 'utf8');
-  else if (clusterKeyFile !== undefined) secret = readFile(clusterKeyFile);
+  else if (spec.flowHashKeyFile !== undefined) secret = readFile(spec.flowHashKeyFile);
+  else if (clusterKeyFile !== undefined) {
+    // what the primary signs with: a one-key file of before keeps its bytes (and so its hash)
+    const raw = readFile(clusterKeyFile);
+    const parsed = parseClusterKeys(raw);
+    secret = parsed.ok ? parsed.ring.send : raw;
+  }
   if (!secret || secret.length === 0) return undefined;
   return createHash('sha256').update('edgelb flow hash key\0').update(secret).digest().subarray(0, 16);
 }
@@ -101,13 +112,15 @@ export function natPortRanges(o: { natPortMin?: number; natPortMax?: number; res
 }
 
 /** flowHashKey, with a warning when it is missing or unreadable (the hash is then unkeyed). */
-export function flowHashKeyLogged(spec: Pick<DataplaneSpec, 'flowHashKey'>, clusterKeyFile: string | undefined, log: Logger): Buffer | undefined {
+export function flowHashKeyLogged(spec: Pick<DataplaneSpec, 'flowHashKey' | 'flowHashKeyFile'>, clusterKeyFile: string | undefined, log: Logger): Buffer | undefined {
   let key: Buffer | undefined;
   try {
     key = flowHashKey(spec, clusterKeyFile);
   } catch (e) {
-    log.warn({ err: errorMessage(e) }, 'cluster key file unreadable: flow hash unkeyed');
+    log.warn({ err: errorMessage(e) }, 'flow-hash key file unreadable: flow hash unkeyed');
   }
   if (!key) log.warn('no dataplane.flowHashKey and no cluster.keyFile: the flow hash is unkeyed (clients can aim at a backend)');
+  else if (spec.flowHashKey === undefined && spec.flowHashKeyFile === undefined)
+    log.info('the flow-hash key is derived from the cluster key file as read at this start: after a key rotation, a node that restarts derives another one and its Maglev picks differ from the others\'; before rotating, copy the key file to dataplane.flowHashKeyFile on every node (docs/architecture.md, "The cluster key")');
   return key;
 }

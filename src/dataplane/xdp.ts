@@ -193,8 +193,8 @@ export class XdpDataplane implements Dataplane {
       this.fds[name] = m.fd;
       if (m.replaced) this.log.warn({ map: name, why: m.replaced }, 'pinned map incompatible with the configuration: re-created (its state is lost)');
     }
-    const allReused = Object.values(loaded.maps).every((m) => m.reused);
-    const anyReused = Object.values(loaded.maps).some((m) => m.reused);
+    const pinned = Object.values(loaded.maps).filter((m) => m.pinned !== false); // not the flow cache
+    const [allReused, anyReused] = [pinned.every((m) => m.reused), pinned.some((m) => m.reused)];
 
     this.writeConfig();
     this.ctCount.open(this.opts.objectPath ?? DEFAULT_OBJECT_PATH, this.pinDir, [M.ct4, M.ct6], this.opts.spec.conntrackSize, this.log);

@@ -7,6 +7,7 @@ import type { Logger } from '../lib/logger.js';
 import { Backoff } from '../lib/backoff.js';
 import { errorMessage } from '../lib/errors.js';
 import { KubeClient, type WatchHandle } from './http.js';
+import type { NodeObj } from './types.js';
 
 export { KubeApiError, KubeClient } from './http.js';
 
@@ -271,6 +272,16 @@ export class KubeWriter {
 
   async replaceLease(namespace: string, name: string, body: V1Lease): Promise<V1Lease> {
     return this.client.request<V1Lease>('PUT', this.leasePath(namespace, name), { body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', ...body } });
+  }
+
+  /** A Node, or undefined when it does not exist. */
+  async readNode(name: string): Promise<NodeObj | undefined> {
+    try {
+      return await this.client.request<NodeObj>('GET', `/api/v1/nodes/${enc(name)}`);
+    } catch (e) {
+      if (statusOf(e) === 404) return undefined;
+      throw e;
+    }
   }
 
   /** A DaemonSet, or undefined when it does not exist. */

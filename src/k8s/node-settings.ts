@@ -41,9 +41,28 @@ export function withClusterDefaults(base: DesiredState, configDir: string): Desi
   return { ...base, cluster };
 }
 
+/**
+ * Kubernetes mode: the chart's Secret also holds `flow-hash-key` (a copy of the cluster key made
+ * once, kept across upgrades), mounted beside the key. When the file gives no flow-hash key of
+ * its own, that file keys the flow hash, so a rotation of the cluster key never changes it.
+ */
+export function withFlowHashDefault(base: DesiredState, configDir: string, exists: (p: string) => boolean = existsSync): DesiredState {
+  if (base.dataplane.flowHashKey !== undefined || base.dataplane.flowHashKeyFile !== undefined) return base;
+  const file = join(configDir, 'cluster', 'flow-hash-key');
+  return exists(file) ? { ...base, dataplane: { ...base.dataplane, flowHashKeyFile: file } } : base;
+}
+
 /** Whether the default key file exists (for the start-up log). */
 export function clusterKeyPresent(s: DesiredState): boolean {
   return !!s.cluster?.keyFile && existsSync(s.cluster.keyFile);
+}
+
+/**
+ * Why `raw` is not a Linux interface name ('' when it is one): 1..15 characters, no "/", ":" or
+ * white space, not "." or "..". The name becomes part of /proc/sys paths, so this is the guard.
+ */
+export function interfaceNameProblem(raw: string): string {
+  return /^[^\s/:]{1,15}$/.test(raw) && raw !== '.' && raw !== '..' ? '' : 'must be an interface name (1..15 characters, no "/", ":" or spaces)';
 }
 
 type Key = 'interface' | 'asn' | 'routerId';
@@ -57,10 +76,10 @@ interface Rule {
 const RULES: Record<Key, Rule> = {
   interface: {
     annotation: ANN_NODE_INTERFACE,
-    check: (raw) =>
-      /^[^\s/:]{1,15}$/.test(raw) && raw !== '.' && raw !== '..'
-        ? { ok: true, value: raw }
-        : { ok: false, why: 'must be an interface name (1..15 characters, no "/", ":" or spaces)' },
+    check: (raw) => {
+      const why = interfaceNameProblem(raw);
+      return why ? { ok: false, why } : { ok: true, value: raw };
+    },
   },
   asn: {
     annotation: ANN_NODE_ASN,

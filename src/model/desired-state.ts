@@ -200,6 +200,8 @@ export interface DataplaneSpec {
   rstUnserved?: boolean;
   /** Cluster-wide flow-hash key (same on every node); default: derived from cluster.keyFile. */
   flowHashKey?: string;
+  /** A file whose bytes (as they are) key the flow hash instead; absolute once validated. */
+  flowHashKeyFile?: string;
 }
 
 export interface L2Spec {

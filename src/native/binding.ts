@@ -300,7 +300,8 @@ export interface XdpLoadOptions {
 export interface XdpLoadResult {
   /** The program's fd (a duplicate: the object is closed, pins and the attachment keep things alive). */
   progFd: number;
-  maps: Record<string, { fd: number; reused: boolean; replaced?: string; maxEntries: number }>;
+  /** pinned: false for a map without LIBBPF_PIN_BY_NAME (the program's own, e.g. the flow cache). */
+  maps: Record<string, { fd: number; reused: boolean; pinned?: boolean; replaced?: string; maxEntries: number }>;
 }
 
 export interface Md5Key {

@@ -1,5 +1,6 @@
 // Connection-sync wire format (UDP, its own socket, never inside the heartbeat), its
-// authentication and its replay rule. HMAC-SHA256 with the cluster key over the whole packet,
+// authentication and its replay rule. HMAC-SHA256 with the cluster key (signed with the key ring's
+// primary, any listed key accepted: lib/cluster-keys.ts) over the whole packet,
 // checked only after size and layout. Records are opaque here: fixed SYNC_RECORD_LEN-byte flow
 // records encoded and decoded by the addon (native/ct_sync.cc), so the conntrack layout is never
 // copied into TypeScript. Pure: no sockets, no clock.
@@ -14,7 +15,7 @@
 //  32   1  name length L, then L bytes of the sender's node name (UTF-8)
 //   .      N * SYNC_RECORD_LEN bytes of records
 //   .  32  HMAC-SHA256(key, every byte before it)
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { macOf, matchMac, ringOf, type MacKeys } from '../lib/cluster-keys.js';
 
 export const SYNC_MAGIC = 'ECS1';
 export const SYNC_MAC_LEN = 32;
@@ -48,7 +49,7 @@ export function recordsPerPacket(name: string): number {
   return Math.floor((SYNC_MAX_PACKET - SYNC_MIN_PACKET - Buffer.byteLength(name, 'utf8')) / SYNC_RECORD_LEN);
 }
 
-export function encodeSync(p: SyncPacket, key: Uint8Array): Buffer {
+export function encodeSync(p: SyncPacket, key: MacKeys): Buffer {
   const name = Buffer.from(p.name, 'utf8');
   if (name.length > 255) throw new RangeError('node name longer than 255 bytes');
   if (p.records.length % SYNC_RECORD_LEN !== 0) throw new RangeError(`records are ${p.records.length} bytes, not a multiple of ${SYNC_RECORD_LEN}`);
@@ -67,12 +68,16 @@ export function encodeSync(p: SyncPacket, key: Uint8Array): Buffer {
   name.copy(b, HEAD);
   b.set(p.records, HEAD + name.length);
   const body = len - SYNC_MAC_LEN;
-  createHmac('sha256', key).update(b.subarray(0, body)).digest().copy(b, body);
+  macOf(key, b.subarray(0, body)).copy(b, body);
   return b;
 }
 
-/** Size and layout first (cheap), then the MAC; never throws. */
-export function decodeSync(b: Uint8Array, key: Uint8Array): { ok: true; packet: SyncPacket } | { ok: false; reason: SyncDrop } {
+/**
+ * Size and layout first (cheap), then the MAC against every key form the ring accepts (`first`,
+ * the form this sender used last, first); never throws. `key` is the matching key's index (0 =
+ * the primary), `form` the index in ring.accept.
+ */
+export function decodeSync(b: Uint8Array, keys: MacKeys, first = 0): { ok: true; packet: SyncPacket; form: number; key: number } | { ok: false; reason: SyncDrop } {
   if (b.length > SYNC_MAX_PACKET) return { ok: false, reason: 'oversize' };
   if (b.length < SYNC_MIN_PACKET) return { ok: false, reason: 'malformed' };
   const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
@@ -87,12 +92,15 @@ export function decodeSync(b: Uint8Array, key: Uint8Array): { ok: true; packet: 
   if (buf.length > want) return { ok: false, reason: 'malformed' };
   if (kind === 'hello' && n !== 0) return { ok: false, reason: 'malformed' };
   const body = want - SYNC_MAC_LEN;
-  const mac = createHmac('sha256', key).update(buf.subarray(0, body)).digest();
-  if (!timingSafeEqual(mac, buf.subarray(body))) return { ok: false, reason: 'unauthenticated' };
+  const ring = ringOf(keys);
+  const form = matchMac(ring, buf.subarray(0, body), buf.subarray(body), first);
+  if (form < 0) return { ok: false, reason: 'unauthenticated' };
   const boot = buf.readBigUInt64BE(8);
   if (boot === 0n) return { ok: false, reason: 'malformed' };
   return {
     ok: true,
+    form,
+    key: ring.accept[form]!.key,
     packet: {
       kind,
       boot,

@@ -11,6 +11,7 @@ import { EdgelbError, errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { FromSyncWorker, SyncWorkerConfig, SyncWorkerStats, ToSyncWorker } from './worker.js';
 import { startWorker } from '../lib/worker.js';
+import { ringOf, type KeyRing, type MacKeys } from '../lib/cluster-keys.js';
 import type { SyncRow } from '../model/views.js';
 
 export interface ConnSyncOptions {
@@ -20,7 +21,8 @@ export interface ConnSyncOptions {
   /** cluster.members (host or host:port), this node included. */
   members: readonly string[];
   port: number;
-  key: Uint8Array;
+  /** The cluster key ring (sign with the primary, accept any; setKeys replaces it), or one key. */
+  key: MacKeys;
   pinDir: string;
   clockObject: string;
   refreshMs: number;
@@ -69,7 +71,9 @@ export class ConnSync {
     lagMax: Gauge;
     peersKnown: Gauge;
     restarts: Counter;
+    nonPrimary: Counter;
   };
+  private keys: KeyRing;
 
   constructor(private readonly opts: ConnSyncOptions) {
     this.log = opts.logger.child({ subsystem: 'sync' });
@@ -78,7 +82,8 @@ export class ConnSync {
     this.host = listenHost;
     if (listenHost === '0.0.0.0' || listenHost === '::') for (const l of Object.values(networkInterfaces())) for (const a of l ?? []) this.locals.add(canonicalIp(a.address));
     this.peers = this.peersOf(opts.members);
-    if (this.peers.length > 0 && opts.key.length === 0) throw new EdgelbError('EDGELB_ERR_CLUSTER', 'connection sync needs the cluster key');
+    this.keys = ringOf(opts.key instanceof Uint8Array ? Uint8Array.from(opts.key) : opts.key);
+    if (this.peers.length > 0 && this.keys.send.length === 0) throw new EdgelbError('EDGELB_ERR_CLUSTER', 'connection sync needs the cluster key');
     const registers = [opts.registry];
     this.m = {
       sent: new Counter({ name: 'edgelb_sync_entries_sent_total', help: 'Flow records sent to peers (one per peer)', registers }),
@@ -92,6 +97,7 @@ export class ConnSync {
       lagMax: new Gauge({ name: 'edgelb_sync_lag_max_ms', help: 'Largest edgelb_sync_lag_ms seen', registers }),
       peersKnown: new Gauge({ name: 'edgelb_sync_peers_known', help: 'Peers whose sync socket answered (they receive flows)', registers }),
       restarts: new Counter({ name: 'edgelb_sync_worker_restarts_total', help: 'Sync threads restarted after they died', registers }),
+      nonPrimary: new Counter({ name: 'edgelb_sync_nonprimary_key_total', help: 'Sync datagrams accepted that were signed with a key other than this node\'s primary cluster key (a rotation in progress)', registers }),
     };
   }
 
@@ -113,11 +119,17 @@ export class ConnSync {
   setMembers(members: readonly string[]): boolean {
     const next = this.peersOf(members);
     if (next.map((p) => p.key).join() === this.peers.map((p) => p.key).join()) return false;
-    if (next.length > 0 && this.opts.key.length === 0) throw new EdgelbError('EDGELB_ERR_CLUSTER', 'connection sync needs the cluster key');
+    if (next.length > 0 && this.keys.send.length === 0) throw new EdgelbError('EDGELB_ERR_CLUSTER', 'connection sync needs the cluster key');
     this.log.info({ from: this.peers.map((p) => p.key), to: next.map((p) => p.key) }, 'connection sync peers changed');
     this.peers = next;
     this.worker?.postMessage({ type: 'peers', peers: next } satisfies ToSyncWorker);
     return true;
+  }
+
+  /** A new key ring (a rotation step): the thread signs with its primary from now on and accepts any listed key. */
+  setKeys(keys: KeyRing): void {
+    this.keys = keys;
+    this.worker?.postMessage({ type: 'keys', keys } satisfies ToSyncWorker);
   }
 
   /** The peers' sync sockets now ("host:port"). */
@@ -137,7 +149,7 @@ export class ConnSync {
       listenHost: this.host,
       listenPort: this.opts.port,
       peers: this.peers,
-      key: Uint8Array.from(this.opts.key),
+      key: this.keys,
       pinDir: this.opts.pinDir,
       clockObject: this.opts.clockObject,
       tickMs: this.opts.tickMs ?? 10,
@@ -198,6 +210,7 @@ export class ConnSync {
     this.m.received.inc(d(s.received, p?.received));
     this.m.applied.inc(d(s.applied.applied, p?.applied.applied));
     this.m.bulk.inc(d(s.bulkSent, p?.bulkSent));
+    this.m.nonPrimary.inc(d(s.nonPrimary ?? 0, p?.nonPrimary));
     for (const k of ['stale', 'noService', 'noBackend', 'conflict', 'invalid', 'failed'] as const) {
       const v = d(s.applied[k], p?.applied[k]);
       if (v) this.m.skipped.inc({ reason: k }, v);

@@ -17,6 +17,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { canonicalIp, familyOf, unmapIpv4 } from '../lib/addr.js';
 import { loadNative } from '../native/index.js';
 import { decodeSync, encodeSync, recordsPerPacket, ReplayGuard, SYNC_RECORD_LEN, type SyncDrop, type SyncKindName } from './codec.js';
+import { ringOf, type KeyRing, type MacKeys } from '../lib/cluster-keys.js';
 import { syncNativeOf, type ApplyResult, type CtSyncHandle } from './native.js';
 import { SendQueue } from './send-queue.js';
 
@@ -26,7 +27,8 @@ export interface SyncWorkerConfig {
   listenPort: number;
   /** Other members' sync sockets; key = canonical "host:port" (IPv6 in brackets). */
   peers: Array<{ host: string; port: number; key: string }>;
-  key: Uint8Array;
+  /** The cluster key ring (sign with the primary, accept any), or one key. */
+  key: MacKeys;
   pinDir: string;
   /** ct_sync.bpf.o (the flow-clock program). */
   clockObject: string;
@@ -57,16 +59,20 @@ export interface SyncWorkerStats {
   lagLastMs: number;
   /** Peers whose boot this node knows (they can receive flows). */
   peersKnown: number;
+  /** Datagrams accepted that were signed with a key other than the primary (a rotation in progress). */
+  nonPrimary: number;
 }
 
 export type FromSyncWorker = { type: 'ready'; port: number; scheduling: string } | { type: 'error'; message: string } | { type: 'stats'; stats: SyncWorkerStats };
-export type ToSyncWorker = { type: 'stop' } | { type: 'peers'; peers: SyncWorkerConfig['peers'] };
+export type ToSyncWorker = { type: 'stop' } | { type: 'peers'; peers: SyncWorkerConfig['peers'] } | { type: 'keys'; keys: KeyRing };
 
 interface Peer {
   host: string;
   port: number;
   key: string;
   guard: ReplayGuard;
+  /** The key form (index in ring.accept) its last authentic datagram used: tried first. */
+  form: number;
   /** Records to send it in a bulk resync, waiting for room. */
   bulk: Buffer[];
 }
@@ -77,7 +83,8 @@ const boot = randomBytes(8).readBigUInt64BE(0) || 1n;
 let seq = 0n;
 const perPacket = recordsPerPacket(cfg.self);
 const emptyApply = (): ApplyResult => ({ applied: 0, invalid: 0, noService: 0, noBackend: 0, stale: 0, conflict: 0, failed: 0 });
-const stats: SyncWorkerStats = { sent: 0, received: 0, packetsSent: 0, packetsReceived: 0, bulkSent: 0, applied: emptyApply(), dropped: {}, queued: 0, lagMaxMs: 0, lagLastMs: 0, peersKnown: 0 };
+const stats: SyncWorkerStats = { sent: 0, received: 0, packetsSent: 0, packetsReceived: 0, bulkSent: 0, applied: emptyApply(), dropped: {}, queued: 0, lagMaxMs: 0, lagLastMs: 0, peersKnown: 0, nonPrimary: 0 };
+let ring: KeyRing = ringOf(cfg.key);
 
 function niceThread(): string {
   try {
@@ -97,7 +104,7 @@ function drop(reason: SyncWorkerDrop, n = 1): void {
   stats.dropped[reason] = (stats.dropped[reason] ?? 0) + n;
 }
 
-const peers = new Map<string, Peer>(cfg.peers.map((p) => [p.key, { ...p, guard: new ReplayGuard(boot), bulk: [] }]));
+const peers = new Map<string, Peer>(cfg.peers.map((p) => [p.key, { ...p, guard: new ReplayGuard(boot), form: 0, bulk: [] }]));
 const byRaw = new Map<string, Peer>();
 
 /** A new peer set: the peers that stay keep their state (boot, replay window, pending bulk). */
@@ -106,7 +113,7 @@ function setPeers(list: SyncWorkerConfig['peers']): void {
   for (const k of [...peers.keys()]) if (!keep.has(k)) peers.delete(k);
   for (const p of list) {
     if (peers.has(p.key)) continue;
-    const np: Peer = { ...p, guard: new ReplayGuard(boot), bulk: [] };
+    const np: Peer = { ...p, guard: new ReplayGuard(boot), form: 0, bulk: [] };
     peers.set(p.key, np);
     hello(np);
   }
@@ -139,7 +146,7 @@ const sock = createSocket({ type: familyOf(cfg.listenHost) === 6 ? 'udp6' : 'udp
 
 function send(p: Peer, kind: SyncKindName, records: Buffer): void {
   seq++;
-  const pkt = encodeSync({ kind, boot, seq, echoBoot: p.guard.boot, name: cfg.self, records }, cfg.key);
+  const pkt = encodeSync({ kind, boot, seq, echoBoot: p.guard.boot, name: cfg.self, records }, ring);
   const n = records.length / SYNC_RECORD_LEN;
   sock.send(pkt, p.port, p.host, (err) => {
     if (err) return drop('send-error', Math.max(1, n));
@@ -287,11 +294,13 @@ function addApplied(r: ApplyResult): void {
 sock.on('message', (msg, rinfo) => {
   const p = peerOf(rinfo);
   if (!p) return drop('unknown-sender');
-  const d = decodeSync(msg, cfg.key);
+  const d = decodeSync(msg, ring, p.form);
   if (!d.ok) return drop(d.reason);
+  p.form = d.form;
   const g = p.guard.check(d.packet);
   if (!g.ok) return drop(g.reason);
   stats.packetsReceived++;
+  if (d.key !== 0) stats.nonPrimary++;
   if (g.newBoot) {
     // a first contact or a restart: let it know our boot at once, then give it every flow
     knownPeers(); // the count in the stats, now
@@ -333,6 +342,12 @@ sock.bind(cfg.listenPort, cfg.listenHost, () => {
   const statsTimer = setInterval(() => port.postMessage({ type: 'stats', stats } satisfies FromSyncWorker), 250);
   port.on('message', (m: ToSyncWorker) => {
     if (m.type === 'peers') return setPeers(m.peers);
+    if (m.type === 'keys') {
+      // a rotation step: sign with the new primary from now on, accept every listed key
+      ring = m.keys;
+      for (const p of peers.values()) p.form = 0;
+      return;
+    }
     if (m.type !== 'stop') return;
     clearInterval(tickTimer);
     clearInterval(statsTimer);

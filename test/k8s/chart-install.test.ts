@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -86,7 +86,7 @@ test('chart: the DaemonSet is the one of manifests/ (securityContext, mounts, in
   for (const k of ['args', 'securityContext', 'resources', 'livenessProbe', 'readinessProbe', 'ports']) assert.deepEqual(c[k], m[k], `container ${k}`);
   const norm = (v: Array<{ name: string }>) => v.map((x) => ({ ...x })).sort((a, b) => a.name.localeCompare(b.name));
   assert.deepEqual(norm(c.volumeMounts as Array<{ name: string }>), norm(m.volumeMounts as Array<{ name: string }>));
-  assert.deepEqual(chart.initContainers![0]!.command, kust.initContainers![0]!.command);
+  for (const k of ['command', 'args', 'env', 'volumeMounts', 'resources']) assert.deepEqual(JSON.parse(JSON.stringify(chart.initContainers![0]![k] ?? null)), JSON.parse(JSON.stringify(kust.initContainers![0]![k] ?? null)), `init container ${k}`);
   assert.deepEqual(JSON.parse(JSON.stringify(chart.initContainers![0]!.securityContext)), { privileged: true });
   const sc = c.securityContext as { capabilities: { add: string[]; drop: string[] }; readOnlyRootFilesystem: boolean; allowPrivilegeEscalation: boolean };
   assert.deepEqual(sc.capabilities.drop, ['ALL']);
@@ -113,11 +113,83 @@ test('chart: the controller Deployment is the one of manifests/ (split mode, the
   assert.equal(rules(chart), rules(kust));
 });
 
-test('chart: the init step follows config.node.interface (VLAN names included)', () => {
-  const init = dsOf(template(['--set', 'config.node.interface=bond0.100'])).spec.template.spec.initContainers![0]!;
-  assert.deepEqual(init.command, ['/usr/sbin/sysctl', '-w', 'net/ipv4/conf/bond0.100/forwarding=1', 'net/ipv6/conf/bond0.100/forwarding=1']);
+test('chart: the init step runs `edgelb forwarding --kubernetes` with the node name and the config (it resolves the uplink per Node)', () => {
+  const spec = dsOf(template()).spec.template.spec;
+  const [init, main] = [spec.initContainers![0]!, spec.containers[0]!];
+  assert.equal(init.image, main.image, 'the edgelb image: its entrypoint is edgelb');
+  assert.equal(init.command, undefined);
+  assert.deepEqual(init.args, ['forwarding', '--kubernetes', '--config', '/etc/edgelb/config.yaml']);
+  const env = JSON.parse(JSON.stringify(init.env)) as Array<{ name: string; valueFrom?: unknown }>;
+  assert.deepEqual(env.find((e) => e.name === 'NODE_NAME')?.valueFrom, { fieldRef: { fieldPath: 'spec.nodeName' } });
+  const mounts = JSON.parse(JSON.stringify(init.volumeMounts)) as Array<{ name: string; mountPath: string; readOnly?: boolean }>;
+  assert.deepEqual(mounts, [{ name: 'config', mountPath: '/etc/edgelb', readOnly: true }]);
+  // no interface name is baked into the pod spec any more: a VLAN name in values reaches the
+  // config (the command reads it there), not the init container
+  const vlan = template(['--set', 'config.node.interface=bond0.100']);
+  assert.deepEqual(dsOf(vlan).spec.template.spec.initContainers![0]!.args, init.args);
+  assert.equal(cfgNode(vlan).interface, 'bond0.100');
   const none = dsOf(template(['--set', 'forwardingInit.enabled=false'])).spec.template.spec;
   assert.equal(none.initContainers, undefined);
+});
+
+const cfgNode = (objs: KubernetesObject[]) =>
+  (parseYaml((objs.find((o) => o.kind === 'ConfigMap' && o.metadata?.name === 'edgelb-config') as unknown as { data: Record<string, string> }).data['config.yaml']!) as { node: { interface: string } }).node;
+
+test('chart: the init step enables forwarding on the Node\'s edgelb.io/interface uplink, as the chart\'s ServiceAccount; a bad annotation never reaches a sysctl path', async () => {
+  const objs = template().filter((o) => o.kind !== 'CustomResourceDefinition');
+  await apply(admin, objs.filter((o) => /Role|ServiceAccount/.test(o.kind!)));
+  const cm = objs.find((o) => o.kind === 'ConfigMap' && o.metadata?.name === 'edgelb-config') as unknown as { data: Record<string, string> };
+  const init = dsOf(objs).spec.template.spec.initContainers![0]!;
+  const dir = mkdtempSync(join(tmpdir(), 'edgelb-fwd-'));
+  const nodes = ['fwd-ann', 'fwd-bad', 'fwd-plain', 'fwd-missing', 'fwd-dotdot'];
+  try {
+    writeFileSync(join(dir, 'config.yaml'), cm.data['config.yaml']!);
+    const args = (init.args as string[]).map((a) => (a === '/etc/edgelb/config.yaml' ? join(dir, 'config.yaml') : a));
+    const ann: Record<string, string | undefined> = { 'fwd-ann': 'bond0', 'fwd-bad': 'x/../../eth1', 'fwd-plain': undefined, 'fwd-missing': 'eno9', 'fwd-dotdot': '..' };
+    for (const name of nodes) {
+      const a = ann[name];
+      await admin.core.createNode({ body: { metadata: { name, ...(a !== undefined ? { annotations: { 'edgelb.io/interface': a } } : {}) } } });
+    }
+    // a fresh /proc/sys look-alike per run: eth0 (the chart's default) and bond0, forwarding off
+    const run = (node: string) => {
+      const sys = join(dir, `sys-${node}`);
+      for (const fam of ['ipv4', 'ipv6']) for (const i of ['eth0', 'bond0', 'all']) {
+        mkdirSync(join(sys, 'net', fam, 'conf', i), { recursive: true });
+        writeFileSync(join(sys, 'net', fam, 'conf', i, 'forwarding'), '0\n');
+      }
+      writeFileSync(join(sys, 'net', 'ipv4', 'forwarding'), '0\n');
+      const r = spawnSync(process.execPath, [join(ROOT, 'dist/cli/main.js'), ...args, '--proc-sys', sys], {
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH, KUBECONFIG: cluster.edgelbKubeconfig, NODE_NAME: node },
+      });
+      const on = (fam: string, i: string) => readFileSync(join(sys, 'net', fam, 'conf', i, 'forwarding'), 'utf8').trim() === '1';
+      const global = readFileSync(join(sys, 'net', 'ipv4', 'forwarding'), 'utf8').trim();
+      return { code: r.status, out: r.stdout, err: r.stderr, on, global, sys };
+    };
+    const a = run('fwd-ann');
+    assert.equal(a.code, 0, a.err);
+    assert.ok(a.on('ipv4', 'bond0') && a.on('ipv6', 'bond0'), 'the annotated uplink forwards');
+    assert.ok(!a.on('ipv4', 'eth0') && !a.on('ipv4', 'all'), 'only that interface');
+    assert.match(a.out, /ipv4 forwarding on bond0: enabled/);
+    const p = run('fwd-plain');
+    assert.equal(p.code, 0, p.err);
+    assert.ok(p.on('ipv4', 'eth0') && p.on('ipv6', 'eth0') && !p.on('ipv4', 'bond0'), "no annotation: the ConfigMap's interface");
+    for (const node of ['fwd-bad', 'fwd-dotdot']) {
+      const b = run(node);
+      assert.equal(b.code, 0, b.err);
+      assert.match(b.err, /refused edgelb\.io\/interface: .* must be an interface name.*using the ConfigMap's node\.interface/);
+      assert.ok(b.on('ipv4', 'eth0') && !b.on('ipv4', 'bond0'), `${node}: the ConfigMap's interface, as the daemon does`);
+      assert.equal(b.global, '0', `${node}: the host-wide switch is untouched`);
+      assert.ok(!existsSync(join(b.sys, 'eth1')) && !existsSync(join(b.sys, 'net', 'ipv4', 'conf', 'x')), 'nothing written outside');
+    }
+    const m = run('fwd-missing');
+    assert.equal(m.code, 1, 'an uplink the node lacks fails the init container (the kubelet retries it)');
+    assert.match(m.err, /could not enable ipv4 forwarding on eno9: no interface eno9 on this node/);
+    assert.ok(!existsSync(join(m.sys, 'net', 'ipv4', 'conf', 'eno9')), 'no file created');
+  } finally {
+    for (const name of nodes) await admin.core.deleteNode({ name }).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('chart: pools, peers, policies and a ServiceMonitor from values pass a server-side dry-run', async () => {
@@ -208,9 +280,10 @@ test('chart: a stop signal is an uninstall only once the DaemonSet is deleted (t
 });
 
 test('chart: the cluster key Secret is random, mounted where Kubernetes mode looks, and kept across upgrades (lookup)', async () => {
-  const secretOf = (objs: KubernetesObject[]) => objs.find((o) => o.kind === 'Secret' && o.metadata?.name === 'edgelb-cluster-key') as unknown as { data: { key: string } } | undefined;
+  const secretOf = (objs: KubernetesObject[]) => objs.find((o) => o.kind === 'Secret' && o.metadata?.name === 'edgelb-cluster-key') as unknown as { data: { key: string; 'flow-hash-key': string } } | undefined;
   const [a, b] = [secretOf(template()), secretOf(template())];
   assert.ok(a && Buffer.from(a.data.key, 'base64').length >= 32, 'a key of 32 bytes or more');
+  assert.equal(a.data['flow-hash-key'], a.data.key, 'the flow-hash key starts as a copy of the key');
   assert.notEqual(a.data.key, b!.data.key, 'random per fresh install');
   const ds = dsOf(template()).spec.template.spec as unknown as { containers: Array<{ volumeMounts: Array<{ name: string; mountPath: string }> }>; volumes: Array<{ name: string; secret?: { secretName: string } }> };
   assert.equal(ds.containers[0]!.volumeMounts.find((v) => v.name === 'cluster-key')?.mountPath, '/etc/edgelb/cluster', 'cluster/key beside /etc/edgelb/config.yaml');
@@ -223,6 +296,16 @@ test('chart: the cluster key Secret is random, mounted where Kubernetes mode loo
   try {
     const kept = secretOf(template(['--dry-run=server', '--kubeconfig', cluster.adminKubeconfig]));
     assert.equal(kept?.data.key, existing);
+    assert.equal(kept?.data['flow-hash-key'], existing, 'an upgrade from a Secret without it: a copy of the key it has (the hash the nodes use)');
+  } finally {
+    await admin.core.deleteNamespacedSecret({ namespace: EDGELB_NAMESPACE, name: 'edgelb-cluster-key' });
+  }
+  // mid-rotation (two keys, one per line): both items are kept as they are
+  const rotating = Buffer.from('the-new-key-0123456789abcdef-0123\nthe-key-of-the-first-install-0123456789abcdef\n').toString('base64');
+  await admin.core.createNamespacedSecret({ namespace: EDGELB_NAMESPACE, body: { metadata: { name: 'edgelb-cluster-key' }, data: { key: rotating, 'flow-hash-key': existing } } });
+  try {
+    const kept = secretOf(template(['--dry-run=server', '--kubeconfig', cluster.adminKubeconfig]));
+    assert.deepEqual(kept?.data, { key: rotating, 'flow-hash-key': existing });
   } finally {
     await admin.core.deleteNamespacedSecret({ namespace: EDGELB_NAMESPACE, name: 'edgelb-cluster-key' });
   }

@@ -6,12 +6,16 @@
 // `multihop` block in `protocol bfd`) and FRR 8.4 (`ebgp-multihop 2` + `bfd`: bgpd registers a
 // multihop session with local-address = its update-source). The sessions come Up with the
 // negotiated timers (100 ms x 3); cutting the far link (mid - router; node1's own link stays up)
-// takes our BGP session down through BFD, long before the 30 s hold time.
+// takes our BGP session down through BFD, long before the 30 s hold time. The daemon runs the XDP
+// data path on eth0, so a multihop session also outlives the daemon (docs/bfd.md "Surviving a
+// daemon restart"): kill -9, 5 s away (some 16 detect times), started again: the router's session
+// never leaves Up, the VIP's route stays and our packets keep their UDP source port.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { Lab, BirdRouter, FrrRouter, waitUntil, type LabProcess, type LabSpec, type NeighborConfig } from './lib/index.js';
 import type { BfdRow, NeighborRow } from '../../src/model/views.js';
+import { sampleStates } from './bfd-states.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const cli = [process.execPath, '--single-threaded-gc', `${root}dist/cli/main.js`];
@@ -21,6 +25,7 @@ const MID_NODE = '10.81.1.1';
 const MID_ROUTER = '10.81.2.1';
 const ROUTER = '10.81.2.2';
 const VIP = '192.168.84.10';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** node1 (eth0) - (node1) mid (router) - (eth0) router: the router is one routed hop away. */
 function topology(prefix: string): LabSpec {
@@ -44,7 +49,7 @@ bgp:
   asn: 64513
   listenPort: 0
   peers: [{ address: ${ROUTER}, asn: 64512, holdTime: ${HOLD}, connectRetry: 1, ebgpMultihop: 2, bfd: { minRx: 100ms, minTx: 100ms, multiplier: 3 } }]
-dataplane: { enabled: false }
+dataplane: { attachMode: generic, pinRoot: PIN_ROOT }
 pools: [{ name: p, cidrs: [192.168.84.0/24], announce: bgp }]
 services:
   - { name: svc, vip: ${VIP}, ports: [{ port: 80 }], endpoints: [10.0.0.200] }
@@ -77,17 +82,33 @@ function multihop(kind: 'bird' | 'frr'): void {
       await waitUntil(async () => (await theirBgp()) === 'Established' && (await ourBgp())?.state === 'Established', (ok) => ok, { what: 'BGP Established on both sides', timeoutMs: 30_000, intervalMs: 100 });
     };
 
+    let cfgPath = '';
+    const start = async (suffix: string) => {
+      daemon = await lab.spawn('node1', [...cli, 'daemon', '--config', cfgPath], { name: `edgelb-bm${kind[0]}${suffix}` });
+    };
+    /** The UDP source port of our BFD packets as they reach the router (one per session). */
+    const portSeen = async (): Promise<number> => {
+      const ports = (await capture(lab, 'router', 'eth0', `udp and src host ${NODE} and dst port 4784`)).map((p) => p.srcPort);
+      assert.ok(ports.length > 0, 'no BFD packet from the node seen at the router');
+      assert.equal(new Set(ports).size, 1, `one source port per session: ${ports.join(', ')}`);
+      return ports[0]!;
+    };
+
     before(async () => {
       lab = await Lab.create(topology(kind === 'bird' ? 'bmb' : 'bmf'));
       const neighbor: NeighborConfig = { address: NODE, asn: 64513, localAddress: ROUTER, multihop: 2, holdTime: HOLD, connectRetry: 1, bfd: { minRx: 100, minTx: 100, multiplier: 3 } };
       const opts = { asn: 64512, routerId: ROUTER, neighbors: [neighbor] };
       router = kind === 'bird' ? await BirdRouter.start(lab, 'router', opts) : await FrrRouter.start(lab, 'router', opts);
-      daemon = await lab.spawn('node1', [...cli, 'daemon', '--config', lab.writeFile('edge.yaml', config)], { name: `edgelb-bm${kind[0]}` });
+      const pins = `/sys/fs/bpf/edgelb/${lab.tag}-edge-1`;
+      lab.ownPath(pins);
+      cfgPath = lab.writeFile('edge.yaml', config.replace('PIN_ROOT', pins));
+      await start('');
     });
 
     after(async () => {
       if (process.exitCode) console.error(lab.logs(40));
       if (daemon?.running) daemon.signal('SIGKILL');
+      await lab.exec('node1', ['ip', 'link', 'set', 'dev', 'eth0', 'xdpgeneric', 'off'], { check: false });
       await lab.teardown();
     });
 
@@ -127,6 +148,41 @@ function multihop(kind: 'bird' | 'frr'): void {
       assert.equal(b!.diag, 1, 'control detection time expired');
       assert.match(JSON.stringify(ours!.lastError), /bfd|BFD|cease/i);
       await lab.linkUp('mid', 'router');
+      await bothUp();
+    });
+
+    it('kill -9 of the daemon, 5 s away, started again: the router\'s multihop session stays Up, the route stays, the source port is the same', async () => {
+      await bothUp();
+      await router.waitRoute(`${VIP}/32`, () => true, { timeoutMs: 30_000 });
+      await sleep(1500); // a window published and the lease renewed
+      const frr = router instanceof FrrRouter ? router : undefined;
+      const counters = async () => (await frr?.bfdCounters())?.find((c) => c.peer === NODE);
+      const before = await counters();
+      const ports: { daemon: number; xdp?: number; restarted?: number } = { daemon: await portSeen() };
+      daemon.signal('SIGKILL');
+      const states = new Set<string>();
+      const atKill = await counters();
+      await Promise.all([sampleStates(theirBfd, states, 5000), sleep(1500).then(async () => (ports.xdp = await portSeen()))]);
+      assert.ok((await router.routes(`${VIP}/32`)).length > 0, 'the route stays while the daemon is away');
+      const away = await counters();
+      await start('-2');
+      await waitUntil(() => daemon.output(), (o) => /BFD thread started/.test(o), { what: 'the new BFD thread', timeoutMs: 30_000, intervalMs: 100 });
+      await Promise.all([sampleStates(theirBfd, states, 3000), sleep(1500).then(async () => (ports.restarted = await portSeen()))]);
+      const after = await counters();
+      process.stdout.write(`# multihop with ${kind}: BFD states across kill -9 + 5 s + restart: ${[...states].join(', ')}; source ports ${JSON.stringify(ports)}${frr ? `; bfdd counters before ${JSON.stringify(before)} at the kill ${JSON.stringify(atKill)} 5 s later ${JSON.stringify(away)} after ${JSON.stringify(after)}` : ''}\n`);
+      assert.deepEqual([...states], ['Up'], `${kind}'s multihop BFD session: ${[...states].join(', ')}\n${lab.logs(40)}`);
+      assert.ok((await router.routes(`${VIP}/32`)).length > 0, 'the route stays');
+      assert.equal(ports.xdp, ports.daemon, 'XDP answers from the session source port');
+      assert.equal(ports.restarted, ports.daemon, 'the resumed session sends from its old source port');
+      assert.doesNotMatch(daemon.output(), /went Down/, 'the resumed session did not flap');
+      const ours = await waitUntil(ourBfd, (r) => r?.state === 'Up', { what: 'our resumed session Up', timeoutMs: 10_000, intervalMs: 100 });
+      assert.equal(ours!.multihop, true);
+      if (frr) {
+        assert.equal(after?.sessionDown, before?.sessionDown, "bfdd's count of Down transitions did not move");
+        // 5 s at 100 ms with no daemon: XDP answered each of bfdd's packets (some 50)
+        assert.ok(away!.rx - atKill!.rx >= 25, `bfdd received ${away!.rx - atKill!.rx} of our packets while no daemon ran`);
+        assert.ok(after!.rx > away!.rx, 'and the resumed daemon sends');
+      }
       await bothUp();
     });
   });

@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, rmSync, st
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { Lab, edgeTopology, edgePlan, BirdRouter, run, waitUntil, type LabProcess } from './lib/index.js';
-import { ROOT, IMAGE, daemonSetPod, podman, containerFlags, initCommand } from './image-lib.js';
+import { ROOT, IMAGE, daemonSetPod, podman, containerFlags, initContainer } from './image-lib.js';
 
 const TSX = ['node', '--import', 'tsx'];
 const here = (f: string) => join(ROOT, 'test/lab', f);
@@ -155,15 +155,15 @@ describe('edgelb image in a DaemonSet-like container', { timeout: 600_000 }, () 
   test('forwarding: the daemon\'s container cannot set it, the privileged init step does', async () => {
     const sysctl = async () => (await lab!.exec('node1', ['sysctl', '-n', 'net.ipv4.conf.eth0.forwarding', 'net.ipv6.conf.eth0.forwarding'])).stdout.trim().split('\n');
     assert.deepEqual(await sysctl(), ['0', '0'], 'a fresh node does not forward');
-    const cmd = initCommand(pod, 'eth0');
+    const { init, args } = initContainer(pod);
+    const env = ['-e', `NODE_NAME=${nodeName}`];
     // with the daemon's own securityContext, /proc/sys is read-only
-    const denied = await podman(['run', '--rm', ...containerFlags(pod, daemonCtr, { netns: lab!.netns('node1'), configDir }), '--entrypoint', cmd[0]!, IMAGE, ...cmd.slice(1)], { check: false });
+    const denied = await podman(['run', '--rm', ...containerFlags(pod, daemonCtr, { netns: lab!.netns('node1'), configDir }), ...env, IMAGE, ...args], { check: false });
     assert.notEqual(denied.code, 0, 'the daemon container wrote /proc/sys');
-    assert.match(denied.stderr + denied.stdout, /Read-only file system|permission denied/i);
+    assert.match(denied.stderr + denied.stdout, /could not enable ipv4 forwarding on eth0: .*(read-only|permission denied)/i);
     assert.deepEqual(await sysctl(), ['0', '0']);
-    // the init container as the DaemonSet declares it (privileged)
-    const init = pod.initContainers!.find((c) => c.command?.[0] === cmd[0])!;
-    await podman(['run', '--rm', ...containerFlags(pod, init, { netns: lab!.netns('node1'), configDir }), '--entrypoint', cmd[0]!, IMAGE, ...cmd.slice(1)]);
+    // the init container as the DaemonSet declares it (privileged, `edgelb forwarding`)
+    await podman(['run', '--rm', ...containerFlags(pod, init, { netns: lab!.netns('node1'), configDir }), ...env, IMAGE, ...args]);
     assert.deepEqual(await sysctl(), ['1', '1'], 'forwarding on for the uplink');
     assert.equal((await lab!.exec('node1', ['sysctl', '-n', 'net.ipv4.ip_forward'])).stdout.trim(), '0', 'and only for the uplink');
   });

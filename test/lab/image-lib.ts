@@ -1,6 +1,6 @@
 // Running the edgelb image with podman the way the DaemonSet runs it: podman flags derived from
 // manifests/daemonset.yaml (securityContext, host network = a lab namespace, the host's bpffs and a
-// config folder for the ConfigMap), its init container's command, the repo's containers.conf.
+// config folder for the ConfigMap), its init container's arguments, the repo's containers.conf.
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -79,9 +79,13 @@ export function containerFlags(pod: PodSpec, c: Container, o: { netns: string; c
   return f;
 }
 
-/** The init container's command with its uplink replaced by `iface` (the chart renders it so). */
-export function initCommand(pod: PodSpec, iface: string): string[] {
-  const init = pod.initContainers?.find((c) => c.command?.[0]?.endsWith('sysctl'));
+/**
+ * The forwarding init container and its edgelb arguments without --kubernetes: this lab has no
+ * API server, and without it the same command takes the uplink from the config file (the chart
+ * test runs it with --kubernetes against a real one, test/k8s/chart-install.test.ts).
+ */
+export function initContainer(pod: PodSpec): { init: Container; args: string[] } {
+  const init = pod.initContainers?.find((c) => c.args?.[0] === 'forwarding');
   if (!init) throw new Error('the DaemonSet has no forwarding init container');
-  return init.command!.map((a) => a.replace(/\/conf\/[^/]+\//, `/conf/${iface}/`));
+  return { init, args: init.args!.filter((a) => a !== '--kubernetes') };
 }

@@ -175,6 +175,8 @@ export const INVALID_ROWS: Row[] = [
   { desc: 'routerId IPv6', edit: (c) => void (c.node.routerId = '2001:db8::1'), errors: ['node.routerId'], message: 'must be an IPv4 address' },
   { desc: 'routerId missing and not found on the interface', edit: (c) => void delete c.node.routerId, errors: ['node.routerId'], message: 'has no IPv4 address' },
   { desc: 'interface name too long', edit: (c) => void (c.node.interface = 'a-very-long-interface0'), errors: ['node.interface'] },
+  { desc: 'interface ".." (would name /proc/sys/net/ipv4/forwarding)', edit: (c) => void (c.node.interface = '..'), errors: ['node.interface'] },
+  { desc: 'interface "."', edit: (c) => void (c.node.interface = '.'), errors: ['node.interface'] },
   { desc: 'node name with a space', edit: (c) => void (c.node.name = 'edge 1'), errors: ['node.name'] },
   { desc: 'Kubernetes mode without NODE_NAME', opts: { kubernetes: true }, edit: (c) => void delete c.node.name, errors: ['node.name'], message: 'NODE_NAME', },
   { desc: 'maglevSize not prime', edit: (c) => void (c.dataplane = { maglevSize: 65536 }), errors: ['dataplane.maglevSize'], message: 'prime' },
@@ -190,6 +192,9 @@ export const INVALID_ROWS: Row[] = [
   { desc: 'rstUnserved not a boolean', edit: (c) => void (c.dataplane = { rstUnserved: 'yes please' }), errors: ['dataplane.rstUnserved'] },
   { desc: 'flowHashKey too short', edit: (c) => void (c.dataplane = { flowHashKey: 'short' }), errors: ['dataplane.flowHashKey'] },
   { desc: 'flowHashKey a number', edit: (c) => void (c.dataplane = { flowHashKey: 1234567890123456789 }), errors: ['dataplane.flowHashKey'] },
+  { desc: 'flowHashKeyFile and flowHashKey both', edit: (c) => void (c.dataplane = { flowHashKey: 'a cluster-wide secret', flowHashKeyFile: 'cluster.key' }), errors: ['dataplane.flowHashKeyFile'] },
+  { desc: 'flowHashKeyFile missing', edit: (c) => void (c.dataplane = { flowHashKeyFile: 'no-such.key' }), errors: ['dataplane.flowHashKeyFile'] },
+  { desc: 'flowHashKeyFile not a path', edit: (c) => void (c.dataplane = { flowHashKeyFile: 42 }), errors: ['dataplane.flowHashKeyFile'] },
   { desc: 'garpInterval not a duration', edit: (c) => void (c.l2 = { garpInterval: 'fast' }), errors: ['l2.garpInterval'] },
   { desc: 'l2 refreshInterval negative', edit: (c) => void (c.l2 = { refreshInterval: -1 }), errors: ['l2.refreshInterval'] },
   {

@@ -229,6 +229,13 @@ export const VALID_ROWS: Row[] = [
     check: (s) => assert.equal(s.cluster!.sync, undefined),
   },
   {
+    desc: 'dataplane.flowHashKeyFile (a copy of the cluster key file, made before a rotation) is resolved like keyFile',
+    edit: (c) => {
+      c.dataplane = { flowHashKeyFile: 'cluster.key' };
+    },
+    check: (s) => assert.equal(s.dataplane.flowHashKeyFile, '/etc/edgelb/cluster.key'),
+  },
+  {
     desc: 'a key file readable by others is a warning',
     edit: (c) => {
       c.cluster = { listen: '10.0.0.11:11112', members: ['10.0.0.11', '10.0.0.12'], keyFile: 'loose.key' };

@@ -4,6 +4,7 @@
 // (the BPF program's addrf_test computes the same; dataplane-packets*.test.ts run it end to end).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { addrfBit, addrfWords, flowHashKey, localPortRange, portCount, snatPortRanges, snatShare } from '../../src/dataplane/xdp-cfg.js';
 
 test('ip_local_port_range: parsed, and anything malformed gives Linux\'s default', () => {
@@ -58,6 +59,19 @@ test('flow-hash key: from dataplane.flowHashKey, else the cluster key file; the 
       throw new Error('ENOENT');
     }),
   );
+});
+
+test('flow-hash key and the cluster key rotation: a one-key file keys it as before (its bytes); a copy as flowHashKeyFile keeps it through every step', () => {
+  const OLD = 'old-cluster-key-0123456789abcdef';
+  const NEW = 'new-cluster-key-fedcba9876543210';
+  // what edgelb derived before key lists: SHA-256 over the file's bytes, line end included
+  const before = createHash('sha256').update('edgelb flow hash key\0').update(`${OLD}\n`).digest().subarray(0, 16);
+  assert.deepEqual(flowHashKey({}, '/k', () => Buffer.from(`${OLD}\n`)), before, 'a one-key file: the hash of before (an upgrade moves no flow)');
+  const pinned = (file: string) => flowHashKey({ flowHashKeyFile: '/etc/edgelb/flow-hash.key' }, '/k', (p) => Buffer.from(p === '/k' ? file : `${OLD}\n`));
+  for (const step of [`${OLD}\n`, `${OLD}\n${NEW}\n`, `${NEW}\n${OLD}\n`, `${NEW}\n`]) assert.deepEqual(pinned(step), before, `pinned through ${JSON.stringify(step)}`);
+  // derived from the key file, the second step's file keys it like the first (its primary is
+  // still the old key) but the last one does not: why the docs ask for flowHashKeyFile
+  assert.notDeepEqual(flowHashKey({}, '/k', () => Buffer.from(`${NEW}\n`)), before);
 });
 
 test('address filter: VIPs in the first half, backends in the second, one bit each', () => {

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Registry } from 'prom-client';
-import { NodeSettings, withClusterDefaults, DEFAULT_K8S_SHARDS, ANN_NODE_ASN, ANN_NODE_INTERFACE, ANN_NODE_ROUTER_ID } from '../../src/k8s/node-settings.js';
+import { NodeSettings, withClusterDefaults, withFlowHashDefault, DEFAULT_K8S_SHARDS, ANN_NODE_ASN, ANN_NODE_INTERFACE, ANN_NODE_ROUTER_ID } from '../../src/k8s/node-settings.js';
 import { NodeEvents } from '../../src/k8s/node-events.js';
 import { translate, type ClusterView } from '../../src/k8s/translate.js';
 import { silentLogger } from '../../src/lib/logger.js';
@@ -123,6 +123,16 @@ test('Kubernetes mode without a cluster section gets one: the key beside the con
   assert.ok(DEFAULT_K8S_SHARDS > 1);
   const own = { ...base, cluster: { listen: '10.0.0.1:7000', members: [], shards: 2, heartbeatIntervalMs: 30, deadAfterMs: 150, holdDownMs: 0 } };
   assert.equal(withClusterDefaults(own, '/x').cluster, own.cluster, 'an explicit section is kept');
+});
+
+test('Kubernetes mode: the Secret\'s flow-hash-key beside the key keys the flow hash, unless the file gives one', () => {
+  const there = (p: string) => p === '/etc/edgelb/cluster/flow-hash-key';
+  assert.equal(withFlowHashDefault(base, '/etc/edgelb', there).dataplane.flowHashKeyFile, '/etc/edgelb/cluster/flow-hash-key');
+  assert.equal(withFlowHashDefault(base, '/etc/edgelb', () => false), base, 'an older Secret without it: derived from the key as before');
+  const own = { ...base, dataplane: { ...base.dataplane, flowHashKey: 'a cluster-wide secret' } };
+  assert.equal(withFlowHashDefault(own, '/etc/edgelb', there), own, 'dataplane.flowHashKey wins');
+  const file = { ...base, dataplane: { ...base.dataplane, flowHashKeyFile: '/mine' } };
+  assert.equal(withFlowHashDefault(file, '/etc/edgelb', there), file, 'dataplane.flowHashKeyFile wins');
 });
 
 test('cluster members are the ready edgelb pods and this one (a starting pod is no member yet)', () => {

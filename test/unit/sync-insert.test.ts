@@ -59,7 +59,7 @@ describe('connection sync: reports and insert path (BPF_PROG_TEST_RUN)', () => {
     assert.equal(ct.drain(1000).count, 0, 'reported once');
   });
 
-  test('insert path: a flow this node never saw continues from its record, both directions, same translation', () => {
+  test('insert path: a flow this node never saw continues from its record, both directions, same translation', async () => {
     const syn = tcp(47002, TCP_SYN);
     const port = parse(syn.out).sport;
     run(fromBackend({ src: B3, dst: NODE4, proto: 'tcp', sport: 8080, dport: port, tcpFlags: TCP_SYN | TCP_ACK }, B3));
@@ -71,6 +71,7 @@ describe('connection sync: reports and insert path (BPF_PROG_TEST_RUN)', () => {
     // "another node": the entries are gone, so a data segment is stray (dropped, not re-balanced)
     ctDelete(fwdKey);
     ctDelete(replyKey);
+    await new Promise((r) => setTimeout(r, 80)); // past the flow cache's bound (50 ms, fcache.h)
     assert.equal(tcp(47002, TCP_ACK | TCP_PSH, Buffer.from('x')).verdict, 'DROP');
     const res = ct.apply(d.records);
     assert.deepEqual(res, { applied: 1, invalid: 0, noService: 0, noBackend: 0, stale: 0, conflict: 0, failed: 0 });

@@ -10,6 +10,7 @@ import { Writable } from 'node:stream';
 import { Registry } from 'prom-client';
 import { createLogger } from '../../src/lib/logger.js';
 import { startSync } from '../../src/daemon/sync-wiring.js';
+import { singleKeyRing } from '../../src/lib/cluster-keys.js';
 import type { DesiredState } from '../../src/model/desired-state.js';
 import type { Membership } from '../../src/cluster/membership.js';
 import type { XdpDataplane } from '../../src/dataplane/xdp.js';
@@ -28,7 +29,8 @@ test('sync-wiring: a sync thread that cannot start is logged, and the node goes 
     } as unknown as DesiredState;
     const membership = Object.assign(new EventEmitter(), { live: () => ['edge-1'] }) as unknown as Membership;
     const dataplane = { pinDir: join(dir, 'no-pins') } as unknown as XdpDataplane;
-    const h = await startSync({ initial, dataplane, membership, logger, registry: new Registry() });
+    const keys = singleKeyRing(Buffer.from('sync-wiring-test-key-0123456789ab'));
+    const h = await startSync({ initial, dataplane, membership, logger, registry: new Registry(), keys });
     assert.equal(h, undefined);
     await new Promise((r) => setTimeout(r, 50));
     assert.ok(lines.some((l) => l.includes('connection sync could not start')), lines.join(''));

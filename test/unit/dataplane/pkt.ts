@@ -200,3 +200,13 @@ export function parse(f: Buffer): Parsed {
     dport: f.length >= 58 ? f.readUInt16BE(56) : 0,
   };
 }
+
+/** The flow cache's slot of an IPv4 TCP tuple: fc_index in native/bpf/fcache.h (4096 slots), for
+ * tests and benches that need two flows on one slot. */
+export function fcSlot4(src: string, dst: string, sport: number, dport: number): number {
+  const le = (a: string) => Buffer.from(a.split('.').map(Number)).readUInt32LE(0);
+  const ports = Buffer.from([sport >> 8, sport & 255, dport >> 8, dport & 255]).readUInt32LE(0);
+  let h = (Math.imul(le(src), 0x9e3779b1) ^ Math.imul(le(dst), 0x85ebca77) ^ Math.imul(ports, 0xc2b2ae3d) ^ 6) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x7feb352d) >>> 0;
+  return h >>> 20;
+}
