@@ -1,13 +1,15 @@
 // UplinkGateways: managed neighbour entries (NTF_EXT_MANAGED, neighbours.ts) for the gateways of
 // the routes the uplink takes toward clients, so XDP forwards the first reply of a flow itself.
 // A reply (dnat, onearm, fullnat) leaves through bpf_fib_lookup; while the gateway has no valid
-// neighbour entry that answers NO_NEIGH and the packet goes to the kernel, which drops it (IPv6
-// without net.ipv6.conf.all.forwarding; IPv4 from a VIP that the per-VIP rule makes a martian).
+// neighbour entry that answers NO_NEIGH and the packet goes to the kernel, which drops an IPv6
+// one (no net.ipv6.conf.all.forwarding: the daemon enables forwarding on the uplink only) and
+// forwards an IPv4 one only after ARP.
 // Followed live from netlink route events (RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE; a dump at start
 // and after an overflow), never polled: every unicast route of any table but local with a next hop
 // via a gateway on the uplink wants that gateway resolved. The entry is made when the first such
 // route appears, removed when the last one goes, and made again at once when something deletes it
-// (`ip neigh flush`: a neighbour event). Entries someone made permanent (or NOARP) are left alone.
+// (`ip neigh flush`, the carrier lost: a neighbour event); one that failed is tried again at the
+// next route, neighbour or uplink-up event. Entries someone made permanent (or NOARP) are left alone.
 import type { Logger } from '../lib/logger.js';
 import { canonicalIp, familyOf } from '../lib/addr.js';
 import { errorMessage } from '../lib/errors.js';
@@ -56,10 +58,10 @@ export class UplinkGateways {
     private readonly opts: UplinkGatewaysOptions = {},
   ) {}
 
-  /** Subscribe to route and neighbour events, then dump the routes on the same socket. */
+  /** Subscribe to route, neighbour and link events, then dump the routes on the same socket. */
   start(): void {
     try {
-      this.watch = this.n.openNetlinkWatch(['route', 'neigh']);
+      this.watch = this.n.openNetlinkWatch(['route', 'neigh', 'link']);
       this.watch.start((events) => this.onEvents(events));
     } catch (e) {
       this.watch = undefined;
@@ -113,6 +115,7 @@ export class UplinkGateways {
       this.watch.dumpRoutes();
     } catch (e) {
       this.dumping = false;
+      this.synced = true;
       this.log.warn({ err: errorMessage(e) }, 'netlink route dump request failed: gateways follow route events only');
     }
   }
@@ -125,6 +128,9 @@ export class UplinkGateways {
       } else if (e.kind === 'neigh') {
         // deleted (flushed) while a route still needs it: make it again now, not after a lost reply
         if (e.op === 'del' && e.ifindex === this.ifindex && this.have.delete(canonicalIp(e.address))) changed = true;
+      } else if (e.kind === 'link') {
+        // the uplink up again: make what could not be made while it was down (an update that failed)
+        if (e.op === 'new' && e.up && e.ifindex === this.ifindex) changed = true;
       } else if (e.kind === 'done') {
         if (!this.dumping) continue;
         this.dumping = false;

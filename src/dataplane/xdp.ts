@@ -74,6 +74,9 @@ export class XdpDataplane implements Dataplane {
   private opened = false;
   /** The programmed services and backends (xdp-services.ts). */
   private readonly svcs: XdpServices;
+  private get backends(): XdpServices['backends'] {
+    return this.svcs.backends;
+  }
   private chain: Promise<void> = Promise.resolve();
   private readonly vipRoutes: VipRoutes | undefined;
   private neighTimer: NodeJS.Timeout | undefined;
@@ -203,8 +206,12 @@ export class XdpDataplane implements Dataplane {
     this.opened = true;
     // packets toward an unresolved backend are lost (neighbours.ts): restore missing managed entries
     const codes = [this.layout.counters.DROP_DSR_NO_NEIGH, this.layout.counters.PASS_NO_NEIGH].filter((c) => c !== undefined);
-    if (this.opts.manageNeighbours !== false) this.neighTimer = watchUnresolved(this.n, this.ifindex, 1000, { dropped: () => (this.opened ? codes.reduce((a, c) => a + sumPerCpuCounter(this.n, this.fd('counters'), c), 0) : 0), wanted: () => [...this.svcs.neighbourAddresses(), ...(this.gateways?.entries() ?? [])] }, this.log);
-    if (this.opts.manageNeighbours !== false) (this.gateways = new UplinkGateways(this.n, this.ifindex, this.log, { keep: (a) => this.svcs.neighbourAddresses().includes(a) })).start();
+    if (this.opts.manageNeighbours !== false) this.neighTimer = watchUnresolved(this.n, this.ifindex, 1000, { dropped: () => (this.opened ? codes.reduce((a, c) => a + sumPerCpuCounter(this.n, this.fd('counters'), c), 0) : 0), wanted: () => [...new Set([...this.backends.values()].filter((b) => b.neighbour).map((b) => b.address))] }, this.log);
+    if (this.opts.manageNeighbours !== false) {
+      // replies toward clients: the gateways of the uplink's routes stay resolved (gateways.ts)
+      this.gateways = new UplinkGateways(this.n, this.ifindex, this.log, { keep: (a) => this.svcs.neighbourAddresses().includes(a) });
+      this.gateways.start();
+    }
     this.log.info(
       { iface, attachMode: this.attachMode, takenOver, pinDir: this.pinDir, progId: this.progId, conntrackSize: this.opts.spec.conntrackSize, maglevSize: this.maglevSize },
       takenOver ? 'XDP data path taken over (program replaced in place, pinned maps reused)' : 'XDP data path attached',

@@ -8,7 +8,7 @@
 // 200 connections from other addresses are made during it and 50 after; at least 99% must succeed.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { edgePlan } from './lib/index.js';
+import { edgePlan, waitUntil } from './lib/index.js';
 import { EdgeLab, VIP_DSR, VIP_ONEARM, NODES, BACKENDS } from './edge-lab.js';
 
 const BURST = { count: 60_000, seconds: 15 };
@@ -32,6 +32,17 @@ for (const attachMode of ['generic', 'native'] as const)
         assert.deepEqual(routes.map((r) => `${r.type} ${r.dst}`).sort(), [`blackhole ${VIP_ONEARM}`, `blackhole ${VIP_DSR}`]);
         const rules = JSON.parse((await e!.lab.exec(node, ['ip', '-j', 'rule', 'show', 'pref', '500'])).stdout) as Array<{ iif: string; table: string }>;
         assert.deepEqual(rules.map((r) => `${r.iif} ${r.table}`), ['eth0 25956']);
+      }
+    });
+
+    test("every daemon keeps a managed neighbour entry for its gateway toward clients (the router's IPv4 and IPv6 addresses)", async () => {
+      for (let i = 1; i <= NODES; i++) {
+        const rows = await waitUntil(
+          async () => JSON.parse((await e!.lab.exec(edgePlan.node(i).name, ['ip', '-j', 'neigh', 'show', 'dev', 'eth0'])).stdout) as Array<{ dst: string; managed?: unknown }>,
+          (r) => [edgePlan.router.lan4, edgePlan.router.lan6].every((gw) => r.some((m) => m.dst === gw && 'managed' in m)),
+          { timeoutMs: 10_000, what: `node ${i}'s managed entries for the router` },
+        );
+        assert.ok(rows.length > 0);
       }
     });
 
@@ -82,7 +93,8 @@ for (const attachMode of ['generic', 'native'] as const)
         if (!(await e!.counters(i)).c.drop_dsr_no_neigh) continue;
         nodes++;
         const rows = JSON.parse((await e!.lab.exec(edgePlan.node(i).name, ['ip', '-j', 'neigh', 'show', 'dev', 'eth0'])).stdout) as Array<{ dst: string; managed?: unknown }>;
-        assert.equal(rows.filter((m) => 'managed' in m).length, BACKENDS, `node ${i} restored its managed entries`);
+        const backends = new Set(Array.from({ length: BACKENDS }, (_, j) => edgePlan.backend(j + 1).v4));
+        assert.equal(rows.filter((m) => 'managed' in m && backends.has(m.dst)).length, BACKENDS, `node ${i} restored its managed entries`);
       }
       assert.ok(nodes >= 1, 'a node dropped a dsr packet toward an unresolved backend');
     });

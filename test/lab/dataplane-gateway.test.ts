@@ -1,12 +1,12 @@
 // Replies toward a client behind the router while the node has no neighbour entry for that router
-// (regression: XDP's bpf_fib_lookup answered NO_NEIGH, the reply went to the kernel, which drops
-// it — IPv6 without net.ipv6.conf.all.forwarding, IPv4 from a VIP that the per-VIP rule makes a
-// martian — so the first connection after start-up or after the entry went away failed). The node
+// (regression: XDP's bpf_fib_lookup answered NO_NEIGH and the reply went to the kernel, which
+// drops an IPv6 one without net.ipv6.conf.all.forwarding and forwards an IPv4 one after ARP: the
+// first connection after start-up or after the entry went away failed over IPv6). The node
 // forwards on its uplink only, as the daemon sets it; the router knows the node's MACs statically,
 // so nothing but the data path's managed entries resolves the router on the node. For IPv4 and
 // IPv6 onearm VIPs: the first connection after start-up, and the first after `ip neigh flush` of
 // the gateway's entry, succeed, XDP forwards their replies (pass_no_neigh does not rise), and the
-// gateway's entry is a managed one.
+// gateway's entry is a managed one; a restart keeps the entries, an uninstall removes them.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, rmSync } from 'node:fs';
@@ -74,6 +74,23 @@ describe('replies toward clients behind the router while its neighbour entry on 
     return st.counters.pass_no_neigh ?? 0;
   }
 
+  async function startOwner(): Promise<{ takenOver: boolean }> {
+    const p = await lab!.spawn('node1', [...TSX, here('./dataplane-owner.ts'), 'run', JSON.stringify({ nodeName, iface: 'eth0', routerId: NODE.v4, attachMode: 'generic', services: services() })], {
+      name: 'owner',
+      cwd: ROOT,
+    });
+    owner = p;
+    const line = await waitUntil(
+      () => {
+        if (!p.running) throw new Error(`owner exited:\n${p.output()}`);
+        return p.output().split('\n').find((l) => l.startsWith('READY '));
+      },
+      (l) => l !== undefined,
+      { timeoutMs: 30_000, what: 'dataplane owner ready' },
+    );
+    return JSON.parse(line!.slice('READY '.length)) as { takenOver: boolean };
+  }
+
   /** One connection, one try (curl gives up after 3 s: the client's SYN retransmission is not a second chance). */
   async function connectOnce(url: string): Promise<string> {
     const r = await lab!.exec('client', ['curl', '-s', '--max-time', '3', url], { check: false });
@@ -96,19 +113,8 @@ describe('replies toward clients behind the router while its neighbour entry on 
     await lab.ip('node1', ['neigh', 'flush', 'dev', 'eth0']);
     await lab.ip('node1', ['-6', 'neigh', 'flush', 'dev', 'eth0']);
     for (const f of FAMILIES) assert.equal(await neigh(f.ipFlag, f.gateway), undefined, `no entry for ${f.gateway} before the data path starts`);
-    const p = await lab.spawn('node1', [...TSX, here('./dataplane-owner.ts'), 'run', JSON.stringify({ nodeName, iface: 'eth0', routerId: NODE.v4, attachMode: 'generic', services: services() })], {
-      name: 'owner',
-      cwd: ROOT,
-    });
-    owner = p;
-    await waitUntil(
-      () => {
-        if (!p.running) throw new Error(`owner exited:\n${p.output()}`);
-        return p.output().includes('READY ');
-      },
-      (x) => x,
-      { timeoutMs: 30_000, what: 'dataplane owner ready' },
-    );
+    const opened = await startOwner();
+    assert.equal(opened.takenOver, false);
   });
 
   after(async () => {
@@ -150,13 +156,20 @@ describe('replies toward clients behind the router while its neighbour entry on 
     });
   }
 
-  test("a restart leaves the gateways' managed entries for the next daemon; edgelb cleanup removes them", async () => {
-    // the owner leaves the data path in place on SIGTERM (a restart): the entries stay for the next daemon
+  test("a restart leaves the gateways' managed entries for the next daemon, which takes them over; an uninstall removes them", async () => {
+    // SIGTERM: the owner leaves the data path in place (a hitless restart)
     owner!.signal('SIGTERM');
     await owner!.exited;
     for (const f of FAMILIES) assert.ok((await neigh(f.ipFlag, f.gateway))?.managed, `${f.gateway} kept for the next daemon`);
-    // edgelb cleanup (uninstall) takes them away
-    await lab!.exec('node1', [...TSX, here('./dataplane-owner.ts'), 'cleanup', JSON.stringify({ nodeName, iface: 'eth0' })], { cwd: ROOT });
+    const opened = await startOwner();
+    assert.equal(opened.takenOver, true);
+    const before = await passNoNeigh();
+    for (const f of FAMILIES) assert.equal(await connectOnce(f.url), `be1 ${f.family === 4 ? NODE.v4 : NODE.v6}`);
+    assert.equal(await passNoNeigh(), before);
+    // SIGUSR1: close({ detach: true }), as an uninstall
+    owner!.signal('SIGUSR1');
+    await owner!.exited;
+    assert.match(owner!.output(), /DETACHED/);
     for (const f of FAMILIES) assert.ok(!(await neigh(f.ipFlag, f.gateway))?.managed, `${f.gateway} no longer managed`);
   });
 });

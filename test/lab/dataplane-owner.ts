@@ -1,6 +1,7 @@
 // Opens the XDP data path the way the daemon does (XdpDataplane over the real addon), programs the
 // services given as JSON, prints "CONNTRACK <method> <entries>", "READY {takenOver, attachMode}" and stays until SIGTERM (then
-// leaves the data path in place, like a hitless restart) — or until it is killed with SIGKILL.
+// leaves the data path in place, like a hitless restart; SIGUSR1: detaches it, like an uninstall)
+// — or until it is killed with SIGKILL.
 //   node --import tsx test/lab/dataplane-owner.ts run '{"nodeName":..,"iface":..,"services":[..]}'
 //   node --import tsx test/lab/dataplane-owner.ts cleanup '{"nodeName":..,"iface":..}'
 import { Registry } from 'prom-client';
@@ -45,6 +46,13 @@ process.stdout.write(`CONNTRACK ${dp.conntrackCountMethod} ${dp.conntrackEntries
 process.stdout.write(`READY ${JSON.stringify(opened)}\n`);
 process.on('SIGTERM', () => {
   void dp.close({ detach: false }).then(() => process.exit(0));
+});
+process.on('SIGUSR1', () => {
+  // an uninstall: detach and remove what the data path made (pins, managed neighbour entries)
+  void dp.close({ detach: true }).then(() => {
+    process.stdout.write('DETACHED\n');
+    process.exit(0);
+  });
 });
 process.on('SIGUSR2', () => {
   process.stdout.write(`STATS ${JSON.stringify(dp.stats())}\n`);

@@ -18,7 +18,7 @@ const NUD_REACHABLE = 0x02;
 
 type Route = Extract<NetlinkEvent, { kind: 'route' }>;
 
-function fixture(opts: { keep?: (a: string) => boolean; maxRoutes?: number; fail?: string[] } = {}) {
+function fixture(opts: { keep?: (a: string) => boolean; maxRoutes?: number; fail?: string[]; dumpFails?: boolean } = {}) {
   let onEvents: (e: NetlinkEvent[]) => void = () => undefined;
   const dumps: string[] = [];
   let groups: readonly NetlinkGroup[] | undefined;
@@ -29,7 +29,10 @@ function fixture(opts: { keep?: (a: string) => boolean; maxRoutes?: number; fail
     start: (cb) => (onEvents = cb),
     dumpLinks: () => void dumps.push('links'),
     dumpNeighbours: () => void dumps.push('neighbours'),
-    dumpRoutes: () => void dumps.push('routes'),
+    dumpRoutes: () => {
+      if (opts.dumpFails) throw new TypeError('dumpRoutes is not a function');
+      dumps.push('routes');
+    },
     stop: () => undefined,
     close: () => void (closed = true),
   };
@@ -79,7 +82,7 @@ describe('gateways of the uplink (route events -> managed neighbour entries)', (
   test('the start dump: default and other gateway routes of the uplink, in any table but local; nothing before the dump ends', async () => {
     const f = fixture();
     f.gw.start();
-    assert.deepEqual(f.groups(), ['route', 'neigh']);
+    assert.deepEqual(f.groups(), ['route', 'neigh', 'link']);
     assert.deepEqual(f.dumps, ['routes']);
     await f.emit(
       DEF4,
@@ -224,13 +227,27 @@ describe('gateways of the uplink (route events -> managed neighbour entries)', (
     assert.equal(f.calls.length, 1);
   });
 
-  test('a failed add is retried at the next event', async () => {
-    const f = fixture({ fail: ['10.0.0.1'] });
+  test('a failed add is retried at the next route event, or when the uplink comes up', async () => {
+    const f = fixture({ fail: ['10.0.0.1', 'fe80::1'] });
     f.gw.start();
-    await f.emit(DEF4, { kind: 'done' });
+    await f.emit(DEF4, DEF6, { kind: 'done' });
     assert.deepEqual(f.gw.entries(), []);
-    f.fail.clear();
+    f.fail.delete('10.0.0.1');
     await f.emit(route('10.50.0.0/16', [via('10.0.0.1')]));
+    assert.deepEqual(f.gw.entries(), ['10.0.0.1']);
+    f.fail.clear();
+    const calls = f.calls.length;
+    await f.emit({ kind: 'link', op: 'new', ifindex: OTHER, up: true }, { kind: 'link', op: 'new', ifindex: UPLINK, up: false });
+    assert.equal(f.calls.length, calls, 'another interface, or the uplink down: nothing');
+    await f.emit({ kind: 'link', op: 'new', ifindex: UPLINK, up: true });
+    assert.deepEqual(f.gw.entries(), ['10.0.0.1', 'fe80::1']);
+  });
+
+  test('the route dump cannot be asked for (an older addon): route events alone are followed', async () => {
+    const f = fixture({ dumpFails: true });
+    f.gw.start();
+    assert.equal(f.gw.synced, true);
+    await f.emit(DEF4);
     assert.deepEqual(f.gw.entries(), ['10.0.0.1']);
   });
 
