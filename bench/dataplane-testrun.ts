@@ -12,7 +12,8 @@
 // - bounds (build/bpf/xdp_ct_anchor.bpf.o on the same pinned table): bare XDP_TX plus one
 //   conntrack lookup (a hit, repeats; a miss of a new tuple, single runs), plus one conntrack
 //   insert (single runs) — what one hash-map call costs here, below which no conntrack-based
-//   program can go;
+//   program can go; and a new flow's floor (single runs): a lookup that misses, then an insert
+//   under that key (one entry, as dsr), or two inserts (two entries, as dnat and onearm);
 // - as single runs on fresh copies (a repeated run would see its own rewritten packet: a new flow
 //   becomes established): new flows (dnat, dsr, onearm; their backends' next hops from the
 //   next-hop map, which the run waits for), established NAT packets (dnat, onearm) and echo
@@ -80,6 +81,8 @@ try {
   };
   const lookupBound = loadOn('xdp_ct_anchor', 'xdp_ct_lookup_anchor', dp.pinDir).fd;
   const insertBound = loadOn('xdp_ct_anchor', 'xdp_ct_insert_anchor', dp.pinDir).fd;
+  const newBound = loadOn('xdp_ct_anchor', 'xdp_ct_new_anchor', dp.pinDir).fd;
+  const new2Bound = loadOn('xdp_ct_anchor', 'xdp_ct_new2_anchor', dp.pinDir).fd;
   const u32 = (v: number) => { const b = Buffer.alloc(4); b.writeUInt32LE(v); return b; };
   /** The restore wrapper around a program: runs of it start from `frame` every time (alt: frames
    * 0 and 1 in turn). */
@@ -203,6 +206,11 @@ try {
     const misses = syns('192.168.80.3', 60, SINGLE); // tuples no entry has
     rows.push({ name: 'bound: XDP_TX + 1 conntrack lookup (miss)', ours: single(lookupBound, misses, XDP_ACTION.DROP), base: anchorSingle(misses), net: true });
     rows.push({ name: 'bound: XDP_TX + 1 conntrack insert', ours: single(insertBound, pkts, TX), base: anchorSingle(pkts), net: true });
+    // what a new flow cannot avoid: the miss, then its entry (dsr), or its two entries (dnat, onearm)
+    const fresh1 = syns('192.168.80.3', 70, SINGLE);
+    rows.push({ name: 'bound: XDP_TX + lookup (miss) + insert, one entry', ours: single(newBound, fresh1, TX), base: anchorSingle(fresh1), net: true });
+    const fresh2 = syns('192.168.80.3', 80, SINGLE);
+    rows.push({ name: 'bound: XDP_TX + lookup (miss) + 2 inserts, two entries', ours: single(new2Bound, fresh2, TX), base: anchorSingle(fresh2), net: true });
   }
   // established NAT flows: handshake through the program, then data packets as single runs
   for (const [name, vip, sport] of singles ? ([['established dnat', '192.168.80.1', 41000], ['established onearm', '192.168.80.2', 41001]] as const) : []) {

@@ -6,7 +6,11 @@
  *   least this);
  * - xdp_ct_insert_anchor: one insert of a zero entry under the tuple with its destination
  *   inverted (never a real flow's key), into the same full-size table (a new flow needs at least
- *   one, two unless dsr).
+ *   one, two unless dsr);
+ * - xdp_ct_new_anchor: what a new flow with one entry (dsr) cannot avoid: a lookup that misses,
+ *   then an insert under that same key (its bucket now warm);
+ * - xdp_ct_new2_anchor: the same plus a second insert under another key (the tuple reversed, in
+ *   another bucket), what a new flow with two entries (dnat, onearm, fullnat) cannot avoid.
  * IPv4 without options only; anything else is dropped. */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -74,4 +78,44 @@ int xdp_ct_insert_anchor(struct xdp_md *ctx)
 		return XDP_DROP;
 	k.dst = ~k.dst;
 	return bpf_map_update_elem(&edgelb_ct4, &k, v, BPF_ANY) == 0 ? XDP_TX : XDP_DROP;
+}
+
+/* Lookup (a miss) and insert under the tuple with its destination inverted; two: and an insert
+ * under that key reversed. */
+static __always_inline int new_flow_bound(struct xdp_md *ctx, int two)
+{
+	struct edgelb_ct4_key k;
+	__u32 zero = 0;
+	if (swap_and_key(ctx, &k))
+		return XDP_DROP;
+	struct edgelb_ct *v = bpf_map_lookup_elem(&anchor_zero, &zero);
+	if (!v)
+		return XDP_DROP;
+	k.dst = ~k.dst;
+	if (bpf_map_lookup_elem(&edgelb_ct4, &k))
+		return XDP_DROP; /* not a new tuple */
+	if (bpf_map_update_elem(&edgelb_ct4, &k, v, BPF_ANY) != 0)
+		return XDP_DROP;
+	if (two) {
+		struct edgelb_ct4_key r = k;
+		r.src = k.dst;
+		r.dst = k.src;
+		r.sport = k.dport;
+		r.dport = k.sport;
+		if (bpf_map_update_elem(&edgelb_ct4, &r, v, BPF_ANY) != 0)
+			return XDP_DROP;
+	}
+	return XDP_TX;
+}
+
+SEC("xdp")
+int xdp_ct_new_anchor(struct xdp_md *ctx)
+{
+	return new_flow_bound(ctx, 0);
+}
+
+SEC("xdp")
+int xdp_ct_new2_anchor(struct xdp_md *ctx)
+{
+	return new_flow_bound(ctx, 1);
 }
