@@ -3,10 +3,11 @@
 // drops an IPv6 one without net.ipv6.conf.all.forwarding and forwards an IPv4 one after ARP: the
 // first connection after start-up or after the entry went away failed over IPv6). The node
 // forwards on its uplink only, as the daemon sets it; the router knows the node's MACs statically,
-// so nothing but the data path's managed entries resolves the router on the node. For IPv4 and
-// IPv6 onearm VIPs: the first connection after start-up, and the first after `ip neigh flush` of
-// the gateway's entry, succeed, XDP forwards their replies (pass_no_neigh does not rise), and the
-// gateway's entry is a managed one; a restart keeps the entries, an uninstall removes them.
+// so nothing but the data path's managed entries resolves the router on the node. IPv4 and IPv6:
+// the first onearm connection after start-up, and the first onearm and fullnat connections after
+// `ip neigh flush` of the gateway's entry, succeed, XDP forwards their replies (pass_no_neigh does
+// not rise), and the gateway's entry is a managed one; a restart keeps the entries, an uninstall
+// removes them.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, rmSync } from 'node:fs';
@@ -19,15 +20,21 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TSX = ['node', '--import', 'tsx'];
 const NODE = edgePlan.node(1);
 const BE = edgePlan.backend(1);
-const VIP4 = '10.200.0.2';
-const VIP6 = 'fd00:200::2';
+const VIP = { onearm4: '10.200.0.2', onearm6: 'fd00:200::2', fullnat4: '10.200.0.3', fullnat6: 'fd00:200::3' };
 /** NUD_VALID as iproute2 prints it (bpf_fib_lookup's test) */
 const VALID = ['REACHABLE', 'STALE', 'DELAY', 'PROBE', 'PERMANENT', 'NOARP'];
 
 const FAMILIES = [
-  { family: 4, vip: VIP4, url: `http://${VIP4}/`, gateway: edgePlan.router.lan4, backend: BE.v4, ipFlag: '-4' },
-  { family: 6, vip: VIP6, url: `http://[${VIP6}]/`, gateway: edgePlan.router.lan6, backend: BE.v6, ipFlag: '-6' },
+  { family: 4, gateway: edgePlan.router.lan4, backend: BE.v4, node: NODE.v4, ipFlag: '-4' },
+  { family: 6, gateway: edgePlan.router.lan6, backend: BE.v6, node: NODE.v6, ipFlag: '-6' },
 ] as const;
+type Family = (typeof FAMILIES)[number];
+const MODES = ['onearm', 'fullnat'] as const;
+type Mode = (typeof MODES)[number];
+const vipOf = (m: Mode, f: Family) => VIP[`${m}${f.family}`];
+const urlOf = (m: Mode, f: Family) => (f.family === 4 ? `http://${vipOf(m, f)}/` : `http://[${vipOf(m, f)}]/`);
+/** What be1 answers: its name and the source it saw (onearm: the node's address; fullnat: the VIP). */
+const answerOf = (m: Mode, f: Family) => `be1 ${m === 'onearm' ? f.node : vipOf(m, f)}`;
 
 function services(): DataplaneService[] {
   const s = (name: string, vip: string, address: string): DataplaneService => ({
@@ -40,7 +47,7 @@ function services(): DataplaneService[] {
     epSelect: 'maglev',
     timeoutSec: 300,
   });
-  return [s('onearm4', VIP4, BE.v4), s('onearm6', VIP6, BE.v6)];
+  return MODES.flatMap((m) => FAMILIES.map((f) => ({ ...s(`${m}${f.family}`, vipOf(m, f), f.backend), mode: m })));
 }
 
 describe('replies toward clients behind the router while its neighbour entry on the node is missing', () => {
@@ -104,6 +111,9 @@ describe('replies toward clients behind the router while its neighbour entry on 
     await lab.sysctl('node1', { 'net.ipv4.conf.eth0.forwarding': 1, 'net.ipv6.conf.eth0.forwarding': 1 });
     await lab.addRoute('router', { to: '10.200.0.0/24', via: NODE.v4 });
     await lab.addRoute('router', { to: 'fd00:200::/64', via: NODE.v6 });
+    // fullnat: be1 answers the VIP, through node1
+    await lab.addRoute(BE.name, { to: '10.200.0.0/24', via: NODE.v4 });
+    await lab.addRoute(BE.name, { to: 'fd00:200::/64', via: NODE.v6 });
     // the router knows node1 statically: it never asks node1 (which would teach node1 its MAC)
     const mac = JSON.parse((await lab.exec('node1', ['ip', '-j', 'link', 'show', 'dev', 'eth0'])).stdout)[0].address as string;
     for (const a of [NODE.v4, NODE.v6]) await lab.ip('router', ['neigh', 'replace', a, 'lladdr', mac, 'dev', edgePlan.router.bridge, 'nud', 'permanent']);
@@ -132,27 +142,27 @@ describe('replies toward clients behind the router while its neighbour entry on 
       await settle(f.ipFlag, f.backend); // the backend's managed entry (not what this test is about)
       await settle(f.ipFlag, f.gateway);
       const before = await passNoNeigh();
-      const out = await connectOnce(f.url);
-      assert.equal(out, `be1 ${f.family === 4 ? NODE.v4 : NODE.v6}`, 'answered on the first try');
+      const out = await connectOnce(urlOf('onearm', f));
+      assert.equal(out, answerOf('onearm', f), 'answered on the first try');
       assert.equal(await passNoNeigh(), before, 'no reply was handed to the kernel for want of a neighbour');
       const e = await neigh(f.ipFlag, f.gateway);
       assert.ok(e?.managed, `the gateway's entry is managed: ${JSON.stringify(e)}`);
     });
   }
 
-  for (const f of FAMILIES) {
-    test(`IPv${f.family} onearm: after ip neigh flush of the gateway's entry, a new connection succeeds on the first try`, async () => {
+  for (const m of MODES) for (const f of FAMILIES) {
+    test(`IPv${f.family} ${m}: after ip neigh flush of the gateway's entry, a new connection succeeds on the first try`, async () => {
       await lab!.ip('node1', [f.ipFlag, 'neigh', 'flush', 'to', f.gateway, 'dev', 'eth0']);
       const start = Date.now();
       await settle(f.ipFlag, f.gateway);
       const restoredMs = Date.now() - start;
       const before = await passNoNeigh();
-      const out = await connectOnce(f.url);
-      assert.equal(out, `be1 ${f.family === 4 ? NODE.v4 : NODE.v6}`, 'answered on the first try');
+      const out = await connectOnce(urlOf(m, f));
+      assert.equal(out, answerOf(m, f), 'answered on the first try');
       assert.equal(await passNoNeigh(), before, 'no reply was handed to the kernel for want of a neighbour');
       const e = await neigh(f.ipFlag, f.gateway);
       assert.ok(e?.managed && valid(e), `the gateway's entry is managed and valid again: ${JSON.stringify(e)}`);
-      console.log(`# IPv${f.family}: the gateway's entry valid again ${restoredMs} ms after the flush (polled every 50 ms)`);
+      console.log(`# IPv${f.family} ${m}: the gateway's entry valid again ${restoredMs} ms after the flush (polled every 50 ms)`);
     });
   }
 
@@ -164,7 +174,7 @@ describe('replies toward clients behind the router while its neighbour entry on 
     const opened = await startOwner();
     assert.equal(opened.takenOver, true);
     const before = await passNoNeigh();
-    for (const f of FAMILIES) assert.equal(await connectOnce(f.url), `be1 ${f.family === 4 ? NODE.v4 : NODE.v6}`);
+    for (const m of MODES) for (const f of FAMILIES) assert.equal(await connectOnce(urlOf(m, f)), answerOf(m, f));
     assert.equal(await passNoNeigh(), before);
     // SIGUSR1: close({ detach: true }), as an uninstall
     owner!.signal('SIGUSR1');

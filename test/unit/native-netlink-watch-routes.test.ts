@@ -1,6 +1,6 @@
 // The addon's NetlinkWatch route events (native/netlink_watch.cc, groups ['route']) in a private
 // namespace: the dump, a multipath route, a replace, an IPv4 route via an IPv6 gateway (RTA_VIA),
-// a deletion, a socket subscribed to neighbours only that gets no route events, and hostile group
+// a deletion, a route through a nexthop object, a socket subscribed to neighbours only that gets no route events, and hostile group
 // arguments. Needs root.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -91,6 +91,24 @@ describe('NetlinkWatch route events (private namespace)', () => {
       w.close();
       ip('-6', 'route', 'replace', 'default', 'via', '2001:db8::1');
       ip('route', 'replace', 'default', 'via', '10.0.0.1');
+    }
+  });
+
+  test('a route through a nexthop object (nhid) carries its gateway; replacing the object re-announces the route', async () => {
+    const w = n.openNetlinkWatch(['route']);
+    try {
+      const c = collect(w);
+      ip('nexthop', 'add', 'id', '77', 'via', '10.0.0.5', 'dev', 'xdpt0');
+      ip('route', 'add', '10.90.0.0/16', 'nhid', '77');
+      const r = await c.waitFor(isRoute('10.90.0.0/16'));
+      assert.deepEqual(r.nexthops, [{ ifindex, gateway: '10.0.0.5' }]);
+      ip('nexthop', 'replace', 'id', '77', 'via', '10.0.0.6', 'dev', 'xdpt0');
+      const rep = await c.waitFor(isRoute('10.90.0.0/16', 'new', (x) => x.replace));
+      assert.deepEqual(rep.nexthops, [{ ifindex, gateway: '10.0.0.6' }]);
+    } finally {
+      w.close();
+      ip('route', 'del', '10.90.0.0/16');
+      ip('nexthop', 'del', 'id', '77');
     }
   });
 
