@@ -21,7 +21,7 @@ import { waitUntil, type LabProcess } from '../test/lab/lib/index.js';
 import { rotate, summarize, type BenchContext, type Row } from './lib/harness.js';
 import type { Benchmark } from './run.js';
 
-const VIP_EDGE = '10.0.0.201'; // shard 1
+export const VIP_EDGE = '10.0.0.201'; // shard 1
 const VIP_KA = '10.0.0.210';
 const PRIOS = [250, 240, 230];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -81,7 +81,7 @@ function schedPolicy(pid: number): number {
 }
 
 /** One system's lab: start its three nodes, tell who serves the VIP, kill a node, count false failovers. */
-interface Side {
+export interface Side {
   lab: L2Lab;
   vip: string;
   ensureUp(): Promise<void>;
@@ -92,7 +92,7 @@ interface Side {
   detections(): number[];
 }
 
-async function edgeSide(budgetMs: number): Promise<Side> {
+export async function edgeSide(budgetMs: number): Promise<Side> {
   const timing = { intervalMs: Math.max(5, Math.round(budgetMs / 5)), deadAfterMs: budgetMs, holdDownMs: 500, garpCount: 3, garpIntervalMs: 50 };
   const l = await L2Lab.create(`l2e${budgetMs}`, timing);
   return {

@@ -13,6 +13,7 @@ import { performance, PerformanceObserver } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import { canonicalIp, familyOf, unmapIpv4 } from '../lib/addr.js';
 import { ringOf, type KeyRing, type MacKeys } from '../lib/cluster-keys.js';
+import { DeathClock } from './death-clock.js';
 import { checkFresh, decodeHeartbeat, encodeHeartbeat, SendLog, type Challenge, type HeartbeatDrop, type ReplayState } from './heartbeat-codec.js';
 
 export interface WorkerConfig {
@@ -38,10 +39,18 @@ export interface PeerView {
   lastSeenMs: number;
 }
 
+/** A peer this thread declared dead: its last accepted heartbeat and when it was declared (wall ms). */
+export interface Died {
+  key: string;
+  name: string;
+  lastSeenMs: number;
+  detectedMs: number;
+}
+
 export type FromWorker =
   | { type: 'ready'; port: number; scheduling: string }
   | { type: 'error'; message: string }
-  | { type: 'view'; live: PeerView[]; died: Array<{ key: string; name: string; lastSeenMs: number }> }
+  | { type: 'view'; live: PeerView[]; died: Died[] }
   | { type: 'stats'; sent: number; received: number; nonPrimary: number; stalls: number; lateSends: number; maxSendGapMs: number; maxGcMs: number; dropped: Partial<Record<HeartbeatDrop, number>> }
   /** A member's heartbeats now verify with another key of the ring (`id`; primary: the ring's first). */
   | { type: 'keyUse'; peer: string; name: string; id: string; primary: boolean };
@@ -106,6 +115,7 @@ interface Peer {
 }
 
 const cfg = workerData as WorkerConfig;
+/** The step of the decision after a stall of this thread (the grid the periodic check used). */
 const checkEveryMs = Math.max(2, Math.min(10, Math.floor(cfg.intervalMs / 3)));
 let stalls = 0;
 const scheduling = raisePriority();
@@ -179,7 +189,7 @@ function sendAll(): void {
   statsDirty = true;
 }
 
-function postView(died: Array<{ key: string; name: string; lastSeenMs: number }>): void {
+function postView(died: Died[]): void {
   const live: PeerView[] = [];
   for (const p of peers.values()) if (p.live) live.push({ key: p.key, name: p.name, payload: p.payload, lastSeenMs: p.lastSeenWall });
   port.postMessage({ type: 'view', live, died } satisfies FromWorker);
@@ -226,6 +236,7 @@ sock.on('message', (msg, rinfo) => {
   statsDirty = true;
   p.lastSeenMono = performance.now();
   p.lastSeenWall = Date.now();
+  clock.heard(p.key, p.lastSeenMono);
   const changed = !p.live || p.name !== hb.name || Buffer.compare(Buffer.from(p.payload), Buffer.from(hb.payload)) !== 0;
   p.live = true;
   p.name = hb.name;
@@ -233,36 +244,43 @@ sock.on('message', (msg, rinfo) => {
   if (changed) postView([]);
 });
 
-let lastTick = performance.now();
+/** The precise sleep DeathClock finishes a deadline with (this thread only; at most ~1.5 ms). */
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
 /**
- * Runs from a timer, but decides in setImmediate: after the poll phase, so heartbeats that queued
- * in the socket while this thread was not scheduled are read before anyone is declared dead.
- * A tick that comes much later than planned means this thread itself stalled: skip it.
+ * Deaths: each live peer is declared dead deadAfterMs after its last accepted heartbeat, by a
+ * timer armed for the earliest deadline (death-clock.ts), decided after the socket was read, and
+ * skipped when this thread itself was not scheduled in time (then decided one step later).
  */
-function tick(): void {
-  const now = performance.now();
-  const stalled = now - lastTick > Math.max(cfg.deadAfterMs / 2, checkEveryMs * 4);
-  lastTick = now;
-  if (stalled) {
-    stalls++;
-    statsDirty = true;
-    return;
-  }
-  setImmediate(check);
-}
-
-function check(): void {
-  const now = performance.now();
-  const died: Array<{ key: string; name: string; lastSeenMs: number }> = [];
-  for (const p of peers.values()) {
-    if (p.live && now - p.lastSeenMono > cfg.deadAfterMs) {
-      p.live = false;
-      died.push({ key: p.key, name: p.name, lastSeenMs: p.lastSeenWall });
-    }
-  }
-  if (died.length) postView(died);
-}
+const clock = new DeathClock(
+  {
+    deadAfterMs: cfg.deadAfterMs,
+    stallAfterMs: Math.max(cfg.deadAfterMs / 2, checkEveryMs * 4),
+    stallStepMs: checkEveryMs,
+    onStall: () => {
+      stalls++;
+      statsDirty = true;
+    },
+    onDead: (keys) => {
+      const died: Died[] = [];
+      const detectedMs = Date.now();
+      for (const k of keys) {
+        const p = peers.get(k);
+        if (!p?.live) continue;
+        p.live = false;
+        died.push({ key: p.key, name: p.name, lastSeenMs: p.lastSeenWall, detectedMs });
+      }
+      if (died.length) postView(died);
+    },
+  },
+  {
+    now: () => performance.now(),
+    setTimer: (fn, ms) => setTimeout(fn, ms),
+    clearTimer: (t) => clearTimeout(t as NodeJS.Timeout),
+    defer: (fn) => void setImmediate(fn),
+    sleep: (ms) => void Atomics.wait(sleeper, 0, 0, ms),
+  },
+);
 
 sock.on('error', (e) => port.postMessage({ type: 'error', message: e.message } satisfies FromWorker));
 sock.bind(cfg.listenPort, cfg.listenHost, () => {
@@ -273,7 +291,6 @@ sock.bind(cfg.listenPort, cfg.listenHost, () => {
     /* the default buffer still works */
   }
   const sendTimer = setInterval(sendAll, cfg.intervalMs);
-  const checkTimer = setInterval(tick, checkEveryMs);
   const statsTimer = setInterval(() => {
     if (!statsDirty) return;
     statsDirty = false;
@@ -291,6 +308,7 @@ sock.bind(cfg.listenPort, cfg.listenHost, () => {
       for (const [k, p] of peers) {
         if (next.has(k)) continue;
         peers.delete(k);
+        clock.forget(k);
         removedLive ||= p.live;
       }
       for (const p of m.peers) if (!peers.has(p.key)) peers.set(p.key, newPeer(p));
@@ -307,7 +325,7 @@ sock.bind(cfg.listenPort, cfg.listenHost, () => {
       }
     } else if (m.type === 'stop') {
       clearInterval(sendTimer);
-      clearInterval(checkTimer);
+      clock.stop();
       clearInterval(statsTimer);
       port.postMessage({ type: 'stats', ...stats, stalls, lateSends, maxSendGapMs: Math.round(maxSendGapMs), maxGcMs: Math.round(maxGcMs) } satisfies FromWorker);
       sock.close(() => port.close());

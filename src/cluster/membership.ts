@@ -112,6 +112,8 @@ export interface PeerDeath {
   address: string;
   /** Wall-clock time of its last accepted heartbeat. */
   lastSeenMs: number;
+  /** Wall-clock time the heartbeat thread declared it dead (lastSeenMs + deadAfterMs or later). */
+  detectedMs: number;
 }
 
 function localAddresses(): Set<string> {
@@ -503,7 +505,7 @@ export class Membership extends EventEmitter {
       for (const d of m.died) {
         this.mDeaths.inc();
         this.log.warn({ peer: d.name, address: d.key, silentMs: Date.now() - d.lastSeenMs }, 'cluster member dead');
-        this.emit('dead', { name: d.name, address: d.key, lastSeenMs: d.lastSeenMs } satisfies PeerDeath);
+        this.emit('dead', { name: d.name, address: d.key, lastSeenMs: d.lastSeenMs, detectedMs: d.detectedMs } satisfies PeerDeath);
       }
       const after = this.live().join(',');
       if (before !== after) this.log.info({ live: this.live() }, 'cluster membership changed');
