@@ -76,8 +76,8 @@ static __always_inline int ct_expired(const struct edgelb_ct *ct, const struct e
 
 /* The other entry of an entry's flow (forward <-> reply), or 0: its key is this entry's
  * translated tuple reversed, and it must translate back to the packet's sender (else the key was
- * re-used by another flow). k receives its key. */
-static __always_inline struct edgelb_ct *ct_other(const struct edgelb_ct *ct, const struct pkt *p, struct edgelb_ct_key *k)
+ * re-used by another flow). k receives its key (ct_other_key: without the lookup). */
+static __always_inline void ct_other_key(struct edgelb_ct_key *k, const struct edgelb_ct *ct, const struct pkt *p)
 {
 	k->src = ct->new_dst;
 	k->sport = ct->new_dport;
@@ -85,6 +85,12 @@ static __always_inline struct edgelb_ct *ct_other(const struct edgelb_ct *ct, co
 	k->dport = ct->new_sport;
 	k->proto = p->proto;
 	k->family = p->family;
+	k->pad = 0;
+}
+
+static __always_inline struct edgelb_ct *ct_other(const struct edgelb_ct *ct, const struct pkt *p, struct edgelb_ct_key *k)
+{
+	ct_other_key(k, ct, p);
 	struct edgelb_ct *o = ct_lookup(k);
 	if (!o || o->new_dport != p->key.sport || o->new_dst.a[0] != p->key.src.a[0] ||
 	    o->new_dst.a[3] != p->key.src.a[3])

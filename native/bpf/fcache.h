@@ -23,6 +23,7 @@
 #include "csum.h"
 #include "nat.h"
 #include "ct.h"
+#include "fwd.h"
 #include "clock.h"
 
 #define FC4_BITS 12 /* 4096 IPv4 slots per CPU: 256 KiB */
@@ -162,18 +163,9 @@ static __always_inline int fc_usable(struct xdp_md *ctx, const struct fc_meta *m
 static __always_inline int fc_send(struct xdp_md *ctx, const struct pkt *p, const struct fc_meta *m, __u8 flags,
 				   const __u8 *smac, const __u8 *dmac)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
-	struct ethhdr *eth = data;
-	if ((void *)(eth + 1) > data_end)
-		return verdict(EDGELB_CNT_DROP_MALFORMED, XDP_DROP);
-	__builtin_memcpy(eth->h_dest, dmac, 6);
-	__builtin_memcpy(eth->h_source, smac, 6);
 	cnt_inc(flags & EDGELB_CT_F_REPLY ? EDGELB_CNT_CT_REPLY_HIT : EDGELB_CNT_CT_HIT);
 	cnt_inc(EDGELB_CNT_FLOW_CACHE_HIT);
-	stats_add(&edgelb_svc_st, m->svc_index, p->len);
-	stats_add(&edgelb_be_st, m->be_index, p->len);
-	return verdict(EDGELB_CNT_TX, XDP_TX);
+	return tx_macs(ctx, p, smac, dmac, m->svc_index, m->be_index);
 }
 
 static __always_inline int fc_hit4(struct xdp_md *ctx, const struct pkt *p, __u64 now)
@@ -364,18 +356,6 @@ static __always_inline int fc_fill(struct xdp_md *ctx, const struct pkt *p, cons
 	return v;
 }
 
-/* The tuple of the other entry of ct's flow (ct_other's key, without the lookup). */
-static __always_inline void fc_other_key(struct edgelb_ct_key *k, const struct edgelb_ct *ct, const struct pkt *p)
-{
-	k->src = ct->new_dst;
-	k->sport = ct->new_dport;
-	k->dst = ct->new_src;
-	k->dport = ct->new_sport;
-	k->proto = p->proto;
-	k->family = p->family;
-	k->pad = 0;
-}
-
 /* Clear the local slots of a tuple (the full path saw it change state, or makes a new flow). */
 static __always_inline void fc_forget(const struct edgelb_ct_key *k)
 {
@@ -397,7 +377,7 @@ static __always_inline void fc_forget_flow(const struct pkt *p, const struct edg
 	fc_forget(&p->key);
 	if (ct->mode != EDGELB_MODE_DSR) {
 		struct edgelb_ct_key k = {};
-		fc_other_key(&k, ct, p);
+		ct_other_key(&k, ct, p);
 		fc_forget(&k);
 	}
 }
@@ -440,7 +420,7 @@ static __always_inline void fc_forget_replaced(const struct pkt *p, const struct
 	fc_forget_everywhere(&p->key);
 	if (ct->mode != EDGELB_MODE_DSR) {
 		struct edgelb_ct_key k = {};
-		fc_other_key(&k, ct, p);
+		ct_other_key(&k, ct, p);
 		fc_forget_everywhere(&k);
 	}
 }

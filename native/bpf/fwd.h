@@ -49,6 +49,23 @@ static __always_inline int ttl_ok(struct xdp_md *ctx, int family, int dec)
 	return 1;
 }
 
+/* Set the MACs, count the service's and backend's statistics, XDP_TX (the full path's send() and
+ * the flow cache's hit). */
+static __always_inline int tx_macs(struct xdp_md *ctx, const struct pkt *p, const __u8 *smac, const __u8 *dmac,
+				   __u32 svc_index, __u32 be_index)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	if ((void *)(eth + 1) > data_end)
+		return verdict(EDGELB_CNT_DROP_MALFORMED, XDP_DROP);
+	__builtin_memcpy(eth->h_dest, dmac, 6);
+	__builtin_memcpy(eth->h_source, smac, 6);
+	stats_add(&edgelb_svc_st, svc_index, p->len);
+	stats_add(&edgelb_be_st, be_index, p->len);
+	return verdict(EDGELB_CNT_TX, XDP_TX);
+}
+
 /* Find the next hop toward ct->nh for the (already rewritten) packet, set the MACs and transmit,
  * or hand the packet to the kernel. Toward a backend: the next-hop map (the daemon keeps it from
  * netlink events), so a MAC change reaches the next packet; on a miss, and toward clients, the
@@ -146,16 +163,7 @@ static __always_inline int send(struct xdp_md *ctx, struct pkt *p, struct edgelb
 	}
 	if (!dsr && !ttl_ok(ctx, p->family, 1))
 		return verdict(EDGELB_CNT_PASS_TTL, XDP_PASS);
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
-	struct ethhdr *eth = data;
-	if ((void *)(eth + 1) > data_end)
-		return verdict(EDGELB_CNT_DROP_MALFORMED, XDP_DROP);
-	__builtin_memcpy(eth->h_dest, dmac, 6);
-	__builtin_memcpy(eth->h_source, smac, 6);
-	stats_add(&edgelb_svc_st, ct->svc_index, p->len);
-	stats_add(&edgelb_be_st, ct->be_index, p->len);
-	return verdict(EDGELB_CNT_TX, XDP_TX);
+	return tx_macs(ctx, p, smac, dmac, ct->svc_index, ct->be_index);
 }
 
 #endif
