@@ -133,18 +133,29 @@ function finish(w: BgpWriter): Buffer {
   return w.toBuffer();
 }
 
-/** Greedy runs of the encoded prefixes [first, last) that fit `budget` bytes; each run is a view of `list.bytes`. */
+/**
+ * Greedy runs of the encoded prefixes [first, last) that fit `budget` bytes; each run is a view of
+ * `list.bytes`. Each run's end is found by a binary search over `ends`, so the work is per message,
+ * not per prefix: no loop here gets hot enough for V8 to stop the thread and optimize it in the
+ * middle of a transfer (the daemon runs with --no-concurrent-recompilation).
+ */
 function chunk(list: EncodedPrefixes, first: number, last: number, budget: number, emit: (run: Buffer) => void): void {
   if (budget < 17) throw new EdgelbError('EDGELB_ERR_INVALID_ARGUMENT', `the attributes leave only ${budget} bytes for prefixes in an UPDATE`);
-  let from = first > 0 ? list.ends[first - 1]! : 0;
-  let prevEnd = from;
-  for (let i = first; i < last; i++) {
-    const end = list.ends[i]!;
-    if (end - from > budget) {
-      emit(list.bytes.subarray(from, prevEnd));
-      from = prevEnd;
+  const ends = list.ends;
+  let from = first > 0 ? ends[first - 1]! : 0;
+  let i = first;
+  while (i < last) {
+    // the last prefix j in [i, last) whose end fits: ends[j] - from <= budget (one prefix always does)
+    let lo = i;
+    let hi = last - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (ends[mid]! - from <= budget) lo = mid;
+      else hi = mid - 1;
     }
-    prevEnd = end;
+    const end = ends[lo]!;
+    emit(list.bytes.subarray(from, end));
+    from = end;
+    i = lo + 1;
   }
-  if (prevEnd > from) emit(list.bytes.subarray(from, prevEnd));
 }
