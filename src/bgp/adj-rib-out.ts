@@ -4,8 +4,10 @@
 // never goes out at all, and a flapping route costs nothing while the socket is busy. A fresh
 // session's table goes out by a sweep over the desired routes in place, and what the peer then
 // has is that table itself (`base`) plus per-prefix changes: no 100k-entry copy per session.
-import type { CodecContext, PathAttributes } from './wire/index.js';
-import { packUpdates } from './wire/index.js';
+// A table all of whose routes share one attribute set may come in wire form (its prefixes encoded
+// before the session): the sweep then packs byte ranges of it, with no step per prefix.
+import type { CodecContext, EncodedPrefixes, PathAttributes } from './wire/index.js';
+import { packEncoded, packUpdates } from './wire/index.js';
 
 /** The attributes a prefix goes out with; one object is shared by every prefix with equal attributes. */
 export interface OutRoute {
@@ -17,6 +19,15 @@ export interface OutRoute {
   key: string;
 }
 
+/**
+ * The whole of a DesiredRoutes in wire form, for the initial sweep: every route is `route`, and
+ * prefix i of the iteration order is prefix i of `nlri` (encoded before the session, bgp/export.ts).
+ */
+export interface WireTable {
+  readonly route: OutRoute;
+  readonly nlri: EncodedPrefixes;
+}
+
 /** A peer's desired routes, prefix → OutRoute: a Map, or a read-through view (bgp/export.ts). Never mutated once given. */
 export interface DesiredRoutes {
   readonly size: number;
@@ -24,6 +35,8 @@ export interface DesiredRoutes {
   has(prefix: string): boolean;
   keys(): IterableIterator<string>;
   [Symbol.iterator](): IterableIterator<[string, OutRoute]>;
+  /** The routes in wire form when they all share one route (else undefined). */
+  wire?(): WireTable | undefined;
 }
 
 /** A stable key for attributes (JSON with sorted object keys). */
@@ -51,14 +64,18 @@ export class AdjRibOut {
    * (in the table's order) went out; they are written into `sent` only if the sweep is cut short
    * or someone asks (`recorded`), else the whole table becomes `base` when the sweep ends.
    */
-  private sweep: Iterator<[string, OutRoute]> | null = null;
+  private sweeping = false;
+  /** The sweep's place in the desired routes (made when needed, past the first `swept`). */
+  private sweepIt: Iterator<[string, OutRoute]> | null = null;
+  /** The desired routes in wire form: the sweep packs their encoded prefixes by index. */
+  private sweepWire: WireTable | null = null;
   private sweepLeft = 0;
   private swept = 0;
   private recorded = false;
 
   /** Replace the desired routes; returns how many prefixes changed. */
   setDesired(routes: DesiredRoutes): number {
-    if (this.sentN === 0 && this.dirty.size === 0 && !this.sweep) {
+    if (this.sentN === 0 && this.dirty.size === 0 && !this.sweeping) {
       // nothing sent, nothing pending: every desired prefix is new (the initial transfer)
       this.desired = routes;
       this.base = null;
@@ -86,15 +103,27 @@ export class AdjRibOut {
   }
 
   private startSweep(): void {
-    this.sweep = this.desired.size > 0 ? this.desired[Symbol.iterator]() : null;
+    this.sweeping = this.desired.size > 0;
+    this.sweepIt = null;
+    const w = this.sweeping ? this.desired.wire?.() : undefined;
+    this.sweepWire = w && w.nlri.ends.length === this.desired.size ? w : null;
     this.sweepLeft = this.desired.size;
     this.swept = 0;
     this.recorded = false;
   }
 
+  /** The sweep's iterator, at the first prefix not swept yet. */
+  private sweepIter(): Iterator<[string, OutRoute]> {
+    if (!this.sweepIt) {
+      this.sweepIt = this.desired[Symbol.iterator]();
+      for (let k = this.swept; k > 0; k--) this.sweepIt.next();
+    }
+    return this.sweepIt;
+  }
+
   /** The sweep's prefixes sent so far go into `sent` (from here on the sweep records each one). */
   private record(): void {
-    if (!this.sweep || this.recorded) return;
+    if (!this.sweeping || this.recorded) return;
     let k = this.swept;
     for (const [p, r] of this.desired) {
       if (k-- <= 0) break;
@@ -105,10 +134,17 @@ export class AdjRibOut {
 
   /** Cut the sweep short: what it sent is recorded, what it did not is dirty (desired is about to change). */
   private endSweep(): void {
-    if (!this.sweep) return;
+    if (!this.sweeping) return;
     this.record();
-    for (let r = this.sweep.next(); !r.done; r = this.sweep.next()) this.dirty.add(r.value[0]);
-    this.sweep = null;
+    const it = this.sweepIter();
+    for (let r = it.next(); !r.done; r = it.next()) this.dirty.add(r.value[0]);
+    this.stopSweep();
+  }
+
+  private stopSweep(): void {
+    this.sweeping = false;
+    this.sweepIt = null;
+    this.sweepWire = null;
     this.sweepLeft = 0;
   }
 
@@ -147,8 +183,7 @@ export class AdjRibOut {
     this.sentN = 0;
     this.desired = new Map();
     this.dirty.clear();
-    this.sweep = null;
-    this.sweepLeft = 0;
+    this.stopSweep();
   }
 
   /** Prefixes waiting to be sent or withdrawn. */
@@ -204,10 +239,22 @@ export class AdjRibOut {
         n++;
       }
     }
+    let wireOut: Buffer[] | undefined;
     // the sweep of a fresh session: nothing was sent before it and nothing is dirty while it runs
-    // (setDesired and resendAll end it first), so each prefix is new: no lookups
-    while (n < maxPrefixes && this.sweep) {
-      const r = this.sweep.next();
+    // (setDesired and resendAll end it first), so each prefix is new: no lookups. Routes in wire
+    // form go out by index, without a step per prefix (unless each one must be recorded).
+    const w = this.sweepWire;
+    if (w && this.sweeping && !this.recorded && n < maxPrefixes) {
+      const k = Math.min(maxPrefixes - n, this.sweepLeft);
+      wireOut = packEncoded(w.route.attrs, w.nlri, this.swept, this.swept + k, ctx, w.route.family);
+      this.swept += k;
+      this.sentN += k;
+      this.sweepIt = null;
+      n += k;
+      if ((this.sweepLeft -= k) <= 0) this.sweepDone();
+    }
+    while (n < maxPrefixes && this.sweeping) {
+      const r = this.sweepIter().next();
       if (r.done) {
         this.sweepDone();
         break;
@@ -224,13 +271,13 @@ export class AdjRibOut {
       if (withdraw[f].length > 0) out.push(...packUpdates({}, [], withdraw[f], ctx, f));
     }
     for (const { route, nlri } of announce.values()) out.push(...packUpdates(route.attrs, nlri, [], ctx, route.family));
+    if (wireOut) out.push(...wireOut);
     return out;
   }
 
   /** The sweep went through the whole table: unless it was recorded, the peer has the table itself. */
   private sweepDone(): void {
     if (!this.recorded) this.base = this.desired;
-    this.sweep = null;
-    this.sweepLeft = 0;
+    this.stopSweep();
   }
 }

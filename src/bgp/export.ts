@@ -4,9 +4,10 @@
 // it (no per-peer copy of 100k prefixes, nothing to build before the first UPDATE), a peer with
 // policies a Map evaluated once per change. Equal attribute sets share one OutRoute.
 import type { PolicySpec } from '../model/desired-state.js';
-import { attrKey, type DesiredRoutes, type OutRoute } from './adj-rib-out.js';
+import { attrKey, type DesiredRoutes, type OutRoute, type WireTable } from './adj-rib-out.js';
 import { evaluateExport, type ExportRoute } from './policy.js';
-import { Afi, Safi, type AsPathSegment, type PathAttributes } from './wire/index.js';
+import { Afi, Safi, type AsPathSegment, type EncodedPrefixes, type PathAttributes } from './wire/index.js';
+import { encodePrefixList } from './wire/prefix.js';
 
 /** An advertisement's own attributes (frozen: views read them later). */
 export interface AdAttrs {
@@ -40,6 +41,51 @@ const NONE: readonly string[] = Object.freeze([]);
 const NONE_N: readonly number[] = Object.freeze([]);
 
 const familyOfPrefix = (p: string): 4 | 6 => (p.includes(':') ? 6 : 4);
+
+/** One family of a table in wire form: its prefixes in table order, and the first of them. */
+interface FamilyWire {
+  readonly nlri: EncodedPrefixes;
+  readonly first: string;
+}
+/** Per table, per family: its wire form, or null when some advertisement of it has attributes of its own. */
+const wires = new WeakMap<AdTable, Partial<Record<4 | 6, FamilyWire | null>>>();
+
+/**
+ * A family of the table in wire form when every advertisement of it is PLAIN (the initial transfer
+ * of a fresh session then packs byte ranges of it), else null. Made once per table: by
+ * encodeTable() ahead of any session, or here at the first session that needs it.
+ */
+export function tableWire(t: AdTable, family: 4 | 6): FamilyWire | null {
+  let w = wires.get(t);
+  if (!w) wires.set(t, (w = {}));
+  const had = w[family];
+  if (had !== undefined) return had;
+  const list: string[] = [];
+  let made: FamilyWire | null = null;
+  for (const [p, a] of t.ads) {
+    if (familyOfPrefix(p) !== family) continue;
+    if (a !== PLAIN) {
+      list.length = 0;
+      break;
+    }
+    list.push(p);
+  }
+  if (list.length > 0 && list.length === (family === 4 ? t.count4 : t.count6)) {
+    try {
+      made = { nlri: encodePrefixList(list, family), first: list[0]! };
+    } catch {
+      made = null; // never with canonical prefixes; the per-prefix path reports the bad one
+    }
+  }
+  w[family] = made;
+  return made;
+}
+
+/** Encode both families of the table now (before any session asks). */
+export function encodeTable(t: AdTable): void {
+  if (t.count4 > 0) tableWire(t, 4);
+  if (t.count6 > 0) tableWire(t, 6);
+}
 
 /** The routes a peer should have: a lazy view without policies, else a Map. */
 export function exportRoutes(t: AdTable, peer: ExportPeer): DesiredRoutes {
@@ -142,6 +188,16 @@ class PlainView implements DesiredRoutes {
 
   private *filtered(): IterableIterator<string> {
     for (const p of this.t.ads.keys()) if (familyOfPrefix(p) === this.only) yield p;
+  }
+
+  /** The whole view in wire form when it holds one family of PLAIN advertisements only. */
+  wire(): WireTable | undefined {
+    const f = this.only !== 0 ? this.only : this.t.count6 === 0 ? 4 : this.t.count4 === 0 ? 6 : 0;
+    if (f === 0 || this.size === 0) return undefined;
+    const w = tableWire(this.t, f);
+    if (!w) return undefined;
+    const route = f === 6 ? (this.plain6 ??= this.one(w.first, PLAIN)) : (this.plain4 ??= this.one(w.first, PLAIN));
+    return route ? { route, nlri: w.nlri } : undefined;
   }
 
   /** Prefix and route in table order, without a lookup per prefix (the initial transfer walks this). */

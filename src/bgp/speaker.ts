@@ -14,7 +14,7 @@ import type { Advertisement } from '../model/engine-inputs.js';
 import { BgpState, validHoldTime, type StateReason } from './fsm.js';
 import { Session, type Family, type LastError, type Negotiated } from './session.js';
 import type { DesiredRoutes } from './adj-rib-out.js';
-import { exportRoutes, PLAIN, type AdAttrs, type AdTable } from './export.js';
+import { encodeTable, exportRoutes, PLAIN, type AdAttrs, type AdTable } from './export.js';
 import { normalizeCommunity, normalizeLargeCommunity, validatePolicy } from './policy.js';
 import { nativeSocketFactory, type BgpListener, type BgpNative, type BgpSocketFactory } from './sockets.js';
 import { acceptedTtl } from './session-conn.js';
@@ -368,8 +368,14 @@ export class BgpSpeaker extends EventEmitter {
       }
       if (!had && key.includes(':')) count6++;
     }
-    this.ads = { ads: next, count4: next.size - count6, count6 };
+    const table: AdTable = { ads: next, count4: next.size - count6, count6 };
+    this.ads = table;
     for (const e of this.peers.values()) this.refreshPeer(e);
+    // the table's wire form, ready before the next session's initial transfer (bgp/export.ts);
+    // after the changes just queued for the peers, which go out first
+    setImmediate(() => {
+      if (this.ads === table) encodeTable(table);
+    });
   }
 
   /** The first full reconcile is done: End-of-RIB may go out once each adj-RIB-out has drained. */

@@ -14,7 +14,7 @@ import { BirdControl } from '../../bench/lib/birdc.js';
 import { advertFor } from '../../bench/failover-l2.js';
 import { benchPrefix, DAEMON_NODE_FLAGS, mrtFile, prefixes, shebangFlags } from '../../bench/lib/senders.js';
 import { churn, katranRing } from '../../bench/maglev.js';
-import { connectedAt, pausesMs } from '../../bench/bgp-transfer.js';
+import { connectedAt, eventAt, pausesMs } from '../../bench/bgp-transfer.js';
 import { maglevTable } from '../../src/dataplane/maglev.js';
 
 test('percentile interpolates, ignores non-finite values, and is NaN for none', () => {
@@ -208,6 +208,8 @@ test('connectedAt reads the TCP connect time of one protocol from a BIRD log, an
     '2026-12-07 02:28:43.863 <TRACE> from_edgelb: BGP session established',
   ].join('\n');
   assert.equal(connectedAt(log, 'from_edgelb'), new Date('2026-12-07T02:28:43.847').getTime());
+  assert.equal(eventAt(log, 'from_edgelb', 'BGP session established'), new Date('2026-12-07T02:28:43.863').getTime());
+  assert.throws(() => eventAt(log, 'from_edgelbx', 'BGP session established'), /no "BGP session established"/);
   assert.throws(() => connectedAt('2026-12-07 02:28:43.847 <TRACE> from_bird: Connected\n', 'from_edgelb'), /no "Connected"/);
   assert.throws(() => connectedAt('02:28:43.847 <TRACE> from_edgelb: Connected\n', 'from_edgelb'), /no "Connected"/);
   assert.throws(() => connectedAt('2026-12-07 02:28:43.847 <TRACE> from_edgelb: Connected\n', 'from.edgelb'), /no "Connected"/);
@@ -225,7 +227,7 @@ test('parseWrk reads req/s and CPU per 1k requests of both paths, and refuses ou
   assert.throws(() => parseWrk('iptables DNAT+MASQUERADE (anchor)  n/a\nedgelb XDP onearm (generic) 1 2'), /no "iptables/);
 });
 
-test('pausesMs sums the intervals of a second or more in which the receiver got nothing, from the connect on', () => {
+test('pausesMs sums the intervals of a second or more in which the receiver got nothing, from the session up on', () => {
   // BIRD 2.0.12 sending 1,000 routes: 768 at once, the last 232 three seconds later
   const bird: Array<[number, number]> = [
     [900, 0],
@@ -240,8 +242,14 @@ test('pausesMs sums the intervals of a second or more in which the receiver got 
   // a steady sender has no pause; nothing polled, no pause
   assert.equal(pausesMs([[1000, 0], [1200, 500], [1900, 1000]], 1000), 0);
   assert.equal(pausesMs([], 1000), 0);
-  // nothing at all for 1.5 s after the connect, then everything: one pause from the connect
+  // nothing at all for 1.5 s after the connect, then everything: one pause from the connect, or
+  // from the session's establishment when known (the OPEN/KEEPALIVE exchange is the sender's time)
   assert.equal(pausesMs([[1000, 0], [2500, 0], [2505, 1000]], 1000), 1505);
+  assert.equal(pausesMs([[1000, 0], [2500, 0], [2505, 1000]], 1000, 1000, 1004), 1501);
+  // established after a change was seen: the pause starts at the establishment
+  assert.equal(pausesMs([[1000, 0], [1002, 5], [1003, 5], [3000, 5], [3005, 9]], 1000, 1000, 1010), 1995);
+  // established late enough that what is left is under a second: no pause
+  assert.equal(pausesMs([[1000, 0], [2500, 0], [2505, 1000]], 1000, 1000, 1600), 0);
   // samples before the connect never count, even when they change
   assert.equal(pausesMs([[0, 5], [10, 0], [1000, 0], [1010, 10]], 1000), 0);
 });

@@ -6,7 +6,7 @@ export { encodeMessage, decodeMessage, describeMessage } from './message.js';
 export { Framer } from './framer.js';
 export { checkHeader, messageTypeOf, type Header } from './header.js';
 export { buildEndOfRib, isEndOfRib } from './eor.js';
-export { packUpdates } from './pack.js';
+export { packUpdates, packEncoded, type EncodedPrefixes } from './pack.js';
 export {
   openMessage,
   peerAsn,
