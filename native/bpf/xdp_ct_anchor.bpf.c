@@ -66,17 +66,24 @@ int xdp_ct_lookup_anchor(struct xdp_md *ctx)
 	return ct ? XDP_TX : XDP_DROP;
 }
 
+/* The packet's MACs swapped, its tuple with the destination inverted (a key no packet of the
+ * benchmark has) in k, and the zero entry to insert under it; 0 on a malformed packet. */
+static __always_inline struct edgelb_ct *fresh_key(struct xdp_md *ctx, struct edgelb_ct4_key *k)
+{
+	__u32 zero = 0;
+	if (swap_and_key(ctx, k))
+		return 0;
+	k->dst = ~k->dst;
+	return bpf_map_lookup_elem(&anchor_zero, &zero);
+}
+
 SEC("xdp")
 int xdp_ct_insert_anchor(struct xdp_md *ctx)
 {
 	struct edgelb_ct4_key k;
-	__u32 zero = 0;
-	if (swap_and_key(ctx, &k))
-		return XDP_DROP;
-	struct edgelb_ct *v = bpf_map_lookup_elem(&anchor_zero, &zero);
+	struct edgelb_ct *v = fresh_key(ctx, &k);
 	if (!v)
 		return XDP_DROP;
-	k.dst = ~k.dst;
 	return bpf_map_update_elem(&edgelb_ct4, &k, v, BPF_ANY) == 0 ? XDP_TX : XDP_DROP;
 }
 
@@ -85,13 +92,9 @@ int xdp_ct_insert_anchor(struct xdp_md *ctx)
 static __always_inline int new_flow_bound(struct xdp_md *ctx, int two)
 {
 	struct edgelb_ct4_key k;
-	__u32 zero = 0;
-	if (swap_and_key(ctx, &k))
-		return XDP_DROP;
-	struct edgelb_ct *v = bpf_map_lookup_elem(&anchor_zero, &zero);
+	struct edgelb_ct *v = fresh_key(ctx, &k);
 	if (!v)
 		return XDP_DROP;
-	k.dst = ~k.dst;
 	if (bpf_map_lookup_elem(&edgelb_ct4, &k))
 		return XDP_DROP; /* not a new tuple */
 	if (bpf_map_update_elem(&edgelb_ct4, &k, v, BPF_ANY) != 0)
