@@ -9,17 +9,13 @@
 // is per CPU); waits are for the bound (50 ms) to pass, never for a tight deadline. Needs root.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { dirname, join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { fcSlot4, frame, parse, TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, type PktSpec } from './dataplane/pkt.js';
-import { addon, B2, B2v6, B3, B3v6, C4, C6, ctDelete, ctEntry, dp, fromBackend, NODE4, NODE6, run, SERVICES, toBackend, useXdpPacketDataplane } from './dataplane/packets.js';
+import { addon, B2, B2v6, B3, B3v6, C4, C6, ctDelete, ctEntry, dp, fromBackend, NODE4, NODE6, run, SERVICES, toBackend, useXdpPacketDataplane, openCtSync } from './dataplane/packets.js';
 import { BACKEND_MAC } from './dataplane/netns.js';
 import { u32Key } from '../../src/dataplane/native.js';
-import { loadNative } from '../../src/native/index.js';
-import { syncNativeOf, type CtSyncHandle } from '../../src/sync/native.js';
+import type { CtSyncHandle } from '../../src/sync/native.js';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const DNAT = '192.168.80.1'; // dnat4-tcp -> B2:8080, dnat4-udp :53 -> B2:5353
 const ONEARM = '192.168.80.2'; // onearm4-tcp -> B3:8080
 const FULLNAT_UDP = '192.168.80.3'; // fullnat4-udp :53 -> B2:53
@@ -90,13 +86,9 @@ function onearmFlow(sport: number, src = C4): number {
 describe('XDP per-CPU flow cache (BPF_PROG_TEST_RUN)', () => {
   useXdpPacketDataplane({ sync: true });
   let ct: CtSyncHandle;
-  before(() => {
+  before(async () => {
     onCpu(0);
-    execFileSync('make', ['-s', '-C', ROOT, 'build/bpf/ct_sync.bpf.o'], { stdio: 'ignore' });
-    const n = addon();
-    const loaded = n.xdpLoad(join(ROOT, 'build/bpf/ct_sync.bpf.o'), { program: 'edgelb_now' });
-    ct = new (syncNativeOf(loadNative()).CtSync)({ pinDir: dp.pinDir, clockProgFd: loaded.progFd });
-    n.closeFd(loaded.progFd);
+    ct = await openCtSync();
   });
   after(() => ct?.close());
 

@@ -5,16 +5,12 @@
 // record validation table (embryonic, bad family, reserved bytes, ...). Needs root.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { dirname, join } from 'node:path';
-import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { frame, parse, TCP_ACK, TCP_PSH, TCP_SYN } from './dataplane/pkt.js';
-import { addon, B2, B2v6, B3, C4, C6, ctDelete, ctEntry, dp, fromBackend, NODE4, run, useXdpPacketDataplane } from './dataplane/packets.js';
+import { B2, B2v6, B3, C4, C6, ctDelete, ctEntry, fromBackend, NODE4, run, useXdpPacketDataplane, openCtSync } from './dataplane/packets.js';
 import { loadNative } from '../../src/native/index.js';
 import { addr16, syncNativeOf, type CtSyncHandle, type SyncRecordFields } from '../../src/sync/native.js';
 import { SYNC_RECORD_LEN } from '../../src/sync/codec.js';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const ONEARM = '192.168.80.2'; // onearm4-tcp -> 10.0.0.3:8080
 const FULLNAT_UDP = '192.168.80.3'; // fullnat4-udp -> 10.0.0.2:53
 const ST = { established: 0, syn: 1, synReply: 2, fin: 3, rst: 4 };
@@ -27,12 +23,8 @@ const ip4 = (b: Buffer) => [...b.subarray(0, 4)].join('.');
 describe('connection sync: reports and insert path (BPF_PROG_TEST_RUN)', () => {
   useXdpPacketDataplane({ sync: true });
   let ct: CtSyncHandle;
-  before(() => {
-    execFileSync('make', ['-s', '-C', ROOT, 'build/bpf/ct_sync.bpf.o'], { stdio: 'ignore' });
-    const n = addon();
-    const loaded = n.xdpLoad(join(ROOT, 'build/bpf/ct_sync.bpf.o'), { program: 'edgelb_now' });
-    ct = new (sn().CtSync)({ pinDir: dp.pinDir, clockProgFd: loaded.progFd });
-    n.closeFd(loaded.progFd);
+  before(async () => {
+    ct = await openCtSync();
   });
   after(() => ct?.close());
 

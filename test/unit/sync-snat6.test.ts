@@ -4,15 +4,11 @@
 // address (a dead node's, adopted here) continues from its synced record. Needs root.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { dirname, join } from 'node:path';
-import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { frame, parse, TCP_ACK, TCP_SYN } from './dataplane/pkt.js';
-import { addon, B3, B3v6, C4, C6, ctDelete, dp, fromBackend, run, toRouter, useXdpPacketDataplane } from './dataplane/packets.js';
+import { B3, B3v6, C4, C6, ctDelete, fromBackend, run, toRouter, useXdpPacketDataplane, openCtSync } from './dataplane/packets.js';
 import { loadNative } from '../../src/native/index.js';
 import { addr16, syncNativeOf, type CtSyncHandle } from '../../src/sync/native.js';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const SNAT4 = '10.0.0.31';
 const SNAT6 = '2001:db8::31';
 const PEER_SNAT6 = '2001:db8::32';
@@ -22,12 +18,8 @@ const ONEARM6 = '2001:db8:80::2'; // onearm6-udp -> [2001:db8::3]:5353
 describe('connection sync: per-node SNAT addresses, IPv4 and IPv6 (BPF_PROG_TEST_RUN)', () => {
   useXdpPacketDataplane({ sync: true, snatAddress4: SNAT4, snatAddress6: SNAT6 });
   let ct: CtSyncHandle;
-  before(() => {
-    execFileSync('make', ['-s', '-C', ROOT, 'build/bpf/ct_sync.bpf.o'], { stdio: 'ignore' });
-    const n = addon();
-    const loaded = n.xdpLoad(join(ROOT, 'build/bpf/ct_sync.bpf.o'), { program: 'edgelb_now' });
-    ct = new (syncNativeOf(loadNative()).CtSync)({ pinDir: dp.pinDir, clockProgFd: loaded.progFd });
-    n.closeFd(loaded.progFd);
+  before(async () => {
+    ct = await openCtSync();
   });
   after(() => ct?.close());
 

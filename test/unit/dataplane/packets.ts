@@ -12,6 +12,7 @@ import { XdpDataplane } from '../../../src/dataplane/xdp.js';
 import { xdpNativeFrom, XDP_ACTION, type XdpNative } from '../../../src/dataplane/native.js';
 import type { DataplaneService } from '../../../src/dataplane/types.js';
 import type { DataplaneSpec } from '../../../src/model/desired-state.js';
+import { syncNativeOf, type CtSyncHandle } from '../../../src/sync/native.js';
 import { frame, parse, type PktSpec } from './pkt.js';
 import { BACKEND_MAC, createTestNetns, deleteTestNetns, NODE_MAC, ROUTER_MAC, xdpCtx } from './netns.js';
 
@@ -173,4 +174,18 @@ export function useXdpPacketDataplane(o: PacketDataplaneOptions = {}): void {
       deleteTestNetns(NS);
     }
   });
+}
+
+/** The connection-sync handle on this suite's data path (its clock program from ct_sync.bpf.o),
+ * for the tests that insert synced entries; the caller closes it. */
+export async function openCtSync(): Promise<CtSyncHandle> {
+  const { execFileSync } = await import('node:child_process');
+  const root = fileURLToPath(new URL('../../..', import.meta.url));
+  execFileSync('make', ['-s', '-C', root, 'build/bpf/ct_sync.bpf.o'], { stdio: 'ignore' });
+  const loaded = native.xdpLoad(`${root}/build/bpf/ct_sync.bpf.o`, { program: 'edgelb_now' });
+  try {
+    return new (syncNativeOf(loadNative()).CtSync)({ pinDir: dp.pinDir, clockProgFd: loaded.progFd });
+  } finally {
+    native.closeFd(loaded.progFd);
+  }
 }
